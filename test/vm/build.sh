@@ -209,6 +209,7 @@ mount -t tmpfs -o mode=1777 shm $R/dev/shm 2>/dev/null
 mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs $R/sys/kernel/debug 2>/dev/null
 mount -t bpf bpffs $R/sys/fs/bpf 2>/dev/null
+mount -t securityfs securityfs $R/sys/kernel/security 2>/dev/null
 mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null
 mount -t tmpfs -o mode=755 run $R/run
 mkdir -p $R/run/probegen-vm/job $R/run/probegen-vm/scratch
