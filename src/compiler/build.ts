@@ -1,0 +1,120 @@
+/**
+ * Build: one spec through the whole pipeline, to files in the output directory, or compared
+ * with them (--check). Specs are independent, so several are built at once.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { basename, isAbsolute, join, relative, sep } from "node:path";
+import { compileC } from "./clang.js";
+import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
+import { emitC } from "./emit-c.js";
+import { emitTs } from "./emit-ts.js";
+import type { IrProbe } from "./ir.js";
+import { KernelSymbols } from "./kernel/kallsyms.js";
+import { Tracefs } from "./kernel/tracefs.js";
+import { SpecSource } from "./parse.js";
+import { resolveProbe, type KernelInfo } from "./resolve.js";
+import { validateSpec } from "./validate.js";
+
+export interface BuildOptions {
+  outDir: string;
+  /** Compare with what is on disk instead of writing. */
+  check?: boolean;
+  runtimeImport?: string;
+  kernel?: KernelInfo;
+  onProgress?: (event: { spec: string; state: "start" | "done" | "failed" }) => void;
+}
+
+export interface BuiltFile {
+  path: string;
+  contents: Uint8Array;
+}
+
+export interface SpecResult {
+  spec: string;
+  probe?: IrProbe;
+  files: BuiltFile[];
+  diagnostics: Diagnostic[];
+  /** With check: files that differ from (or are missing in) the output directory. */
+  stale: string[];
+}
+
+/** The running kernel, read lazily and once per process. */
+export function runningKernel(): KernelInfo {
+  let tracefs: Tracefs | undefined | null = null;
+  let symbols: KernelSymbols | undefined | null = null;
+  return {
+    tracefs: () => (tracefs === null ? (tracefs = Tracefs.find()) : tracefs),
+    symbols: () => (symbols === null ? (symbols = KernelSymbols.read()) : symbols),
+  };
+}
+
+export async function buildSpecs(specs: string[], options: BuildOptions): Promise<SpecResult[]> {
+  const kernel = options.kernel ?? runningKernel();
+  const results: SpecResult[] = new Array(specs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < specs.length) {
+      const i = next++;
+      options.onProgress?.({ spec: specs[i]!, state: "start" });
+      results[i] = await buildOne(specs[i]!, { ...options, kernel });
+      options.onProgress?.({ spec: specs[i]!, state: results[i]!.diagnostics.length ? "failed" : "done" });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(specs.length, availableParallelism()) }, worker));
+  return results;
+}
+
+/**
+ * A path as written into generated files: relative to the working directory, posix; a path
+ * outside it is known by its file name alone.
+ */
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path).split(sep).join("/");
+  return !rel || rel.startsWith("../") || isAbsolute(rel) ? basename(path) : rel;
+}
+
+async function buildOne(specPath: string, options: BuildOptions & { kernel: KernelInfo }): Promise<SpecResult> {
+  const spec = displayPath(specPath);
+  const result: SpecResult = { spec, files: [], diagnostics: [], stale: [] };
+  try {
+    let text: string;
+    try {
+      text = await readFile(specPath, "utf8");
+    } catch (e) {
+      throw new DiagnosticError([error("no-such-spec", `cannot read ${spec}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
+    }
+    const source = SpecSource.parse(spec, text);
+    const probe = resolveProbe(source, validateSpec(source), options.kernel);
+    result.probe = probe;
+    const base = join(options.outDir, probe.name);
+    const cPath = `${base}.bpf.c`;
+    const cText = emitC(probe, displayPath(cPath));
+    const object = await compileC({ cPath: displayPath(cPath), cText, specPath: spec, specText: text });
+    const ts = await emitTs(probe, { runtimeImport: options.runtimeImport ?? "probegen/runtime", object });
+    result.files = [
+      { path: cPath, contents: Buffer.from(cText) },
+      { path: `${base}.bpf.o`, contents: object },
+      { path: `${base}.ts`, contents: Buffer.from(ts) },
+    ];
+    if (options.check) {
+      result.stale = await staleFiles(result.files);
+    } else {
+      await mkdir(options.outDir, { recursive: true });
+      for (const f of result.files) await writeFile(f.path, f.contents);
+    }
+  } catch (e) {
+    if (!(e instanceof DiagnosticError)) throw e;
+    result.diagnostics = e.diagnostics;
+  }
+  return result;
+}
+
+async function staleFiles(files: BuiltFile[]): Promise<string[]> {
+  const stale: string[] = [];
+  for (const f of files) {
+    if (!existsSync(f.path) || !Buffer.from(await readFile(f.path)).equals(Buffer.from(f.contents))) stale.push(displayPath(f.path));
+  }
+  return stale;
+}

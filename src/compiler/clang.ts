@@ -1,0 +1,87 @@
+/**
+ * Compile the emitted C with clang into a BPF object, then drop DWARF (keeping .BTF and
+ * .BTF.ext, which libbpf needs) so the object is small and the same on every machine.
+ */
+import { execa } from "execa";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
+
+export interface Toolchain {
+  clang: string;
+  strip: string;
+}
+
+export function toolchain(): Toolchain {
+  return { clang: process.env.PROBEGEN_CLANG ?? "clang", strip: process.env.PROBEGEN_LLVM_STRIP ?? "llvm-strip" };
+}
+
+const targetArch: Record<string, string> = { x64: "x86", arm64: "arm64", s390x: "s390", ppc64: "powerpc", riscv64: "riscv" };
+
+/** What clang compiles: the C text, and the spec it names in #line directives. */
+export interface CompileInput {
+  /** Relative path the C is known by (in #line directives and BTF line info). */
+  cPath: string;
+  cText: string;
+  /** Relative path of the spec, and its text: BTF line info quotes spec lines from it. */
+  specPath: string;
+  specText: string;
+}
+
+/**
+ * Compiles in a scratch directory that mirrors the relative paths the C names, so the object
+ * records only those relative paths (never this machine's) and the same input gives the same
+ * bytes whatever the working directory or the state of the output directory.
+ */
+export async function compileC(input: CompileInput, tools = toolchain()): Promise<Uint8Array> {
+  const scratch = await mkdtemp(join(tmpdir(), "probegen-"));
+  try {
+    for (const [path, text] of [[input.cPath, input.cText], [input.specPath, input.specText]] as const) {
+      await mkdir(dirname(join(scratch, path)), { recursive: true });
+      await writeFile(join(scratch, path), text);
+    }
+    const objPath = join(scratch, "out.o");
+    const arch = targetArch[process.arch] ?? "x86";
+    const multiarch = process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
+    const args = ["-g", "-O2", "-target", "bpf", `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`,
+      "-Wall", "-Werror=implicit-function-declaration", "-fno-ident", "-fdebug-compilation-dir=.", "-c", input.cPath, "-o", objPath];
+    const result = await run(tools.clang, args, "clang", scratch);
+    if (result.exitCode !== 0) throw new DiagnosticError(clangDiagnostics(result.stderr, input.specPath, input.cPath));
+    const strip = await run(tools.strip, ["-g", objPath], "llvm-strip", scratch);
+    if (strip.exitCode !== 0) throw new DiagnosticError([error("toolchain", `llvm-strip failed: ${strip.stderr.trim()}`)]);
+    return new Uint8Array(await readFile(objPath));
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function run(file: string, args: string[], what: string, cwd: string) {
+  try {
+    return await execa(file, args, { reject: false, stdin: "ignore", cwd });
+  } catch {
+    throw new DiagnosticError([error("toolchain", `${what} could not be run ('${file}')`, undefined,
+      "install it: apt-get install -y clang llvm libbpf-dev (or set PROBEGEN_CLANG / PROBEGEN_LLVM_STRIP)")]);
+  }
+}
+
+const clangLine = /^(.+?):(\d+):(\d+): (error|warning|fatal error): (.*)$/;
+
+/**
+ * clang's messages, mapped back: a location in the spec (via #line) is the user's to fix;
+ * a location in the generated C is a probegen bug, and says so.
+ */
+export function clangDiagnostics(stderr: string, specFile: string, cFile: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const line of stderr.split("\n")) {
+    const m = clangLine.exec(line);
+    if (!m || m[4] === "warning") continue;
+    const [, file, l, c, , message] = m;
+    const span = { file: file!, line: Number(l), column: Number(c) };
+    if (file === specFile) out.push(error("clang", message!, span, "the C generated for this line did not compile; check the types of the values it uses"));
+    else out.push(error("internal", `generated C did not compile at ${file}:${l}:${c}: ${message}`, { file: specFile, line: 1, column: 1 },
+      `this is a probegen bug; please report it with ${specFile} and ${cFile}`));
+  }
+  if (out.length === 0) out.push(error("clang", `clang failed: ${stderr.trim().split("\n").slice(0, 5).join(" / ")}`));
+  return out;
+}

@@ -1,0 +1,149 @@
+/**
+ * The filter language: C-like expressions over captured values, parsed by us (never passed
+ * through as C). `uid != 0 && (comm == "bash" || flags & 0x40)`.
+ */
+
+export type BinaryOp =
+  | "||" | "&&" | "|" | "^" | "&" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "<<" | ">>" | "+" | "-" | "*" | "/" | "%";
+export type UnaryOp = "!" | "-" | "~";
+
+export type FilterAst =
+  | { kind: "int"; value: bigint; start: number; end: number }
+  | { kind: "string"; value: string; start: number; end: number }
+  | { kind: "name"; path: string[]; start: number; end: number }
+  | { kind: "unary"; op: UnaryOp; operand: FilterAst; start: number; end: number }
+  | { kind: "binary"; op: BinaryOp; left: FilterAst; right: FilterAst; start: number; end: number };
+
+export class FilterSyntaxError extends Error {
+  constructor(message: string, readonly start: number, readonly end: number, readonly hint?: string) {
+    super(message);
+  }
+}
+
+type Token =
+  | { kind: "int"; value: bigint; start: number; end: number }
+  | { kind: "string"; value: string; start: number; end: number }
+  | { kind: "ident"; value: string; start: number; end: number }
+  | { kind: "op"; value: string; start: number; end: number }
+  | { kind: "eof"; start: number; end: number };
+
+const operators = ["||", "&&", "==", "!=", "<=", ">=", "<<", ">>", "|", "^", "&", "<", ">", "+", "-", "*", "/", "%", "!", "~", "(", ")", "."];
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (/\s/.test(c)) { i++; continue; }
+    const start = i;
+    if (/[0-9]/.test(c)) {
+      const m = /^(0x[0-9a-fA-F]+|0b[01]+|0o[0-7]+|[0-9]+)/.exec(text.slice(i))!;
+      i += m[0].length;
+      if (/[A-Za-z_]/.test(text[i] ?? "")) throw new FilterSyntaxError(`malformed number '${text.slice(start, i + 1)}'`, start, i + 1);
+      tokens.push({ kind: "int", value: BigInt(m[0]), start, end: i });
+      continue;
+    }
+    if (/[A-Za-z_]/.test(c)) {
+      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))!;
+      i += m[0].length;
+      tokens.push({ kind: "ident", value: m[0], start, end: i });
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      let value = "";
+      i++;
+      for (;;) {
+        const ch = text[i];
+        if (ch === undefined) throw new FilterSyntaxError("unterminated string", start, i, `close it with ${c}`);
+        i++;
+        if (ch === c) break;
+        if (ch === "\\") {
+          const esc = text[i++];
+          const map: Record<string, string> = { n: "\n", t: "\t", "\\": "\\", '"': '"', "'": "'", "0": "\0" };
+          if (esc === undefined || !(esc in map)) throw new FilterSyntaxError(`unknown escape '\\${esc ?? ""}'`, i - 2, i, "use \\n, \\t, \\\\, \\\" or \\'");
+          value += map[esc];
+        } else {
+          value += ch;
+        }
+      }
+      tokens.push({ kind: "string", value, start, end: i });
+      continue;
+    }
+    const op = operators.find((o) => text.startsWith(o, i));
+    if (!op) throw new FilterSyntaxError(`unexpected character '${c}'`, i, i + 1, "filters use C-like operators: == != < <= > >= && || ! & | ^ + - * / % and parentheses");
+    i += op.length;
+    tokens.push({ kind: "op", value: op, start, end: i });
+  }
+  tokens.push({ kind: "eof", start: text.length, end: text.length });
+  return tokens;
+}
+
+const levels: BinaryOp[][] = [["||"], ["&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
+
+export function parseFilter(text: string): FilterAst {
+  const tokens = tokenize(text);
+  let pos = 0;
+  const peek = () => tokens[pos]!;
+  const isOp = (v: string) => { const t = peek(); return t.kind === "op" && t.value === v; };
+
+  function binary(level: number): FilterAst {
+    if (level === levels.length) return unary();
+    let left = binary(level + 1);
+    for (;;) {
+      const t = peek();
+      if (t.kind !== "op" || !levels[level]!.includes(t.value as BinaryOp)) return left;
+      pos++;
+      const right = binary(level + 1);
+      left = { kind: "binary", op: t.value as BinaryOp, left, right, start: left.start, end: right.end };
+    }
+  }
+
+  function unary(): FilterAst {
+    const t = peek();
+    if (t.kind === "op" && (t.value === "!" || t.value === "-" || t.value === "~")) {
+      pos++;
+      const operand = unary();
+      return { kind: "unary", op: t.value, operand, start: t.start, end: operand.end };
+    }
+    return primary();
+  }
+
+  function primary(): FilterAst {
+    const t = peek();
+    pos++;
+    switch (t.kind) {
+      case "int": return { kind: "int", value: t.value, start: t.start, end: t.end };
+      case "string": return { kind: "string", value: t.value, start: t.start, end: t.end };
+      case "ident": {
+        const path = [t.value];
+        let end = t.end;
+        while (isOp(".")) {
+          pos++;
+          const next = peek();
+          if (next.kind !== "ident") throw new FilterSyntaxError("expected a name after '.'", next.start, next.end);
+          pos++;
+          path.push(next.value);
+          end = next.end;
+        }
+        return { kind: "name", path, start: t.start, end };
+      }
+      case "op":
+        if (t.value === "(") {
+          const inner = binary(0);
+          if (!isOp(")")) throw new FilterSyntaxError("expected ')'", peek().start, peek().end, "close the parenthesis");
+          pos++;
+          return inner;
+        }
+        throw new FilterSyntaxError(`unexpected '${t.value}'`, t.start, t.end, "expected a value: a name, a number or a string");
+      case "eof":
+        throw new FilterSyntaxError("the filter ends too early", t.start, t.end, "complete the expression");
+    }
+  }
+
+  const ast = binary(0);
+  const rest = peek();
+  if (rest.kind !== "eof") {
+    throw new FilterSyntaxError(`unexpected '${text.slice(rest.start, rest.end)}'`, rest.start, rest.end, "join conditions with && or ||");
+  }
+  return ast;
+}

@@ -1,0 +1,150 @@
+/**
+ * Tracepoints as the running kernel describes them in tracefs: the list of events, and each
+ * event's record format (the layout of the context a tracepoint program receives).
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { IntType, ScalarOrString } from "../types.js";
+
+export interface TracepointField {
+  name: string;
+  /** The C declaration's type as tracefs prints it, e.g. "const char *", "__data_loc char[]". */
+  cType: string;
+  offset: number;
+  size: number;
+  signed: boolean;
+  /** How a program reads this field. */
+  access:
+    | { kind: "int"; type: IntType }
+    | { kind: "user_string" }          // pointer to a user-space string (syscall arguments)
+    | { kind: "kernel_string" }        // pointer to a kernel string
+    | { kind: "pointer" }              // any other pointer: captured as its address
+    | { kind: "data_loc_string" }      // __data_loc char[]: string stored inside the record
+    | { kind: "char_array"; length: number }; // char name[N] inline in the record
+}
+
+export interface TracepointFormat {
+  category: string;
+  name: string;
+  fields: TracepointField[];
+}
+
+const candidates = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+
+export class Tracefs {
+  private eventsCache?: Map<string, string[]>;
+  private readonly formats = new Map<string, TracepointFormat | undefined>();
+
+  constructor(readonly root: string) {}
+
+  /** The mounted tracefs, or undefined when none is mounted (or we may not read it). */
+  static find(): Tracefs | undefined {
+    const override = process.env.PROBEGEN_TRACEFS;
+    for (const dir of override ? [override] : candidates) {
+      if (existsSync(join(dir, "events"))) return new Tracefs(dir);
+    }
+    return undefined;
+  }
+
+  categories(): Map<string, string[]> {
+    if (!this.eventsCache) {
+      const events = new Map<string, string[]>();
+      const dir = join(this.root, "events");
+      for (const category of readdirSync(dir, { withFileTypes: true })) {
+        if (!category.isDirectory()) continue;
+        const names = readdirSync(join(dir, category.name), { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name);
+        events.set(category.name, names);
+      }
+      this.eventsCache = events;
+    }
+    return this.eventsCache;
+  }
+
+  /** "category/name" for every tracepoint. */
+  allNames(): string[] {
+    return [...this.categories()].flatMap(([c, names]) => names.map((n) => `${c}/${n}`));
+  }
+
+  format(category: string, name: string): TracepointFormat | undefined {
+    const key = `${category}/${name}`;
+    if (!this.formats.has(key)) {
+      const file = join(this.root, "events", category, name, "format");
+      this.formats.set(key, existsSync(file) ? parseFormat(category, name, readFileSync(file, "utf8")) : undefined);
+    }
+    return this.formats.get(key);
+  }
+}
+
+const fieldLine = /^\s*field:(.+?);\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);/;
+
+export function parseFormat(category: string, name: string, text: string): TracepointFormat {
+  const fields: TracepointField[] = [];
+  for (const line of text.split("\n")) {
+    const m = fieldLine.exec(line);
+    if (!m) continue;
+    const decl = m[1]!.trim();
+    const offset = Number(m[2]);
+    const size = Number(m[3]);
+    const signed = m[4] === "1";
+    const parsed = splitDeclaration(decl);
+    if (!parsed || parsed.name.startsWith("common_")) continue;
+    fields.push({ ...parsed, offset, size, signed, access: accessOf(category, parsed.cType, parsed.arrayLength, size, signed) });
+  }
+  return { category, name, fields };
+}
+
+/** "const char * filename" -> { cType: "const char *", name: "filename" }; "char comm[16]" -> array. */
+function splitDeclaration(decl: string): { cType: string; name: string; arrayLength?: number } | undefined {
+  const m = /^(.*?)([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[(\d*)\])?$/.exec(decl);
+  if (!m) return undefined;
+  const cType = m[1]!.trim() + (m[3] !== undefined ? `[${m[3]}]` : "");
+  return { cType, name: m[2]!, arrayLength: m[3] ? Number(m[3]) : undefined };
+}
+
+/** Sizes of the C integer types tracefs prints, for syscall arguments stored in 8-byte slots. */
+const knownIntTypes: Record<string, { size: 1 | 2 | 4 | 8; signed: boolean }> = {
+  "char": { size: 1, signed: true }, "signed char": { size: 1, signed: true }, "unsigned char": { size: 1, signed: false },
+  "bool": { size: 1, signed: false }, "_Bool": { size: 1, signed: false },
+  "short": { size: 2, signed: true }, "unsigned short": { size: 2, signed: false },
+  "int": { size: 4, signed: true }, "unsigned int": { size: 4, signed: false }, "unsigned": { size: 4, signed: false },
+  "long": { size: 8, signed: true }, "unsigned long": { size: 8, signed: false },
+  "long long": { size: 8, signed: true }, "unsigned long long": { size: 8, signed: false },
+  "size_t": { size: 8, signed: false }, "ssize_t": { size: 8, signed: true }, "loff_t": { size: 8, signed: true },
+  "off_t": { size: 8, signed: true }, "pid_t": { size: 4, signed: true }, "uid_t": { size: 4, signed: false },
+  "gid_t": { size: 4, signed: false }, "umode_t": { size: 2, signed: false }, "mode_t": { size: 4, signed: false },
+  "dev_t": { size: 4, signed: false }, "key_serial_t": { size: 4, signed: true }, "clockid_t": { size: 4, signed: true },
+  "qid_t": { size: 4, signed: false }, "u8": { size: 1, signed: false }, "u16": { size: 2, signed: false },
+  "u32": { size: 4, signed: false }, "u64": { size: 8, signed: false }, "s8": { size: 1, signed: true },
+  "s16": { size: 2, signed: true }, "s32": { size: 4, signed: true }, "s64": { size: 8, signed: true },
+  "__u8": { size: 1, signed: false }, "__u16": { size: 2, signed: false }, "__u32": { size: 4, signed: false },
+  "__u64": { size: 8, signed: false }, "__s32": { size: 4, signed: true }, "__s64": { size: 8, signed: true },
+};
+
+function accessOf(category: string, cType: string, arrayLength: number | undefined, size: number, signed: boolean): TracepointField["access"] {
+  if (cType.startsWith("__data_loc") && cType.includes("char")) return { kind: "data_loc_string" };
+  if (arrayLength !== undefined && /\bchar\b/.test(cType)) return { kind: "char_array", length: arrayLength };
+  if (cType.includes("*")) {
+    if (/^(const\s+)?(unsigned\s+)?char\s*\*$/.test(cType.replace(/\s*__user\s*/, " ").trim())) {
+      // Syscall arguments point into the calling process; other tracepoints record kernel pointers.
+      return category === "syscalls" ? { kind: "user_string" } : { kind: "kernel_string" };
+    }
+    return { kind: "pointer" };
+  }
+  const base = cType.replace(/\b(const|volatile)\b/g, "").trim();
+  const known = knownIntTypes[base];
+  if (known && known.size <= size) return { kind: "int", type: { kind: "int", ...known } };
+  const width = ([1, 2, 4, 8] as const).find((w) => w === size) ?? 8;
+  return { kind: "int", type: { kind: "int", size: width, signed } };
+}
+
+/** The type a captured tracepoint field has by default. */
+export function defaultFieldType(field: TracepointField, stringSize: number): ScalarOrString {
+  switch (field.access.kind) {
+    case "int": return field.access.type;
+    case "pointer": return { kind: "int", size: 8, signed: false };
+    case "char_array": return { kind: "string", size: field.access.length };
+    default: return { kind: "string", size: stringSize };
+  }
+}

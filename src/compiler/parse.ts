@@ -1,0 +1,89 @@
+/**
+ * Parse: YAML text to a plain value, keeping the document so that any later pass can turn a
+ * path inside the spec (["programs", 0, "filter"]) into a file:line:column span.
+ */
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
+
+export type SpecPath = ReadonlyArray<string | number>;
+
+export class SpecSource {
+  readonly file: string;
+  readonly text: string;
+  readonly value: unknown;
+  private readonly doc: Document.Parsed;
+  private readonly lines: LineCounter;
+
+  private constructor(file: string, text: string, doc: Document.Parsed, lines: LineCounter) {
+    this.file = file;
+    this.text = text;
+    this.doc = doc;
+    this.lines = lines;
+    this.value = doc.toJS({ maxAliasCount: 100 });
+  }
+
+  static parse(file: string, text: string): SpecSource {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const problems = [...doc.errors];
+    if (problems.length > 0) {
+      throw new DiagnosticError(
+        problems.map((e) => {
+          const [start, end] = e.pos;
+          return error("yaml-syntax", firstLine(e.message), spanOfOffsets(file, lines, start, end),
+            "fix the YAML syntax at this position (indentation, a missing ':' or an unclosed quote)");
+        }),
+      );
+    }
+    return new SpecSource(file, text, doc, lines);
+  }
+
+  /** Span of the value at `path`, or of the closest ancestor that exists. */
+  spanOf(path: SpecPath, which: "value" | "key" = "value"): SourceSpan {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = this.nodeAt(path.slice(0, depth), which === "key" && depth === path.length);
+      if (node?.range) return spanOfOffsets(this.file, this.lines, node.range[0], node.range[1]);
+    }
+    return { file: this.file, line: 1, column: 1 };
+  }
+
+  /**
+   * Span of a character range inside a scalar string (for errors inside filter expressions).
+   * Offsets are into the scalar's value; quoted scalars shift by their opening quote.
+   */
+  spanInScalar(path: SpecPath, start: number, end: number): SourceSpan {
+    const node = this.nodeAt(path, false);
+    if (!node?.range || !isScalar(node)) return this.spanOf(path);
+    const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE";
+    const base = node.range[0] + (quoted ? 1 : 0);
+    const limit = node.range[1];
+    return spanOfOffsets(this.file, this.lines, Math.min(base + start, limit), Math.min(base + end, limit));
+  }
+
+  private nodeAt(path: SpecPath, wantKey: boolean): Node | undefined {
+    let node: unknown = this.doc.contents;
+    for (let i = 0; i < path.length; i++) {
+      const segment = path[i];
+      if (isMap(node)) {
+        const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === segment);
+        if (!pair) return undefined;
+        node = wantKey && i === path.length - 1 ? pair.key : pair.value;
+      } else if (isSeq(node) && typeof segment === "number") {
+        node = node.items[segment];
+      } else {
+        return undefined;
+      }
+    }
+    return isNode(node) ? node : undefined;
+  }
+}
+
+function spanOfOffsets(file: string, lines: LineCounter, start: number, end: number): SourceSpan {
+  const a = lines.linePos(start);
+  const b = lines.linePos(Math.max(start, end));
+  return { file, line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0] ?? message;
+}

@@ -1,0 +1,110 @@
+/**
+ * Validate: the spec against schemas/probe.schema.json with ajv. Each schema error becomes a
+ * diagnostic at the offending YAML node, worded for a person and with a hint.
+ */
+import { readFileSync } from "node:fs";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
+import type { SpecPath, SpecSource } from "./parse.js";
+import { packageRoot } from "./package-info.js";
+import { didYouMean } from "./suggest.js";
+import type { ProbeSpec } from "./spec.js";
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  if (!compiled) {
+    const schema = JSON.parse(readFileSync(schemaFile(), "utf8"));
+    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
+    compiled = ajv.compile(schema);
+  }
+  return compiled;
+}
+
+function schemaFile(): string {
+  return `${packageRoot}/schemas/probe.schema.json`;
+}
+
+export function validateSpec(source: SpecSource): ProbeSpec {
+  const validate = validator();
+  if (validate(source.value)) return source.value as ProbeSpec;
+  throw new DiagnosticError(describeErrors(source, validate.errors ?? []));
+}
+
+function describeErrors(source: SpecSource, errors: ErrorObject[]): Diagnostic[] {
+  // oneOf produces an error per failed branch; keep the most specific error per place.
+  const byPath = new Map<string, ErrorObject>();
+  for (const e of errors) {
+    if (e.keyword === "oneOf" || e.keyword === "if") continue;
+    const key = e.keyword === "additionalProperties" ? `${e.instancePath}/${e.params.additionalProperty}` : e.instancePath;
+    const seen = byPath.get(key);
+    if (!seen || rank(e) > rank(seen)) byPath.set(key, e);
+  }
+  if (byPath.size === 0 && errors.length > 0) byPath.set(errors[0]!.instancePath, errors[0]!);
+  // An error at a parent path is noise when a child has a precise one.
+  const paths = [...byPath.keys()];
+  const kept = [...byPath.entries()].filter(
+    ([path, e]) => e.keyword === "additionalProperties" || !paths.some((p) => p !== path && p.startsWith(path + "/")),
+  );
+  return kept.map(([, e]) => describe(source, e));
+}
+
+/** Prefer errors that say what is wrong with the value itself over type mismatches of other branches. */
+function rank(e: ErrorObject): number {
+  switch (e.keyword) {
+    case "additionalProperties": case "required": case "enum": return 3;
+    case "pattern": case "minimum": case "maximum": case "minItems": case "minProperties": return 2;
+    case "type": return typeof e.data === "string" || typeof e.data === "object" ? 0 : 1;
+    default: return 1;
+  }
+}
+
+function pathOf(pointer: string): SpecPath {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function describe(source: SpecSource, e: ErrorObject): Diagnostic {
+  const path = pathOf(e.instancePath);
+  const where = path.length ? `'${path.join(".")}'` : "the spec";
+  const description = (e.parentSchema as { description?: string } | undefined)?.description;
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const key = String(e.params.additionalProperty);
+      const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      return error("unknown-key", `unknown key '${key}' in ${where}.${didYouMean(key, allowed)}`,
+        source.spanOf([...path, key], "key"), `allowed keys here: ${allowed.join(", ")}`);
+    }
+    case "required":
+      return error("missing-key", `${where} needs '${e.params.missingProperty}'`, source.spanOf(path, "key"),
+        `add a '${e.params.missingProperty}:' entry`);
+    case "enum": {
+      const allowed = (e.params.allowedValues as unknown[]).map(String);
+      return error("invalid-value", `${where} is '${String(e.data)}', which is not allowed.${didYouMean(String(e.data), allowed)}`,
+        source.spanOf(path), `use one of: ${allowed.join(", ")}`);
+    }
+    case "pattern":
+      return error("invalid-value", `${where} is '${String(e.data)}', which is not valid here`, source.spanOf(path),
+        description ? `expected ${description}` : `it must match ${e.params.pattern}`);
+    case "type":
+      return error("invalid-type", `${where} must be ${article(String(e.params.type))}, not ${kindOf(e.data)}`,
+        source.spanOf(path), description ? `expected ${description}` : undefined);
+    default:
+      return error("invalid-value", `${where} ${e.message ?? "is invalid"}`, source.spanOf(path), description);
+  }
+}
+
+function article(t: string): string {
+  return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return `${article(typeof v)} (${JSON.stringify(v)})`;
+}
