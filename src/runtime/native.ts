@@ -1,0 +1,76 @@
+// Loads probegen_native.node (built by `node-gyp rebuild` into build/Release)
+// lazily, so importing the runtime for its types and codecs needs no addon.
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { makeNativeError } from "./errors.js";
+
+export interface NativeProgram { name: string; section: string; type: string }
+export interface NativeMapInfo {
+  name: string; type: string; keySize: number; valueSize: number; maxEntries: number; fd: number;
+}
+export interface NativeProgramInfo {
+  name: string; fd: number; id: number; runCount: bigint; runTimeNs: bigint; xlatedInsns: number; jitedBytes: number;
+}
+/** (batch, byteLength) for records; (null, errno) when polling failed. */
+export type NativeBatchCallback = (batch: ArrayBuffer | null, lengthOrErrno: number) => void;
+
+export interface NativeRingReader {
+  start(): void; pause(): void; ref(): void; unref(): void;
+  drain(): number; // synchronous drain; bytes delivered through the callback
+  close(): void;
+}
+
+export interface NativeObject {
+  programs(): NativeProgram[];
+  maps(): NativeMapInfo[]; // index = map index for the map* methods
+  setMaxEntries(map: string, n: number): void;
+  setRodata(bytes: Uint8Array): void;
+  load(): void;
+  attach(program: string, spec?: string): number;
+  detach(link: number): void;
+  programInfo(): NativeProgramInfo[];
+  openRingBuffer(map: number, onBatch: NativeBatchCallback, pollIntervalMs: number): NativeRingReader;
+  close(): void;
+  mapLookup(map: number, key: Uint8Array, value: Uint8Array): boolean;
+  mapUpdate(map: number, key: Uint8Array, value: Uint8Array, flags: number): void;
+  mapDelete(map: number, key: Uint8Array): boolean;
+  mapNextKey(map: number, key: Uint8Array | null, next: Uint8Array): boolean;
+}
+
+export interface NativeAddon {
+  init(makeError: (operation: string, errno: number, message: string, extra?: Record<string, unknown>) => Error): void;
+  BpfObject: new (bytes: Uint8Array, name: string) => NativeObject;
+  libbpfVersion: string;
+}
+
+const ADDON = join("build", "Release", "probegen_native.node");
+
+/** Finds the package root from src/runtime (vitest) or dist/src/runtime (tsc output). */
+function addonPath(): string {
+  const override = process.env.PROBEGEN_NATIVE;
+  if (override) return override;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(
+    `probegen: native addon ${ADDON} not found above ${fileURLToPath(import.meta.url)}; ` +
+      "build it with `npm install` (runs node-gyp rebuild; needs libbpf-dev, libelf-dev, zlib1g-dev)",
+  );
+}
+
+let cached: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (!cached) {
+    const addon = createRequire(import.meta.url)(addonPath()) as NativeAddon;
+    addon.init(makeNativeError); // native code throws errors built by errors.ts
+    cached = addon;
+  }
+  return cached;
+}

@@ -1,0 +1,306 @@
+// Opening, configuring, loading and attaching one BPF object.
+#include "object.h"
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ringbuf.h"
+
+namespace probegen {
+
+Bytes BytesArg(const Napi::CallbackInfo& info, size_t index, const char* what) {
+  Napi::Value v = info[index];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a Uint8Array");
+  }
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  return Bytes{a.Data(), a.ByteLength()};
+}
+
+static std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* what) {
+  if (!info[index].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+  return info[index].As<Napi::String>().Utf8Value();
+}
+
+static Napi::Object Extra(Napi::Env env, const std::string& libbpfLog) {
+  Napi::Object extra = Napi::Object::New(env);
+  if (!libbpfLog.empty()) extra.Set("libbpfLog", libbpfLog);
+  return extra;
+}
+
+Napi::Function BpfObject::Define(Napi::Env env) {
+  return DefineClass(env, "BpfObject",
+                     {
+                         InstanceMethod<&BpfObject::Programs>("programs"),
+                         InstanceMethod<&BpfObject::Maps>("maps"),
+                         InstanceMethod<&BpfObject::SetMaxEntries>("setMaxEntries"),
+                         InstanceMethod<&BpfObject::SetRodata>("setRodata"),
+                         InstanceMethod<&BpfObject::Load>("load"),
+                         InstanceMethod<&BpfObject::Attach>("attach"),
+                         InstanceMethod<&BpfObject::Detach>("detach"),
+                         InstanceMethod<&BpfObject::ProgramInfo>("programInfo"),
+                         InstanceMethod<&BpfObject::OpenRingBuffer>("openRingBuffer"),
+                         InstanceMethod<&BpfObject::Close>("close"),
+                         InstanceMethod<&BpfObject::MapLookup>("mapLookup"),
+                         InstanceMethod<&BpfObject::MapUpdate>("mapUpdate"),
+                         InstanceMethod<&BpfObject::MapDelete>("mapDelete"),
+                         InstanceMethod<&BpfObject::MapNextKey>("mapNextKey"),
+                     });
+}
+
+// new BpfObject(bytes: Uint8Array, name: string)
+BpfObject::BpfObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObject>(info) {
+  Napi::Env env = info.Env();
+  Bytes bytes = BytesArg(info, 0, "object bytes");
+  name_ = StringArg(info, 1, "object name");
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name_.c_str());
+  LibbpfLogCapture capture;
+  // libbpf copies the ELF image, so the JS buffer may move or die afterwards.
+  bpf_object* obj = bpf_object__open_mem(bytes.data, bytes.length, &opts);
+  int err = libbpf_get_error(obj);
+  if (err) ThrowBpf(env, "open", err, "cannot open BPF object '" + name_ + "'", Extra(env, capture.text()));
+  obj_ = obj;
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj_) maps_.push_back(map);
+  env_ = env;
+  napi_add_env_cleanup_hook(env_, CleanupHook, this);
+}
+
+BpfObject::~BpfObject() {
+  if (env_) napi_remove_env_cleanup_hook(env_, CleanupHook, this);
+  CloseAll();
+}
+
+void BpfObject::CleanupHook(void* self) {
+  auto* o = static_cast<BpfObject*>(self);
+  o->env_ = nullptr;  // the hook is consumed
+  o->CloseAll();
+}
+
+void BpfObject::CloseAll() {
+  // Readers first: their poll handles watch map fds that the object owns.
+  std::set<RingCore*> readers;
+  readers.swap(readers_);
+  for (RingCore* r : readers) r->Close();
+  for (bpf_link*& l : links_) {
+    if (l) bpf_link__destroy(l);
+    l = nullptr;
+  }
+  if (obj_) bpf_object__close(obj_);
+  obj_ = nullptr;
+  maps_.clear();
+}
+
+void BpfObject::RequireOpen(Napi::Env env, const char* op) const {
+  if (!obj_) ThrowBpf(env, op, EBADF, "BPF object '" + name_ + "' is closed");
+}
+
+void BpfObject::RequireLoaded(Napi::Env env, const char* op) const {
+  RequireOpen(env, op);
+  if (!loaded_) ThrowBpf(env, op, EINVAL, "BPF object '" + name_ + "' is not loaded yet");
+}
+
+bpf_program* BpfObject::FindProgram(const std::string& name) const {
+  return bpf_object__find_program_by_name(obj_, name.c_str());
+}
+
+bpf_map* BpfObject::MapArg(const Napi::CallbackInfo& info, const char* op) const {
+  RequireOpen(info.Env(), op);
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": map index must be a number");
+  uint32_t i = info[0].As<Napi::Number>().Uint32Value();
+  if (i >= maps_.size()) throw Napi::RangeError::New(info.Env(), std::string(op) + ": no map at index " + std::to_string(i));
+  return maps_[i];
+}
+
+Napi::Value BpfObject::Programs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "programs");
+  Napi::Array out = Napi::Array::New(env);
+  bpf_program* p;
+  uint32_t i = 0;
+  bpf_object__for_each_program(p, obj_) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", bpf_program__name(p));
+    o.Set("section", bpf_program__section_name(p));
+    const char* type = libbpf_bpf_prog_type_str(bpf_program__type(p));
+    o.Set("type", type ? type : "unknown");
+    out.Set(i++, o);
+  }
+  return out;
+}
+
+Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "maps");
+  Napi::Array out = Napi::Array::New(env, maps_.size());
+  for (uint32_t i = 0; i < maps_.size(); i++) {
+    bpf_map* m = maps_[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", bpf_map__name(m));
+    const char* type = libbpf_bpf_map_type_str(bpf_map__type(m));
+    o.Set("type", type ? type : "unknown");
+    o.Set("keySize", bpf_map__key_size(m));
+    o.Set("valueSize", bpf_map__value_size(m));
+    o.Set("maxEntries", bpf_map__max_entries(m));
+    o.Set("fd", loaded_ ? bpf_map__fd(m) : -1);
+    out.Set(i, o);
+  }
+  return out;
+}
+
+// setMaxEntries(mapName, n): before load only.
+Napi::Value BpfObject::SetMaxEntries(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "setMaxEntries");
+  std::string name = StringArg(info, 0, "map name");
+  if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "max entries must be a number");
+  bpf_map* m = bpf_object__find_map_by_name(obj_, name.c_str());
+  if (!m) ThrowBpf(env, "map.resize", ENOENT, "object '" + name_ + "' has no map named '" + name + "'");
+  int err = bpf_map__set_max_entries(m, info[1].As<Napi::Number>().Uint32Value());
+  if (err) ThrowBpf(env, "map.resize", err, "cannot set max_entries of map '" + name + "'");
+  return env.Undefined();
+}
+
+// setRodata(bytes): initial value of the .rodata map (runtime parameters).
+Napi::Value BpfObject::SetRodata(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "setRodata");
+  Bytes bytes = BytesArg(info, 0, "rodata");
+  bpf_map* m = bpf_object__find_map_by_name(obj_, ".rodata");
+  if (!m) ThrowBpf(env, "rodata", ENOENT, "object '" + name_ + "' has no .rodata section (no const volatile parameters)");
+  size_t have = 0;
+  bpf_map__initial_value(m, &have);
+  if (have != bytes.length) {
+    ThrowBpf(env, "rodata", EINVAL,
+             ".rodata of '" + name_ + "' is " + std::to_string(have) + " bytes but " + std::to_string(bytes.length) +
+                 " bytes were given");
+  }
+  int err = bpf_map__set_initial_value(m, bytes.data, bytes.length);
+  if (err) ThrowBpf(env, "rodata", err, "cannot set .rodata of '" + name_ + "'");
+  return env.Undefined();
+}
+
+// load(): creates maps and verifies programs. On failure the error carries
+// libbpf's messages, including each rejected program's verifier log.
+Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "load");
+  if (loaded_) throw Napi::Error::New(env, "load: BPF object '" + name_ + "' is already loaded");
+  LibbpfLogCapture capture;
+  int err = bpf_object__load(obj_);
+  if (err) ThrowBpf(env, "load", err, "cannot load BPF object '" + name_ + "'", Extra(env, capture.text()));
+  loaded_ = true;
+  return env.Undefined();
+}
+
+static bpf_link* AttachBySpec(bpf_program* p, const std::string& spec) {
+  auto after = [&](const char* prefix) -> const char* {
+    size_t n = strlen(prefix);
+    return spec.compare(0, n, prefix) == 0 ? spec.c_str() + n : nullptr;
+  };
+  if (spec.empty() || spec == bpf_program__section_name(p)) return bpf_program__attach(p);
+  const char* rest;
+  if ((rest = after("tracepoint/")) || (rest = after("tp/"))) {
+    const char* slash = strchr(rest, '/');
+    if (!slash) { errno = EINVAL; return nullptr; }
+    std::string category(rest, slash - rest);
+    return bpf_program__attach_tracepoint(p, category.c_str(), slash + 1);
+  }
+  if ((rest = after("raw_tracepoint/")) || (rest = after("raw_tp/"))) return bpf_program__attach_raw_tracepoint(p, rest);
+  if ((rest = after("kprobe/"))) return bpf_program__attach_kprobe(p, false, rest);
+  if ((rest = after("kretprobe/"))) return bpf_program__attach_kprobe(p, true, rest);
+  errno = EOPNOTSUPP;
+  return nullptr;
+}
+
+// attach(programName, attachSpec?) -> link index
+Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLoaded(env, "attach");
+  std::string prog = StringArg(info, 0, "program name");
+  std::string spec = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  bpf_program* p = FindProgram(prog);
+  if (!p) ThrowBpf(env, "attach", ENOENT, "object '" + name_ + "' has no program named '" + prog + "'");
+  LibbpfLogCapture capture;
+  errno = 0;
+  bpf_link* link = AttachBySpec(p, spec);
+  int err = link ? 0 : (errno ? errno : EINVAL);
+  if (!link) {
+    Napi::Object extra = Extra(env, capture.text());
+    extra.Set("program", prog);
+    ThrowBpf(env, "attach", err,
+             "cannot attach program '" + prog + "' to '" + (spec.empty() ? bpf_program__section_name(p) : spec) + "'",
+             extra);
+  }
+  links_.push_back(link);
+  return Napi::Number::New(env, links_.size() - 1);
+}
+
+Napi::Value BpfObject::Detach(const Napi::CallbackInfo& info) {
+  uint32_t i = info[0].As<Napi::Number>().Uint32Value();
+  if (i < links_.size() && links_[i]) {
+    bpf_link__destroy(links_[i]);
+    links_[i] = nullptr;
+  }
+  return info.Env().Undefined();
+}
+
+// programInfo(): kernel-side facts about each loaded program. run_cnt and
+// run_time_ns stay 0 unless kernel.bpf_stats_enabled=1.
+Napi::Value BpfObject::ProgramInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLoaded(env, "programInfo");
+  Napi::Array out = Napi::Array::New(env);
+  bpf_program* p;
+  uint32_t i = 0;
+  bpf_object__for_each_program(p, obj_) {
+    int fd = bpf_program__fd(p);
+    if (fd < 0) continue;
+    bpf_prog_info pi;
+    memset(&pi, 0, sizeof pi);
+    uint32_t len = sizeof pi;
+    int err = bpf_obj_get_info_by_fd(fd, &pi, &len);
+    if (err) ThrowBpf(env, "programInfo", err, std::string("cannot read info of program '") + bpf_program__name(p) + "'");
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", bpf_program__name(p));
+    o.Set("fd", fd);
+    o.Set("id", pi.id);
+    o.Set("runCount", Napi::BigInt::New(env, static_cast<uint64_t>(pi.run_cnt)));
+    o.Set("runTimeNs", Napi::BigInt::New(env, static_cast<uint64_t>(pi.run_time_ns)));
+    o.Set("xlatedInsns", pi.xlated_prog_len / 8);
+    o.Set("jitedBytes", pi.jited_prog_len);
+    out.Set(i++, o);
+  }
+  return out;
+}
+
+// openRingBuffer(mapIndex, onBatch, pollIntervalMs) -> RingReader
+Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLoaded(env, "ringBuffer");
+  bpf_map* m = MapArg(info, "ringBuffer");
+  if (bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF) {
+    ThrowBpf(env, "ringBuffer", EINVAL, std::string("map '") + bpf_map__name(m) + "' is not a ring buffer");
+  }
+  if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "ringBuffer: onBatch must be a function");
+  uint32_t interval = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 10;
+  RingCore* core = RingCore::Open(env, bpf_map__fd(m), bpf_map__max_entries(m), info[1].As<Napi::Function>(), interval,
+                                  this);
+  readers_.insert(core);
+  return RingReader::Wrap(env, core);
+}
+
+Napi::Value BpfObject::Close(const Napi::CallbackInfo& info) {
+  CloseAll();
+  return info.Env().Undefined();
+}
+
+Napi::Object InitObject(Napi::Env env, Napi::Object exports) {
+  exports.Set("BpfObject", BpfObject::Define(env));
+  return exports;
+}
+
+}  // namespace probegen

@@ -1,0 +1,65 @@
+// BpfObject: one libbpf bpf_object from open to close, plus the links and
+// ring readers that depend on it (closed first, in that order).
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <set>
+#include <vector>
+
+#include "common.h"
+
+namespace probegen {
+
+class RingCore;
+
+class BpfObject : public Napi::ObjectWrap<BpfObject> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit BpfObject(const Napi::CallbackInfo& info);
+  ~BpfObject() override;
+
+  void ForgetReader(RingCore* core) { readers_.erase(core); }
+
+ private:
+  // object.cc
+  Napi::Value Programs(const Napi::CallbackInfo& info);
+  Napi::Value Maps(const Napi::CallbackInfo& info);
+  Napi::Value SetMaxEntries(const Napi::CallbackInfo& info);
+  Napi::Value SetRodata(const Napi::CallbackInfo& info);
+  Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value Attach(const Napi::CallbackInfo& info);
+  Napi::Value Detach(const Napi::CallbackInfo& info);
+  Napi::Value ProgramInfo(const Napi::CallbackInfo& info);
+  Napi::Value OpenRingBuffer(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  // map.cc
+  Napi::Value MapLookup(const Napi::CallbackInfo& info);
+  Napi::Value MapUpdate(const Napi::CallbackInfo& info);
+  Napi::Value MapDelete(const Napi::CallbackInfo& info);
+  Napi::Value MapNextKey(const Napi::CallbackInfo& info);
+
+  void CloseAll();
+  void RequireOpen(Napi::Env env, const char* op) const;
+  void RequireLoaded(Napi::Env env, const char* op) const;
+  bpf_map* MapArg(const Napi::CallbackInfo& info, const char* op) const;
+  bpf_program* FindProgram(const std::string& name) const;
+  static void CleanupHook(void* self);
+
+  bpf_object* obj_ = nullptr;
+  bool loaded_ = false;
+  std::string name_;
+  std::vector<bpf_map*> maps_;          // index order is what JS sees
+  std::vector<bpf_link*> links_;        // null once detached
+  std::set<RingCore*> readers_;
+  napi_env env_ = nullptr;
+};
+
+// Byte view of a Uint8Array / Buffer argument; throws TypeError otherwise.
+struct Bytes {
+  uint8_t* data = nullptr;
+  size_t length = 0;
+};
+Bytes BytesArg(const Napi::CallbackInfo& info, size_t index, const char* what);
+
+}  // namespace probegen

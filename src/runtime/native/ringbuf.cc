@@ -1,0 +1,258 @@
+// Reads the ring buffer's shared pages directly (not libbpf's ring_buffer__poll)
+// so that a drain can copy every committed record in one pass and hand JS one
+// batch, with the consumer position advanced only for what was copied.
+#include "ringbuf.h"
+
+#include <linux/bpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "object.h"
+
+namespace probegen {
+
+namespace {
+constexpr uint32_t kHeaderSize = 8;  // u32 len (+busy/discard bits), u32 pgoff
+constexpr size_t kInitialBatch = 64 * 1024;
+
+size_t NextPow2(size_t n) {
+  size_t p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+}  // namespace
+
+RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function onBatch, uint32_t intervalMs,
+                         BpfObject* owner) {
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  if (size == 0 || (size & (size - 1)) != 0) ThrowBpf(env, "ringBuffer", EINVAL, "ring buffer size is not a power of two");
+  void* consumer = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (consumer == MAP_FAILED) ThrowBpf(env, "ringBuffer.mmap", errno, "cannot map the ring buffer's consumer page");
+  // The data area is mapped twice back to back by the kernel, so a record that
+  // wraps around the end is still contiguous here.
+  size_t producerLen = page + 2 * static_cast<size_t>(size);
+  void* producer = mmap(nullptr, producerLen, PROT_READ, MAP_SHARED, fd, page);
+  if (producer == MAP_FAILED) {
+    int err = errno;
+    munmap(consumer, page);
+    ThrowBpf(env, "ringBuffer.mmap", err, "cannot map the ring buffer's data pages");
+  }
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+
+  RingCore* c = new RingCore();
+  c->env_ = env;
+  c->pageSize_ = page;
+  c->mask_ = size - 1;
+  c->consumer_ = consumer;
+  c->producer_ = producer;
+  c->producerLen_ = producerLen;
+  c->data_ = static_cast<const uint8_t*>(producer) + page;
+  c->intervalMs_ = intervalMs == 0 ? 1 : intervalMs;
+  c->owner_ = owner;
+  c->onBatch_ = Napi::Persistent(onBatch);
+  c->batchCap_ = std::min(kInitialBatch, static_cast<size_t>(size));
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, c->batchCap_);
+  c->batchData_ = static_cast<uint8_t*>(ab.Data());
+  c->batch_ = Napi::Persistent(ab);
+  c->asyncContext_ = new Napi::AsyncContext(env, "probegen.ringbuf");
+  uv_poll_init(loop, &c->poll_, fd);  // the map fd itself is pollable
+  uv_timer_init(loop, &c->timer_);
+  c->poll_.data = c;
+  c->timer_.data = c;
+  return c;
+}
+
+void RingCore::Start() {
+  if (closed_ || running_) return;
+  running_ = true;
+  uv_poll_start(&poll_, UV_READABLE, OnPoll);
+  uv_timer_start(&timer_, OnTimer, intervalMs_, intervalMs_);
+}
+
+void RingCore::Pause() {
+  if (closed_ || !running_) return;
+  running_ = false;
+  uv_poll_stop(&poll_);
+  uv_timer_stop(&timer_);
+}
+
+void RingCore::Ref() {
+  if (closed_) return;
+  uv_ref(reinterpret_cast<uv_handle_t*>(&poll_));
+  uv_ref(reinterpret_cast<uv_handle_t*>(&timer_));
+}
+
+void RingCore::Unref() {
+  if (closed_) return;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
+}
+
+void RingCore::Close() {
+  if (closed_) return;
+  closed_ = true;
+  running_ = false;
+  if (owner_) owner_->ForgetReader(this);
+  owner_ = nullptr;
+  if (wrapper_) wrapper_->Orphan();
+  wrapper_ = nullptr;
+  // Stop watching before the fd can be closed by the object; closing a poll
+  // handle also removes the fd from libuv's epoll set right away.
+  uv_poll_stop(&poll_);
+  uv_timer_stop(&timer_);
+  pendingCloses_ = 2;
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
+  munmap(consumer_, pageSize_);
+  munmap(producer_, producerLen_);
+  consumer_ = producer_ = nullptr;
+  data_ = nullptr;
+  onBatch_.Reset();
+  batch_.Reset();
+  batchData_ = nullptr;
+  delete asyncContext_;
+  asyncContext_ = nullptr;
+}
+
+void RingCore::OnClosed(uv_handle_t* h) {
+  RingCore* c = static_cast<RingCore*>(h->data);
+  if (--c->pendingCloses_ == 0) delete c;
+}
+
+void RingCore::OnPoll(uv_poll_t* h, int status, int events) {
+  RingCore* c = static_cast<RingCore*>(h->data);
+  if (status < 0) {
+    c->DeliverError(-status);
+    return;
+  }
+  c->Drain();
+}
+
+void RingCore::OnTimer(uv_timer_t* h) { static_cast<RingCore*>(h->data)->Drain(); }
+
+size_t RingCore::Collect(uint64_t* start) {
+  auto* consumerPos = static_cast<uint64_t*>(consumer_);
+  auto* producerPos = static_cast<const uint64_t*>(producer_);
+  uint64_t cons = __atomic_load_n(consumerPos, __ATOMIC_ACQUIRE);
+  uint64_t prod = __atomic_load_n(producerPos, __ATOMIC_ACQUIRE);
+  *start = cons;
+  while (cons < prod) {
+    auto* hdr = reinterpret_cast<const uint32_t*>(data_ + (cons & mask_));
+    uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+    if (len & BPF_RINGBUF_BUSY_BIT) break;  // still being written: stop here, keep order
+    len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+    cons += (static_cast<uint64_t>(len) + kHeaderSize + 7) & ~uint64_t(7);
+  }
+  return static_cast<size_t>(cons - *start);
+}
+
+size_t RingCore::Drain() {
+  if (closed_ || delivering_) return 0;
+  uint64_t start;
+  size_t span = Collect(&start);
+  if (span == 0) return 0;
+
+  Napi::Env env(env_);
+  Napi::HandleScope scope(env);
+  if (span > batchCap_) {
+    batchCap_ = NextPow2(span);
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, batchCap_);
+    batchData_ = static_cast<uint8_t*>(ab.Data());
+    batch_ = Napi::Persistent(ab);
+  }
+  memcpy(batchData_, data_ + (start & mask_), span);
+  // Free the ring space before JS runs: the copy is ours now.
+  __atomic_store_n(static_cast<uint64_t*>(consumer_), start + span, __ATOMIC_RELEASE);
+
+  delivering_ = true;
+  try {
+    // MakeCallback (not Call) so nextTicks and promise jobs run after the batch.
+    onBatch_.MakeCallback(env.Global(), {batch_.Value(), Napi::Number::New(env, static_cast<double>(span))},
+                          *asyncContext_);
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(env_, e.Value());
+  }
+  delivering_ = false;
+  return span;
+}
+
+void RingCore::DeliverError(int err) {
+  Pause();
+  if (closed_) return;
+  Napi::Env env(env_);
+  Napi::HandleScope scope(env);
+  try {
+    onBatch_.MakeCallback(env.Global(), {env.Null(), Napi::Number::New(env, err)}, *asyncContext_);
+  } catch (const Napi::Error& e) {
+    napi_fatal_exception(env_, e.Value());
+  }
+}
+
+// ---- JS wrapper ----
+
+Napi::Function RingReader::Define(Napi::Env env) {
+  return DefineClass(env, "RingReader",
+                     {
+                         InstanceMethod<&RingReader::Start>("start"),
+                         InstanceMethod<&RingReader::Pause>("pause"),
+                         InstanceMethod<&RingReader::Ref>("ref"),
+                         InstanceMethod<&RingReader::Unref>("unref"),
+                         InstanceMethod<&RingReader::Drain>("drain"),
+                         InstanceMethod<&RingReader::Close>("close"),
+                     });
+}
+
+Napi::Object RingReader::Wrap(Napi::Env env, RingCore* core) {
+  return GetAddonData(env)->ringReaderCtor.New({Napi::External<RingCore>::New(env, core)});
+}
+
+RingReader::RingReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RingReader>(info) {
+  if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "RingReader is created by BpfObject.openRingBuffer");
+  core_ = info[0].As<Napi::External<RingCore>>().Data();
+  core_->SetWrapper(this);
+}
+
+RingReader::~RingReader() {
+  if (core_) {
+    core_->Detach(this);
+    core_->Close();
+  }
+}
+
+Napi::Value RingReader::Start(const Napi::CallbackInfo& info) {
+  if (core_) core_->Start();
+  return info.Env().Undefined();
+}
+Napi::Value RingReader::Pause(const Napi::CallbackInfo& info) {
+  if (core_) core_->Pause();
+  return info.Env().Undefined();
+}
+Napi::Value RingReader::Ref(const Napi::CallbackInfo& info) {
+  if (core_) core_->Ref();
+  return info.Env().Undefined();
+}
+Napi::Value RingReader::Unref(const Napi::CallbackInfo& info) {
+  if (core_) core_->Unref();
+  return info.Env().Undefined();
+}
+Napi::Value RingReader::Drain(const Napi::CallbackInfo& info) {
+  size_t n = core_ ? core_->Drain() : 0;
+  return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+Napi::Value RingReader::Close(const Napi::CallbackInfo& info) {
+  if (core_) core_->Close();  // Close() orphans this wrapper
+  return info.Env().Undefined();
+}
+
+Napi::Object InitRingReader(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = RingReader::Define(env);
+  GetAddonData(env)->ringReaderCtor = Napi::Persistent(ctor);
+  exports.Set("RingReader", ctor);
+  return exports;
+}
+
+}  // namespace probegen

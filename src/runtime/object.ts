@@ -1,0 +1,180 @@
+// loadObject: open -> configure (map sizes, .rodata) -> load -> attach, and
+// LoadedObject, which owns everything created from it until close().
+import { BpfError, withContext } from "./errors.js";
+import { NativeRawMap, type RawMap } from "./map.js";
+import { native, type NativeMapInfo, type NativeObject } from "./native.js";
+import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
+
+/** Everything a generated loader tells the runtime about one compiled object. */
+export interface ObjectDefinition {
+  /** Spec name, e.g. "opensnoop" (used in errors). */
+  name: string;
+  /** Spec path, e.g. "probes/opensnoop.yaml" (used in errors). */
+  source: string;
+  /** The .bpf.o bytes. */
+  object: Uint8Array;
+  /** C function name, SEC()-style attach string, spec line for errors. */
+  programs: Array<{ name: string; attach: string; line?: number }>;
+  maps: Array<{ name: string; type: string; keySize: number; valueSize: number; maxEntries: number }>;
+  /** Initial bytes of the .rodata map (runtime parameters). */
+  rodata?: Uint8Array;
+}
+
+export interface LoadOptions {
+  /** max_entries overrides by map name (ring buffer size in bytes: a power of 2 multiple of the page size). */
+  mapSizes?: Record<string, number>;
+  /** Ring buffer drain timer (latency bound); default 10. */
+  pollIntervalMs?: number;
+  /** Default true. */
+  attach?: boolean;
+}
+
+export interface ProgramInfo {
+  name: string;
+  id: number;
+  /** Stay 0 unless kernel.bpf_stats_enabled=1. */
+  runCount: bigint;
+  runTimeNs: bigint;
+  xlatedInsns: number;
+  jitedBytes: number;
+}
+
+export interface LoadedObject extends Disposable {
+  readonly name: string;
+  /** Throws if unknown. */
+  map(name: string): RawMap;
+  ringBuffer<E>(mapName: string, decode: RecordDecoder<E>, options?: { highWaterMark?: number }): EventStream<E>;
+  programInfo(): ProgramInfo[];
+  /** Idempotent; detaches links, stops readers, closes fds. */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+const PAGE_SIZE = 4096;
+
+function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
+  if (!(def.object instanceof Uint8Array)) throw new TypeError(`loadObject(${def.name}): object must be a Uint8Array`);
+  if (def.rodata !== undefined && !(def.rodata instanceof Uint8Array)) {
+    throw new TypeError(`loadObject(${def.name}): rodata must be a Uint8Array`);
+  }
+  const interval = options.pollIntervalMs;
+  if (interval !== undefined && (!Number.isInteger(interval) || interval < 1 || interval > 60_000)) {
+    throw new RangeError(`loadObject(${def.name}): pollIntervalMs must be an integer in 1..60000, got ${interval}`);
+  }
+  for (const [name, size] of Object.entries(options.mapSizes ?? {})) {
+    if (!Number.isInteger(size) || size < 1 || size > 0xffffffff) {
+      throw new RangeError(`loadObject(${def.name}): mapSizes.${name} must be a positive 32-bit integer, got ${size}`);
+    }
+    const spec = def.maps.find((m) => m.name === name);
+    if (spec?.type === "ringbuf" && (size % PAGE_SIZE !== 0 || (size & (size - 1)) !== 0)) {
+      throw new RangeError(
+        `loadObject(${def.name}): ring buffer '${name}' size must be a power of 2 multiple of ${PAGE_SIZE}, got ${size}`,
+      );
+    }
+  }
+}
+
+/** load + attach. Throws BpfError with the trimmed verifier log on load failure. */
+export async function loadObject(def: ObjectDefinition, options: LoadOptions = {}): Promise<LoadedObject> {
+  checkOptions(def, options);
+  const context = {
+    object: def.name,
+    source: def.source,
+    lines: new Map(def.programs.filter((p) => p.line !== undefined).map((p) => [p.name, p.line as number])),
+  };
+  let obj: NativeObject;
+  try {
+    obj = new (native().BpfObject)(def.object, def.name);
+  } catch (err) {
+    throw withContext(err, context);
+  }
+  try {
+    for (const [name, size] of Object.entries(options.mapSizes ?? {})) obj.setMaxEntries(name, size);
+    if (def.rodata) obj.setRodata(def.rodata);
+    obj.load();
+    if (options.attach !== false) {
+      // Attach what the definition lists; a bare object (no list) attaches every program by its SEC().
+      const programs = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name, attach: p.section }));
+      for (const p of programs) obj.attach(p.name, p.attach);
+    }
+  } catch (err) {
+    obj.close();
+    throw withContext(err, context);
+  }
+  return new LoadedBpfObject(def, obj, options.pollIntervalMs ?? 10);
+}
+
+class LoadedBpfObject implements LoadedObject {
+  readonly name: string;
+  #obj: NativeObject;
+  #closed = false;
+  readonly #maps = new Map<string, RawMap>();
+  readonly #infos: NativeMapInfo[];
+  readonly #streams = new Set<EventStream<unknown>>();
+  readonly #pollIntervalMs: number;
+
+  constructor(def: ObjectDefinition, obj: NativeObject, pollIntervalMs: number) {
+    this.name = def.name;
+    this.#obj = obj;
+    this.#infos = obj.maps();
+    this.#pollIntervalMs = pollIntervalMs;
+  }
+
+  #index(name: string, operation: string): number {
+    if (this.#closed) {
+      throw new BpfError({ operation, errno: 9, detail: `BPF object '${this.name}' is closed`, object: this.name });
+    }
+    // libbpf names internal maps "<object>.rodata"; accept ".rodata" too.
+    const i = this.#infos.findIndex((m) => m.name === name || (name.startsWith(".") && m.name.endsWith(name)));
+    if (i < 0) {
+      const known = this.#infos.map((m) => m.name).join(", ");
+      throw new BpfError({ operation, errno: 2, detail: `object '${this.name}' has no map '${name}' (maps: ${known})`, map: name });
+    }
+    return i;
+  }
+
+  map(name: string): RawMap {
+    let m = this.#maps.get(name);
+    if (!m) {
+      const i = this.#index(name, "map");
+      m = new NativeRawMap(this.#obj, i, this.#infos[i]);
+      this.#maps.set(name, m);
+    }
+    return m;
+  }
+
+  ringBuffer<E>(mapName: string, decode: RecordDecoder<E>, options: { highWaterMark?: number } = {}): EventStream<E> {
+    const i = this.#index(mapName, "ringBuffer");
+    const stream: RingBufferStream<E> = new RingBufferStream<E>(
+      (onBatch) => this.#obj.openRingBuffer(i, onBatch, this.#pollIntervalMs),
+      decode,
+      options,
+      () => this.#streams.delete(stream),
+    );
+    this.#streams.add(stream);
+    return stream;
+  }
+
+  programInfo(): ProgramInfo[] {
+    if (this.#closed) throw new BpfError({ operation: "programInfo", errno: 9, detail: `BPF object '${this.name}' is closed` });
+    return this.#obj.programInfo().map(({ name, id, runCount, runTimeNs, xlatedInsns, jitedBytes }) => ({
+      name,
+      id,
+      runCount,
+      runTimeNs,
+      xlatedInsns,
+      jitedBytes,
+    }));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const s of [...this.#streams]) s.close(); // ends pending for-await loops
+    this.#obj.close(); // readers, then links, then maps and programs
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
