@@ -133,19 +133,30 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(() => obj.map("counts")).toThrow(expect.objectContaining({ code: "EBADF" }));
   });
 
-  it("pauses the reader at highWaterMark and resumes when the consumer catches up", async () => {
+  it("pauses the reader at highWaterMark, leaving records in the kernel, and resumes when the consumer catches up", async () => {
     using obj = await loadObject(getppidDefinition(), { pollIntervalMs: 1 });
-    const stream = obj.ringBuffer("events", decodeEvent, { highWaterMark: 10 });
+    const stream = obj.ringBuffer("events", decodeEvent, { highWaterMark: 3 });
+    let delivered = 0; // a listener sees every batch the reader takes from the kernel
+    stream.on(() => delivered++);
     const it = stream[Symbol.asyncIterator]();
-    const first = it.next(); // consumer registered; reader running
-    triggerGetppid(200);
+    const first = it.next();
+    triggerGetppid(5);
     await first;
-    await new Promise((r) => setTimeout(r, 50)); // several timer ticks: all 200 would arrive if not paused
-    // The kernel still holds what the paused reader did not take.
-    let got = 1;
-    while (got < 200) {
+    await waitFor(() => delivered === 5, 2000, "first batch");
+    // 4 queued >= highWaterMark 3: the reader is paused, so new records stay in the ring.
+    triggerGetppid(100);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(delivered).toBe(5);
+    // Consuming down to the low-water mark resumes the reader.
+    await it.next();
+    await it.next();
+    await it.next();
+    await waitFor(() => delivered === 105, 2000, "the records held in the kernel");
+    let got = 4;
+    while (got < 105) {
       const r = await it.next();
       expect(r.done).toBe(false);
+      expect(r.value!.pid).toBe(process.pid);
       got++;
     }
     expect(stream.dropped).toBe(0);

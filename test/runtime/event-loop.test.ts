@@ -1,0 +1,68 @@
+// Does a ring reader keep Node alive exactly when it should? Runs small child
+// processes against the addon directly (the TS layer's ref/unref decisions are
+// covered with a fake reader in ring-buffer.test.ts).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+import { bpfSupport, compileFixture, skipNote } from "./helpers.js";
+
+const support = await bpfSupport();
+skipNote(support, "event-loop.test.ts");
+
+const ADDON = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "build", "Release", "probegen_native.node");
+
+const CHILD = `
+const addon = require(process.argv[2]);
+addon.init((op, errno, msg) => Object.assign(new Error(op + ": " + msg), { errno }));
+const obj = new addon.BpfObject(require("fs").readFileSync(process.argv[3]), "getppid");
+obj.load();
+obj.attach("on_getppid");
+const maps = obj.maps().map((m) => m.name);
+let records = 0;
+const reader = obj.openRingBuffer(maps.indexOf("events"), (buf, len) => { records += len / 24; }, 5);
+reader.start();
+const mode = process.argv[4];
+if (mode === "unref") reader.unref();
+if (mode === "close") setTimeout(() => obj.close(), 50);
+if (mode === "records") setTimeout(() => { process.ppid; process.ppid; }, 20);
+if (mode === "records") setTimeout(() => { console.log(records); obj.close(); }, 200);
+process.on("exit", () => console.log("exit"));
+`;
+
+function runChild(mode: string) {
+  const dir = join(tmpdir(), `probegen-runtime-child-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const script = join(dir, "child.cjs");
+  writeFileSync(script, CHILD);
+  const object = join(dir, "getppid.bpf.o");
+  writeFileSync(object, compileFixture("getppid"));
+  return spawnSync(process.execPath, [script, ADDON, object, mode], { encoding: "utf8", timeout: 1500 });
+}
+
+describe.skipIf(!support.ok)("ring reader and the event loop", () => {
+  it("keeps the process alive while started and ref'd", () => {
+    const r = runChild("ref");
+    expect(r.signal).toBe("SIGTERM"); // killed by the timeout: still running
+  });
+
+  it("lets the process exit when unref'd", () => {
+    const r = runChild("unref");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("exit");
+  });
+
+  it("lets the process exit once the object is closed", () => {
+    const r = runChild("close");
+    expect(r.status).toBe(0);
+  });
+
+  it("delivers records in the child (sanity check of the harness)", () => {
+    const r = runChild("records");
+    expect(r.status).toBe(0);
+    expect(Number(r.stdout.split("\n")[0])).toBeGreaterThanOrEqual(2);
+  });
+});
