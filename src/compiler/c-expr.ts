@@ -84,9 +84,17 @@ export function printExpr(e: IrExpr, strings: StringHome): string {
       // Compare and compute in 64 bits, signed unless every operand is unsigned, so C's
       // implicit conversions never surprise: `ret < 0` is signed, `uid == 0` is unsigned.
       const cast = operandsSigned(e.left, e.right) ? "__s64" : "__u64";
-      return `((${cast})${printExpr(e.left, strings)} ${e.op} (${cast})${printExpr(e.right, strings)})`;
+      return `(${operand(e.left, cast, strings)} ${e.op} ${operand(e.right, cast, strings)})`;
     }
   }
+}
+
+/** An operand converted to the 64-bit type the operation is done in; literals get the suffix. */
+function operand(e: IrExpr, cast: "__s64" | "__u64", strings: StringHome): string {
+  if (e.kind === "int") return e.value > 0x7fffffffffffffffn ? `0x${e.value.toString(16)}ULL` : `${e.value}${cast === "__u64" ? "ULL" : "LL"}`;
+  const already = e.type.kind === "int" && e.type.size === 8 && e.type.signed === (cast === "__s64");
+  const printed = printExpr(e, strings);
+  return already ? printed : `(${cast})${printed}`;
 }
 
 function operandsSigned(a: IrExpr, b: IrExpr): boolean {

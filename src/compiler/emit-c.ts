@@ -138,17 +138,22 @@ class BodyWriter {
     const sources: ValueSource[] = [...(p.event?.fields.map((f) => f.source) ?? []), ...(p.filter ? valuesIn(p.filter) : [])];
     if (sources.some(needsPidTgid)) this.line(`__u64 ${locals.pidTgid} = bpf_get_current_pid_tgid();`);
     if (sources.some(needsUidGid)) this.line(`__u64 ${locals.uidGid} = bpf_get_current_uid_gid();`);
-    const late = p.filter !== undefined && valuesIn(p.filter).some((v) => isString(v, p));
+    // A filter runs before the ring buffer reservation unless it compares a long string the
+    // event captures anyway: then it reads the event's copy rather than reading it twice.
+    const captured = p.event?.fields ?? [];
+    const late = p.filter !== undefined && valuesIn(p.filter).some((v) => isString(v) && !isComm(v) && captured.some((f) => sameSource(f.source, v)));
     if (p.filter && !late) this.earlyFilter(p.filter);
     if (p.event && p.output) this.emitEvent(p, late);
-    else if (p.filter && late) this.lateFilterWithoutEvent(p.filter);
     this.line("return 0;");
     return this.lines;
   }
 
   private earlyFilter(filter: IrExpr): void {
+    const scratch = new ScratchStrings(this, []);
+    const printed = printExpr(filter, scratch.home.bind(scratch));
+    scratch.declare();
     this.at(filter.span);
-    this.line(`if (!${wrap(printExpr(filter, () => { throw new Error("no strings in an early filter"); }))})`);
+    this.line(`if (!${wrap(printed)})`);
     this.line("return 0;", 2);
     this.back();
   }
@@ -176,16 +181,6 @@ class BodyWriter {
       this.back();
     }
     this.line(`bpf_ringbuf_submit(e, pg_wakeup_flags(&${ring}));`);
-  }
-
-  private lateFilterWithoutEvent(filter: IrExpr): void {
-    const scratch = new ScratchStrings(this, []);
-    const printed = printExpr(filter, scratch.home.bind(scratch));
-    scratch.declare();
-    this.at(filter.span);
-    this.line(`if (!${wrap(printed)})`);
-    this.line("return 0;", 2);
-    this.back();
   }
 
   private capture(f: IrField): void {
@@ -239,12 +234,15 @@ function valuesIn(e: IrExpr): ValueSource[] {
   }
 }
 
-function isString(source: ValueSource, p: IrProgram): boolean {
+function isString(source: ValueSource): boolean {
   if (source.kind === "builtin") return source.name === "comm";
   if (source.kind === "kprobe-arg") return source.read !== "int";
   if (source.kind === "tracepoint-field") return source.field.access.kind !== "int" && source.field.access.kind !== "pointer";
-  void p;
   return false;
+}
+
+function isComm(source: ValueSource): boolean {
+  return source.kind === "builtin" && source.name === "comm";
 }
 
 function wrap(expr: string): string {
@@ -257,7 +255,8 @@ function cString(text: string): string {
 
 /** Replaces each restore marker with a #line naming the real next line of the C file. */
 function restoreLines(text: string, cFile: string): string {
-  const lines = text.split("\n");
+  // A restore right before another #line says nothing: drop it first, then number the rest.
+  const lines = text.split("\n").filter((l, i, all) => !(l === RESTORE_LINE && all[i + 1]?.startsWith("#line ")));
   return lines.map((l, i) => (l === RESTORE_LINE ? `#line ${i + 2} "${cString(cFile)}"` : l)).join("\n");
 }
 

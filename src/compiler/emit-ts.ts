@@ -164,8 +164,8 @@ function ringEventType(probe: IrProbe, r: IrMap): string {
   return r.name === "events" ? probe.ts.event : `${probe.ts.event.replace(/Event$/, "")}${r.tsName.charAt(0).toUpperCase()}${r.tsName.slice(1)}Event`;
 }
 
-function decoderName(r: IrMap): string {
-  return `decode${r.tsName.charAt(0).toUpperCase()}${r.tsName.slice(1)}Record`;
+function decoderName(probe: IrProbe, r: IrMap): string {
+  return `decode${ringEventType(probe, r)}`;
 }
 
 function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRing: IrMap | undefined, typedMaps: IrMap[]): void {
@@ -175,11 +175,11 @@ function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRi
       for (const x of typedMaps) w.writeLine(`${x.tsName}: new TypedMap(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")}),`);
     }).write(";").newLine();
     w.write("return ").inlineBlock(() => {
-      if (defaultRing) w.writeLine(`events: object.ringBuffer(${JSON.stringify(defaultRing.name)}, ${decoderName(defaultRing)}),`);
+      if (defaultRing) w.writeLine(`events: object.ringBuffer(${JSON.stringify(defaultRing.name)}, ${decoderName(probe, defaultRing)}),`);
       const others = ring.filter((r) => r !== defaultRing);
       if (others.length) {
         w.write("streams: ").inlineBlock(() => {
-          for (const r of others) w.writeLine(`${r.tsName}: object.ringBuffer(${JSON.stringify(r.name)}, ${decoderName(r)}),`);
+          for (const r of others) w.writeLine(`${r.tsName}: object.ringBuffer(${JSON.stringify(r.name)}, ${decoderName(probe, r)}),`);
         }).write(",").newLine();
       }
       w.writeLine("maps,");
@@ -233,7 +233,7 @@ function eventObject(w: CodeBlockWriter, event: IrEvent): void {
 function recordDecoder(w: CodeBlockWriter, probe: IrProbe, r: IrMap): void {
   const type = ringEventType(probe, r);
   w.writeLine(`/** Decodes one record of the '${r.name}' ring buffer (layout checked in C by _Static_assert). */`);
-  w.write(`function ${decoderName(r)}(view: DataView, offset: number): ${type} `).block(() => {
+  w.write(`export function ${decoderName(probe, r)}(view: DataView, offset: number): ${type} `).block(() => {
     if (r.events.length === 1) {
       w.write("return ");
       eventObject(w, r.events[0]!);

@@ -33,7 +33,8 @@ const builtins: Record<Builtin, { type: ScalarOrString; description: string }> =
 const DEFAULT_STRING_SIZE = 256;
 const DEFAULT_RINGBUF_SIZE = 256 * 1024;
 const DEFAULT_MAX_ENTRIES = 10240;
-const MAX_KPROBE_ARGS = 6;
+// libbpf 1.1 reads five argument registers (PT_REGS_PARM1..5).
+const MAX_KPROBE_ARGS = 5;
 
 export function resolveProbe(source: SpecSource, spec: ProbeSpec, kernel: KernelInfo): IrProbe {
   return new Resolver(source, spec, kernel).run();
@@ -262,7 +263,8 @@ class Resolver {
     const name = obj.name ?? from.split(".").at(-1)!;
     const problem = cIdentifierProblem(name);
     if (problem) {
-      this.fail("invalid-name", `field name '${name}' cannot be used: ${problem}`, fromPath, "give it another name with { name: ..., from: ... }");
+      const namePath = obj.name !== undefined && typeof spec !== "string" ? [...path, "name"] : fromPath;
+      this.fail("invalid-name", `field name '${name}' cannot be used: ${problem}`, namePath, "give it another name with { name: ..., from: ... }");
       return undefined;
     }
     let type = value.type;
@@ -355,7 +357,7 @@ class Scope {
       const field = this.attach.format.fields.find((f) => f.name === last);
       if (field) return this.tracepointValue(field, span, override);
     }
-    if (this.attach.kind === "kprobe" && path.length === 1 && /^arg[0-5]$/.test(last)) {
+    if (this.attach.kind === "kprobe" && path.length === 1 && /^arg[0-4]$/.test(last)) {
       return this.registerValue({ kind: "kprobe-arg", index: Number(last.slice(3)), read: "int" }, span, override, u64);
     }
     if (this.attach.kind === "kretprobe" && name === "retval") {
@@ -372,7 +374,7 @@ class Scope {
   }
 
   private unknownHint(name: string): string {
-    if (this.attach.kind === "kretprobe" && /^arg[0-5]$/.test(name)) return "a kretprobe sees only the return value: capture arguments in a kprobe on the same function";
+    if (this.attach.kind === "kretprobe" && /^arg[0-4]$/.test(name)) return "a kretprobe sees only the return value: capture arguments in a kprobe on the same function";
     if (this.attach.kind === "kprobe" && name === "retval") return "the return value is seen by a kretprobe, not a kprobe";
     return `available: ${this.names().join(", ")}`;
   }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for probegen, as root: the toolchain (clang, llvm,
+# libbpf-dev, bpftool), tracefs and bpffs mounts, npm dependencies with the native addon,
+# the TypeScript build, and the Debian-kernel VM for kprobe/fentry tests
+# (skip it with PROBEGEN_SKIP_VM=1). Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh installs packages and mounts tracefs/bpffs: run it as root (sudo $0)" >&2
+  exit 1
+fi
+
+packages=(clang llvm libbpf-dev bpftool pkg-config make g++ linux-libc-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+step "mounting tracefs and bpffs"
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing || echo "warning: could not mount tracefs" >&2
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || echo "warning: could not mount bpffs" >&2
+
+step "installing npm dependencies and building the native addon"
+npm ci --no-audit --no-fund --loglevel=error
+
+step "building probegen"
+npm run --silent build
+
+if [ "${PROBEGEN_SKIP_VM:-}" != "1" ]; then
+  step "preparing the Debian-kernel VM for kprobe and fentry tests"
+  bash test/vm/build.sh
+fi
+echo
+echo "probegen is set up."
