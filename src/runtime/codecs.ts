@@ -34,3 +34,8 @@ export function writeCString(view: DataView, offset: number, size: number, value
   }
   bytes.fill(0, written);
 }
+
+/** Zeroes `size` bytes at `offset`: encoders call it first so struct padding never carries stale bytes into a map key. */
+export function zeroBytes(view: DataView, offset: number, size: number): void {
+  new Uint8Array(view.buffer, view.byteOffset + offset, size).fill(0);
+}

@@ -8,4 +8,4 @@ export type { LoadedObject, LoadOptions, ObjectDefinition, ProgramInfo } from ".
 export { walkBatch, RINGBUF_BUSY_BIT, RINGBUF_DISCARD_BIT, RINGBUF_HDR_SZ } from "./ring-buffer.js";
 export type { EventStream, RecordDecoder } from "./ring-buffer.js";
 export { parseLibbpfLog, trimVerifierLog, explainVerifierMessage } from "./verifier-log.js";
-export { readCString, writeCString } from "./codecs.js";
+export { readCString, writeCString, zeroBytes } from "./codecs.js";

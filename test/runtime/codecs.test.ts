@@ -20,3 +20,12 @@ describe("C strings", () => {
     expect(() => writeCString(view, 0, 4, "abcd")).toThrow(RangeError);
   });
 });
+
+describe("zeroBytes", () => {
+  it("clears exactly the given range relative to the view", async () => {
+    const { zeroBytes } = await import("../../src/runtime/index.js");
+    const buf = new Uint8Array(16).fill(0xff);
+    zeroBytes(new DataView(buf.buffer, 4), 2, 3);
+    expect([...buf]).toEqual([...Array(6).fill(0xff), 0, 0, 0, ...Array(7).fill(0xff)]);
+  });
+});
