@@ -82,6 +82,7 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(counts.get(7)).toBe(1n);
 
     expect(() => counts.set(8, 1n, "exist")).toThrow(expect.objectContaining({ code: "ENOENT" }));
+    expect(() => counts.set(8, 1n, "exist")).toThrow(/failed \(flags: exist\): ENOENT/);
   });
 
   it("rejects buffers of the wrong size before they reach the kernel", async () => {
@@ -117,6 +118,7 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
 
   it("iterates with for await, and close() ends a pending loop", async () => {
     const obj = await loadObject(getppidDefinition());
+    const raw = obj.map("counts");
     const stream = obj.ringBuffer("events", decodeEvent);
     const seen: GetppidEvent[] = [];
     const loop = (async () => {
@@ -131,6 +133,8 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(seen.every((e) => e.pid === process.pid)).toBe(true);
     obj.close(); // idempotent
     expect(() => obj.map("counts")).toThrow(expect.objectContaining({ code: "EBADF" }));
+    // A RawMap kept from before close() must not reach a recycled fd.
+    expect(() => raw.lookup(new Uint8Array(4), new Uint8Array(8))).toThrow(expect.objectContaining({ code: "EBADF" }));
   });
 
   it("pauses the reader at highWaterMark, leaving records in the kernel, and resumes when the consumer catches up", async () => {
