@@ -42,6 +42,16 @@ if [ "$FORCE" = 0 ] && [ -e "$CACHE/current/stamp" ] \
   exit 0
 fi
 
+# One build at a time (setup scripts and CI may race); re-check after waiting.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
+if [ "$FORCE" = 0 ] && [ -e "$CACHE/current/stamp" ] \
+   && [ "$(cat "$CACHE/current/stamp")" = "$STAMP" ] \
+   && [ -s "$CACHE/current/initrd.img" ] && command -v qemu-system-x86_64 >/dev/null; then
+  exit 0
+fi
+
 # ------------------------------------------------------------- host packages
 need_pkgs=()
 command -v qemu-system-x86_64 >/dev/null || need_pkgs+=(qemu-system-x86)
@@ -56,17 +66,17 @@ apt_updated=0
 apt_update() {
   [ "$apt_updated" = 1 ] && return 0
   say "apt-get update"
-  apt-get update -q >/tmp/probegen-vm-apt.log 2>&1 \
+  apt-get update -q -o DPkg::Lock::Timeout=600 >/tmp/probegen-vm-apt.log 2>&1 \
     || { cat /tmp/probegen-vm-apt.log >&2; die "apt-get update failed"; }
   apt_updated=1
 }
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing packages ${need_pkgs[*]} and not root"
   say "installing ${need_pkgs[*]}"
-  if ! apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" \
+  if ! apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${need_pkgs[@]}" \
         >/tmp/probegen-vm-apt.log 2>&1; then
     apt_update
-    apt-get install -y -q --no-install-recommends "${need_pkgs[@]}" \
+    apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends "${need_pkgs[@]}" \
         >/tmp/probegen-vm-apt.log 2>&1 \
       || { tail -30 /tmp/probegen-vm-apt.log >&2; die "apt-get install failed"; }
   fi
@@ -237,4 +247,8 @@ mv "$DIR/initrd.img.tmp" "$DIR/initrd.img"
 rm -rf "$ir"; trap - EXIT
 echo "$STAMP" > "$DIR/stamp"
 ln -sfn "$KREL" "$CACHE/current"
+# drop kernels superseded by a --force refresh
+for d in "$CACHE"/*/; do
+  d="${d%/}"; [ "$(basename "$d")" = "$KREL" ] || [ -L "$d" ] || rm -rf "$d"
+done
 say "ready: $KV ($(du -sh "$CACHE" | cut -f1) in $CACHE)"
