@@ -8,6 +8,9 @@ import { loadOpensnoop } from "../generated/opensnoop.js";
 const { values } = parseArgs({ options: { duration: { type: "string", default: "3" } } });
 const seconds = Number(values.duration);
 
+// `| head` closes the pipe early: that ends the example, it is not an error.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
+
 const probe = await loadOpensnoop();
 const stop = setTimeout(() => probe.close(), seconds * 1000);
 process.once("SIGINT", () => probe.close());

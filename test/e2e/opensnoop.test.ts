@@ -1,0 +1,54 @@
+/** opensnoop end to end: the generated loader, in the real kernel, sees this process's own open. */
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadOpensnoop, type OpenEvent } from "../../generated/opensnoop.js";
+import { bpfSupport, skipNote } from "../runtime/helpers.js";
+
+const support = await bpfSupport();
+skipNote(support, "e2e/opensnoop.test.ts");
+
+describe.skipIf(!support.ok)("opensnoop on the running kernel", () => {
+  const path = join(tmpdir(), `probegen-opensnoop-${process.pid}-${Date.now()}`);
+  writeFileSync(path, "x");
+  afterAll(() => rmSync(path, { force: true }));
+
+  it("receives exactly the open this test makes, with its pid, uid, comm and flags", async () => {
+    using probe = await loadOpensnoop();
+    const seen: OpenEvent[] = [];
+    const started = Date.now();
+    const found = new Promise<void>((resolve) => {
+      probe.events.on((ev) => {
+        if (ev.filename === path) {
+          seen.push(ev);
+          resolve();
+        }
+      });
+    });
+    closeSync(openSync(path, "r"));
+    await found;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toEqual({
+      pid: process.pid,
+      uid: process.getuid!(),
+      comm: readFileSync("/proc/thread-self/comm", "utf8").trim(), // the thread that opened
+      filename: path,
+      flags: 0o2000000, // O_RDONLY | O_CLOEXEC, as libuv opens files
+    });
+  });
+
+  it("for await yields typed events and ends when the probe is closed", async () => {
+    const probe = await loadOpensnoop();
+    setTimeout(() => closeSync(openSync(path, "r")), 20);
+    let mine: OpenEvent | undefined;
+    for await (const ev of probe.events) {
+      if (ev.filename === path && ev.pid === process.pid) {
+        mine = ev;
+        probe.close();
+      }
+    }
+    expect(mine?.filename).toBe(path);
+  });
+});
