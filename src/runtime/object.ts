@@ -120,10 +120,14 @@ class LoadedBpfObject implements LoadedObject {
     this.#pollIntervalMs = pollIntervalMs;
   }
 
-  #index(name: string, operation: string): number {
+  #requireOpen(operation: string): void {
     if (this.#closed) {
       throw new BpfError({ operation, errno: 9, detail: `BPF object '${this.name}' is closed`, object: this.name });
     }
+  }
+
+  #index(name: string, operation: string): number {
+    this.#requireOpen(operation);
     // libbpf names internal maps "<object>.rodata"; accept ".rodata" too.
     const i = this.#infos.findIndex((m) => m.name === name || (name.startsWith(".") && m.name.endsWith(name)));
     if (i < 0) {
@@ -134,6 +138,7 @@ class LoadedBpfObject implements LoadedObject {
   }
 
   map(name: string): RawMap {
+    this.#requireOpen("map");
     let m = this.#maps.get(name);
     if (!m) {
       const i = this.#index(name, "map");
@@ -156,7 +161,7 @@ class LoadedBpfObject implements LoadedObject {
   }
 
   programInfo(): ProgramInfo[] {
-    if (this.#closed) throw new BpfError({ operation: "programInfo", errno: 9, detail: `BPF object '${this.name}' is closed` });
+    this.#requireOpen("programInfo");
     return this.#obj.programInfo().map(({ name, id, runCount, runTimeNs, xlatedInsns, jitedBytes }) => ({
       name,
       id,
