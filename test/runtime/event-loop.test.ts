@@ -33,6 +33,35 @@ if (mode === "records") setTimeout(() => { console.log(records); obj.close(); },
 process.on("exit", () => console.log("exit"));
 `;
 
+// A worker owning an attached program and a running reader is terminated: the
+// env cleanup must close the reader before the addon is unloaded (this used to
+// crash in uv__finish_close) and must detach the program.
+const WORKER_PARENT = `
+const { Worker } = require("worker_threads");
+const src = \`
+const m = require(\${JSON.stringify(process.argv[2])});
+m.init((op, errno, msg) => new Error(op + ": " + msg));
+const o = new m.BpfObject(require("fs").readFileSync(\${JSON.stringify(process.argv[3])}), "getppid");
+o.load();
+o.attach("on_getppid");
+const r = o.openRingBuffer(o.maps().findIndex((x) => x.name === "events"), () => require("worker_threads").parentPort.postMessage(1), 5);
+r.start();
+require("worker_threads").parentPort.postMessage(o.programInfo()[0].id);
+setInterval(() => process.ppid, 2);
+\`;
+const w = new Worker(src, { eval: true });
+let id = 0, batches = 0;
+w.on("message", (m) => { if (m > 1) id = m; else batches++; });
+setTimeout(async () => {
+  await w.terminate();
+  setTimeout(() => {
+    const out = require("child_process").execFileSync("bpftool", ["--json", "prog", "list"], { encoding: "utf8" });
+    const still = JSON.parse(out).some((p) => p.id === id);
+    console.log(JSON.stringify({ id, batches, still }));
+  }, 300);
+}, 200);
+`;
+
 function runChild(mode: string) {
   const dir = join(tmpdir(), `probegen-runtime-child-${process.pid}`);
   mkdirSync(dir, { recursive: true });
@@ -40,7 +69,8 @@ function runChild(mode: string) {
   writeFileSync(script, CHILD);
   const object = join(dir, "getppid.bpf.o");
   writeFileSync(object, compileFixture("getppid"));
-  return spawnSync(process.execPath, [script, ADDON, object, mode], { encoding: "utf8", timeout: 1500 });
+  if (mode === "worker") writeFileSync(script, WORKER_PARENT);
+  return spawnSync(process.execPath, [script, ADDON, object, mode], { encoding: "utf8", timeout: mode === "worker" ? 5000 : 1500 });
 }
 
 describe.skipIf(!support.ok)("ring reader and the event loop", () => {
@@ -58,6 +88,15 @@ describe.skipIf(!support.ok)("ring reader and the event loop", () => {
   it("lets the process exit once the object is closed", () => {
     const r = runChild("close");
     expect(r.status).toBe(0);
+  });
+
+  it("closes a running reader when its worker thread is terminated", () => {
+    const r = runChild("worker");
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim()) as { id: number; batches: number; still: boolean };
+    expect(result.id).toBeGreaterThan(0);
+    expect(result.batches).toBeGreaterThan(0);
+    expect(result.still).toBe(false);
   });
 
   it("delivers records in the child (sanity check of the harness)", () => {
