@@ -63,6 +63,7 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   uv_timer_init(loop, &c->timer_);
   c->poll_.data = c;
   c->timer_.data = c;
+  napi_add_async_cleanup_hook(env, OnEnvCleanup, c, &c->cleanupHook_);
   return c;
 }
 
@@ -120,7 +121,15 @@ void RingCore::Close() {
 
 void RingCore::OnClosed(uv_handle_t* h) {
   RingCore* c = static_cast<RingCore*>(h->data);
-  if (--c->pendingCloses_ == 0) delete c;
+  if (--c->pendingCloses_ > 0) return;
+  if (c->cleanupHook_) napi_remove_async_cleanup_hook(c->cleanupHook_);
+  delete c;
+}
+
+// The environment is going away (worker terminated, process exiting) with the
+// reader still open: close it; OnClosed then releases the hook.
+void RingCore::OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* self) {
+  static_cast<RingCore*>(self)->Close();
 }
 
 void RingCore::OnPoll(uv_poll_t* h, int status, int events) {

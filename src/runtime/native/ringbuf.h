@@ -34,10 +34,14 @@ class RingCore {
   static void OnPoll(uv_poll_t* h, int status, int events);
   static void OnTimer(uv_timer_t* h);
   static void OnClosed(uv_handle_t* h);
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* self);
   size_t Collect(uint64_t* start);  // bytes of complete records from consumer pos
   void DeliverError(int err);
 
   napi_env env_ = nullptr;
+  // Holds env teardown (and so the addon's unloading) until libuv has run
+  // our close callbacks, which live in this shared object.
+  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
   uv_poll_t poll_{};
   uv_timer_t timer_{};
   int pendingCloses_ = 0;
