@@ -12,6 +12,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Kernel tests attach real programs; running files one at a time keeps their events apart.
     fileParallelism: false,
-    reporters: ["default"],
+    reporters: ["default", "./test/reporters/summary.ts"],
   },
 });
