@@ -29,6 +29,8 @@ export interface NativeObject {
   setMaxEntries(map: string, n: number): void;
   setRodata(bytes: Uint8Array): void;
   load(): void;
+  /** bpf_object__load on the thread pool; other calls throw EBUSY until it settles. */
+  loadAsync(): Promise<void>;
   attach(program: string, spec?: string): number;
   detach(link: number): void;
   programInfo(): NativeProgramInfo[];

@@ -91,7 +91,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
   try {
     for (const [name, size] of Object.entries(options.mapSizes ?? {})) obj.setMaxEntries(name, size);
     if (def.rodata) obj.setRodata(def.rodata);
-    obj.load();
+    await obj.loadAsync(); // the verifier runs off the event loop
     if (options.attach !== false) {
       // Attach what the definition lists; a bare object (no list) attaches every program by its SEC().
       const programs = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name, attach: p.section }));

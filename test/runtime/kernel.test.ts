@@ -2,7 +2,10 @@
 // when this process may not load BPF programs.
 import { describe, expect, it } from "vitest";
 
+import { readdirSync } from "node:fs";
+
 import { BpfError, loadObject, TypedMap, type LoadedObject } from "../../src/runtime/index.js";
+import { native } from "../../src/runtime/native.js";
 import {
   bpfSupport,
   compileFixture,
@@ -205,6 +208,17 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(err.operation).toBe("attach");
     expect(err.code).toBe("ENOENT");
     expect(err.message).toMatch(/sys_enter_no_such_call/);
+  });
+
+  it("loads on the thread pool: the object is busy meanwhile, and close() during the load wins", async () => {
+    const fds = readdirSync("/proc/self/fd").length;
+    const obj = new (native().BpfObject)(getppidDefinition().object, "getppid");
+    const loading = obj.loadAsync();
+    expect(() => obj.maps()).toThrow(expect.objectContaining({ code: "EBUSY" }));
+    obj.close();
+    await expect(loading).rejects.toMatchObject({ code: "EBADF", operation: "load" });
+    expect(() => obj.maps()).toThrow(expect.objectContaining({ code: "EBADF" }));
+    expect(readdirSync("/proc/self/fd").length).toBe(fds);
   });
 
   it("does not keep the process alive for a stream nobody listens to", async () => {

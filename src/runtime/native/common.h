@@ -35,6 +35,8 @@ void InstallLibbpfPrint();
 
 // Builds the error through the JS factory (so JS owns the class) and throws it
 // as a C++ exception; `extra` may carry log, program, map...
+Napi::Value MakeBpfError(Napi::Env env, const char* operation, int err, const std::string& message,
+                         Napi::Object extra = Napi::Object());
 [[noreturn]] void ThrowBpf(Napi::Env env, const char* operation, int err,
                            const std::string& message,
                            Napi::Object extra = Napi::Object());

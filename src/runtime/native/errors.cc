@@ -57,19 +57,22 @@ void InstallLibbpfPrint() {
   libbpf_set_print(PrintHook);
 }
 
-void ThrowBpf(Napi::Env env, const char* operation, int err, const std::string& message,
-              Napi::Object extra) {
+Napi::Value MakeBpfError(Napi::Env env, const char* operation, int err, const std::string& message,
+                         Napi::Object extra) {
   if (err < 0) err = -err;
   AddonData* data = GetAddonData(env);
   if (data->makeError.IsEmpty()) {
     Napi::Error e = Napi::Error::New(env, std::string(operation) + ": " + message);
     e.Set("errno", Napi::Number::New(env, err));
-    throw e;
+    return e.Value();
   }
   Napi::Value extraValue = extra.IsEmpty() ? env.Undefined() : Napi::Value(extra);
-  Napi::Value made = data->makeError.Call({Napi::String::New(env, operation), Napi::Number::New(env, err),
-                                           Napi::String::New(env, message), extraValue});
-  throw Napi::Error(env, made);
+  return data->makeError.Call({Napi::String::New(env, operation), Napi::Number::New(env, err),
+                               Napi::String::New(env, message), extraValue});
+}
+
+void ThrowBpf(Napi::Env env, const char* operation, int err, const std::string& message, Napi::Object extra) {
+  throw Napi::Error(env, MakeBpfError(env, operation, err, message, extra));
 }
 
 Napi::Object InitErrors(Napi::Env env, Napi::Object exports) {

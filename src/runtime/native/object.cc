@@ -39,6 +39,7 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod<&BpfObject::SetMaxEntries>("setMaxEntries"),
                          InstanceMethod<&BpfObject::SetRodata>("setRodata"),
                          InstanceMethod<&BpfObject::Load>("load"),
+                         InstanceMethod<&BpfObject::LoadAsync>("loadAsync"),
                          InstanceMethod<&BpfObject::Attach>("attach"),
                          InstanceMethod<&BpfObject::Detach>("detach"),
                          InstanceMethod<&BpfObject::ProgramInfo>("programInfo"),
@@ -77,7 +78,9 @@ BpfObject::~BpfObject() {
 void BpfObject::CleanupHook(void* self) {
   auto* o = static_cast<BpfObject*>(self);
   o->env_ = nullptr;  // the hook is consumed
-  o->CloseAll();
+  // A load still running on the thread pool owns obj_; its fds then live
+  // until the process exits rather than racing it here.
+  if (!o->loading_) o->CloseAll();
 }
 
 void BpfObject::CloseAll() {
@@ -95,7 +98,8 @@ void BpfObject::CloseAll() {
 }
 
 void BpfObject::RequireOpen(Napi::Env env, const char* op) const {
-  if (!obj_) ThrowBpf(env, op, EBADF, "BPF object '" + name_ + "' is closed");
+  if (!obj_ || closeRequested_) ThrowBpf(env, op, EBADF, "BPF object '" + name_ + "' is closed");
+  if (loading_) ThrowBpf(env, op, EBUSY, "BPF object '" + name_ + "' is still being loaded");
 }
 
 void BpfObject::RequireLoaded(Napi::Env env, const char* op) const {
@@ -188,12 +192,64 @@ Napi::Value BpfObject::SetRodata(const Napi::CallbackInfo& info) {
 Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, "load");
-  if (loaded_) throw Napi::Error::New(env, "load: BPF object '" + name_ + "' is already loaded");
+  if (loaded_) ThrowBpf(env, "load", EINVAL, "BPF object '" + name_ + "' is already loaded");
   LibbpfLogCapture capture;
   int err = bpf_object__load(obj_);
   if (err) ThrowBpf(env, "load", err, "cannot load BPF object '" + name_ + "'", Extra(env, capture.text()));
   loaded_ = true;
   return env.Undefined();
+}
+
+// Verification can take a while for big programs, so loadAsync() runs
+// bpf_object__load on the thread pool; the object refuses other calls meanwhile.
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(BpfObject* o, Napi::Promise::Deferred deferred)
+      : Napi::AsyncWorker(o->Env(), "probegen.load"),
+        object_(o),
+        keepAlive_(Napi::Persistent(o->Value())),
+        deferred_(deferred),
+        obj_(o->obj_) {}
+
+  void Execute() override {
+    LibbpfLogCapture capture;  // thread-local: captures this thread's libbpf output
+    err_ = bpf_object__load(obj_);
+    log_ = capture.text();
+  }
+  void OnOK() override { object_->FinishLoad(Env(), err_, log_, &deferred_); }
+
+ private:
+  BpfObject* object_;
+  Napi::ObjectReference keepAlive_;  // no GC of the object while the thread pool uses it
+  Napi::Promise::Deferred deferred_;
+  bpf_object* obj_;
+  int err_ = 0;
+  std::string log_;
+};
+
+Napi::Value BpfObject::LoadAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, "load");
+  if (loaded_) ThrowBpf(env, "load", EINVAL, "BPF object '" + name_ + "' is already loaded");
+  Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
+  loading_ = true;
+  (new LoadWorker(this, deferred))->Queue();  // the worker keeps this object alive
+  return deferred.Promise();
+}
+
+void BpfObject::FinishLoad(Napi::Env env, int err, const std::string& log, Napi::Promise::Deferred* deferred) {
+  loading_ = false;
+  if (closeRequested_) {
+    CloseAll();
+    deferred->Reject(MakeBpfError(env, "load", EBADF, "BPF object '" + name_ + "' was closed while loading"));
+    return;
+  }
+  if (err) {
+    deferred->Reject(MakeBpfError(env, "load", err, "cannot load BPF object '" + name_ + "'", Extra(env, log)));
+    return;
+  }
+  loaded_ = true;
+  deferred->Resolve(env.Undefined());
 }
 
 static bpf_link* AttachBySpec(bpf_program* p, const std::string& spec) {
@@ -294,6 +350,10 @@ Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BpfObject::Close(const Napi::CallbackInfo& info) {
+  if (loading_) {
+    closeRequested_ = true;  // FinishLoad closes once the thread pool is done with obj_
+    return info.Env().Undefined();
+  }
   CloseAll();
   return info.Env().Undefined();
 }

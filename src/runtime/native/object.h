@@ -28,6 +28,9 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value SetMaxEntries(const Napi::CallbackInfo& info);
   Napi::Value SetRodata(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
+  Napi::Value LoadAsync(const Napi::CallbackInfo& info);
+  void FinishLoad(Napi::Env env, int err, const std::string& log, Napi::Promise::Deferred* deferred);
+  friend class LoadWorker;
   Napi::Value Attach(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
   Napi::Value ProgramInfo(const Napi::CallbackInfo& info);
@@ -48,6 +51,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
 
   bpf_object* obj_ = nullptr;
   bool loaded_ = false;
+  bool loading_ = false;         // bpf_object__load runs on the thread pool
+  bool closeRequested_ = false;  // close() arrived while loading
   std::string name_;
   std::vector<bpf_map*> maps_;          // index order is what JS sees
   std::vector<bpf_link*> links_;        // null once detached
