@@ -110,6 +110,31 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     await expect(loadObject(getppidDefinition(), { mapSizes: { events: 5000 } })).rejects.toThrow(RangeError);
   });
 
+  it("delivers a burst of several batches (1 MiB each) completely, in order, over several loop turns", async () => {
+    using obj = await loadObject(getppidDefinition(), { mapSizes: { events: 8 << 20 } });
+    const n = 200_000; // 24 bytes each with the header: ~4.6 MiB, so at least 5 batches
+    let next = 0;
+    let outOfOrder = 0;
+    const turns = new Set<number>();
+    let turn = 0;
+    let spinning = true;
+    const spin = () => {
+      turn++; // one per event-loop iteration (check phase)
+      if (spinning) setImmediate(spin);
+    };
+    spin();
+    obj.ringBuffer("events", decodeEvent).on((e) => {
+      if (Number(e.seq) !== next) outOfOrder++;
+      next = Number(e.seq) + 1;
+      turns.add(turn);
+    });
+    triggerGetppid(n);
+    await waitFor(() => next === n, 5000, `${n} events`);
+    spinning = false;
+    expect(outOfOrder).toBe(0);
+    expect(turns.size).toBeGreaterThan(1); // split across loop turns, not one giant callback
+  });
+
   it("skips discarded records", async () => {
     using obj = await loadObject(getppidDefinition(process.pid, 2)); // seq 0, 2, 4... are discarded
     const events: GetppidEvent[] = [];

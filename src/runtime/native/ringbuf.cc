@@ -17,6 +17,10 @@ namespace probegen {
 namespace {
 constexpr uint32_t kHeaderSize = 8;  // u32 len (+busy/discard bits), u32 pgoff
 constexpr size_t kInitialBatch = 64 * 1024;
+// One batch stops growing past this, so a full 16 MiB ring cannot stall the
+// loop for one giant callback; the poll is level-triggered, so what is left
+// is drained on the next loop turn.
+constexpr uint64_t kMaxBatch = 1024 * 1024;
 
 size_t NextPow2(size_t n) {
   size_t p = 1;
@@ -149,7 +153,7 @@ size_t RingCore::Collect(uint64_t* start) {
   uint64_t cons = __atomic_load_n(consumerPos, __ATOMIC_ACQUIRE);
   uint64_t prod = __atomic_load_n(producerPos, __ATOMIC_ACQUIRE);
   *start = cons;
-  while (cons < prod) {
+  while (cons < prod && cons - *start < kMaxBatch) {
     auto* hdr = reinterpret_cast<const uint32_t*>(data_ + (cons & mask_));
     uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
     if (len & BPF_RINGBUF_BUSY_BIT) break;  // still being written: stop here, keep order
