@@ -156,7 +156,8 @@ export class RingBufferStream<E> implements EventStream<E> {
     const consumer: Consumer<E> = { queue: new Queue<E>() };
     const finish = (): IteratorResult<E> => {
       this.#consumers.delete(consumer);
-      this.#update();
+      if (this.#paused) this.#maybeResume(); // a slow consumer leaving must not stall the others
+      else this.#update();
       return { value: undefined, done: true };
     };
     if (!this.#closed) {
@@ -248,7 +249,8 @@ export class RingBufferStream<E> implements EventStream<E> {
         c.error = err;
       }
     }
-    this.#update();
+    if (this.#paused) this.#maybeResume();
+    else this.#update();
   }
 
   #maybeResume(): void {

@@ -109,6 +109,19 @@ describe("RingBufferStream", () => {
     expect(stream.dropped).toBe(0);
   });
 
+  it("resumes for the remaining listeners when a paused iterator is abandoned", async () => {
+    const { stream, reader } = makeStream(2);
+    const heard: number[] = [];
+    stream.on((e) => heard.push(e));
+    const it = stream[Symbol.asyncIterator]();
+    reader.push([1, 2, 3]);
+    expect(reader.running).toBe(false);
+    await it.return?.();
+    expect(reader.running).toBe(true);
+    reader.push([4]);
+    expect(heard).toEqual([1, 2, 3, 4]);
+  });
+
   it("ends a pending for-await on close, after queued events", async () => {
     const { stream, reader, closedCalls } = makeStream(100);
     const seen: number[] = [];
