@@ -135,6 +135,18 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(turns.size).toBeGreaterThan(1); // split across loop turns, not one giant callback
   });
 
+  it("refuses a second open reader on the same ring buffer, and allows one after close", async () => {
+    using obj = await loadObject(getppidDefinition());
+    const first = obj.ringBuffer("events", decodeEvent);
+    expect(() => obj.ringBuffer("events", decodeEvent)).toThrow(/already has an open reader/);
+    first.close();
+    const second = obj.ringBuffer("events", decodeEvent);
+    const events: GetppidEvent[] = [];
+    second.on((e) => events.push(e));
+    triggerGetppid(1);
+    await waitFor(() => events.length === 1, 2000, "an event on the second reader");
+  });
+
   it("skips discarded records", async () => {
     using obj = await loadObject(getppidDefinition(process.pid, 2)); // seq 0, 2, 4... are discarded
     const events: GetppidEvent[] = [];

@@ -342,6 +342,14 @@ Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
     ThrowBpf(env, "ringBuffer", EINVAL, std::string("map '") + bpf_map__name(m) + "' is not a ring buffer");
   }
   if (!info[1].IsFunction()) throw Napi::TypeError::New(env, "ringBuffer: onBatch must be a function");
+  // libuv allows one poll handle per fd, and two readers would split the records anyway.
+  for (RingCore* r : readers_) {
+    if (r->fd() == bpf_map__fd(m)) {
+      ThrowBpf(env, "ringBuffer", EBUSY,
+               std::string("ring buffer '") + bpf_map__name(m) +
+                   "' already has an open reader; share its stream (it takes many listeners) or close it first");
+    }
+  }
   uint32_t interval = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 10;
   RingCore* core = RingCore::Open(env, bpf_map__fd(m), bpf_map__max_entries(m), info[1].As<Napi::Function>(), interval,
                                   this);

@@ -49,6 +49,7 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
 
   RingCore* c = new RingCore();
   c->env_ = env;
+  c->fd_ = fd;
   c->pageSize_ = page;
   c->mask_ = size - 1;
   c->consumer_ = consumer;

@@ -25,6 +25,7 @@ class RingCore {
   void Unref();
   size_t Drain();  // copy + deliver what is committed now; returns bytes delivered
   bool closed() const { return closed_; }
+  int fd() const { return fd_; }
   void Detach(RingReader* w) { if (wrapper_ == w) wrapper_ = nullptr; }
   void SetWrapper(RingReader* w) { wrapper_ = w; }
 
@@ -44,6 +45,7 @@ class RingCore {
   napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
   uv_poll_t poll_{};
   uv_timer_t timer_{};
+  int fd_ = -1;
   int pendingCloses_ = 0;
   bool closed_ = false;
   bool running_ = false;
