@@ -76,7 +76,10 @@ export function explainErrno(errno: number, operation = ""): string {
     return "no such entry: the key is not in the map and the update asked for 'exist' (BPF_EXIST)";
   }
   if (operation === "attach" && code === "ENOENT") {
-    return "no such entry: the attach point (tracepoint, kernel function) does not exist on this kernel";
+    return (
+      "no such entry: the attach point does not exist on this kernel (a misspelled or missing tracepoint or " +
+      "kernel function, or a kernel without kprobe support)"
+    );
   }
   return EXPLANATIONS[code] ?? "the kernel returned this error";
 }
@@ -143,7 +146,7 @@ function formatMessage(init: BpfErrorInit, code: string, explanation: string): s
   let head: string;
   if (init.program && init.verifierMessage) {
     head = `${init.detail}: program '${init.program}'${where} was rejected by the verifier: ${code} (errno ${init.errno})`;
-  } else if (init.program) {
+  } else if (init.program && !init.detail.includes(`'${init.program}'`)) {
     head = `${init.detail}: program '${init.program}'${where}: ${code} (errno ${init.errno})`;
   } else {
     head = `${init.detail}${where}: ${code} (errno ${init.errno})`;
@@ -158,7 +161,7 @@ function formatMessage(init: BpfErrorInit, code: string, explanation: string): s
   }
   lines.push(`  ${code}:${" ".repeat(Math.max(1, 9 - code.length))}${meaning}`);
   if (init.verifierLog) lines.push("  verifier log (trimmed):", ...init.verifierLog.split("\n").map((l) => `    ${l}`));
-  else if (init.libbpfLog && !init.program) lines.push("  libbpf:", ...lastLines(init.libbpfLog, 8).map((l) => `    ${l}`));
+  else if (init.libbpfLog) lines.push("  libbpf:", ...lastLines(init.libbpfLog, 8).map((l) => `    ${l}`));
   return lines.join("\n");
 }
 
