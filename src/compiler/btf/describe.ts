@@ -7,7 +7,7 @@ import type { Btf } from "./btf.js";
 
 export interface SpellOptions {
   /** The tag/name to print for a named type; anonymous struct/union/enum bodies come from here too. */
-  nameOf?: (id: number) => string;
+  nameOf?: (id: number) => string | undefined;
 }
 
 export function declaration(btf: Btf, id: number, inner: string, options: SpellOptions = {}): string {
