@@ -241,10 +241,10 @@ class Printer {
     const members = this.keptMembers(id);
     const { packed, items } = this.layout.layout(id, members);
     const lines: string[] = [];
-    let padN = 0;
     for (const item of items) {
       if (item.kind === "pad") {
-        lines.push(item.bytes ? `char __pg_pad${padN++}[${item.bytes}];` : `unsigned char : ${item.bits};`);
+        // Numbered across the header: an anonymous member's padding shares its parent's namespace.
+        lines.push(item.bytes ? `char __pg_pad${this.padN++}[${item.bytes}];` : `unsigned char : ${item.bits};`);
         continue;
       }
       const m = item.member;
@@ -292,6 +292,7 @@ class Printer {
   }
 
   private readonly ordinaryNames = new Map<number, string>();
+  private padN = 0;
 
   /** Typedef names and enumerators share C's ordinary namespace; later clashes get ___N. */
   private ordinaryName(id: number, name: string): string {
