@@ -45,6 +45,7 @@ export class Btf {
   private readonly stringsStart: number;
   private readonly cache: Array<BtfType | undefined> = [];
   private byName: Map<string, number | number[]> | undefined;
+  private decoded: string | undefined;
   private ptrSize: number | undefined;
 
   private constructor(bytes: Uint8Array, options: BtfOptions) {
@@ -110,10 +111,17 @@ export class Btf {
     if (offset < this.stringsStart) return this.base!.str(offset);
     const start = offset - this.stringsStart;
     if (start >= this.strings.byteLength) throw new BtfError(`string offset ${offset} is outside the string section`);
-    let end = start;
-    const s = this.strings;
-    while (end < s.byteLength && s[end] !== 0) end++;
-    return Buffer.from(s.buffer, s.byteOffset + start, end - start).toString("utf8");
+    const text = this.text();
+    const end = text.indexOf("\0", start);
+    return text.slice(start, end < 0 ? text.length : end);
+  }
+
+  /**
+   * The string section as one JS string, decoded once: slicing it is far cheaper than decoding
+   * each name. Latin-1 keeps byte offsets equal to string offsets (names are C identifiers).
+   */
+  private text(): string {
+    return (this.decoded ??= Buffer.from(this.strings.buffer, this.strings.byteOffset, this.strings.byteLength).toString("latin1"));
   }
 
   // ---- cheap accessors over the raw records (no allocation) ----
@@ -258,16 +266,10 @@ export class Btf {
   private index(): Map<string, number | number[]> {
     if (this.byName) return this.byName;
     const map = new Map<string, number | number[]>();
-    const w = this.words, offsets = this.offsets, s = this.strings, base = this.stringsStart;
+    const w = this.words, offsets = this.offsets;
     for (let i = 0; i < offsets.length; i++) {
       const off = w[offsets[i]!]!;
-      if (off === 0) continue;
-      // Decode inline (str() without the bounds checks): this loop is the index's whole cost.
-      const start = off - base;
-      if (start < 0) { add(map, this.str(off), this.startId + i); continue; }
-      let end = start;
-      while (s[end] !== 0 && end < s.byteLength) end++;
-      add(map, latin1(s, start, end), this.startId + i);
+      if (off !== 0) add(map, this.str(off), this.startId + i);
     }
     return (this.byName = map);
   }
@@ -357,12 +359,6 @@ function add(map: Map<string, number | number[]>, name: string, id: number): voi
   if (prev === undefined) map.set(name, id);
   else if (typeof prev === "number") map.set(name, [prev, id]);
   else prev.push(id);
-}
-
-function latin1(s: Uint8Array, start: number, end: number): string {
-  // Names are ASCII; String.fromCharCode over a short range beats a Buffer per name.
-  return end - start < 64 ? String.fromCharCode.apply(null, s.subarray(start, end) as unknown as number[])
-    : Buffer.from(s.buffer, s.byteOffset + start, end - start).toString("latin1");
 }
 
 /** The type section as host-order words: a view when aligned and same-endian, else a copy. */
