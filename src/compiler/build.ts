@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
+import type { BuildCache } from "./cache.js";
 import { compileC } from "./clang.js";
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
 import { emitC } from "./emit-c.js";
@@ -24,6 +25,10 @@ export interface BuildOptions {
   runtimeImport?: string;
   kernel?: KernelInfo;
   onProgress?: (event: { spec: string; state: "start" | "done" | "failed" }) => void;
+  /** Stop after the front end and the C emitter: no clang, no TS, nothing written (`probegen check`). */
+  checkOnly?: boolean;
+  /** Reuse the outputs of a spec whose inputs have not changed (see cache.ts). */
+  cache?: BuildCache;
 }
 
 export interface BuiltFile {
@@ -38,6 +43,8 @@ export interface SpecResult {
   diagnostics: Diagnostic[];
   /** With check: files that differ from (or are missing in) the output directory. */
   stale: string[];
+  /** The files came from the build cache: clang did not run. */
+  cached?: boolean;
 }
 
 /** The running kernel, read lazily and once per process. */
@@ -91,18 +98,31 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     const base = join(options.outDir, probe.name);
     const cPath = `${base}.bpf.c`;
     const cText = emitC(probe, displayPath(cPath));
-    const object = await compileC({ cPath: displayPath(cPath), cText, specPath: spec, specText: text });
-    const ts = await emitTs(probe, { runtimeImport: options.runtimeImport ?? "probegen/runtime", object });
+    if (options.checkOnly) return result;
+    const runtimeImport = options.runtimeImport ?? "probegen/runtime";
+    const key = options.cache && await options.cache.key({
+      specPath: spec, specText: text, cPath: displayPath(cPath), cText, runtimeImport,
+      kernelFacts: probe.programs.map((p) => p.attach),
+    });
+    let outputs = key ? await options.cache!.get(key) : undefined;
+    result.cached = outputs !== undefined;
+    if (!outputs) {
+      const object = await compileC({ cPath: displayPath(cPath), cText, specPath: spec, specText: text });
+      const ts = await emitTs(probe, { runtimeImport, object });
+      outputs = { c: Buffer.from(cText), object, ts: Buffer.from(ts) };
+      if (key) await options.cache!.put(key, outputs);
+    }
     result.files = [
-      { path: cPath, contents: Buffer.from(cText) },
-      { path: `${base}.bpf.o`, contents: object },
-      { path: `${base}.ts`, contents: Buffer.from(ts) },
+      { path: cPath, contents: outputs.c },
+      { path: `${base}.bpf.o`, contents: outputs.object },
+      { path: `${base}.ts`, contents: outputs.ts },
     ];
     if (options.check) {
       result.stale = await staleFiles(result.files);
     } else {
       await mkdir(options.outDir, { recursive: true });
-      for (const f of result.files) await writeFile(f.path, f.contents);
+      const changed = await staleFiles(result.files);
+      for (const f of result.files) if (changed.includes(displayPath(f.path))) await writeFile(f.path, f.contents);
     }
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;
