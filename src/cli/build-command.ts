@@ -1,5 +1,6 @@
-/** `probegen build [--check] [--out-dir DIR] [--json] SPEC...` */
+/** `probegen build [--check] [--out-dir DIR] [--json] [--no-cache] SPEC...` */
 import { buildSpecs, type SpecResult } from "../compiler/build.js";
+import { BuildCache } from "../compiler/cache.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { ExitCode } from "./exit-codes.js";
 
@@ -8,23 +9,30 @@ export interface BuildFlags {
   outDir: string;
   json: boolean;
   runtimeImport?: string;
+  /** Use the build cache (default true); an instance to share one across builds (watch). */
+  cache?: boolean | BuildCache;
 }
 
 export async function buildCommand(specs: string[], flags: BuildFlags): Promise<number> {
   const tty = useColor(process.stderr);
+  const cache = flags.cache === false ? undefined : flags.cache instanceof BuildCache ? flags.cache : new BuildCache();
+  const started = performance.now();
   const results = await buildSpecs(specs, {
     outDir: flags.outDir,
     check: flags.check,
     runtimeImport: flags.runtimeImport,
-    onProgress: flags.json ? undefined : ({ spec, state }) => {
-      if (state === "start" && process.stderr.isTTY) process.stderr.write(`  building ${spec} ...\r`);
-      if (state !== "start" && process.stderr.isTTY) process.stderr.write("\x1b[2K");
-    },
+    cache,
+    onProgress: flags.json ? undefined : progress(specs.length),
   });
   if (flags.json) {
     process.stdout.write(JSON.stringify(results.map(summary), null, 2) + "\n");
   } else {
     for (const r of results) report(r, flags.check, tty);
+    if (results.length > 1 || process.env.PROBEGEN_TIMING) {
+      const ms = Math.round(performance.now() - started);
+      const hits = results.filter((r) => r.cached).length;
+      process.stderr.write(`${results.length} specs in ${ms} ms${cache ? ` (${hits} from the build cache, ${results.length - hits} compiled)` : " (cache off)"}\n`);
+    }
   }
   if (results.some((r) => r.diagnostics.length > 0)) return ExitCode.SpecError;
   if (results.some((r) => r.stale.length > 0)) return ExitCode.Stale;
@@ -44,6 +52,23 @@ function report(r: SpecResult, check: boolean, color: boolean): void {
   } else if (check && r.stale.length > 0) {
     process.stderr.write(`${red("✗")} ${r.spec}: stale: ${r.stale.join(", ")}\n  run: probegen build ${r.spec}\n`);
   } else {
-    process.stderr.write(`${green("✓")} ${r.spec}${check ? " up to date" : ` → ${r.files.map((f) => f.path).join(", ")}`}\n`);
+    process.stderr.write(`${green("✓")} ${r.spec}${check ? " up to date" : ` → ${r.files.map((f) => f.path).join(", ")}`}${r.cached ? " (cached)" : ""}\n`);
   }
+}
+
+/** A status line on a terminal while specs compile: how many are done, which are running. */
+export function progress(total: number): ((e: { spec: string; state: "start" | "done" | "failed" }) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  const running = new Set<string>();
+  let done = 0;
+  return ({ spec, state }) => {
+    if (state === "start") running.add(spec);
+    else {
+      running.delete(spec);
+      done++;
+    }
+    const line = running.size ? `  [${done}/${total}] building ${[...running].join(", ")}` : "";
+    const width = process.stderr.columns ?? 80;
+    process.stderr.write(`\r\x1b[2K${line.length >= width ? line.slice(0, width - 2) + "…" : line}`);
+  };
 }

@@ -1,71 +1,272 @@
-/** The probegen command line: parses arguments and dispatches to one command module each. */
-import { parseArgs } from "node:util";
+/**
+ * The probegen command line: finds the command, parses its options, and runs it. Command
+ * modules are imported only when their command runs, so `probegen --help` or `probegen list`
+ * never load ts-morph or the native addon.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { version } from "../compiler/package-info.js";
-import { buildCommand } from "./build-command.js";
+import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 
-const usage = `probegen ${version}: declarative YAML probe specs to eBPF programs and typed TypeScript loaders
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
-Usage:
-  probegen build [options] SPEC...   validate, compile and write generated/NAME.{bpf.c,bpf.o,ts}
-  probegen help                      show this help
+interface Command {
+  /** One line for the command list. */
+  synopsis: string;
+  help: string;
+  options: Options;
+  run(values: Values, positionals: string[]): Promise<number>;
+}
 
-build options:
+const common = `  -h, --help               show this help`;
+
+const commands: Record<string, Command> = {
+  build: {
+    synopsis: "build [options] SPEC...    validate, compile and write generated/NAME.{bpf.c,bpf.o,ts}",
+    help: `Usage: probegen build [options] SPEC...
+
+Validates each spec, checks it against the running kernel, compiles it with clang and writes
+OUT/NAME.bpf.c, OUT/NAME.bpf.o and OUT/NAME.ts. A spec whose inputs did not change since the
+last build comes from the build cache (clang does not run).
+
+Options:
   -o, --out-dir DIR        where generated files go (default: generated)
       --check              write nothing; exit ${ExitCode.Stale} and name the stale files when the
                            output directory differs from what would be built now
       --json               print results and diagnostics as JSON on stdout
       --runtime-import M   module the loaders import the runtime from (default: probegen/runtime)
+  -w, --watch              rebuild a spec whenever it changes, showing its diagnostics (Ctrl-C ends)
+      --no-cache           compile every spec, neither reading nor writing the build cache
+${common}`,
+    options: {
+      "out-dir": { type: "string", short: "o", default: "generated" },
+      check: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+      "runtime-import": { type: "string" },
+      watch: { type: "boolean", short: "w", default: false },
+      "no-cache": { type: "boolean", default: false },
+    },
+    async run(v, specs) {
+      if (specs.length === 0) throw new CliError("probegen build: name at least one spec, e.g. probegen build probes/*.yaml");
+      const flags = { check: v.check as boolean, outDir: v["out-dir"] as string, json: v.json as boolean,
+        runtimeImport: v["runtime-import"] as string | undefined, cache: !v["no-cache"] };
+      if (v.watch) {
+        if (flags.check || flags.json) throw new CliError("probegen build: --watch cannot be combined with --check or --json");
+        return (await import("./watch.js")).watchCommand(specs, flags);
+      }
+      return (await import("./build-command.js")).buildCommand(specs, flags);
+    },
+  },
+  check: {
+    synopsis: "check [--json] SPEC...     validate and type-check specs against the kernel (no clang)",
+    help: `Usage: probegen check [--json] SPEC...
+
+Validates each spec against the schema and resolves it against the running kernel (attach
+points, field names and types, filters), without compiling or writing anything. Every problem
+is printed at its file:line:column, with a code frame on a terminal. Exit ${ExitCode.SpecError} when any spec
+has an error.
+
+Options:
+      --json               print [{ spec, ok, diagnostics }] on stdout, for editors and CI
+${common}`,
+    options: { json: { type: "boolean", default: false } },
+    async run(v, specs) {
+      if (specs.length === 0) throw new CliError("probegen check: name at least one spec, e.g. probegen check probes/*.yaml");
+      return (await import("./check-command.js")).checkCommand(specs, { json: v.json as boolean });
+    },
+  },
+  run: {
+    synopsis: "run [options] SPEC         build into a temporary directory, load, and print events",
+    help: `Usage: probegen run [options] SPEC
+
+Builds the spec in a temporary directory (nothing is written to generated/), loads and attaches
+it, and prints its events as a table, or as JSON lines. On Ctrl-C, or when --duration is over,
+it detaches and prints the probe's maps and drop counts.
+
+Options:
+      --param NAME=VALUE   set a parameter the spec declares (repeatable)
+  -d, --duration TIME      stop after TIME (e.g. 500ms, 10s, 2m; default: until Ctrl-C)
+      --json               one JSON object per event on stdout (64-bit values beyond 2^53 as strings),
+                           then one {"maps": ...} object
+${common}`,
+    options: {
+      param: { type: "string", multiple: true, default: [] },
+      duration: { type: "string", short: "d" },
+      json: { type: "boolean", default: false },
+    },
+    async run(v, specs) {
+      if (specs.length !== 1) throw new CliError("probegen run: name exactly one spec, e.g. probegen run probes/opensnoop.yaml");
+      return (await import("./run-command.js")).runCommand(specs[0]!, {
+        params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
+      });
+    },
+  },
+  list: {
+    synopsis: "list KIND [PATTERN]        list the kernel's tracepoints, kprobes or fentry functions",
+    help: `Usage: probegen list tracepoints|kprobes|fentry [PATTERN]
+       probegen list tracepoint|kprobe|fentry NAME
+
+Lists the attach points the running kernel offers, optionally only those matching a glob
+PATTERN (* ? [..]; 'syscalls:sys_enter_open*' and 'syscalls/sys_enter_open*' both work).
+Given one exact attach point, prints its arguments: their C types and the probegen types they
+are captured as (like bpftrace -lv).
+
+Options:
+      --json               print the list (or the arguments) as JSON
+${common}`,
+    options: { json: { type: "boolean", default: false } },
+    async run(v, args) {
+      if (args.length < 1 || args.length > 2) throw new CliError("probegen list: say what to list: tracepoints, kprobes or fentry (and optionally a pattern)");
+      return (await import("./list-command.js")).listCommand(args[0]!, args[1], { json: v.json as boolean });
+    },
+  },
+  init: {
+    synopsis: "init NAME --attach POINT   write a starter spec probes/NAME.yaml",
+    help: `Usage: probegen init NAME --attach POINT [-o FILE] [--force]
+
+Writes probes/NAME.yaml: the schema line, one program on POINT capturing a few useful values,
+and every value the attach point offers listed as a comment. POINT is e.g.
+tracepoint/syscalls/sys_enter_openat, kprobe/do_sys_openat2 or kretprobe/do_sys_openat2.
+
+Options:
+  -a, --attach POINT       where the program attaches (required)
+  -o, --output FILE        where to write (default: probes/NAME.yaml)
+  -f, --force              overwrite an existing file
+${common}`,
+    options: {
+      attach: { type: "string", short: "a" },
+      output: { type: "string", short: "o" },
+      force: { type: "boolean", short: "f", default: false },
+    },
+    async run(v, args) {
+      if (args.length !== 1) throw new CliError("probegen init: name the probe, e.g. probegen init myopens --attach tracepoint/syscalls/sys_enter_openat");
+      if (!v.attach) throw new CliError("probegen init: --attach is required, e.g. --attach tracepoint/syscalls/sys_enter_openat");
+      return (await import("./init-command.js")).initCommand(args[0]!, { attach: v.attach as string, output: v.output as string | undefined, force: v.force as boolean });
+    },
+  },
+  stats: {
+    synopsis: "stats [options] [NAME...]  run counts, run time, sizes and drops of loaded BPF programs",
+    help: `Usage: probegen stats [options] [NAME...]
+
+For every BPF program loaded on the system (or those whose name, or whose probe's name,
+matches a NAME glob): run count and run time over an interval, instructions (xlated) and
+JIT-ed bytes, memory of its maps, and for probegen programs the ring buffer reserve failures
+counted in their pg_drops map. The kernel's BPF statistics (kernel.bpf_stats_enabled) are
+switched on only for the interval and restored afterwards. Needs root.
+
+Options:
+  -i, --interval TIME      how long to count runs (default: 1s; 0 reads the counters as they are)
+      --probegen           only programs made by probegen (those with a pg_drops map)
+      --json               print the table as JSON
+${common}`,
+    options: {
+      interval: { type: "string", short: "i", default: "1s" },
+      probegen: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+    async run(v, names) {
+      return (await import("./stats-command.js")).statsCommand(names, {
+        interval: v.interval as string, probegenOnly: v.probegen as boolean, json: v.json as boolean,
+      });
+    },
+  },
+};
+
+function mainUsage(): string {
+  return `probegen ${version}: declarative YAML probe specs to eBPF programs and typed TypeScript loaders
+
+Usage:
+${Object.values(commands).map((c) => `  probegen ${c.synopsis}`).join("\n")}
+  probegen help [COMMAND]             show help (of one command)
+
+Run 'probegen COMMAND --help' for a command's options.
 
   -h, --help               show this help
   -v, --version            print the version
 
-Exit codes: 0 ok, 1 errors in a spec, 2 bad command line, 3 stale generated files, 70 internal error.
+Exit codes: ${ExitCode.Ok} ok, ${ExitCode.SpecError} errors in a spec, ${ExitCode.Usage} bad command line, ${ExitCode.Stale} stale generated files,
+${ExitCode.Kernel} the kernel refused (load, attach, permissions), ${ExitCode.Internal} internal error.
 Colours only on a terminal, and never with NO_COLOR set.`;
+}
 
 export async function main(argv: string[]): Promise<number> {
+  const first = argv.findIndex((a) => !a.startsWith("-"));
+  const name = first < 0 ? undefined : argv[first];
+  const command = name !== undefined ? commands[name] : undefined;
+  if (!command) {
+    if (name === "help") {
+      const topic = argv[first + 1];
+      const c = topic ? commands[topic] : undefined;
+      process.stdout.write((c ? c.help : mainUsage()) + "\n");
+      return topic && !c ? ExitCode.Usage : ExitCode.Ok;
+    }
+    if (name !== undefined) {
+      process.stderr.write(`probegen: unknown command '${name}'. Run 'probegen --help' for the commands.\n`);
+      return ExitCode.Usage;
+    }
+    if (argv.includes("-v") || argv.includes("--version")) {
+      process.stdout.write(`${version}\n`);
+      return ExitCode.Ok;
+    }
+    const asked = argv.includes("-h") || argv.includes("--help");
+    const unknown = argv.find((a) => !["-h", "--help"].includes(a));
+    if (unknown) {
+      process.stderr.write(`probegen: unknown option '${unknown}'. Run 'probegen --help' for usage.\n`);
+      return ExitCode.Usage;
+    }
+    (asked ? process.stdout : process.stderr).write(mainUsage() + "\n");
+    return asked ? ExitCode.Ok : ExitCode.Usage;
+  }
+  const rest = [...argv.slice(0, first), ...argv.slice(first + 1)];
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: rest,
       allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-        "out-dir": { type: "string", short: "o", default: "generated" },
-        check: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        "runtime-import": { type: "string" },
-      },
+      options: { ...command.options, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
     });
   } catch (e) {
-    process.stderr.write(`probegen: ${(e as Error).message}\nRun 'probegen --help' for usage.\n`);
+    process.stderr.write(`probegen ${name}: ${(e as Error).message}\nRun 'probegen ${name} --help' for usage.\n`);
     return ExitCode.Usage;
   }
-  const { values, positionals } = parsed;
-  if (values.version) {
+  if (parsed.values.help) {
+    process.stdout.write(command.help + "\n");
+    return ExitCode.Ok;
+  }
+  if (parsed.values.version) {
     process.stdout.write(`${version}\n`);
     return ExitCode.Ok;
   }
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === "help") {
-    process.stdout.write(usage + "\n");
-    return command === undefined && !values.help ? ExitCode.Usage : ExitCode.Ok;
-  }
   try {
-    switch (command) {
-      case "build":
-        if (rest.length === 0) {
-          process.stderr.write("probegen build: name at least one spec, e.g. probegen build probes/*.yaml\n");
-          return ExitCode.Usage;
-        }
-        return await buildCommand(rest, { check: values.check!, outDir: values["out-dir"]!, json: values.json!, runtimeImport: values["runtime-import"] });
-      default:
-        process.stderr.write(`probegen: unknown command '${command}'. Run 'probegen --help' for the commands.\n`);
-        return ExitCode.Usage;
-    }
+    return await command.run(parsed.values as Values, parsed.positionals);
   } catch (e) {
-    process.stderr.write(`probegen: internal error: ${(e as Error).stack ?? String(e)}\nThis is a bug in probegen; please report it.\n`);
-    return ExitCode.Internal;
+    return reportError(e, name!);
   }
+}
+
+/** A user's mistake or the kernel's refusal prints its message; only a bug prints a stack. */
+export function reportError(e: unknown, command: string): number {
+  if (e instanceof CliError) {
+    const prefix = e.message.startsWith("probegen") ? "" : `probegen ${command}: `;
+    process.stderr.write(`${prefix}${e.message}\n${e.hint ? `  hint: ${e.hint}\n` : ""}`);
+    return e.exitCode;
+  }
+  const err = e as { name?: string; message?: string; stack?: string };
+  if (err?.name === "BpfError") {
+    process.stderr.write(`probegen ${command}: ${formatBpfError(e)}\n`);
+    return ExitCode.Kernel;
+  }
+  process.stderr.write(`probegen: internal error: ${err?.stack ?? String(e)}\nThis is a bug in probegen; please report it.\n`);
+  return ExitCode.Internal;
+}
+
+/** The runtime's BpfError: message (errno name, detail), explanation, trimmed verifier log. */
+export function formatBpfError(e: unknown): string {
+  const b = e as { message: string; explanation?: string; verifierLog?: string; verifierExplanation?: string; sourceLine?: string };
+  const lines = [b.message];
+  if (b.explanation && !b.message.includes(b.explanation)) lines.push(`  ${b.explanation}`);
+  if (b.verifierExplanation && !b.message.includes(b.verifierExplanation)) lines.push(`  ${b.verifierExplanation}`);
+  if (b.verifierLog && !b.message.includes(b.verifierLog)) lines.push("  verifier log:", ...b.verifierLog.split("\n").map((l) => `    ${l}`));
+  return lines.join("\n");
 }

@@ -1,14 +1,10 @@
 /** The real CLI, as a subprocess: what a user types and what they see. */
-import { execa } from "execa";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fixtureTracefs } from "./helpers/compile.js";
-
-const bin = resolve("bin/probegen.js");
-const probegen = (args: string[], cwd = process.cwd(), env: Record<string, string> = {}) =>
-  execa("node", [bin, ...args], { cwd, reject: false, env: { NO_COLOR: "1", ...env } });
+import { fixtureTracefs } from "../helpers/compile.js";
+import { probegen } from "./helpers.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "probegen-cli-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -73,6 +69,70 @@ describe("probegen build", () => {
     const help = await probegen(["--help"]);
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toContain("probegen build [options] SPEC...");
+    for (const command of ["build", "check", "run", "list", "init", "stats"]) {
+      const r = await probegen([command, "--help"]);
+      expect(r.exitCode, command).toBe(0);
+      expect(r.stdout, command).toContain(`Usage: probegen ${command}`);
+    }
+    expect((await probegen(["run", "--duration", "soon", "probes/opensnoop.yaml"])).exitCode).toBe(2);
     expect((await probegen(["--version"])).stdout.trim()).toBe(JSON.parse(readFileSync("package.json", "utf8")).version);
+  });
+});
+
+describe("the build cache", () => {
+  // A clang that counts the compilations it is asked for, then runs the real one.
+  const dir = join(scratch, "cache");
+  const counter = join(dir, "clang-calls");
+  const clang = join(dir, "counting-clang");
+  mkdirSync(join(dir, "probes"), { recursive: true });
+  writeFileSync(clang, `#!/bin/sh\ncase " $* " in *" -c "*) echo compile >> '${counter}';; esac\nexec clang "$@"\n`);
+  chmodSync(clang, 0o755);
+  const cacheDir = join(dir, "cache-store");
+  const env = { PROBEGEN_TRACEFS: fixtureTracefs, PROBEGEN_CLANG: clang, PROBEGEN_CACHE_DIR: cacheDir };
+  const compilations = () => (existsSync(counter) ? readFileSync(counter, "utf8").split("\n").filter(Boolean).length : 0);
+  const specs = ["probes/execsnoop.yaml", "probes/opensnoop.yaml"];
+  for (const s of specs) cpSync(s, join(dir, s));
+
+  it("a no-op rebuild does not run clang and gives the same bytes; a changed spec is compiled again", async () => {
+    let r = await probegen(["build", ...specs], dir, env);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(compilations()).toBe(2);
+    const first = readFileSync(join(dir, "generated/opensnoop.bpf.o"));
+
+    r = await probegen(["build", ...specs], dir, env);
+    expect(r.exitCode).toBe(0);
+    expect(compilations()).toBe(2);
+    expect(r.stderr).toContain("2 specs in");
+    expect(r.stderr).toContain("(2 from the build cache, 0 compiled)");
+    expect(readFileSync(join(dir, "generated/opensnoop.bpf.o")).equals(first)).toBe(true);
+
+    r = await probegen(["build", "--check", ...specs], dir, env);
+    expect(r.exitCode).toBe(0);
+    expect(compilations()).toBe(2);
+
+    writeFileSync(join(dir, specs[1]!), readFileSync(join(dir, specs[1]!), "utf8").replace("      - flags\n", ""));
+    r = await probegen(["build", "--check", ...specs], dir, env);
+    expect(r.exitCode).toBe(3); // the cache does not hide staleness
+    expect(compilations()).toBe(3);
+    r = await probegen(["build", ...specs], dir, env);
+    expect(r.exitCode).toBe(0);
+    expect(compilations()).toBe(3); // the --check run above cached it
+    expect(readFileSync(join(dir, "generated/opensnoop.ts"), "utf8")).not.toContain("flags:");
+
+    r = await probegen(["build", "--no-cache", ...specs], dir, env);
+    expect(r.exitCode).toBe(0);
+    expect(compilations()).toBe(5);
+    expect(r.stderr).toContain("(cache off)");
+  });
+
+  it("a damaged cache entry is a miss, not wrong output", async () => {
+    const { readdirSync } = await import("node:fs");
+    for (const sub of readdirSync(cacheDir)) {
+      for (const f of readdirSync(join(cacheDir, sub))) writeFileSync(join(cacheDir, sub, f), "{ not json");
+    }
+    const before = compilations();
+    const r = await probegen(["build", "--check", ...specs], dir, env);
+    expect(r.exitCode).toBe(0);
+    expect(compilations()).toBe(before + 2);
   });
 });

@@ -1,0 +1,24 @@
+/** `probegen check [--json] SPEC...`: the front end only (schema, kernel, types), no clang. */
+import { buildSpecs } from "../compiler/build.js";
+import { ExitCode } from "./exit-codes.js";
+import { printDiagnostics, useColor } from "./output.js";
+
+export async function checkCommand(specs: string[], flags: { json: boolean }): Promise<number> {
+  const results = await buildSpecs(specs, { outDir: "generated", checkOnly: true });
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(results.map((r) => ({ spec: r.spec, ok: r.diagnostics.length === 0, diagnostics: r.diagnostics })), null, 2) + "\n");
+  } else {
+    const color = useColor(process.stderr);
+    const green = (s: string) => (color ? `\x1b[32m${s}\x1b[39m` : s);
+    const red = (s: string) => (color ? `\x1b[31m${s}\x1b[39m` : s);
+    for (const r of results) {
+      if (r.diagnostics.length === 0) {
+        process.stderr.write(`${green("✓")} ${r.spec}\n`);
+        continue;
+      }
+      printDiagnostics(r.diagnostics);
+      process.stderr.write(`${red("✗")} ${r.spec}: ${r.diagnostics.length} error${r.diagnostics.length === 1 ? "" : "s"}\n`);
+    }
+  }
+  return results.some((r) => r.diagnostics.length > 0) ? ExitCode.SpecError : ExitCode.Ok;
+}

@@ -1,0 +1,111 @@
+/**
+ * `probegen init NAME --attach POINT`: a starter spec with the schema line, one program that
+ * captures a few useful values, and every value the attach point offers listed as comments.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { buildSpecs } from "../compiler/build.js";
+import { KernelSymbols } from "../compiler/kernel/kallsyms.js";
+import { defaultFieldType, Tracefs, type TracepointField } from "../compiler/kernel/tracefs.js";
+import { cIdentifierProblem } from "../compiler/names.js";
+import { packageRoot } from "../compiler/package-info.js";
+import { closest } from "../compiler/suggest.js";
+import { typeName } from "../compiler/types.js";
+import { CliError, usageError } from "./errors.js";
+import { ExitCode } from "./exit-codes.js";
+import { printDiagnostics } from "./output.js";
+import { builtinValues } from "./list-command.js";
+
+export async function initCommand(name: string, flags: { attach: string; output?: string; force: boolean }): Promise<number> {
+  const problem = cIdentifierProblem(name);
+  if (problem || !/^[a-z][a-z0-9_]*$/.test(name)) {
+    throw usageError(`'${name}' cannot name a probe: ${problem ?? "use lower_snake_case (a-z, 0-9, _)"}`);
+  }
+  const out = flags.output ?? join("probes", `${name}.yaml`);
+  if (existsSync(out) && !flags.force) throw usageError(`${out} already exists`, "pass --force to overwrite it, or -o to write elsewhere");
+  const attach = flags.attach.replace(/^(tracepoint|kprobe|kretprobe):/, "$1/").replace(/^(tracepoint\/[^/:]+):/, "$1/");
+  const [kind, ...rest] = attach.split("/");
+  const target = rest.join("/");
+  let program: string[];
+  let comments: string[];
+  if (kind === "tracepoint") {
+    const [category, event] = rest;
+    const tracefs = Tracefs.find();
+    if (!tracefs) throw new CliError("tracefs is not mounted, so the tracepoint's fields cannot be read", ExitCode.Kernel, "mount it: mount -t tracefs tracefs /sys/kernel/tracing");
+    const format = category && event ? tracefs.format(category, event) : undefined;
+    if (!format) {
+      const near = closest(target, tracefs.allNames(), 3);
+      throw usageError(`the kernel has no tracepoint '${target}'${near.length ? `. Did you mean ${near.map((n) => `'${n}'`).join(", ")}?` : ""}`,
+        "find one with: probegen list tracepoints 'CATEGORY/*'");
+    }
+    const taken = new Set(builtinValues.map(([n]) => n));
+    const chosen = format.fields.filter((f) => !f.name.startsWith("__") && !taken.has(f.name)).slice(0, 3);
+    program = ["pid", "comm", ...chosen.map((f) => f.name)];
+    comments = [
+      `# Values of tracepoint/${target} (C type -> captured as):`,
+      ...format.fields.map((f) => `#   ${f.name.padEnd(20)} ${f.cType.padEnd(24)} -> ${describe(f)}`),
+    ];
+  } else if (kind === "kprobe" || kind === "kretprobe") {
+    const symbols = KernelSymbols.read();
+    if (!target || (symbols && !symbols.has(target))) {
+      const near = symbols && target ? closest(target, symbols.names(), 3) : [];
+      throw usageError(`the kernel has no function '${target}'${near.length ? `. Did you mean ${near.map((n) => `'${n}'`).join(", ")}?` : ""}`);
+    }
+    const { KernelBtf } = await import("./kernel-btf.js");
+    const proto = (await KernelBtf.read().catch(() => undefined))?.proto(target);
+    if (kind === "kprobe") {
+      program = ["pid", "comm", proto?.params[0] ? `{ name: ${safeName(proto.params[0].name, "arg0")}, from: arg0${proto.params[0].size === 4 ? ", type: " + (proto.params[0].signed ? "i32" : "u32") : ""} }` : "arg0"];
+      comments = ["# Arguments (arg0..arg4 are u64 unless 'type:' says otherwise):",
+        ...(proto ? proto.params.slice(0, 5).map((p, i) => `#   arg${i}  ${p.cType} ${p.name}`) : ["#   (no BTF prototype for this function)"])];
+    } else {
+      program = ["pid", "comm", "{ name: ret, from: retval, type: i64 }"];
+      comments = [`# retval is the return value${proto ? ` (${proto.returnType})` : ""}, i64 unless 'type:' says otherwise.`];
+    }
+  } else {
+    throw usageError(`cannot attach to '${flags.attach}'`, "use tracepoint/CATEGORY/NAME, kprobe/FUNCTION or kretprobe/FUNCTION");
+  }
+  const schema = relative(dirname(out), join(packageRoot, "schemas", "probe.schema.json")).split(sep).join("/");
+  const text = [
+    `# yaml-language-server: $schema=${schema}`,
+    `name: ${name}`,
+    `description: ${kind === "tracepoint" ? `Events of tracepoint ${target}.` : `Calls of ${target}()${kind === "kretprobe" ? ", returned" : ""}.`}`,
+    "programs:",
+    `  - attach: ${kind}/${target}`,
+    `    event: ${name}`,
+    "    # filter: uid != 0",
+    "    fields:",
+    ...program.map((f) => `      - ${f}`),
+    "",
+    ...comments,
+    `# Every program can also capture: ${builtinValues.map(([n, t]) => `${n} (${t})`).join(", ")}.`,
+    "# Format: docs/spec.md",
+    "",
+  ].join("\n");
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, text);
+  // The starter must be right: check it against this kernel now.
+  const [result] = await buildSpecs([out], { outDir: "generated", checkOnly: true });
+  if (result!.diagnostics.length) {
+    printDiagnostics(result!.diagnostics);
+    process.stderr.write(`wrote ${out}, but it does not check: this is a probegen bug; please report it\n`);
+    return ExitCode.Internal;
+  }
+  process.stderr.write(`wrote ${out}\n  try it:   probegen run ${out}\n  build it: probegen build ${out}\n`);
+  return ExitCode.Ok;
+}
+
+function describe(f: TracepointField): string {
+  const t = typeName(defaultFieldType(f, 256));
+  switch (f.access.kind) {
+    case "user_string": return `${t} (user string)`;
+    case "kernel_string": return `${t} (kernel string)`;
+    case "pointer": return `${t} (address)`;
+    default: return t;
+  }
+}
+
+function safeName(name: string, fallback: string): string {
+  const taken = builtinValues.some(([n]) => n === name);
+  return name && !taken && !cIdentifierProblem(name) && /^[a-z_][a-z0-9_]*$/.test(name) ? name : fallback;
+}
