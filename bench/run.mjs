@@ -1,0 +1,433 @@
+#!/usr/bin/env node
+// npm run bench: probegen against hand-written libbpf C and bpftrace, measured side by side in one run.
+//
+//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,memory]
+//                      [--no-install]
+//
+// --seconds  duration of each event-path run (default 5)
+// --soak     duration of the memory stream (default 60; the issue's full run is --soak 600)
+// --json     print the results as JSON on stdout (the table goes to stderr)
+// --no-install  do not apt-get install bpftrace when it is missing (its figures are then skipped)
+//
+// Needs root (BPF), clang, cc, libbpf-dev, bpftool, taskset-able CPUs 0 and 1. Every consumer and
+// BPF program is owned by a child process that is killed on exit or SIGINT; kernel.bpf_stats_enabled
+// is restored. See docs/performance.md.
+import { cpus } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync, readdirSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, basename, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { run, must, startConsumer, have, sh, median, progs, enableBpfStats, sleep, onCleanup } from "./lib.mjs";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const bench = join(root, "bench");
+const out = join(bench, ".out");
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : dflt;
+};
+const json = flag("--json");
+const seconds = Number(opt("--seconds", "5"));
+const soak = Number(opt("--soak", "60"));
+const only = new Set(opt("--only", "event,kernel,build,decode,memory").split(","));
+const noInstall = flag("--no-install");
+const PRODUCER_CPU = 0;
+const CONSUMER_CPU = 1;
+const POLL_MS = 10; // the runtime's default pollIntervalMs (the latency bound)
+
+const log = (s) => process.stderr.write(s + "\n");
+const results = [];
+
+/** One figure line: name, value, reference, ratio, target, PASS/FAIL (or INFO/SKIP). */
+function figure(name, value, unit, { ref, refName, ratio, target, pass, note } = {}) {
+  const r = { name, value, unit, reference: ref, referenceName: refName, ratio, target, status: pass === undefined ? "INFO" : pass ? "PASS" : "FAIL", note };
+  results.push(r);
+  printLine(r);
+  return r;
+}
+function skip(name, reason) {
+  const r = { name, status: "SKIP", note: reason };
+  results.push(r);
+  printLine(r);
+}
+const fmt = (v, unit) => {
+  if (v === undefined || v === null || Number.isNaN(v)) return "-";
+  if (typeof v === "string") return v;
+  const n = Math.abs(v) >= 1e6 ? v.toExponential(3) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
+  return unit ? `${n} ${unit}` : n;
+};
+function printLine(r) {
+  const cols = [
+    r.name.padEnd(44),
+    fmt(r.value, r.unit).padStart(16),
+    (r.reference === undefined ? "-" : `${fmt(r.reference, r.unit)}${r.referenceName ? ` (${r.referenceName})` : ""}`).padStart(30),
+    (r.ratio === undefined ? "-" : `${r.ratio.toFixed(3)}x`).padStart(9),
+    (r.target ?? "-").padStart(10),
+    r.status.padStart(5),
+  ];
+  log(cols.join("  ") + (r.note ? `  # ${r.note}` : ""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// setup
+
+function machine() {
+  const cpuinfo = readFileSync("/proc/cpuinfo", "utf8");
+  const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown";
+  return {
+    cpu: model,
+    cores: cpus().length,
+    kernel: sh("uname -r"),
+    node: process.version,
+    clang: sh("clang --version | head -1"),
+    libbpf: sh("pkg-config --modversion libbpf") || sh("dpkg-query -W -f='${Version}' libbpf-dev"),
+    bpftool: sh("bpftool version | head -1"),
+    bpftrace: sh("bpftrace --version"),
+    date: new Date().toISOString(),
+  };
+}
+
+const CLANG_BPF = ["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/x86_64-linux-gnu", "-Wall"];
+
+async function setup() {
+  mkdirSync(out, { recursive: true });
+  // C references: workload, consumer, BPF programs
+  await must("cc", ["-O2", "-Wall", "-o", join(out, "workload"), join(bench, "reference/workload.c")]);
+  await must("cc", ["-O2", "-Wall", "-o", join(out, "rbconsumer"), join(bench, "reference/rbconsumer.c"), "-lbpf"]);
+  await must("clang", [...CLANG_BPF, "-c", join(bench, "reference/getppid.bpf.c"), "-o", join(out, "ref-getppid-wake.bpf.o")]);
+  await must("clang", [...CLANG_BPF, "-DWAKEUP_FLAGS=BPF_RB_NO_WAKEUP", "-c", join(bench, "reference/getppid.bpf.c"), "-o", join(out, "ref-getppid-nowake.bpf.o")]);
+  for (const p of ["opensnoop", "execsnoop"]) {
+    await must("clang", [...CLANG_BPF, "-c", join(bench, `reference/${p}.bpf.c`), "-o", join(out, `ref-${p}.bpf.o`)]);
+  }
+  // probegen's own output for the bench probe, and its loader as plain JS
+  await buildSpecs([join(bench, "specs/getppid.yaml")], join(out, "spec"), join(out, "cache-bench"));
+  await transpile(join(out, "spec/getppid.ts"), join(out, "spec/getppid.mjs"));
+}
+
+async function buildSpecs(specs, dir, cacheDir, extra = []) {
+  // loaders built outside the package import the runtime by file URL (dist/, from npm run build)
+  const runtime = pathToFileURL(join(root, "dist/src/runtime/index.js")).href;
+  const r = await run("node", [join(root, "bin/probegen.js"), "build", "-o", dir, "--runtime-import", runtime, ...extra, ...specs], {
+    cwd: root,
+    env: { PROBEGEN_CACHE_DIR: cacheDir, NO_COLOR: "1" },
+  });
+  if (r.code !== 0) throw new Error(`probegen build failed (${r.code}): ${r.stderr.trim()}`);
+  return r;
+}
+
+async function transpile(from, to) {
+  const ts = (await import("typescript")).default;
+  const outText = ts.transpileModule(readFileSync(from, "utf8"), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  writeFileSync(to, outText);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. event path
+
+const workload = () => join(out, "workload");
+
+/** One event-path run: a consumer on CONSUMER_CPU, the producer at full speed on PRODUCER_CPU. */
+async function eventRun(label, cmd, args, { env, producerArgs } = {}) {
+  const c = await startConsumer("taskset", ["-c", String(CONSUMER_CPU), cmd, ...args], { env });
+  try {
+    await sleep(200);
+    const p = JSON.parse(await must(workload(), producerArgs ?? ["getppid", String(PRODUCER_CPU), String(seconds)], { timeoutMs: (seconds + 60) * 1000 }));
+    const r = await c.stop();
+    const res = { label, rate: p.rate, calls: p.calls, events: r.events, drops: r.drops, cpuNsPerEvent: r.events ? r.cpuNs / r.events : NaN, p50: r.latencyP50Ns, p99: r.latencyP99Ns, raw: r };
+    log(`  ${label}: producer ${fmt(p.rate)} calls/s, ${r.events} events, ${r.drops} drops, ${fmt(res.cpuNsPerEvent)} ns CPU/event, latency p50 ${fmt(r.latencyP50Ns / 1e3)} us p99 ${fmt(r.latencyP99Ns / 1e3)} us`);
+    return res;
+  } catch (err) {
+    await c.kill();
+    throw err;
+  }
+}
+
+async function eventPath() {
+  log(`\n# 1. event path: 64-byte event per getppid(), producer pinned to CPU ${PRODUCER_CPU} for ${seconds} s, consumer on CPU ${CONSUMER_CPU}`);
+  const rbc = join(out, "rbconsumer");
+  const nodeC = join(bench, "node-consumer.mjs");
+  const loader = join(out, "spec/getppid.mjs");
+  const lat = { LATENCY: "1" };
+  const base = JSON.parse(await must(workload(), ["getppid", String(PRODUCER_CPU), "1"]));
+  log(`  no BPF program attached: producer ${fmt(base.rate)} calls/s`);
+  const a = await eventRun("(a) C ring_buffer__poll, hand-written BPF, submit flags 0", rbc, [join(out, "ref-getppid-wake.bpf.o"), "poll"], { env: lat });
+  const b = await eventRun("(b) C ring_buffer__consume every 1 ms, hand-written BPF, BPF_RB_NO_WAKEUP", rbc, [join(out, "ref-getppid-nowake.bpf.o"), "consume", "1"], { env: lat });
+  const bp = await eventRun("(b') C ring_buffer__consume every 1 ms, probegen's BPF object", rbc, [join(out, "spec/getppid.bpf.o"), "consume", "1"], { env: lat });
+  const nl = await eventRun("(c) Node, generated loader, probe.events.on()", "node", [nodeC, loader, "listener"]);
+  const ni = await eventRun("(c) Node, generated loader, for await", "node", [nodeC, loader, "iterator"]);
+  const paced = await eventRun(`(c) Node listener, producer paced at 1000 calls/s`, "node", [nodeC, loader, "listener"], {
+    producerArgs: ["getppid", String(PRODUCER_CPU), String(Math.min(seconds, 3)), "1000"],
+  });
+
+  figure("event.producer_rate.c_poll (a)", a.rate, "ev/s", { note: `${a.drops} drops, ${fmt(a.cpuNsPerEvent)} ns CPU/event` });
+  figure("event.producer_rate.c_consume_1ms (b)", b.rate, "ev/s", { note: `${b.drops} drops, ${fmt(b.cpuNsPerEvent)} ns CPU/event` });
+  figure("event.producer_rate.c_consume_1ms.probegen_bpf (b')", bp.rate, "ev/s", { ref: b.rate, refName: "b", ratio: bp.rate / b.rate, note: `${bp.drops} drops, ${fmt(bp.cpuNsPerEvent)} ns CPU/event` });
+  for (const [n, r] of [["listener", nl], ["for_await", ni]]) {
+    // The rate a consumer "sustains" is what it receives without drops: count only delivered events.
+    const sustained = (r.events / r.calls) * r.rate;
+    figure(`event.node_${n}.rate_vs_c_poll`, sustained, "ev/s", { ref: a.rate, refName: "a", ratio: sustained / a.rate, target: ">=1.0x", pass: sustained / a.rate >= 1.0 && r.drops === 0, note: r.drops ? `producer ${fmt(r.rate)}/s but ${r.drops} dropped` : undefined });
+    figure(`event.node_${n}.rate_vs_c_consume`, sustained, "ev/s", { ref: b.rate, refName: "b", ratio: sustained / b.rate, target: ">=0.8x", pass: sustained / b.rate >= 0.8 && r.drops === 0 });
+    figure(`event.node_${n}.drops`, r.drops, "", { ref: a.drops, refName: "a", target: "0", pass: r.drops === 0 });
+    figure(`event.node_${n}.cpu_per_event`, r.cpuNsPerEvent, "ns", { ref: b.cpuNsPerEvent, refName: "b", ratio: r.cpuNsPerEvent / b.cpuNsPerEvent, target: "<=200ns", pass: r.cpuNsPerEvent <= 200 });
+  }
+  figure("event.c_poll.cpu_per_event (a)", a.cpuNsPerEvent, "ns");
+  figure("event.latency_p50.node_listener.full_rate", nl.p50 / 1e6, "ms", { ref: b.p50 / 1e6, refName: "b" });
+  figure("event.latency_p99.node_listener.full_rate", nl.p99 / 1e6, "ms", { ref: b.p99 / 1e6, refName: "b", target: `<=${POLL_MS + 2}ms`, pass: nl.p99 / 1e6 <= POLL_MS + 2 });
+  figure("event.latency_p50.node_listener.1k_per_s", paced.p50 / 1e6, "ms");
+  figure("event.latency_p99.node_listener.1k_per_s", paced.p99 / 1e6, "ms", { target: `<=${POLL_MS + 2}ms`, pass: paced.p99 / 1e6 <= POLL_MS + 2, note: `bound: pollIntervalMs (default ${POLL_MS} ms) or a quarter of the ring, whichever first` });
+  return { base, a, b, bp, nl, ni, paced };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. kernel cost
+
+const WORKLOADS = {
+  openlat: { args: (tmp) => ["open", String(PRODUCER_CPU), "200000", tmp], what: "200k openat", noReference: true },
+  opensnoop: { args: (tmp) => ["open", String(PRODUCER_CPU), "200000", tmp], what: "200k openat" },
+  execsnoop: { args: () => ["exec", String(PRODUCER_CPU), "2000"], what: "2k exec of /bin/true" },
+};
+const BPFTRACE = {
+  opensnoop: 'tracepoint:syscalls:sys_enter_openat { printf("%d %d %d %s %s\\n", pid, uid, args->flags, comm, str(args->filename)); }',
+  execsnoop: 'tracepoint:sched:sched_process_exec { printf("%d %d %d %s %s\\n", pid, uid, args->old_pid, comm, str(args->filename)); }',
+};
+
+async function ensureBpftrace() {
+  if (have("bpftrace")) return true;
+  if (noInstall) return false;
+  log("  bpftrace missing: apt-get install -y bpftrace");
+  const r = await run("apt-get", ["install", "-y", "bpftrace"], { timeoutMs: 300_000, env: { DEBIAN_FRONTEND: "noninteractive" } });
+  return r.code === 0 && have("bpftrace");
+}
+
+/** Runs the workload under an attached consumer and returns ns/event and xlated insns of its programs. */
+async function measureKernel(progIdsOf, workArgs) {
+  const ids = await progIdsOf();
+  const before = await progs(ids);
+  await must(workload(), workArgs, { timeoutMs: 600_000 });
+  const after = await progs(ids);
+  let cnt = 0;
+  let ns = 0;
+  let insns = 0;
+  for (const p of after) {
+    const b = before.find((x) => x.id === p.id);
+    cnt += (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
+    ns += (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
+    insns += (p.bytes_xlated ?? 0) / 8;
+  }
+  return { nsPerEvent: cnt ? ns / cnt : NaN, runCnt: cnt, insns };
+}
+
+async function kernelCost(built) {
+  log(`\n# 3. kernel cost: run_time_ns / run_cnt with kernel.bpf_stats_enabled=1, xlated instructions`);
+  if (!enableBpfStats()) return skip("kernel.*", "no /proc/sys/kernel/bpf_stats_enabled");
+  const bt = await ensureBpftrace();
+  const tmp = mkdtempSync(join(tmpdir(), "pg-bench-"));
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
+  const file = join(tmp, "target");
+  writeFileSync(file, "x");
+  skip("kernel.openat2", "kprobe/kretprobe only, and kprobes do not attach on this kernel");
+  for (const name of ["opensnoop", "execsnoop", "openlat"]) {
+    if (!existsSync(join(built, `${name}.ts`))) {
+      skip(`kernel.${name}`, "not built");
+      continue;
+    }
+    const work = WORKLOADS[name].args(file);
+    // probegen: its loader, in a Node consumer
+    await transpile(join(built, `${name}.ts`), join(built, `${name}.mjs`));
+    const pg = await startConsumer("taskset", ["-c", String(CONSUMER_CPU), "node", join(bench, "node-consumer.mjs"), join(built, `${name}.mjs`), "listener"]);
+    let g;
+    try {
+      g = await measureKernel(async () => pg.ready.progIds, work);
+      const r = await pg.stop();
+      g.drops = r.drops;
+    } catch (err) {
+      await pg.kill();
+      throw err;
+    }
+    if (WORKLOADS[name].noReference) {
+      figure(`kernel.${name}.ns_per_event`, g.nsPerEvent, "ns", { note: `enter+exit programs, ${g.insns} xlated insns in all; no hand-written or bpftrace reference yet` });
+      continue;
+    }
+    // hand-written C, timer-drained (1 ms)
+    const hc = await startConsumer("taskset", ["-c", String(CONSUMER_CPU), join(out, "rbconsumer"), join(out, `ref-${name}.bpf.o`), "consume", "1"]);
+    let h;
+    try {
+      h = await measureKernel(async () => hc.ready.progIds, work);
+      await hc.stop();
+    } catch (err) {
+      await hc.kill();
+      throw err;
+    }
+    log(`  ${name} (${WORKLOADS[name].what}): probegen ${fmt(g.nsPerEvent)} ns/event over ${g.runCnt} runs, ${g.insns} insns, ${g.drops} drops; hand-written ${fmt(h.nsPerEvent)} ns, ${h.insns} insns`);
+    // bpftrace one-liner
+    let t;
+    if (bt) {
+      const known = new Set((await progs()).map((p) => p.id));
+      const bpft = await startConsumer("sh", ["-c", `echo ready; exec taskset -c ${CONSUMER_CPU} bpftrace -e '${BPFTRACE[name]}' > /dev/null`]);
+      try {
+        let ids = [];
+        for (let i = 0; i < 300 && ids.length === 0; i++) {
+          await sleep(100);
+          ids = (await progs()).filter((p) => !known.has(p.id) && p.type === "tracepoint").map((p) => p.id);
+        }
+        if (!ids.length) throw new Error("bpftrace attached no tracepoint program");
+        await sleep(300);
+        t = await measureKernel(async () => ids, work);
+      } finally {
+        await bpft.kill();
+      }
+      log(`  ${name}: bpftrace ${fmt(t.nsPerEvent)} ns/event, ${t.insns} insns`);
+    }
+    figure(`kernel.${name}.ns_per_event_vs_hand_written`, g.nsPerEvent, "ns", { ref: h.nsPerEvent, refName: "C", ratio: g.nsPerEvent / h.nsPerEvent, target: "<=1.05x", pass: g.nsPerEvent / h.nsPerEvent <= 1.05 });
+    figure(`kernel.${name}.xlated_insns_vs_hand_written`, g.insns, "", { ref: h.insns, refName: "C", ratio: g.insns / h.insns, target: "<=1.05x", pass: g.insns / h.insns <= 1.05 });
+    if (t) {
+      figure(`kernel.${name}.ns_per_event_vs_bpftrace`, g.nsPerEvent, "ns", { ref: t.nsPerEvent, refName: "bpftrace", ratio: g.nsPerEvent / t.nsPerEvent, target: "<=0.2x", pass: g.nsPerEvent / t.nsPerEvent <= 0.2 });
+      figure(`kernel.${name}.xlated_insns_vs_bpftrace`, g.insns, "", { ref: t.insns, refName: "bpftrace", ratio: g.insns / t.insns, target: "<=0.2x", pass: g.insns / t.insns <= 0.2 });
+    } else skip(`kernel.${name}.*_vs_bpftrace`, noInstall ? "bpftrace missing (--no-install)" : "bpftrace could not be installed");
+    skip(`kernel.${name}.*_vs_libbpf_tools`, "libbpf-tools are not packaged in Debian 12");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. build
+
+async function buildFigures() {
+  log(`\n# 4. build: probes/*.yaml from scratch, no-op rebuild, clang per probe (minimal headers vs vmlinux.h)`);
+  const dir = mkdtempSync(join(tmpdir(), "pg-build-"));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const specs = readdirSync(join(root, "probes")).filter((f) => f.endsWith(".yaml")).sort().map((f) => join("probes", f));
+  const cache = join(dir, "cache");
+  const gen = join(dir, "gen");
+  const scratch = await buildSpecs(specs, gen, cache);
+  figure("build.all_probes.from_scratch", scratch.ms, "ms", { note: `${specs.length} specs, empty cache, wall time incl. node start` });
+  const again = await buildSpecs(specs, gen, cache);
+  const cached = /\(cached\)/.test(again.stderr);
+  figure("build.all_probes.noop_rebuild", again.ms, "ms", { ref: scratch.ms, refName: "scratch", ratio: again.ms / scratch.ms, note: cached ? "served from the content-hash cache" : "not yet: no build cache hit" });
+
+  // clang only, same flags as src/compiler/clang.ts, in the generated directory
+  const vmlinux = join(out, "vmlinux.h");
+  if (!existsSync(vmlinux)) writeFileSync(vmlinux, await must("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"]));
+  const flags = ["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/x86_64-linux-gnu", "-Wall", "-fno-ident", "-c"];
+  for (const name of ["opensnoop", "execsnoop", "openat2"]) {
+    const c = join(gen, `${name}.bpf.c`);
+    if (!existsSync(c)) {
+      skip(`build.clang.${name}`, "not built");
+      continue;
+    }
+    const v = join(gen, `${name}.vmlinux.bpf.c`);
+    writeFileSync(v, readFileSync(c, "utf8").replace("#include <linux/bpf.h>", `#include "${vmlinux}"`));
+    const time = async (file) => {
+      const ms = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await run("clang", [...flags, file, "-o", join(dir, "t.o")], { cwd: dir });
+        if (r.code !== 0) throw new Error(`clang ${basename(file)}: ${r.stderr.slice(0, 1500)}`);
+        ms.push(r.ms);
+      }
+      return median(ms);
+    };
+    try {
+      const small = await time(c);
+      const full = await time(v);
+      figure(`build.clang.${name}.minimal_headers_vs_vmlinux_h`, small, "ms", { ref: full, refName: "vmlinux.h", ratio: full / small, target: ">=5x lower", pass: full / small >= 5, note: "ratio = vmlinux.h time / minimal time" });
+    } catch (err) {
+      skip(`build.clang.${name}`, err.message.split("\n")[0]);
+    }
+  }
+  return gen;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. decoding
+
+async function decodeFigures() {
+  log(`\n# 2. decoding: alternatives for strings and 64-bit fields (ns per call, lower is better)`);
+  const r = JSON.parse(await must("node", [join(bench, "decode.mjs"), "--json"], { timeoutMs: 300_000 }));
+  for (const row of r) {
+    figure(`decode.${row.name}`, row.ns, "ns", { ref: row.refNs, refName: row.refName, ratio: row.ns / row.refNs, note: row.note });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. memory
+
+async function memory() {
+  log(`\n# 5. memory: Node listener under the full-rate producer for ${soak} s, RSS sampled every second`);
+  const nodeC = join(bench, "node-consumer.mjs");
+  const loader = join(out, "spec/getppid.mjs");
+  const c = await startConsumer("taskset", ["-c", String(CONSUMER_CPU), "node", nodeC, loader, "listener"]);
+  let r;
+  let p;
+  try {
+    p = JSON.parse(await must(workload(), ["getppid", String(PRODUCER_CPU), String(soak)], { timeoutMs: (soak + 120) * 1000 }));
+    r = await c.stop();
+  } catch (err) {
+    await c.kill();
+    throw err;
+  }
+  const warm = Math.min(5, soak / 10);
+  const samples = r.rss.filter(([t]) => t >= warm);
+  const start = samples[0]?.[1] ?? r.rss[0][1];
+  const peak = Math.max(...samples.map(([, v]) => v));
+  const end = r.rss[r.rss.length - 1][1];
+  const MiB = 1024 * 1024;
+  const growth = (end - start) / start;
+  figure("memory.rss_start", start / MiB, "MiB", { note: `after ${warm} s warm-up; ${soak} s stream at ${fmt(p.rate)} calls/s, ${r.events} events, ${r.drops} drops` });
+  figure("memory.rss_peak", peak / MiB, "MiB", { ref: start / MiB, refName: "start", ratio: peak / start });
+  figure("memory.rss_end", end / MiB, "MiB", { ref: start / MiB, refName: "start", ratio: end / start, target: "<=1.10x", pass: growth <= 0.1 });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const m = machine();
+  log(`probegen bench — ${m.date}`);
+  log(`machine: ${m.cpu}, ${m.cores} cores; kernel ${m.kernel}; node ${m.node}; ${m.clang}; libbpf ${m.libbpf}; ${m.bpftool}${m.bpftrace ? `; ${m.bpftrace}` : ""}`);
+  if (process.getuid?.() !== 0) {
+    log("not root: BPF figures need root");
+  }
+  log(`${"figure".padEnd(44)}  ${"value".padStart(16)}  ${"reference".padStart(30)}  ${"ratio".padStart(9)}  ${"target".padStart(10)}  status`);
+  const step = async (name, fn) => {
+    if (!only.has(name)) return;
+    try {
+      return await fn();
+    } catch (err) {
+      skip(`${name}.*`, `error: ${err.message.split("\n")[0].slice(0, 300)}`);
+    }
+  };
+  let ready = true;
+  try {
+    await setup();
+  } catch (err) {
+    ready = false;
+    skip("setup", `references could not be built: ${err.message.split("\n")[0]}`);
+  }
+  if (ready) await step("event", eventPath);
+  await step("decode", decodeFigures);
+  let built;
+  await step("build", async () => (built = await buildFigures()));
+  await step("kernel", async () => {
+    if (!built) {
+      built = mkdtempSync(join(tmpdir(), "pg-kernel-"));
+      onCleanup(() => rmSync(built, { recursive: true, force: true }));
+      await buildSpecs(["probes/opensnoop.yaml", "probes/execsnoop.yaml"], built, join(built, "cache"));
+    }
+    await kernelCost(built);
+  });
+  if (ready) await step("memory", memory);
+  const pass = results.filter((r) => r.status === "PASS").length;
+  const fail = results.filter((r) => r.status === "FAIL").length;
+  log(`\n${pass} pass, ${fail} fail, ${results.filter((r) => r.status === "SKIP").length} skipped`);
+  if (json) process.stdout.write(JSON.stringify({ machine: m, options: { seconds, soak }, results }, null, 2) + "\n");
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log(`bench: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);
