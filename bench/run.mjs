@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join, dirname, basename, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { patchLoader } from "./prototype.mjs";
 import { run, must, startConsumer, have, sh, median, progs, enableBpfStats, sleep, onCleanup } from "./lib.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -86,6 +87,7 @@ function machine() {
     bpftool: sh("bpftool version | head -1"),
     bpftrace: sh("bpftrace --version"),
     date: new Date().toISOString(),
+    loadavg: readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
   };
 }
 
@@ -104,6 +106,8 @@ async function setup() {
   // probegen's own output for the bench probe, and its loader as plain JS
   await buildSpecs([join(bench, "specs/getppid.yaml")], join(out, "spec"), join(out, "cache-bench"));
   await transpile(join(out, "spec/getppid.ts"), join(out, "spec/getppid.mjs"));
+  // the proposed decoder, as a hand-modified copy of the generated loader (bench/prototype.mjs)
+  writeFileSync(join(out, "spec/getppid-proto.mjs"), patchLoader(readFileSync(join(out, "spec/getppid.mjs"), "utf8")));
 }
 
 async function buildSpecs(specs, dir, cacheDir, extra = []) {
@@ -159,6 +163,7 @@ async function eventPath() {
   const bp = await eventRun("(b') C ring_buffer__consume every 1 ms, probegen's BPF object", rbc, [join(out, "spec/getppid.bpf.o"), "consume", "1"], { env: lat });
   const nl = await eventRun("(c) Node, generated loader, probe.events.on()", "node", [nodeC, loader, "listener"]);
   const ni = await eventRun("(c) Node, generated loader, for await", "node", [nodeC, loader, "iterator"]);
+  const np = await eventRun("(c*) Node listener, prototype string decoding (bench/prototype.mjs)", "node", [nodeC, join(out, "spec/getppid-proto.mjs"), "listener"]);
   const paced = await eventRun(`(c) Node listener, producer paced at 1000 calls/s`, "node", [nodeC, loader, "listener"], {
     producerArgs: ["getppid", String(PRODUCER_CPU), String(Math.min(seconds, 3)), "1000"],
   });
@@ -173,6 +178,11 @@ async function eventPath() {
     figure(`event.node_${n}.rate_vs_c_consume`, sustained, "ev/s", { ref: b.rate, refName: "b", ratio: sustained / b.rate, target: ">=0.8x", pass: sustained / b.rate >= 0.8 && r.drops === 0 });
     figure(`event.node_${n}.drops`, r.drops, "", { ref: a.drops, refName: "a", target: "0", pass: r.drops === 0 });
     figure(`event.node_${n}.cpu_per_event`, r.cpuNsPerEvent, "ns", { ref: b.cpuNsPerEvent, refName: "b", ratio: r.cpuNsPerEvent / b.cpuNsPerEvent, target: "<=200ns", pass: r.cpuNsPerEvent <= 200 });
+  }
+  {
+    const sustained = (np.events / np.calls) * np.rate;
+    figure("event.node_listener.prototype_decoder.rate_vs_c_poll", sustained, "ev/s", { ref: a.rate, refName: "a", ratio: sustained / a.rate, note: `${np.drops} drops; not the shipped decoder` });
+    figure("event.node_listener.prototype_decoder.cpu_per_event", np.cpuNsPerEvent, "ns", { ref: nl.cpuNsPerEvent, refName: "shipped", ratio: np.cpuNsPerEvent / nl.cpuNsPerEvent, note: "not the shipped decoder" });
   }
   figure("event.c_poll.cpu_per_event (a)", a.cpuNsPerEvent, "ns");
   figure("event.latency_p50.node_listener.full_rate", nl.p50 / 1e6, "ms", { ref: b.p50 / 1e6, refName: "b" });
@@ -385,7 +395,7 @@ async function memory() {
 async function main() {
   const m = machine();
   log(`probegen bench — ${m.date}`);
-  log(`machine: ${m.cpu}, ${m.cores} cores; kernel ${m.kernel}; node ${m.node}; ${m.clang}; libbpf ${m.libbpf}; ${m.bpftool}${m.bpftrace ? `; ${m.bpftrace}` : ""}`);
+  log(`machine: ${m.cpu}, ${m.cores} cores; kernel ${m.kernel}; node ${m.node}; ${m.clang}; libbpf ${m.libbpf}; ${m.bpftool}${m.bpftrace ? `; ${m.bpftrace}` : ""}; load average ${m.loadavg}`);
   if (process.getuid?.() !== 0) {
     log("not root: BPF figures need root");
   }
@@ -420,6 +430,7 @@ async function main() {
   if (ready) await step("memory", memory);
   const pass = results.filter((r) => r.status === "PASS").length;
   const fail = results.filter((r) => r.status === "FAIL").length;
+  log(`load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} (other work on the machine skews every figure)`);
   log(`\n${pass} pass, ${fail} fail, ${results.filter((r) => r.status === "SKIP").length} skipped`);
   if (json) process.stdout.write(JSON.stringify({ machine: m, options: { seconds, soak }, results }, null, 2) + "\n");
 }
