@@ -6,7 +6,7 @@ import type { IrExpr, ValueSource } from "./ir.js";
 import { cScalarType, type IntType, type ScalarOrString } from "./types.js";
 
 /** How the program refers to the shared helper results computed at its top. */
-export const locals = { pidTgid: "pg_pid_tgid", uidGid: "pg_uid_gid" } as const;
+export const locals = { pidTgid: "pg_pid_tgid", uidGid: "pg_uid_gid", stash: "st", params: "pg_params" } as const;
 
 export function needsPidTgid(s: ValueSource): boolean {
   return s.kind === "builtin" && (s.name === "pid" || s.name === "tid");
@@ -24,7 +24,7 @@ export function scalarValue(source: ValueSource, type: ScalarOrString): string {
   return `(${cScalarType(type)})${raw}`;
 }
 
-function rawScalar(source: ValueSource): string {
+export function rawScalar(source: ValueSource): string {
   switch (source.kind) {
     case "builtin":
       switch (source.name) {
@@ -40,6 +40,13 @@ function rawScalar(source: ValueSource): string {
     case "tracepoint-field": return `ctx->${source.field.name}`;
     case "kprobe-arg": return `PT_REGS_PARM${source.index + 1}(ctx)`;
     case "retval": return "PT_REGS_RC(ctx)";
+    case "param": return `${locals.params}.${source.param.name}`;
+    case "latency": return `(bpf_ktime_get_ns() - ${locals.stash}->pg_ts)`;
+    case "errno": {
+      const ret = `(__s64)${rawScalar(source.ret)}`;
+      return `(${ret} < 0 ? -${ret} : 0)`;
+    }
+    case "stashed": return `${locals.stash}->${source.member}`;
   }
 }
 
@@ -62,7 +69,8 @@ export function readString(source: ValueSource, dst: string, size: number): stri
         default: throw new Error(`${f.name} is not a string`);
       }
     }
-    case "retval": throw new Error("retval is not a string");
+    case "stashed": return `__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${size});`;
+    default: throw new Error(`${source.kind} is not a string`);
   }
 }
 

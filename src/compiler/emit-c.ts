@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
 import { locals, needsPidTgid, needsUidGid, printExpr, readString, scalarValue } from "./c-expr.js";
 import type { SourceSpan } from "./diagnostics.js";
-import type { IrExpr, IrField, IrMap, IrProbe, IrProgram, ValueSource } from "./ir.js";
+import { sourceKey, sourcesIn } from "./expr-typer.js";
+import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, IrStash, IrUpdate, ValueSource } from "./ir.js";
 import type { TracepointFormat } from "./kernel/tracefs.js";
 import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
@@ -16,10 +17,7 @@ import { cScalarType, type ScalarOrString } from "./types.js";
 let template: Handlebars.TemplateDelegate | undefined;
 
 function probeTemplate(): Handlebars.TemplateDelegate {
-  template ??= Handlebars.compile(readFileSync(`${packageRoot}/templates/probe.bpf.c.hbs`, "utf8"), {
-    noEscape: true,
-    strict: true,
-  });
+  template ??= Handlebars.compile(readFileSync(`${packageRoot}/templates/probe.bpf.c.hbs`, "utf8"), { noEscape: true, strict: true });
   return template;
 }
 
@@ -27,15 +25,8 @@ const RESTORE_LINE = "#line __PG_RESTORE__";
 
 /** `cFile` is the path clang compiles (for #line directives that return to it). */
 export function emitC(probe: IrProbe, cFile: string): string {
-  const structs = [
-    ...probe.events.map((e) => ({ title: `Event '${e.name}'.`, ...structView(e.cName, e.layout) })),
-    ...probe.maps.flatMap((m) =>
-      (["key", "value"] as const)
-        .map((role) => m[role]?.struct)
-        .filter((s) => s !== undefined)
-        .map((s) => ({ title: `Map '${m.name}' ${s.cName.endsWith("_key") ? "key" : "value"}.`, ...structView(s.cName, s.layout) })),
-    ),
-  ];
+  const histograms = probe.maps.flatMap((m) => (m.value?.histogram ? [m.value.histogram] : []));
+  const zeroSlots = Math.max(0, ...histograms.map((h) => h.slots));
   const text = probeTemplate()({
     version,
     source: probe.source,
@@ -43,11 +34,40 @@ export function emitC(probe: IrProbe, cFile: string): string {
     usesPtRegs: probe.usesPtRegs,
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),
     contexts: uniqueContexts(probe).map(contextView),
-    structs,
+    params: probe.params.length ? paramsView(probe) : undefined,
+    structs: structsOf(probe),
     maps: probe.maps.map(mapView),
+    zeroSlots: zeroSlots || undefined,
+    log2: histograms.some((h) => h.kind === "log2"),
     programs: probe.programs.map((p) => programView(p, probe.source)),
   });
   return restoreLines(text, cFile);
+}
+
+function structsOf(probe: IrProbe) {
+  const seen = new Set<string>();
+  const out: Array<ReturnType<typeof structView> & { title: string }> = [];
+  const add = (title: string, cName: string, view: () => ReturnType<typeof structView>) => {
+    if (seen.has(cName)) return;
+    seen.add(cName);
+    out.push({ title, ...view() });
+  };
+  for (const e of probe.events) add(`Event '${e.name}'.`, e.cName, () => structView(e.cName, e.layout));
+  for (const m of probe.maps) {
+    for (const role of ["key", "value"] as const) {
+      const t = m[role];
+      if (t?.struct) add(m.internal ? `What an entry leaves for its exit (${m.name}).` : `Map '${m.name}' ${role}.`, t.struct.cName, () => structView(t.struct!.cName, t.struct!.layout));
+      if (t?.histogram) {
+        const h = t.histogram;
+        add(`Map '${m.name}' value: ${h.kind === "log2" ? "log2" : "linear"} histogram buckets.`, h.cName, () => ({
+          cName: h.cName,
+          members: [{ decl: `__u64 slots[${h.slots}]` }],
+          asserts: [`_Static_assert(sizeof(struct ${h.cName}) == ${h.slots * 8}, "probegen layout: size of ${h.cName}");`],
+        }));
+      }
+    }
+  }
+  return out;
 }
 
 function structView(cName: string, layout: StructLayout) {
@@ -59,6 +79,12 @@ function structView(cName: string, layout: StructLayout) {
       ...layout.members.map((m) => `_Static_assert(__builtin_offsetof(struct ${cName}, ${m.name}) == ${m.offset}, "probegen layout: ${cName}.${m.name}");`),
     ],
   };
+}
+
+function paramsView(probe: IrProbe) {
+  const view = structView("pg_params", probe.paramsLayout);
+  const defaults = probe.params.map((p) => `.${p.name} = ${p.default}${p.type.kind === "int" && p.type.signed ? "LL" : "ULL"},`);
+  return { ...view, defaults };
 }
 
 function declare(type: ScalarOrString, name: string): string {
@@ -93,7 +119,6 @@ function contextView(format: TracepointFormat) {
     asserts.push(`_Static_assert(__builtin_offsetof(struct ${cName}, ${f.name}) == ${f.offset}, "tracefs format: ${format.category}/${format.name} ${f.name}");`);
     at = f.offset + f.size;
   }
-  // The struct is packed only in the sense that we place every member ourselves.
   return { cName, title: `tracepoint ${format.category}/${format.name}`, members, asserts };
 }
 
@@ -103,28 +128,60 @@ const mapTypes: Record<IrMap["kind"], string> = {
   array: "BPF_MAP_TYPE_ARRAY", percpu_array: "BPF_MAP_TYPE_PERCPU_ARRAY",
 };
 
+/** The C spelling of a map's key or value type. */
+function cTypeOf(t: IrMapType): string {
+  if (t.struct) return `struct ${t.struct.cName}`;
+  if (t.histogram) return `struct ${t.histogram.cName}`;
+  const s = t.scalar!;
+  return s.kind === "string" ? `char[${s.size}]` : cScalarType(s);
+}
+
 function mapView(m: IrMap) {
-  const typeOf = (t: IrMap["key"]) => (!t ? undefined : t.struct ? `struct ${t.struct.cName}` : t.scalar!.kind === "string" ? `char[${t.size}]` : cScalarType(t.scalar as never));
-  return { name: m.name, type: mapTypes[m.kind], maxEntries: m.maxEntries, key: typeOf(m.key), value: typeOf(m.value) };
+  return {
+    name: m.name,
+    type: mapTypes[m.kind],
+    maxEntries: m.maxEntries,
+    key: m.key && cTypeOf(m.key),
+    value: m.value && cTypeOf(m.value),
+    flags: m.noPrealloc ? "BPF_F_NO_PREALLOC" : undefined,
+    pinned: m.pinned,
+  };
 }
 
 // ---- program bodies -----------------------------------------------------------------------
 
 function programView(p: IrProgram, source: string) {
   const context = p.attach.kind === "tracepoint" ? `struct ${contextName(p.attach.format)}` : "struct pt_regs";
-  const title = p.attach.kind === "tracepoint" ? `tracepoint ${p.attach.category}/${p.attach.name}` : `${p.attach.kind} ${p.attach.function}`;
-  return { name: p.name, section: p.section, title, context, body: new BodyWriter(p, source).write() };
+  const what = p.attach.kind === "tracepoint" ? `tracepoint ${p.attach.category}/${p.attach.name}` : `${p.attach.kind} ${p.attach.function}`;
+  const role = p.stashes ? ": entry, stashes its values for the exit" : p.unstashes ? ": exit, pairs with its entry" : "";
+  return { name: p.name, section: p.section, title: `${what}${role}`, context, body: new BodyWriter(p, source).write() };
+}
+
+/** Every value source a program reads, wherever it reads it. */
+function programSources(p: IrProgram): ValueSource[] {
+  return [
+    ...(p.event?.fields.map((f) => f.source) ?? []),
+    ...sourcesIn(p.filter),
+    ...p.updates.flatMap((u) => [...compositeExprs(u.key), ...compositeExprs(u.value), ...compositeExprs(u.condition)].flatMap(sourcesIn)),
+    ...(p.stashes?.members.map((m) => m.source) ?? []),
+  ];
+}
+
+function compositeExprs(c: IrComposite | undefined): IrExpr[] {
+  if (!c) return [];
+  return Array.isArray(c) ? c.map((m) => m.expr) : [c];
 }
 
 class BodyWriter {
   private readonly lines: string[] = [];
+  private usedOut = false;
   constructor(private readonly p: IrProgram, private readonly source: string) {}
 
   private line(text: string, depth = 1): void {
     this.lines.push(`${"\t".repeat(depth)}${text}`);
   }
 
-  /** Marks the following statement as coming from the spec at `span`. */
+  /** Marks the following statements as coming from the spec at `span`. */
   private at(span: SourceSpan): void {
     this.lines.push(`#line ${span.line} "${cString(this.source)}"`);
   }
@@ -133,17 +190,42 @@ class BodyWriter {
     this.lines.push(RESTORE_LINE);
   }
 
+  /** Leaves the program; the exit half of a pair must first drop its stash entry. */
+  private leave(depth = 2): void {
+    if (this.p.unstashes) {
+      this.usedOut = true;
+      this.line("goto pg_out;", depth);
+    } else {
+      this.line("return 0;", depth);
+    }
+  }
+
   write(): string[] {
     const { p } = this;
-    const sources: ValueSource[] = [...(p.event?.fields.map((f) => f.source) ?? []), ...(p.filter ? valuesIn(p.filter) : [])];
-    if (sources.some(needsPidTgid)) this.line(`__u64 ${locals.pidTgid} = bpf_get_current_pid_tgid();`);
+    const sources = programSources(p);
+    if (sources.some(needsPidTgid) || p.stashes || p.unstashes) this.line(`__u64 ${locals.pidTgid} = bpf_get_current_pid_tgid();`);
     if (sources.some(needsUidGid)) this.line(`__u64 ${locals.uidGid} = bpf_get_current_uid_gid();`);
-    // A filter runs before the ring buffer reservation unless it compares a long string the
-    // event captures anyway: then it reads the event's copy rather than reading it twice.
+    if (p.unstashes) {
+      this.line(`__u32 pg_tid = (__u32)${locals.pidTgid};`);
+      this.line(`struct ${p.unstashes.cName} *${locals.stash} = bpf_map_lookup_elem(&${p.unstashes.map.name}, &pg_tid);`);
+      this.line(`if (!${locals.stash})`);
+      this.line("return 0;", 2);
+    }
+    // A filter runs before anything is reserved unless it compares a long string the event
+    // captures anyway: then it reads the event's copy rather than reading the string twice.
     const captured = p.event?.fields ?? [];
-    const late = p.filter !== undefined && valuesIn(p.filter).some((v) => isString(v) && !isComm(v) && captured.some((f) => sameSource(f.source, v)));
+    // (A stashed string is already in the stash.)
+    const late = p.filter !== undefined && sourcesIn(p.filter).some((v) => isString(v) && !isComm(v) && v.kind !== "stashed" && captured.some((f) => sameSource(f.source, v)));
     if (p.filter && !late) this.earlyFilter(p.filter);
+    if (p.stashes) this.stash(p.stashes);
+    // Maps are updated once the filter has passed: before the reservation, so a full ring
+    // buffer never loses a count, unless the filter itself needs the event's copy of a string.
+    if (!late) p.updates.forEach((u) => this.update(u));
     if (p.event && p.output) this.emitEvent(p, late);
+    if (p.unstashes) {
+      if (this.usedOut) this.lines.push("pg_out:");
+      this.line(`bpf_map_delete_elem(&${p.unstashes.map.name}, &pg_tid);`);
+    }
     this.line("return 0;");
     return this.lines;
   }
@@ -154,8 +236,23 @@ class BodyWriter {
     scratch.declare();
     this.at(filter.span);
     this.line(`if (!${wrap(printed)})`);
-    this.line("return 0;", 2);
+    this.leave();
     this.back();
+  }
+
+  /** Entry half of a pair: build the record in per-CPU scratch, then file it under the thread id. */
+  private stash(s: IrStash): void {
+    this.line("__u32 pg_zero = 0;");
+    this.line(`struct ${s.cName} *${locals.stash} = bpf_map_lookup_elem(&${s.scratch.name}, &pg_zero);`);
+    this.line(`if (!${locals.stash})`);
+    this.line("return 0;", 2);
+    this.line(`${locals.stash}->pg_ts = bpf_ktime_get_ns();`);
+    for (const m of s.members) {
+      if (m.type.kind === "string") this.line(readString(m.source, `${locals.stash}->${m.name}`, m.type.size));
+      else this.line(`${locals.stash}->${m.name} = ${scalarValue(m.source, m.type)};`);
+    }
+    this.line(`__u32 pg_tid = (__u32)${locals.pidTgid};`);
+    this.line(`bpf_map_update_elem(&${s.map.name}, &pg_tid, ${locals.stash}, BPF_ANY);`);
   }
 
   private emitEvent(p: IrProgram, lateFilter: boolean): void {
@@ -164,31 +261,167 @@ class BodyWriter {
     this.line(`struct ${event.cName} *e = bpf_ringbuf_reserve(&${ring}, sizeof(*e), 0);`);
     this.line("if (!e) {");
     this.line("pg_count_drop();", 2);
-    this.line("return 0;", 2);
+    this.leave();
     this.line("}");
     if (event.tag !== undefined) this.line(`e->pg_type = ${event.tag};`);
     for (const f of event.fields) this.capture(f);
     if (lateFilter) {
       const scratch = new ScratchStrings(this, event.fields);
-      const home = scratch.home.bind(scratch);
-      const printed = printExpr(p.filter!, home);
+      const printed = printExpr(p.filter!, scratch.home.bind(scratch));
       scratch.declare();
       this.at(p.filter!.span);
       this.line(`if (!${wrap(printed)}) {`);
       this.line("bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);", 2);
-      this.line("return 0;", 2);
+      this.leave();
       this.line("}");
       this.back();
+      p.updates.forEach((u) => this.update(u));
     }
     this.line(`bpf_ringbuf_submit(e, pg_wakeup_flags(&${ring}));`);
   }
 
   private capture(f: IrField): void {
     this.at(f.span);
-    if (f.type.kind === "string") this.line(readString(f.source, `e->${f.name}`, f.type.size));
+    if (f.type.kind === "string") this.readInto(f.source, `e->${f.name}`, f.type.size);
     else this.line(`e->${f.name} = ${scalarValue(f.source, f.type)};`);
     this.back();
   }
+
+  /** A string into `dst`; a stashed one is copied, cut to the smaller of the two arrays. */
+  readInto(source: ValueSource, dst: string, size: number, depth = 1): void {
+    if (source.kind !== "stashed") return this.line(readString(source, dst, size), depth);
+    const member = this.p.unstashes!.members.find((m) => m.name === source.member)!;
+    const have = (member.type as { size: number }).size;
+    this.line(`__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${Math.min(have, size)});`, depth);
+    if (have > size) this.line(`${dst}[${size - 1}] = 0;`, depth);
+  }
+
+  // ---- map updates ------------------------------------------------------------------------
+
+  private update(u: IrUpdate): void {
+    const m = u.map;
+    this.at(u.span);
+    this.line(u.condition ? `if ${wrap(printExpr(u.condition, this.stashedStrings))} { /* ${u.op} ${m.name} */` : `{ /* ${u.op} ${m.name} */`);
+    this.composite("pg_k", m.key!, u.key);
+    const array = m.kind === "array" || m.kind === "percpu_array";
+    const perCpu = m.kind.includes("percpu");
+    switch (u.op) {
+      case "delete":
+        this.line(`bpf_map_delete_elem(&${m.name}, &pg_k);`, 2);
+        break;
+      case "set":
+        this.composite("pg_val", m.value!, u.value!);
+        this.line(`bpf_map_update_elem(&${m.name}, &pg_k, &pg_val, BPF_ANY);`, 2);
+        break;
+      case "count":
+      case "sum": {
+        const t = cScalarType(m.value!.scalar as never);
+        this.line(`${t} pg_n = ${u.op === "count" ? "1" : `(${t})${wrap(printExpr(u.value as IrExpr, noStrings))}`};`, 2);
+        this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 2);
+        const add = perCpu ? "*pg_v += pg_n;" : "__sync_fetch_and_add(pg_v, pg_n);";
+        if (array) {
+          this.line("if (pg_v)", 2);
+          this.line(add, 3);
+        } else {
+          this.line("if (pg_v) {", 2);
+          this.line(add, 3);
+          this.line(`} else if (bpf_map_update_elem(&${m.name}, &pg_k, &pg_n, BPF_NOEXIST) != 0) {`, 2);
+          this.line("/* another CPU inserted the key first: add to its entry */", 3);
+          this.line(`pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 3);
+          this.line("if (pg_v)", 3);
+          this.line(add, 4);
+          this.line("}", 2);
+        }
+        break;
+      }
+      case "min":
+      case "max": {
+        const t = cScalarType(m.value!.scalar as never);
+        const better = u.op === "min" ? "<" : ">";
+        this.line(`${t} pg_n = (${t})${wrap(printExpr(u.value as IrExpr, noStrings))};`, 2);
+        this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 2);
+        this.line(`if (pg_v) {`, 2);
+        this.line(`if (pg_n ${better} *pg_v)`, 3);
+        this.line("*pg_v = pg_n;", 4);
+        this.line(array ? "}" : `} else {`, 2);
+        if (!array) {
+          this.line(`bpf_map_update_elem(&${m.name}, &pg_k, &pg_n, BPF_NOEXIST);`, 3);
+          this.line("}", 2);
+        }
+        break;
+      }
+      case "hist":
+        this.histogram(u, array, perCpu);
+        break;
+    }
+    this.line("}");
+    this.back();
+  }
+
+  private histogram(u: IrUpdate, array: boolean, perCpu: boolean): void {
+    const m = u.map;
+    const h = m.value!.histogram!;
+    this.line(`__s64 pg_x = (__s64)${wrap(printExpr(u.value as IrExpr, noStrings))};`, 2);
+    if (h.kind === "log2") {
+      this.line("__u64 pg_slot = pg_log2_slot(pg_x);", 2);
+    } else {
+      this.line(`__u64 pg_slot = pg_x < ${h.min}LL ? 0 : pg_x >= ${h.max}LL ? ${h.slots - 1} : (__u64)((pg_x - ${h.min}LL) / ${h.step}) + 1;`, 2);
+    }
+    // clang can prove the slot in range and would drop the clamp; the verifier cannot, so hide
+    // the value from clang and keep the clamp the verifier needs.
+    this.line("barrier_var(pg_slot);", 2);
+    this.line(`if (pg_slot > ${h.slots - 1})`, 2);
+    this.line(`pg_slot = ${h.slots - 1};`, 3);
+    this.line(`struct ${h.cName} *pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 2);
+    if (!array) {
+      // A new key starts from zeroed buckets, copied from a map rather than the small stack.
+      this.line("if (!pg_v) {", 2);
+      this.line("__u32 pg_zero_key = 0;", 3);
+      this.line("void *pg_zero_value = bpf_map_lookup_elem(&pg_zero, &pg_zero_key);", 3);
+      this.line("if (pg_zero_value)", 3);
+      this.line(`bpf_map_update_elem(&${m.name}, &pg_k, pg_zero_value, BPF_NOEXIST);`, 4);
+      this.line(`pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 3);
+      this.line("}", 2);
+    }
+    this.line("if (pg_v)", 2);
+    this.line(perCpu ? "pg_v->slots[pg_slot] += 1;" : "__sync_fetch_and_add(&pg_v->slots[pg_slot], 1);", 3);
+  }
+
+  /** Declares `name` as the key or value type and fills it from the expressions. */
+  private composite(name: string, type: IrMapType, value: IrComposite): void {
+    if (type.struct) {
+      this.line(`struct ${type.struct.cName} ${name};`, 2);
+      this.line(`__builtin_memset(&${name}, 0, sizeof(${name}));`, 2);
+      for (const { member, expr } of value as Array<{ member: string; expr: IrExpr }>) {
+        const m = type.struct.members.find((x) => x.name === member)!;
+        this.assign(`${name}.${member}`, m.type, expr);
+      }
+      return;
+    }
+    const s = type.scalar!;
+    if (s.kind === "string") {
+      this.line(`char ${name}[${s.size}];`, 2);
+      this.line(`__builtin_memset(${name}, 0, sizeof(${name}));`, 2);
+    } else {
+      this.line(`${cScalarType(s)} ${name};`, 2);
+    }
+    this.assign(name, s, value as IrExpr);
+  }
+
+  private assign(dst: string, type: ScalarOrString, expr: IrExpr): void {
+    if (type.kind === "string") {
+      this.readInto((expr as IrExpr & { kind: "value" }).source, dst, type.size, 2);
+    } else {
+      this.line(`${dst} = (${cScalarType(type)})${wrap(printExpr(expr, noStrings))};`, 2);
+    }
+  }
+
+  /** Update conditions may compare strings held in the stash (others are refused by the resolver). */
+  private readonly stashedStrings = (e: IrExpr & { kind: "value" }): string => {
+    if (e.source.kind === "stashed") return `${locals.stash}->${e.source.member}`;
+    if (e.source.kind === "builtin" && e.source.name === "comm") throw new Error("comm in an update condition");
+    throw new Error("string in an update condition");
+  };
 
   /** For ScratchStrings. */
   emit(text: string): void {
@@ -196,12 +429,17 @@ class BodyWriter {
   }
 }
 
-/** Where each string in a filter lives: the event's copy when it captured it, else a stack buffer. */
+const noStrings = (): string => {
+  throw new Error("string comparisons are not allowed in map keys and values");
+};
+
+/** Where each string in a filter lives: the event's copy, the stash, or a stack buffer. */
 class ScratchStrings {
   private readonly buffers: Array<{ name: string; source: ValueSource; size: number }> = [];
   constructor(private readonly writer: BodyWriter, private readonly fields: IrField[]) {}
 
   home(e: IrExpr & { kind: "value" }): string {
+    if (e.source.kind === "stashed") return `${locals.stash}->${e.source.member}`;
     const size = (e.type as { size: number }).size;
     const field = this.fields.find((f) => sameSource(f.source, e.source) && f.type.kind === "string");
     if (field) return `e->${field.name}`;
@@ -216,29 +454,23 @@ class ScratchStrings {
   declare(): void {
     for (const b of this.buffers) {
       this.writer.emit(`char ${b.name}[${b.size}];`);
-      this.writer.emit(readString(b.source, b.name, b.size));
+      this.writer.readInto(b.source, b.name, b.size);
     }
   }
 }
 
 function sameSource(a: ValueSource, b: ValueSource): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function valuesIn(e: IrExpr): ValueSource[] {
-  switch (e.kind) {
-    case "value": return [e.source];
-    case "unary": return valuesIn(e.operand);
-    case "binary": return [...valuesIn(e.left), ...valuesIn(e.right)];
-    default: return [];
-  }
+  return sourceKey(a) === sourceKey(b);
 }
 
 function isString(source: ValueSource): boolean {
-  if (source.kind === "builtin") return source.name === "comm";
-  if (source.kind === "kprobe-arg") return source.read !== "int";
-  if (source.kind === "tracepoint-field") return source.field.access.kind !== "int" && source.field.access.kind !== "pointer";
-  return false;
+  switch (source.kind) {
+    case "builtin": return source.name === "comm";
+    case "kprobe-arg": return source.read !== "int";
+    case "tracepoint-field": return source.field.access.kind !== "int" && source.field.access.kind !== "pointer";
+    case "stashed": return isString(source.inner);
+    default: return false;
+  }
 }
 
 function isComm(source: ValueSource): boolean {
@@ -259,5 +491,3 @@ function restoreLines(text: string, cFile: string): string {
   const lines = text.split("\n").filter((l, i, all) => !(l === RESTORE_LINE && all[i + 1]?.startsWith("#line ")));
   return lines.map((l, i) => (l === RESTORE_LINE ? `#line ${i + 2} "${cString(cFile)}"` : l)).join("\n");
 }
-
-export type { ScalarOrString };

@@ -31,14 +31,31 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   const statements: Array<string | WriterFunction | StatementStructures> = [];
   const Kind = m.StructureKind;
   const ring = probe.maps.filter((x) => x.kind === "ringbuf");
-  const typedMaps = probe.maps.filter((x) => x.kind !== "ringbuf" && !x.kind.startsWith("percpu") && !x.kind.includes("_percpu"));
+  const typedMaps = probe.maps.filter((x) => x.kind !== "ringbuf" && !x.internal);
   const defaultRing = ring.find((x) => x.name === "events");
-  const usesStrings = [...probe.events.flatMap((e) => e.fields.map((f) => f.type)), ...typedMaps.flatMap((x) => mapTypes(x))].some((t) => t.kind === "string");
+  const mapScalars = typedMaps.flatMap((x) => mapTypes(x));
+  const usesStrings = [...probe.events.flatMap((e) => e.fields.map((f) => f.type)), ...mapScalars].some((t) => t.kind === "string");
+  const perCpu = typedMaps.some(isPerCpu);
+  const histograms = typedMaps.some((x) => x.value?.histogram);
 
-  const runtimeValues = ["loadObject", ...(typedMaps.length ? ["TypedMap"] : []), ...(usesStrings ? ["readCString"] : []),
-    ...(typedMaps.some((x) => mapTypes(x).some((t) => t.kind === "string")) ? ["writeCString"] : []),
-    ...(typedMaps.some((x) => x.key?.struct || x.value?.struct) ? ["zeroBytes"] : [])];
-  const runtimeTypes = [...(typedMaps.length ? ["Codec"] : []), ...(ring.length ? ["EventStream"] : []), "LoadedObject", "LoadOptions", "ObjectDefinition"];
+  const runtimeValues = [
+    "loadObject",
+    ...(typedMaps.length ? ["TypedMap"] : []),
+    ...(usesStrings ? ["readCString"] : []),
+    ...(mapScalars.some((t) => t.kind === "string") ? ["writeCString"] : []),
+    ...(typedMaps.some((x) => x.key?.struct || x.value?.struct) ? ["zeroBytes"] : []),
+    ...(histograms ? ["histogramCodec"] : []),
+    ...(perCpu ? ["perCpuCodec"] : []),
+    ...(probe.params.length ? ["checkParam", "checkParamNames"] : []),
+    ...(ring.length ? ["probeStats"] : []),
+  ];
+  const runtimeTypes = [
+    ...(typedMaps.length ? ["Codec"] : []),
+    ...(ring.length ? ["EventStream", "ProbeStats"] : []),
+    ...(histograms ? ["Histogram"] : []),
+    ...(perCpu ? ["PerCpu"] : []),
+    "LoadedObject", "LoadOptions", "ObjectDefinition",
+  ];
   statements.push({
     kind: Kind.ImportDeclaration,
     moduleSpecifier: options.runtimeImport,
@@ -82,6 +99,44 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     }
   }
 
+  const pascal = probe.ts.probe.replace(/Probe$/, "");
+  if (probe.params.length) {
+    statements.push({
+      kind: Kind.Interface,
+      name: `${pascal}Params`,
+      isExported: true,
+      docs: docs(`Runtime parameters of ${probe.name}, set at load; each has a default.`),
+      properties: probe.params.map((p) => ({
+        name: p.tsName,
+        hasQuestionToken: true,
+        type: p.type.kind === "bool" ? "boolean" : p.type.size === 8 ? "bigint | number" : "number",
+        docs: docs(`${p.description ? `${p.description} ` : ""}(${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`}, default ${p.type.kind === "bool" ? String(p.default !== 0n) : String(p.default)})`),
+      })),
+    });
+  }
+  statements.push({
+    kind: Kind.Interface,
+    name: `${pascal}MapSizes`,
+    isExported: true,
+    docs: docs("Map sizes that replace the spec's at load."),
+    properties: probe.maps.filter((x) => !x.internal).map((x) => ({
+      name: x.tsName,
+      hasQuestionToken: true,
+      type: x.kind === "ringbuf" ? "{ size: number }" : "{ maxEntries: number }",
+      docs: docs(x.kind === "ringbuf" ? `Ring buffer size in bytes, a power of two (default ${x.maxEntries}).` : `Largest number of entries (default ${x.maxEntries}).`),
+    })),
+  });
+  statements.push({
+    kind: Kind.Interface,
+    name: `${pascal}LoadOptions`,
+    isExported: true,
+    extends: ["LoadOptions"],
+    docs: docs(`How to load ${probe.name}: ${probe.params.length ? "parameters, " : ""}map sizes, and the runtime's options.`),
+    properties: [
+      ...(probe.params.length ? [{ name: "params", hasQuestionToken: true, type: `${pascal}Params`, docs: docs("Values of the runtime parameters.") }] : []),
+      { name: "maps", hasQuestionToken: true, type: `${pascal}MapSizes`, docs: docs("Map sizes instead of the spec's.") },
+    ],
+  });
   statements.push({
     kind: Kind.Interface,
     name: probe.ts.maps,
@@ -90,7 +145,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: `TypedMap<${mapTsType(x.key!)}, ${mapTsType(x.value!)}>`,
+      type: `TypedMap<${mapTsType(x.key!)}, ${mapValueTsType(x)}>`,
       docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
     })),
   });
@@ -109,7 +164,10 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
       { name: "maps", isReadonly: true, type: probe.ts.maps, docs: docs("Typed access to the probe's maps.") },
       { name: "object", isReadonly: true, type: "LoadedObject", docs: docs("The loaded object: raw maps and program statistics.") },
     ],
-    methods: [{ name: "close", returnType: "void", docs: docs("Detaches every program and frees the maps. Idempotent.") }],
+    methods: [
+      ...(ring.length ? [{ name: "stats", returnType: "ProbeStats", docs: docs("Ring buffer drops (reservations the kernel refused because a ring was full) and per-program statistics.") }] : []),
+      { name: "close", returnType: "void", docs: docs("Detaches every program and frees the maps. Idempotent.") },
+    ],
   });
 
   statements.push({
@@ -118,13 +176,14 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     isExported: true,
     isAsync: true,
     docs: docs(`Loads ${probe.name} (${probe.source}) into the kernel and attaches its programs.`),
-    parameters: [{ name: "options", type: "LoadOptions", initializer: "{}" }],
+    parameters: [{ name: "options", type: `${pascal}LoadOptions`, initializer: "{}" }],
     returnType: `Promise<${probe.ts.probe}>`,
     statements: (w) => loaderBody(w, probe, ring, defaultRing, typedMaps),
   });
 
   for (const r of ring) statements.push((w) => recordDecoder(w, probe, r));
   for (const map of typedMaps) statements.push((w) => mapCodecs(w, map));
+  if (probe.params.length) statements.push((w) => paramsEncoder(w, probe));
 
   statements.push((w) => definition(w, probe));
   statements.push((w) => embeddedObject(w, options.object));
@@ -153,7 +212,7 @@ function tsType(t: ScalarOrString): string {
 }
 
 function mapTypes(m: IrMap): ScalarOrString[] {
-  return [m.key, m.value].flatMap((t) => (!t ? [] : t.scalar ? [t.scalar] : t.struct!.members.map((x) => x.type)));
+  return [m.key, m.value].flatMap((t) => (!t ? [] : t.scalar ? [t.scalar] : t.struct ? t.struct.members.map((x) => x.type) : []));
 }
 
 function mapTsType(t: IrMapType): string {
@@ -169,7 +228,14 @@ function decoderName(probe: IrProbe, r: IrMap): string {
 }
 
 function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRing: IrMap | undefined, typedMaps: IrMap[]): void {
-  w.writeLine("const object = await loadObject(definition, options);");
+  w.writeLine(`const { ${probe.params.length ? "params, " : ""}maps: sizes, ...runtime } = options;`);
+  w.writeLine("const mapSizes: Record<string, number> = {};");
+  for (const x of probe.maps.filter((x) => !x.internal)) {
+    const field = x.kind === "ringbuf" ? "size" : "maxEntries";
+    w.writeLine(`if (sizes?.${x.tsName}) mapSizes[${JSON.stringify(x.name)}] = sizes.${x.tsName}.${field};`);
+  }
+  const rodata = probe.params.length ? ", rodata: encodeParams(params)" : "";
+  w.writeLine(`const object = await loadObject({ ...definition${rodata} }, { ...runtime, mapSizes });`);
   w.write("try").block(() => {
     w.write(`const maps: ${probe.ts.maps} = `).inlineBlock(() => {
       for (const x of typedMaps) w.writeLine(`${x.tsName}: new TypedMap(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")}),`);
@@ -184,6 +250,7 @@ function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRi
       }
       w.writeLine("maps,");
       w.writeLine("object,");
+      if (ring.length) w.writeLine("stats: () => probeStats(object),");
       w.writeLine("close: () => object.close(),");
       w.writeLine("[Symbol.dispose]: () => object.close(),");
     }).write(";").newLine();
@@ -191,6 +258,29 @@ function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRi
   w.write("catch (error)").block(() => {
     w.writeLine("object.close();");
     w.writeLine("throw error;");
+  });
+}
+
+/** Parameters into the bytes of struct pg_params (the object's .rodata), defaults filled in. */
+function paramsEncoder(w: CodeBlockWriter, probe: IrProbe): void {
+  const pascal = probe.ts.probe.replace(/Probe$/, "");
+  const at = new Map(probe.paramsLayout.members.map((m) => [m.name, m.offset]));
+  w.writeLine(`/** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */`);
+  w.write(`function encodeParams(params: ${pascal}Params = {}): Uint8Array `).block(() => {
+    w.writeLine(`checkParamNames(${JSON.stringify(probe.name)}, params, [${probe.params.map((p) => JSON.stringify(p.tsName)).join(", ")}]);`);
+    w.writeLine(`const bytes = new Uint8Array(${probe.paramsLayout.size});`);
+    w.writeLine("const view = new DataView(bytes.buffer);");
+    for (const p of probe.params) {
+      const size = p.type.kind === "bool" ? 1 : p.type.size;
+      const signed = p.type.kind === "int" && p.type.signed;
+      const fallback = p.type.kind === "bool" ? String(p.default !== 0n) : `${p.default}n`;
+      const value = `checkParam(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName} ?? ${fallback}, ${size}, ${signed})`;
+      const offset = at.get(p.name)!;
+      if (size === 8) w.writeLine(`view.set${signed ? "BigInt" : "BigUint"}64(${offset}, ${value}, true);`);
+      else if (size === 1) w.writeLine(`view.set${signed ? "Int" : "Uint"}8(${offset}, Number(${value}));`);
+      else w.writeLine(`view.set${signed ? "Int" : "Uint"}${size * 8}(${offset}, Number(${value}), true);`);
+    }
+    w.writeLine("return bytes;");
   });
 }
 
@@ -265,26 +355,64 @@ function codecName(m: IrMap, role: "key" | "value"): string {
 function mapCodecs(w: CodeBlockWriter, m: IrMap): void {
   for (const role of ["key", "value"] as const) {
     const t = m[role]!;
-    const tsT = mapTsType(t);
-    w.write(`const ${codecName(m, role)}: Codec<${tsT}> = `).inlineBlock(() => {
-      w.writeLine(`size: ${t.size},`);
-      if (t.scalar) {
-        w.writeLine(`decode: (view, offset) => ${readExpr(t.scalar, "offset")},`);
-        w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", "value").replace(/;$/, "")},`);
-      } else {
-        const s = t.struct!;
-        const layout: StructLayout = s.layout;
-        const at = new Map(layout.members.map((x) => [x.name, x.offset]));
-        w.write("decode: (view, offset) => (").inlineBlock(() => {
-          for (const x of s.members) w.writeLine(`${x.tsName}: ${readExpr(x.type, plus(at.get(x.name)!))},`);
-        }).write("),").newLine();
-        w.write("encode: (value, view, offset) => ").inlineBlock(() => {
-          w.writeLine(`zeroBytes(view, offset, ${layout.size});`);
-          for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`));
-        }).write(",").newLine();
-      }
-    }).write(";").newLine();
+    const perCpu = role === "value" && isPerCpu(m);
+    const name = perCpu ? `${codecName(m, role)}OneCpu` : codecName(m, role);
+    const tsT = role === "value" ? valueTsType(t) : mapTsType(t);
+    if (t.histogram) {
+      const h = t.histogram;
+      const shape = h.kind === "log2" ? `{ kind: "log2" }` : `{ kind: "linear", min: ${h.min}, max: ${h.max}, step: ${h.step} }`;
+      w.writeLine(`const ${name}: Codec<Histogram> = histogramCodec(${shape}, ${h.slots});`);
+    } else {
+      w.write(`const ${name}: Codec<${tsT}> = `).inlineBlock(() => codecBody(w, t)).write(";").newLine();
+    }
+    if (perCpu) {
+      w.writeLine(`/** One value per possible CPU; \`total\` adds them up. */`);
+      w.writeLine(`const ${codecName(m, role)}: Codec<PerCpu<${tsT}>> = perCpuCodec(${name}, ${adder(t)});`);
+    }
   }
+}
+
+function codecBody(w: CodeBlockWriter, t: IrMapType): void {
+  w.writeLine(`size: ${t.size},`);
+  if (t.scalar) {
+    w.writeLine(`decode: (view, offset) => ${readExpr(t.scalar, "offset")},`);
+    w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", "value").replace(/;$/, "")},`);
+    return;
+  }
+  const s = t.struct!;
+  const layout: StructLayout = s.layout;
+  const at = new Map(layout.members.map((x) => [x.name, x.offset]));
+  w.write("decode: (view, offset) => (").inlineBlock(() => {
+    for (const x of s.members) w.writeLine(`${x.tsName}: ${readExpr(x.type, plus(at.get(x.name)!))},`);
+  }).write("),").newLine();
+  w.write("encode: (value, view, offset) => ").inlineBlock(() => {
+    w.writeLine(`zeroBytes(view, offset, ${layout.size});`);
+    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`));
+  }).write(",").newLine();
+}
+
+/** How two CPUs' values add up: numbers, bigints, histograms, structs member by member. */
+function adder(t: IrMapType): string {
+  if (t.histogram) return "(a, b) => a.add(b)";
+  if (t.scalar) return t.scalar.kind === "int" ? "(a, b) => a + b" : t.scalar.kind === "bool" ? "(a, b) => a || b" : "(a) => a";
+  const members = t.struct!.members.map((x) => {
+    const v = x.type.kind === "int" ? `a.${x.tsName} + b.${x.tsName}` : x.type.kind === "bool" ? `a.${x.tsName} || b.${x.tsName}` : `a.${x.tsName}`;
+    return `${x.tsName}: ${v}`;
+  });
+  return `(a, b) => ({ ${members.join(", ")} })`;
+}
+
+function isPerCpu(m: IrMap): boolean {
+  return m.kind.includes("percpu");
+}
+
+function valueTsType(t: IrMapType): string {
+  return t.histogram ? "Histogram" : mapTsType(t);
+}
+
+function mapValueTsType(m: IrMap): string {
+  const v = valueTsType(m.value!);
+  return isPerCpu(m) ? `PerCpu<${v}>` : v;
 }
 
 function definition(w: CodeBlockWriter, probe: IrProbe): void {

@@ -15,7 +15,24 @@ export type ValueSource =
   | { kind: "builtin"; name: Builtin }
   | { kind: "tracepoint-field"; field: TracepointField }
   | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string" }
-  | { kind: "retval" };
+  | { kind: "retval" }
+  | { kind: "param"; param: IrParam }
+  /** Exit of a pair: nanoseconds since the entry. */
+  | { kind: "latency" }
+  /** Exit of a pair: the positive errno of a negative return value, else 0. */
+  | { kind: "errno"; ret: ValueSource }
+  /** Exit of a pair: a value captured at entry, read back from the stash (member set by the resolver). */
+  | { kind: "stashed"; inner: ValueSource; member: string };
+
+/** A runtime parameter: a field of the `const volatile` params struct in .rodata. */
+export interface IrParam {
+  name: string;
+  tsName: string;
+  type: IntType | BoolType;
+  default: bigint;
+  description?: string;
+  span: SourceSpan;
+}
 
 export type AttachPoint =
   | { kind: "tracepoint"; category: string; name: string; format: TracepointFormat }
@@ -63,14 +80,48 @@ export interface IrProgram {
   filter?: IrExpr;
   event?: IrEvent;
   output?: IrMap;
+  updates: IrUpdate[];
+  /** Entry half of a pair: stores the entry values under the thread id. */
+  stashes?: IrStash;
+  /** Exit half of a pair: reads the entry values back, and deletes them. */
+  unstashes?: IrStash;
   span: SourceSpan;
 }
+
+/** The per-thread record an entry program leaves for its exit program. */
+export interface IrStash {
+  /** hash map: thread id -> struct cName */
+  map: IrMap;
+  /** per-CPU array where the entry builds the record (too big for the BPF stack). */
+  scratch: IrMap;
+  cName: string;
+  members: Array<{ name: string; source: ValueSource; type: ScalarOrString }>;
+  layout: StructLayout;
+}
+
+export type UpdateOp = "count" | "sum" | "min" | "max" | "set" | "hist" | "delete";
+
+/** A scalar expression, or one expression per member of a struct key/value. */
+export type IrComposite = IrExpr | Array<{ member: string; expr: IrExpr }>;
+
+export interface IrUpdate {
+  map: IrMap;
+  op: UpdateOp;
+  key: IrComposite;
+  value?: IrComposite;
+  /** Only when this holds. */
+  condition?: IrExpr;
+  span: SourceSpan;
+}
+
+export type Histogram = { kind: "log2"; slots: number } | { kind: "linear"; min: number; max: number; step: number; slots: number };
 
 export type MapKind = "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
 
 export interface IrMapType {
-  /** A scalar or string, or a struct laid out by the layout pass. */
+  /** A scalar or string, or a struct laid out by the layout pass, or a histogram. */
   scalar?: ScalarOrString;
+  histogram?: Histogram & { cName: string };
   struct?: { cName: string; tsName: string; layout: StructLayout; members: Array<{ name: string; tsName: string; type: ScalarOrString }> };
   size: number;
 }
@@ -87,6 +138,10 @@ export interface IrMap {
   events: IrEvent[];
   /** Created by probegen rather than declared. */
   implicit: boolean;
+  /** Not part of the typed TS API (stash, scratch and other plumbing). */
+  internal?: boolean;
+  noPrealloc?: boolean;
+  pinned?: boolean;
   span: SourceSpan;
 }
 
@@ -99,6 +154,9 @@ export interface IrProbe {
   programs: IrProgram[];
   maps: IrMap[];
   events: IrEvent[];
+  params: IrParam[];
+  /** Layout of struct pg_params (empty when there are no params). */
+  paramsLayout: StructLayout;
   /** TS names derived from the probe name. */
   ts: { loader: string; probe: string; event: string; maps: string };
   /** True when some program reads kprobe registers (needs bpf_tracing.h). */

@@ -4,37 +4,27 @@
  */
 import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
-import { FilterSyntaxError, parseFilter, type FilterAst } from "./filter.js";
-import type { AttachPoint, Builtin, IrEvent, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, MapKind, ValueSource } from "./ir.js";
+import { ExprTyper, sourceKey, sourcesIn } from "./expr-typer.js";
+import type { AttachPoint, Histogram, IrComposite, IrEvent, IrExpr, IrField, IrMap, IrMapType, IrParam, IrProbe, IrProgram, IrStash, IrUpdate, MapKind, UpdateOp, ValueSource } from "./ir.js";
 import type { KernelSymbols } from "./kernel/kallsyms.js";
-import { defaultFieldType, type Tracefs, type TracepointField } from "./kernel/tracefs.js";
+import type { Tracefs } from "./kernel/tracefs.js";
 import { layoutStruct } from "./layout.js";
 import { camelCase, cIdentifierProblem, pascalCase } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
-import type { FieldSpec, MapSpec, ProbeSpec, ProgramSpec, ValueTypeSpec } from "./spec.js";
+import { Scope } from "./scope.js";
+import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { closest, didYouMean } from "./suggest.js";
-import { i64, parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 export interface KernelInfo {
   tracefs(): Tracefs | undefined;
   symbols(): KernelSymbols | undefined;
 }
 
-const builtins: Record<Builtin, { type: ScalarOrString; description: string }> = {
-  pid: { type: u32, description: "process id (the thread group id)" },
-  tid: { type: u32, description: "thread id" },
-  uid: { type: u32, description: "user id" },
-  gid: { type: u32, description: "group id" },
-  comm: { type: { kind: "string", size: 16 }, description: "command name (the task's comm)" },
-  ktime: { type: u64, description: "nanoseconds since boot (CLOCK_MONOTONIC)" },
-  cpu: { type: u32, description: "CPU the event happened on" },
-};
-
-const DEFAULT_STRING_SIZE = 256;
 const DEFAULT_RINGBUF_SIZE = 256 * 1024;
 const DEFAULT_MAX_ENTRIES = 10240;
-// libbpf 1.1 reads five argument registers (PT_REGS_PARM1..5).
-const MAX_KPROBE_ARGS = 5;
+const LOG2_SLOTS = 64;
+const MAX_LINEAR_SLOTS = 1024;
 
 export function resolveProbe(source: SpecSource, spec: ProbeSpec, kernel: KernelInfo): IrProbe {
   return new Resolver(source, spec, kernel).run();
@@ -44,6 +34,7 @@ class Resolver {
   private readonly bag = new DiagnosticBag();
   private readonly maps = new Map<string, IrMap>();
   private readonly events: IrEvent[] = [];
+  private params: IrParam[] = [];
   private usesPtRegs = false;
 
   constructor(private readonly source: SpecSource, private readonly spec: ProbeSpec, private readonly kernel: KernelInfo) {}
@@ -56,15 +47,17 @@ class Resolver {
     this.bag.add(error(code, message, this.span(path, which), hint));
   }
 
+  private readonly report = (code: string, message: string, span: SourceSpan, hint?: string): void => {
+    this.bag.add(error(code, message, span, hint));
+  };
+
   run(): IrProbe {
     const name = this.probeName();
+    this.params = Object.entries(this.spec.params ?? {}).map(([n, p]) => this.param(n, p)).filter((p): p is IrParam => !!p);
     for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.declareMap(mapName, mapSpec);
     const programs: IrProgram[] = [];
-    const usedNames = new Set<string>();
-    this.spec.programs.forEach((p, i) => {
-      const program = this.program(p, ["programs", i], usedNames);
-      if (program) programs.push(program);
-    });
+    const usedNames = new Set<string>([...this.maps.keys()]);
+    this.spec.programs.forEach((p, i) => programs.push(...this.program(p, ["programs", i], usedNames)));
     this.bag.throwIfErrors();
     this.assignEventTags();
     const pascal = pascalCase(name);
@@ -76,6 +69,8 @@ class Resolver {
       programs,
       maps: [...this.maps.values()],
       events: this.events,
+      params: this.params,
+      paramsLayout: layoutStruct(this.params.map((p) => ({ name: p.name, type: p.type }))),
       ts: { loader: `load${pascal}`, probe: `${pascal}Probe`, event: `${pascal}Event`, maps: `${pascal}Maps` },
       usesPtRegs: this.usesPtRegs,
     };
@@ -92,6 +87,24 @@ class Resolver {
     return fromFile;
   }
 
+  private param(name: string, spec: ParamSpec): IrParam | undefined {
+    const path = ["params", name];
+    const problem = cIdentifierProblem(name);
+    if (problem) {
+      this.fail("invalid-name", `parameter name '${name}' cannot be used: ${problem}`, path, "rename it", "key");
+      return undefined;
+    }
+    const type = parseTypeName(spec.type) as IntType | BoolType;
+    const raw = spec.default ?? 0;
+    const value = typeof raw === "boolean" ? BigInt(raw ? 1 : 0) : BigInt(raw);
+    if (type.kind === "bool" && typeof raw !== "boolean" && spec.default !== undefined) {
+      this.fail("invalid-param", `the default of a bool parameter is true or false, not ${raw}`, [...path, "default"]);
+    } else if (type.kind === "int" && !fits(value, type)) {
+      this.fail("invalid-param", `default ${raw} does not fit in ${typeName(type)}`, [...path, "default"], "use a smaller value or a wider type");
+    }
+    return { name, tsName: camelCase(name), type, default: value, description: spec.description, span: this.span(path, "key") };
+  }
+
   // ---- maps ---------------------------------------------------------------------------------
 
   private declareMap(name: string, spec: MapSpec): void {
@@ -101,10 +114,10 @@ class Resolver {
     const kind = spec.type as MapKind;
     const map: IrMap = {
       name, tsName: camelCase(name), kind, description: spec.description, maxEntries: 0, events: [], implicit: false,
-      span: this.span(path, "key"),
+      noPrealloc: spec.flags?.includes("no_prealloc"), pinned: spec.pinned, span: this.span(path, "key"),
     };
     if (kind === "ringbuf") {
-      for (const extra of ["key", "value", "max_entries"] as const) {
+      for (const extra of ["key", "value", "max_entries", "flags"] as const) {
         if (spec[extra] !== undefined) this.fail("invalid-map", `a ring buffer has no '${extra}'`, [...path, extra], "give its byte size with 'size:'", "key");
       }
       const size = spec.size === undefined ? DEFAULT_RINGBUF_SIZE : parseSize(spec.size);
@@ -116,16 +129,34 @@ class Resolver {
       if (spec.size !== undefined) this.fail("invalid-map", `'size' is for ring buffers; a ${kind} map has max_entries`, [...path, "size"], "use max_entries:", "key");
       const isArray = kind === "array" || kind === "percpu_array";
       map.key = spec.key === undefined && isArray ? { scalar: u32, size: 4 } : this.mapType(name, "key", spec.key, [...path, "key"]);
-      map.value = this.mapType(name, "value", spec.value, [...path, "value"]);
+      map.value = this.mapValue(name, spec.value, [...path, "value"]);
       if (isArray && map.key?.scalar && !(map.key.scalar.kind === "int" && map.key.scalar.size === 4)) {
         this.fail("invalid-map", "array maps are indexed by u32", [...path, "key"], "remove 'key:' or set it to u32");
       }
-      if (isArray && spec.max_entries === undefined) {
-        this.fail("invalid-map", "an array map needs max_entries (its length)", path, "add max_entries:", "key");
-      }
+      if (isArray && spec.max_entries === undefined) this.fail("invalid-map", "an array map needs max_entries (its length)", path, "add max_entries:", "key");
+      if (isArray && spec.flags?.includes("no_prealloc")) this.fail("invalid-map", "array maps are always preallocated", [...path, "flags"], "remove no_prealloc");
       map.maxEntries = spec.max_entries ?? DEFAULT_MAX_ENTRIES;
     }
     this.maps.set(name, map);
+  }
+
+  private mapValue(mapName: string, spec: ValueTypeSpec | HistogramSpec | undefined, path: SpecPath): IrMapType | undefined {
+    const cName = `pg_${mapName}_value`;
+    if (spec === "hist") return { histogram: { kind: "log2", slots: LOG2_SLOTS, cName }, size: LOG2_SLOTS * 8 };
+    if (typeof spec === "object" && spec !== null && "lhist" in spec && typeof spec.lhist === "object") {
+      const { min, max, step } = spec.lhist as { min: number; max: number; step: number };
+      const slots = Math.ceil((max - min) / step) + 2;
+      if (max <= min) {
+        this.fail("invalid-map", `lhist needs max (${max}) above min (${min})`, [...path, "lhist"]);
+        return undefined;
+      }
+      if (slots > MAX_LINEAR_SLOTS) {
+        this.fail("invalid-map", `lhist would have ${slots} buckets, more than ${MAX_LINEAR_SLOTS}`, [...path, "lhist"], "raise step or narrow min..max");
+        return undefined;
+      }
+      return { histogram: { kind: "linear", min, max, step, slots, cName }, size: slots * 8 };
+    }
+    return this.mapType(mapName, "value", spec as ValueTypeSpec | undefined, path);
   }
 
   private mapType(mapName: string, role: "key" | "value", spec: ValueTypeSpec | undefined, path: SpecPath): IrMapType | undefined {
@@ -159,8 +190,7 @@ class Resolver {
       return existing;
     }
     if (name !== undefined) {
-      const declared = Object.keys(this.spec.maps ?? {});
-      this.fail("unknown-map", `no map called '${name}'.${didYouMean(name, declared)}`, [...path, "output"],
+      this.fail("unknown-map", `no map called '${name}'.${didYouMean(name, Object.keys(this.spec.maps ?? {}))}`, [...path, "output"],
         "declare it under maps: with type: ringbuf, or leave 'output' out");
       return undefined;
     }
@@ -171,14 +201,25 @@ class Resolver {
 
   // ---- programs -----------------------------------------------------------------------------
 
-  private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>): IrProgram | undefined {
+  /** One program, or the entry and exit programs of a pair. */
+  private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>): IrProgram[] {
     const attach = this.attachPoint(spec.attach, [...path, "attach"]);
-    if (!attach) return undefined;
+    if (!attach) return [];
+    const exitAttach = spec.exit !== undefined ? this.exitPoint(attach, spec.exit, [...path, "exit"]) : undefined;
+    if (spec.exit !== undefined && !exitAttach) return [];
     const name = this.programName(spec, attach, path, usedNames);
-    const scope = new Scope(attach, this, path);
+    const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined);
     const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
-    this.checkUniqueFields(fields, path);
-    const filter = spec.filter !== undefined ? this.filter(spec.filter, [...path, "filter"], scope, fields) : undefined;
+    this.checkUniqueFields(fields);
+    const typer = new ExprTyper(this.source, scope, fields);
+    let filter = spec.filter !== undefined ? typer.check(spec.filter, [...path, "filter"]) : undefined;
+    if (filter && filter.type.kind === "string") {
+      this.bag.add(error("filter-type", "a filter must be a condition, not a string", filter.span, "compare it: comm == \"bash\""));
+      filter = undefined;
+    }
+    const updates = (spec.update ?? []).map((u, i) => this.update(u, [...path, "update", i], typer)).filter((u): u is IrUpdate => !!u);
+    for (const d of typer.problems) this.bag.add(d);
+
     let event: IrEvent | undefined;
     let output: IrMap | undefined;
     if (fields.length > 0) {
@@ -195,25 +236,83 @@ class Resolver {
       output?.events.push(event);
     } else if (spec.output !== undefined || spec.event !== undefined) {
       this.fail("no-fields", "this program names an event but captures no fields", path, "add 'fields:' with what to capture");
+    } else if (!spec.fields?.length && !spec.update?.length) {
+      this.fail("no-effect", "this program captures nothing and updates no map", path, "add 'fields:' to emit events, or 'update:' to fill a map");
     }
-    const section = attach.kind === "tracepoint" ? `tracepoint/${attach.category}/${attach.name}` : `${attach.kind}/${attach.function}`;
-    return { name, attach, section, description: spec.description, filter, event, output, span: this.span(path) };
+    const base = { description: spec.description, event, output, updates, span: this.span(path) };
+    if (!exitAttach) return [{ name, attach, section: sectionOf(attach), filter, ...base }];
+    return this.pair(name, attach, exitAttach, filter, base, path, usedNames);
+  }
+
+  /**
+   * An entry/exit pair: the entry stashes the entry values the exit uses under the thread id;
+   * a filter on entry values alone runs at the entry, so unwanted calls are never stashed.
+   */
+  private pair(name: string, entry: AttachPoint, exit: AttachPoint, filter: IrExpr | undefined,
+    base: Omit<IrProgram, "name" | "attach" | "section" | "filter">, path: SpecPath, used: Set<string>): IrProgram[] {
+    const exitOnly = (s: ValueSource) => s.kind === "latency" || s.kind === "errno" || (s.kind !== "stashed" && s.kind !== "builtin" && s.kind !== "param");
+    const entryFilter = filter && !sourcesIn(filter).some(exitOnly) ? unstash(filter) : undefined;
+    const exitFilter = entryFilter ? undefined : filter;
+    const stashed = [
+      ...(base.event?.fields.map((f) => f.source) ?? []),
+      ...sourcesIn(exitFilter),
+      ...base.updates.flatMap((u) => [...compositeExprs(u.key), ...compositeExprs(u.value), ...compositeExprs(u.condition)].flatMap(sourcesIn)),
+    ].flatMap(stashedIn);
+    const members: IrStash["members"] = [];
+    for (const s of stashed) {
+      const key = sourceKey(s.inner);
+      let member = members.find((m) => sourceKey(m.source) === key);
+      if (!member) {
+        const wanted = s.inner.kind === "tracepoint-field" ? s.inner.field.name : s.inner.kind === "kprobe-arg" ? `arg${s.inner.index}` : `v${members.length}`;
+        member = { name: members.some((m) => m.name === wanted) ? `${wanted}_${members.length}` : wanted, source: s.inner, type: stashedType(s, base.event) };
+        members.push(member);
+      }
+      s.member = member.name;
+    }
+    const cName = `pg_stash_${name}`;
+    const layout = layoutStruct(members, [{ name: "pg_ts", type: u64 }]);
+    const span = this.span(path);
+    const valueType: IrMapType = { struct: { cName, tsName: pascalCase(cName), layout, members: [] }, size: layout.size };
+    const stashMap: IrMap = { name: `pg_stash_${name}`.slice(0, 40), tsName: "", kind: "hash", maxEntries: DEFAULT_MAX_ENTRIES, key: { scalar: u32, size: 4 }, value: valueType, events: [], implicit: true, internal: true, span };
+    const scratch: IrMap = { name: `pg_scratch_${name}`.slice(0, 40), tsName: "", kind: "percpu_array", maxEntries: 1, key: { scalar: u32, size: 4 }, value: valueType, events: [], implicit: true, internal: true, span };
+    this.maps.set(stashMap.name, stashMap);
+    this.maps.set(scratch.name, scratch);
+    const stash: IrStash = { map: stashMap, scratch, cName, members, layout };
+    const exitName = uniqueName(`${name}_exit`, used);
+    return [
+      { name, attach: entry, section: sectionOf(entry), filter: entryFilter, updates: [], stashes: stash, description: base.description, span },
+      { ...base, name: exitName, attach: exit, section: sectionOf(exit), filter: exitFilter, unstashes: stash },
+    ];
+  }
+
+  private exitPoint(entry: AttachPoint, exit: true | string, path: SpecPath): AttachPoint | undefined {
+    if (exit !== true) {
+      const point = this.attachPoint(exit, path);
+      if (point && point.kind === "kprobe") {
+        this.fail("invalid-exit", "an exit is a kretprobe or a tracepoint", path, `use kretprobe/${point.function}`);
+        return undefined;
+      }
+      return point;
+    }
+    if (entry.kind === "kprobe") return { kind: "kretprobe", function: entry.function };
+    if (entry.kind === "tracepoint" && entry.name.startsWith("sys_enter_")) {
+      return this.attachPoint(`tracepoint/${entry.category}/sys_exit_${entry.name.slice("sys_enter_".length)}`, path);
+    }
+    this.fail("invalid-exit", `probegen cannot tell the exit of ${sectionOf(entry)}`, path,
+      "name it: exit: tracepoint/CATEGORY/NAME or exit: kretprobe/FUNCTION (exit: true works for kprobes and sys_enter_* tracepoints)");
+    return undefined;
   }
 
   private programName(spec: ProgramSpec, attach: AttachPoint, path: SpecPath, used: Set<string>): string {
-    let name = spec.name;
-    if (name) {
-      const problem = cIdentifierProblem(name);
-      if (problem) this.fail("invalid-name", `program name '${name}' cannot be used: ${problem}`, [...path, "name"], "rename it");
-      if (used.has(name)) this.fail("duplicate-program", `two programs are called '${name}'`, [...path, "name"], "give each a different name");
-    } else {
-      const base = attach.kind === "tracepoint" ? attach.name.toLowerCase() : `${attach.function.toLowerCase().replace(/[^a-z0-9_]/g, "_")}${attach.kind === "kretprobe" ? "_ret" : ""}`;
-      const safe = cIdentifierProblem(base) ? `prog_${base.replace(/^_+/, "")}` : base;
-      name = safe;
-      for (let n = 2; used.has(name); n++) name = `${safe}_${n}`;
+    if (spec.name) {
+      const problem = cIdentifierProblem(spec.name);
+      if (problem) this.fail("invalid-name", `program name '${spec.name}' cannot be used: ${problem}`, [...path, "name"], "rename it");
+      if (used.has(spec.name)) this.fail("duplicate-name", `the name '${spec.name}' is already used by a program or map`, [...path, "name"], "give each a different name");
+      used.add(spec.name);
+      return spec.name;
     }
-    used.add(name);
-    return name;
+    const base = attach.kind === "tracepoint" ? attach.name.toLowerCase() : `${attach.function.toLowerCase().replace(/[^a-z0-9_]/g, "_")}${attach.kind === "kretprobe" ? "_ret" : ""}`;
+    return uniqueName(cIdentifierProblem(base) ? `prog_${base.replace(/^_+/, "")}` : base, used);
   }
 
   private attachPoint(text: string, path: SpecPath): AttachPoint | undefined {
@@ -222,8 +321,7 @@ class Resolver {
       const [category, name] = rest as [string, string];
       const tracefs = this.kernel.tracefs();
       if (!tracefs) {
-        this.fail("no-tracefs", "tracefs is not mounted, so tracepoint formats cannot be read", path,
-          "mount it: mount -t tracefs tracefs /sys/kernel/tracing (as root)");
+        this.fail("no-tracefs", "tracefs is not mounted, so tracepoint formats cannot be read", path, "mount it: mount -t tracefs tracefs /sys/kernel/tracing (as root)");
         return undefined;
       }
       const format = tracefs.format(category, name);
@@ -232,7 +330,7 @@ class Resolver {
         const near = closest(`${category}/${name}`, all, 3);
         const byName = near.length ? near : all.filter((n) => n.endsWith(`/${name}`)).slice(0, 3);
         this.fail("unknown-tracepoint", `the kernel has no tracepoint '${category}/${name}'.${byName.length ? didYouMean(`${category}/${name}`, byName) || ` Did you mean '${byName[0]}'?` : ""}`,
-          path, "list them with: ls /sys/kernel/tracing/events/CATEGORY/");
+          path, "list them with: probegen list tracepoints, or ls /sys/kernel/tracing/events/CATEGORY/");
         return undefined;
       }
       return { kind: "tracepoint", category, name, format };
@@ -248,7 +346,7 @@ class Resolver {
     return { kind: kind as "kprobe" | "kretprobe", function: func };
   }
 
-  // ---- fields -------------------------------------------------------------------------------
+  // ---- fields and updates -------------------------------------------------------------------
 
   private field(spec: FieldSpec, path: SpecPath, scope: Scope): IrField | undefined {
     const obj = typeof spec === "string" ? { from: spec } : spec;
@@ -269,9 +367,10 @@ class Resolver {
     }
     let type = value.type;
     if (obj.size !== undefined) {
+      const inner = value.source.kind === "stashed" ? value.source.inner : value.source;
       if (type.kind !== "string") {
         this.fail("invalid-field", `'size' applies to strings, and '${from}' is ${typeName(type)}`, [...path, "size"], "remove 'size'");
-      } else if (value.source.kind === "builtin" || (value.source.kind === "tracepoint-field" && value.source.field.access.kind === "char_array")) {
+      } else if (inner.kind === "builtin" || (inner.kind === "tracepoint-field" && inner.field.access.kind === "char_array")) {
         this.fail("invalid-field", `'${from}' has a fixed size of ${type.size} bytes`, [...path, "size"], "remove 'size'");
       } else {
         type = { kind: "string", size: obj.size };
@@ -280,34 +379,136 @@ class Resolver {
     return { name, tsName: camelCase(name), type, source: value.source, description: obj.description ?? value.description, span: this.span(fromPath) };
   }
 
-  private checkUniqueFields(fields: IrField[], path: SpecPath): void {
+  private checkUniqueFields(fields: IrField[]): void {
     const seen = new Set<string>();
-    fields.forEach((f) => {
+    for (const f of fields) {
       if (seen.has(f.name)) this.bag.add(error("duplicate-field", `two fields are called '${f.name}'`, f.span, "rename one with { name: ..., from: ... }"));
       seen.add(f.name);
-    });
-    void path;
+    }
   }
 
-  // ---- filters ------------------------------------------------------------------------------
+  private update(spec: UpdateSpec, path: SpecPath, typer: ExprTyper): IrUpdate | undefined {
+    const map = this.maps.get(spec.map);
+    if (!map || map.internal) {
+      this.fail("unknown-map", `no map called '${spec.map}'.${didYouMean(spec.map, Object.keys(this.spec.maps ?? {}))}`, [...path, "map"], "declare it under maps:");
+      return undefined;
+    }
+    if (map.kind === "ringbuf") {
+      this.fail("invalid-update", `'${map.name}' is a ring buffer: programs send it events, not updates`, [...path, "map"], "use 'fields:' (and 'output:') to emit events");
+      return undefined;
+    }
+    const ops = (["count", "sum", "min", "max", "set", "hist", "delete"] as const).filter((op) => spec[op] !== undefined);
+    if (ops.length !== 1) {
+      this.fail("invalid-update", ops.length ? `an update does one thing, and this one says ${ops.join(" and ")}` : "say what the update does",
+        path, "use one of count: true, sum: EXPR, min: EXPR, max: EXPR, set: EXPR, hist: EXPR, delete: true");
+      return undefined;
+    }
+    const op: UpdateOp = ops[0]!;
+    const span = this.span(path);
+    const condition = spec.if !== undefined ? typer.check(spec.if, [...path, "if"], "if") : undefined;
+    if (spec.if !== undefined && (!condition || condition.type.kind === "string")) {
+      if (condition) this.bag.add(error("invalid-update", "'if' must be a condition, not a string", condition.span, "compare it: ret < 0"));
+      return undefined;
+    }
+    const unstashedString = condition && stringValues(condition).find((v) => v.source.kind !== "stashed");
+    if (unstashedString) {
+      this.bag.add(error("invalid-update", "an update's 'if' cannot compare strings read at this point", unstashedString.span,
+        "compare strings in the program's filter instead"));
+      return undefined;
+    }
+    const done = (u: IrUpdate | undefined): IrUpdate | undefined => u && (condition ? { ...u, condition } : u);
+    const isArray = map.kind === "array" || map.kind === "percpu_array";
+    if (spec.key === undefined && !isArray) {
+      this.fail("invalid-update", `map '${map.name}' is a ${map.kind}: say which key to update`, path, "add key: EXPR (or one per member of a struct key)");
+      return undefined;
+    }
+    const key = spec.key === undefined ? { kind: "int" as const, value: 0n, type: u32, span } : this.composite(map.key!, spec.key, [...path, "key"], typer, `key of '${map.name}'`);
+    if (!key) return undefined;
+    const value = map.value!;
+    const scalarValue = (expr: IrExpr | undefined, what: string) => {
+      if (expr && expr.type.kind === "string") {
+        this.bag.add(error("invalid-update", `${what} needs a number, and this is a string`, expr.span));
+        return undefined;
+      }
+      return expr;
+    };
+    switch (op) {
+      case "count": case "sum": case "min": case "max": {
+        if (!value.scalar || value.scalar.kind !== "int") {
+          this.fail("invalid-update", `${op} needs a map whose value is an integer, and '${map.name}' holds ${describeValue(value)}`, [...path, op], "declare value: u64");
+          return undefined;
+        }
+        if (op === "count") return done({ map, op, key, span });
+        const expr = scalarValue(typer.check(spec[op]!, [...path, op], op), op);
+        return done(expr && { map, op, key, value: expr, span });
+      }
+      case "hist": {
+        if (!value.histogram) {
+          this.fail("invalid-update", `hist needs a map whose value is a histogram, and '${map.name}' holds ${describeValue(value)}`, [...path, "hist"], "declare value: hist, or value: { lhist: { min, max, step } }");
+          return undefined;
+        }
+        const expr = scalarValue(typer.check(spec.hist!, [...path, "hist"], "hist"), "hist");
+        return done(expr && { map, op, key, value: expr, span });
+      }
+      case "set": {
+        if (value.histogram) {
+          this.fail("invalid-update", `'${map.name}' holds a histogram: add to it with hist:`, [...path, "set"]);
+          return undefined;
+        }
+        const v = this.composite(value, spec.set!, [...path, "set"], typer, `value of '${map.name}'`);
+        return done(v && { map, op, key, value: v, span });
+      }
+      case "delete":
+        if (isArray) {
+          this.fail("invalid-update", "array map entries cannot be deleted", [...path, "delete"], "set them to zero instead");
+          return undefined;
+        }
+        return done({ map, op, key, span });
+    }
+  }
 
-  private filter(text: string, path: SpecPath, scope: Scope, fields: IrField[]): IrExpr | undefined {
-    let ast: FilterAst;
-    try {
-      ast = parseFilter(text);
-    } catch (e) {
-      if (!(e instanceof FilterSyntaxError)) throw e;
-      this.bag.add(error("filter-syntax", `filter: ${e.message}`, this.source.spanInScalar(path, e.start, e.end), e.hint));
+  /** A key or value: one expression, or one per struct member (every member named). */
+  private composite(type: IrMapType, spec: string | number | Record<string, string | number>, path: SpecPath, typer: ExprTyper, what: string): IrComposite | undefined {
+    if (type.struct) {
+      const members = type.struct.members;
+      if (typeof spec !== "object") {
+        this.fail("invalid-update", `the ${what} is a struct: give one value per member`, path, `e.g. { ${members.map((m) => `${m.name}: ...`).join(", ")} }`);
+        return undefined;
+      }
+      const out: Array<{ member: string; expr: IrExpr }> = [];
+      for (const m of members) {
+        if (!(m.name in spec)) this.fail("invalid-update", `the ${what} needs '${m.name}'`, path, `add ${m.name}: EXPR`);
+      }
+      for (const [member, text] of Object.entries(spec)) {
+        const m = members.find((x) => x.name === member);
+        if (!m) {
+          this.fail("invalid-update", `the ${what} has no member '${member}'.${didYouMean(member, members.map((x) => x.name))}`, [...path, member], undefined, "key");
+          continue;
+        }
+        const expr = typer.check(text, [...path, member], "value");
+        if (expr && this.assignable(expr, m.type)) out.push({ member, expr });
+      }
+      return out.length === members.length ? out : undefined;
+    }
+    if (typeof spec === "object") {
+      this.fail("invalid-update", `the ${what} is ${describeValue(type)}, not a struct`, path, "give a single expression");
       return undefined;
     }
-    const typed = new FilterTyper(this.source, path, scope, fields).check(ast);
-    for (const d of typed.problems) this.bag.add(d);
-    if (!typed.expr) return undefined;
-    if (typed.expr.type.kind === "string") {
-      this.bag.add(error("filter-type", "a filter must be a condition, not a string", typed.expr.span, "compare it: comm == \"bash\""));
-      return undefined;
+    const expr = typer.check(spec, path, "value");
+    return expr && type.scalar && this.assignable(expr, type.scalar) ? expr : undefined;
+  }
+
+  private assignable(expr: IrExpr, to: ScalarOrString): boolean {
+    const fromString = expr.type.kind === "string";
+    if (fromString !== (to.kind === "string")) {
+      this.bag.add(error("invalid-update", `cannot store ${fromString ? "a string" : "a number"} in ${typeName(to)}`, expr.span));
+      return false;
     }
-    return typed.expr;
+    if (fromString && expr.kind !== "value") {
+      this.bag.add(error("invalid-update", "a string here must be a captured value such as comm or filename", expr.span));
+      return false;
+    }
+    return true;
   }
 
   private assignEventTags(): void {
@@ -319,192 +520,75 @@ class Resolver {
       });
     }
   }
+}
 
-  /** For Scope: report a problem at a span. */
-  report(code: string, message: string, span: SourceSpan, hint?: string): void {
-    this.bag.add(error(code, message, span, hint));
+function sectionOf(a: AttachPoint): string {
+  return a.kind === "tracepoint" ? `tracepoint/${a.category}/${a.name}` : `${a.kind}/${a.function}`;
+}
+
+function uniqueName(base: string, used: Set<string>): string {
+  let name = base;
+  for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
+  used.add(name);
+  return name;
+}
+
+function stringValues(e: IrExpr): Array<IrExpr & { kind: "value" }> {
+  switch (e.kind) {
+    case "value": return e.type.kind === "string" ? [e] : [];
+    case "unary": return stringValues(e.operand);
+    case "binary": return [...stringValues(e.left), ...stringValues(e.right)];
+    default: return [];
   }
 }
 
-/** The names a program can refer to: builtins, its attach point's arguments, retval. */
-class Scope {
-  constructor(private readonly attach: AttachPoint, private readonly resolver: Resolver, private readonly path: SpecPath) {
-    void this.path;
-  }
+function compositeExprs(c: IrComposite | undefined): IrExpr[] {
+  if (!c) return [];
+  return Array.isArray(c) ? c.map((m) => m.expr) : [c];
+}
 
-  names(): string[] {
-    const names: string[] = Object.keys(builtins);
-    if (this.attach.kind === "tracepoint") names.push(...this.attach.format.fields.map((f) => f.name));
-    if (this.attach.kind === "kprobe") for (let i = 0; i < MAX_KPROBE_ARGS; i++) names.push(`arg${i}`);
-    if (this.attach.kind === "kretprobe") names.push("retval");
-    return names;
-  }
+/** The stashed sources inside a source (errno wraps ret, which may itself come from the entry). */
+function stashedIn(s: ValueSource): Array<ValueSource & { kind: "stashed" }> {
+  if (s.kind === "stashed") return [s];
+  if (s.kind === "errno") return stashedIn(s.ret);
+  return [];
+}
 
-  lookup(path: string[], span: SourceSpan, override?: string): { source: ValueSource; type: ScalarOrString; description?: string } | undefined {
-    const name = path.join(".");
-    const explicitArg = path.length === 2 && path[0] === "args";
-    if (path.length === 1 && path[0]! in builtins) {
-      const b = builtins[path[0] as Builtin];
-      if (override && override !== typeName(b.type) && !(b.type.kind === "int" && parseTypeName(override)?.kind === "int")) {
-        this.resolver.report("invalid-type", `'${name}' is ${typeName(b.type)} and cannot be read as ${override}`, span, "remove 'type'");
-        return undefined;
-      }
-      const type = override && b.type.kind === "int" ? (parseTypeName(override) as IntType) : b.type;
-      return { source: { kind: "builtin", name: path[0] as Builtin }, type, description: b.description };
-    }
-    const last = path.at(-1)!;
-    if (this.attach.kind === "tracepoint" && (path.length === 1 || explicitArg)) {
-      const field = this.attach.format.fields.find((f) => f.name === last);
-      if (field) return this.tracepointValue(field, span, override);
-    }
-    if (this.attach.kind === "kprobe" && path.length === 1 && /^arg[0-4]$/.test(last)) {
-      return this.registerValue({ kind: "kprobe-arg", index: Number(last.slice(3)), read: "int" }, span, override, u64);
-    }
-    if (this.attach.kind === "kretprobe" && name === "retval") {
-      return this.registerValue({ kind: "retval" }, span, override, i64);
-    }
-    this.resolver.report("unknown-name", this.unknownMessage(name), span, this.unknownHint(name));
-    return undefined;
+/** The type a stashed value is kept as: the field's (strings sized as the event wants), or its own. */
+function stashedType(s: ValueSource & { kind: "stashed" }, event: IrEvent | undefined): ScalarOrString {
+  const field = event?.fields.find((f) => f.source === s);
+  if (field) return field.type;
+  const inner = s.inner;
+  if (inner.kind === "tracepoint-field") {
+    const a = inner.field.access;
+    if (a.kind === "int") return a.type;
+    if (a.kind === "char_array") return { kind: "string", size: a.length };
+    if (a.kind === "pointer") return u64;
+    return { kind: "string", size: 256 };
   }
+  if (inner.kind === "kprobe-arg") return inner.read === "int" ? u64 : { kind: "string", size: 256 };
+  return u64;
+}
 
-  private unknownMessage(name: string): string {
-    const where = this.attach.kind === "tracepoint" ? `tracepoint ${this.attach.category}/${this.attach.name}` : `a ${this.attach.kind}`;
-    const last = name.split(".").at(-1)!;
-    return `'${name}' is not a value of ${where}.${didYouMean(last, this.names())}`;
-  }
-
-  private unknownHint(name: string): string {
-    if (this.attach.kind === "kretprobe" && /^arg[0-4]$/.test(name)) return "a kretprobe sees only the return value: capture arguments in a kprobe on the same function";
-    if (this.attach.kind === "kprobe" && name === "retval") return "the return value is seen by a kretprobe, not a kprobe";
-    return `available: ${this.names().join(", ")}`;
-  }
-
-  private tracepointValue(field: TracepointField, span: SourceSpan, override?: string) {
-    const inferred = defaultFieldType(field, DEFAULT_STRING_SIZE);
-    const description = `${field.cType} ${field.name} (tracepoint argument)`;
-    if (!override) return { source: { kind: "tracepoint-field" as const, field }, type: inferred, description };
-    const access = field.access;
-    if (override === "user_string" || override === "kernel_string") {
-      if (access.kind !== "user_string" && access.kind !== "kernel_string" && access.kind !== "pointer") {
-        this.resolver.report("invalid-type", `'${field.name}' is '${field.cType}', not a pointer, so it cannot be read as a string`, span, "remove 'type'");
-        return undefined;
-      }
-      const readAs = { ...field, access: { kind: override } } as TracepointField;
-      return { source: { kind: "tracepoint-field" as const, field: readAs }, type: { kind: "string" as const, size: DEFAULT_STRING_SIZE }, description };
-    }
-    const scalar = parseTypeName(override) as IntType | BoolType;
-    if (access.kind === "data_loc_string" || access.kind === "char_array") {
-      this.resolver.report("invalid-type", `'${field.name}' is a string ('${field.cType}') and cannot be read as ${override}`, span, "remove 'type'");
-      return undefined;
-    }
-    // A pointer read as an integer is its address.
-    const readAs = access.kind === "int" ? field : ({ ...field, access: { kind: "int", type: u64 } } as TracepointField);
-    return { source: { kind: "tracepoint-field" as const, field: readAs }, type: scalar, description };
-  }
-
-  private registerValue(source: ValueSource, span: SourceSpan, override: string | undefined, fallback: IntType) {
-    if (override === "user_string" || override === "kernel_string") {
-      if (source.kind === "retval") {
-        this.resolver.report("invalid-type", "a return value cannot be read as a string here", span, "capture it as an integer (i64)");
-        return undefined;
-      }
-      return { source: { ...source, read: override } as ValueSource, type: { kind: "string" as const, size: DEFAULT_STRING_SIZE } };
-    }
-    const type = override ? (parseTypeName(override) as IntType | BoolType) : fallback;
-    return { source, type, description: source.kind === "retval" ? "return value" : `argument ${(source as { index: number }).index}` };
+/** The same expression read at the entry: stashed values become the values themselves. */
+function unstash(e: IrExpr): IrExpr {
+  switch (e.kind) {
+    case "value": return e.source.kind === "stashed" ? { ...e, source: e.source.inner } : e;
+    case "unary": return { ...e, operand: unstash(e.operand) };
+    case "binary": return { ...e, left: unstash(e.left), right: unstash(e.right) };
+    default: return e;
   }
 }
 
-class FilterTyper {
-  readonly problems: ReturnType<typeof error>[] = [];
-
-  constructor(
-    private readonly source: SpecSource,
-    private readonly path: SpecPath,
-    private readonly scope: Scope,
-    private readonly fields: IrField[],
-  ) {}
-
-  private at(node: { start: number; end: number }): SourceSpan {
-    return this.source.spanInScalar(this.path, node.start, node.end);
-  }
-
-  check(ast: FilterAst): { expr?: IrExpr; problems: ReturnType<typeof error>[] } {
-    const expr = this.visit(ast);
-    return { expr, problems: this.problems };
-  }
-
-  private visit(node: FilterAst): IrExpr | undefined {
-    const span = this.at(node);
-    switch (node.kind) {
-      case "int": {
-        const type: IntType = node.value <= 0x7fffffffffffffffn ? i64 : u64;
-        if (node.value > 0xffffffffffffffffn) return this.problem("filter-type", "number does not fit in 64 bits", span);
-        return { kind: "int", value: node.value, type, span };
-      }
-      case "string":
-        return { kind: "string", value: node.value, type: { kind: "string", size: Buffer.byteLength(node.value) + 1 }, span };
-      case "name": {
-        // A name a field captured means that field's value (with its declared type).
-        const captured = node.path.length === 1 ? this.fields.find((f) => f.name === node.path[0] && f.source.kind !== "builtin") : undefined;
-        if (captured) return { kind: "value", source: captured.source, type: captured.type, span };
-        const value = this.scope.lookup(node.path, span);
-        return value ? { kind: "value", source: value.source, type: value.type, span } : undefined;
-      }
-      case "unary": {
-        const operand = this.visit(node.operand);
-        if (!operand) return undefined;
-        if (operand.type.kind === "string") return this.problem("filter-type", `'${node.op}' needs a number, not a string`, span, "compare the string with == or !=");
-        const type: IntType | BoolType = node.op === "!" ? { kind: "bool" } : (operand.type.kind === "int" ? operand.type : i64);
-        return { kind: "unary", op: node.op, operand, type, span };
-      }
-      case "binary": {
-        const left = this.visit(node.left);
-        const right = this.visit(node.right);
-        if (!left || !right) return undefined;
-        const ls = left.type.kind === "string";
-        const rs = right.type.kind === "string";
-        if (ls || rs) {
-          if (node.op !== "==" && node.op !== "!=") return this.problem("filter-type", `strings can only be compared with == or !=, not '${node.op}'`, span);
-          if (!(ls && rs)) {
-            return this.problem("filter-type", `cannot compare a string with a number`, span,
-              "compare strings with string literals in quotes, numbers with numbers");
-          }
-          if (left.kind === "string" && right.kind === "string") return this.problem("filter-type", "comparing two literals is always the same", span, "compare a field with a literal");
-          if (left.kind !== "string" && right.kind !== "string") {
-            return this.problem("filter-type", "two captured strings cannot be compared with each other yet", span, "compare one of them with a literal in quotes");
-          }
-          const [value, literal] = left.kind === "string" ? [right, left] : [left, right];
-          const capacity = (value.type as { size: number }).size;
-          if (Buffer.byteLength((literal as { value: string }).value) >= capacity) {
-            return this.problem("filter-type", `the string is longer than '${this.nameOf(value)}' can hold (${capacity - 1} bytes)`, literal.span, "shorten it, or raise the field's size");
-          }
-          return { kind: "binary", op: node.op, left: value, right: literal, type: { kind: "bool" }, span };
-        }
-        const logical = node.op === "&&" || node.op === "||";
-        const comparison = ["==", "!=", "<", "<=", ">", ">="].includes(node.op);
-        const type: IntType | BoolType = logical || comparison ? { kind: "bool" } : widest(left.type, right.type);
-        return { kind: "binary", op: node.op, left, right, type, span };
-      }
-    }
-  }
-
-  private nameOf(e: IrExpr): string {
-    if (e.kind !== "value") return "the value";
-    const s = e.source;
-    return s.kind === "builtin" ? s.name : s.kind === "tracepoint-field" ? s.field.name : s.kind === "retval" ? "retval" : `arg${s.index}`;
-  }
-
-  private problem(code: string, message: string, span: SourceSpan, hint?: string): undefined {
-    this.problems.push(error(code, `filter: ${message}`, span, hint));
-    return undefined;
-  }
+function describeValue(t: IrMapType): string {
+  if (t.histogram) return "a histogram";
+  if (t.struct) return "a struct";
+  return typeName(t.scalar!);
 }
 
-function widest(a: ScalarOrString, b: ScalarOrString): IntType {
-  const ai = a.kind === "int" ? a : u32;
-  const bi = b.kind === "int" ? b : u32;
-  return { kind: "int", size: Math.max(ai.size, bi.size) as IntType["size"], signed: ai.signed || bi.signed };
+function fits(value: bigint, type: IntType): boolean {
+  const bits = BigInt(type.size * 8);
+  return type.signed ? value >= -(1n << (bits - 1n)) && value < 1n << (bits - 1n) : value >= 0n && value < 1n << bits;
 }
 
 const units: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };

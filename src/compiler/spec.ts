@@ -4,13 +4,38 @@ export type ScalarTypeName = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32"
 /** A scalar, "string[N]", or a struct of named scalars/strings. */
 export type ValueTypeSpec = string | Record<string, string>;
 
+export type HistogramSpec = "hist" | { lhist: { min: number; max: number; step: number } };
+
+export interface ParamSpec {
+  type: ScalarTypeName;
+  default?: number | boolean;
+  description?: string;
+}
+
 export interface MapSpec {
   type: "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
   description?: string;
   size?: number | string;
   key?: ValueTypeSpec;
-  value?: ValueTypeSpec;
+  value?: ValueTypeSpec | HistogramSpec;
   max_entries?: number;
+  flags?: Array<"no_prealloc">;
+  pinned?: boolean;
+}
+
+export type ExpressionSpec = string | number;
+
+export interface UpdateSpec {
+  map: string;
+  key?: ExpressionSpec | Record<string, ExpressionSpec>;
+  count?: true;
+  sum?: string;
+  min?: string;
+  max?: string;
+  set?: ExpressionSpec | Record<string, ExpressionSpec>;
+  hist?: string;
+  delete?: true;
+  if?: string;
 }
 
 export interface FieldObjectSpec {
@@ -31,12 +56,15 @@ export interface ProgramSpec {
   event?: string;
   output?: string;
   fields?: FieldSpec[];
+  exit?: true | string;
+  update?: UpdateSpec[];
 }
 
 export interface ProbeSpec {
   name?: string;
   description?: string;
   license?: string;
+  params?: Record<string, ParamSpec>;
   maps?: Record<string, MapSpec>;
   programs: ProgramSpec[];
 }

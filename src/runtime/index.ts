@@ -9,3 +9,10 @@ export { walkBatch, RINGBUF_BUSY_BIT, RINGBUF_DISCARD_BIT, RINGBUF_HDR_SZ } from
 export type { EventStream, RecordDecoder } from "./ring-buffer.js";
 export { parseLibbpfLog, trimVerifierLog, explainVerifierMessage } from "./verifier-log.js";
 export { readCString, writeCString, zeroBytes } from "./codecs.js";
+export { Histogram, histogramCodec } from "./histogram.js";
+export type { Bucket, HistogramShape } from "./histogram.js";
+export { perCpuCodec, possibleCpus } from "./percpu.js";
+export type { PerCpu } from "./percpu.js";
+export { checkParam, checkParamNames } from "./params.js";
+export { probeStats } from "./stats.js";
+export type { ProbeStats } from "./stats.js";

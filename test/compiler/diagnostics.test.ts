@@ -24,6 +24,12 @@ describe("spec diagnostics name the file, line and column and say how to fix it"
     expect(diagnostics[0]!.hint).toContain("allowed keys here");
   });
 
+  it("a program that does nothing", () => {
+    const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n"));
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:4:5: this program captures nothing and updates no map"]);
+    expect(diagnostics[0]!.hint).toContain("'fields:'");
+  });
+
   it("a missing required key", () => {
     const { diagnostics } = frontEnd(spec("  - fields: [pid]\n"));
     expect(located(diagnostics)).toEqual(["probes/test.yaml:4:5: 'programs.0' needs 'attach'"]);
@@ -69,21 +75,21 @@ describe("spec diagnostics name the file, line and column and say how to fix it"
   it("kretprobes cannot see arguments, and the hint says what to do", () => {
     const { diagnostics } = frontEnd(spec("  - attach: kretprobe/do_sys_openat2\n    fields: [arg0]\n"));
     expect(located(diagnostics)[0]).toContain("probes/test.yaml:5:14: 'arg0' is not a value of a kretprobe.");
-    expect(diagnostics[0]!.hint).toContain("kprobe on the same function");
+    expect(diagnostics[0]!.hint).toContain("pair it with its kprobe (attach: kprobe/FUNC, exit: true)");
   });
 
   it("names that would collide with C are refused", () => {
-    const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [{ name: int, from: pid }]\n"));
+    const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [{ name: int, from: pid }, uid]\n"));
     expect(located(diagnostics)).toEqual(["probes/test.yaml:5:22: field name 'int' cannot be used: 'int' is reserved in C"]);
   });
 
   it("ring buffer sizes must be powers of two", () => {
-    const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n", "maps:\n  events: { type: ringbuf, size: 5000 }\n"));
+    const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [pid]\n", "maps:\n  events: { type: ringbuf, size: 5000 }\n"));
     expect(located(diagnostics)).toEqual(["probes/test.yaml:4:34: ring buffer size 5000 is not a power of two of at least 4096 bytes"]);
   });
 
   it("reports every error in one run", () => {
-    const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_opnat\n  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [nope]\n"));
+    const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_opnat\n  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [nope, pid]\n"));
     expect(diagnostics.map((d) => d.code)).toEqual(["unknown-tracepoint", "unknown-name"]);
   });
 
@@ -97,5 +103,61 @@ describe("spec diagnostics name the file, line and column and say how to fix it"
       "  5 |     fields: [pid, filenme]",
       "    |                   ^^^^^^^",
     ]);
+  });
+});
+
+describe("maps, updates, pairs and params are checked too", () => {
+  const withMaps = (update: string, maps = "  counts: { type: hash, key: u32, value: u64 }\n  lat: { type: array, value: hist, max_entries: 1 }\n") =>
+    frontEnd(`name: t\nparams:\n  target: { type: u32 }\nmaps:\n${maps}programs:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    update:\n${update}`);
+
+  it("an update names a map that exists", () => {
+    const { diagnostics } = withMaps("      - { map: cuonts, key: pid, count: true }\n");
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:10:16: no map called 'cuonts'. Did you mean 'counts'?"]);
+  });
+
+  it("an update does exactly one thing", () => {
+    const { diagnostics } = withMaps("      - { map: counts, key: pid, count: true, sum: pid }\n");
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:10:9: an update does one thing, and this one says count and sum"]);
+  });
+
+  it("hist needs a histogram map, count an integer one", () => {
+    expect(located(withMaps("      - { map: counts, key: pid, hist: pid }\n").diagnostics)).toEqual([
+      "probes/test.yaml:10:40: hist needs a map whose value is a histogram, and 'counts' holds u64",
+    ]);
+    expect(located(withMaps("      - { map: lat, count: true }\n").diagnostics)).toEqual([
+      "probes/test.yaml:10:28: count needs a map whose value is an integer, and 'lat' holds a histogram",
+    ]);
+  });
+
+  it("ret, errno and latency exist only in a pair, and the hint says how to make one", () => {
+    const { diagnostics } = withMaps("      - { map: lat, hist: latency }\n");
+    expect(located(diagnostics)[0]).toContain("probes/test.yaml:10:27: 'latency' is not a value of tracepoint syscalls/sys_enter_openat.");
+    expect(diagnostics[0]!.hint).toContain("add 'exit: true'");
+  });
+
+  it("params are typed and named", () => {
+    const { diagnostics } = withMaps("      - { map: counts, key: params.targt, count: true }\n");
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:10:29: no parameter 'targt'. Did you mean 'target'?"]);
+  });
+
+  it("a default must fit its parameter's type", () => {
+    const { diagnostics } = frontEnd("name: t\nparams:\n  small: { type: u8, default: 300 }\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [pid]\n");
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:3:31: default 300 does not fit in u8"]);
+  });
+
+  it("exit: true knows the exit of a sys_enter tracepoint and of a kprobe, and says when it cannot", () => {
+    const pair = frontEnd("name: t\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    exit: true\n    fields: [filename, ret, errno, latency]\n");
+    expect(pair.diagnostics).toEqual([]);
+    expect(pair.probe!.programs.map((p) => p.section)).toEqual(["tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_exit_openat"]);
+    expect(pair.probe!.programs[0]!.stashes!.members.map((m) => m.name)).toEqual(["filename"]);
+    const odd = frontEnd("name: t\nprograms:\n  - attach: tracepoint/sched/sched_process_exec\n    exit: true\n    fields: [pid]\n");
+    expect(located(odd.diagnostics)).toEqual(["probes/test.yaml:4:11: probegen cannot tell the exit of tracepoint/sched/sched_process_exec"]);
+  });
+
+  it("a filter on entry values alone runs at the entry, so unwanted calls are never stashed", () => {
+    const { probe } = frontEnd("name: t\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    exit: true\n    filter: uid != 0\n    fields: [ret]\n");
+    expect(probe!.programs.map((p) => p.filter !== undefined)).toEqual([true, false]);
+    const both = frontEnd("name: t\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    exit: true\n    filter: uid != 0 && ret < 0\n    fields: [ret]\n");
+    expect(both.probe!.programs.map((p) => p.filter !== undefined)).toEqual([false, true]);
   });
 });

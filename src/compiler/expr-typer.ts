@@ -1,0 +1,161 @@
+/**
+ * Types expressions (filters, map keys and values) against a program's Scope, turning the
+ * parsed tree into typed IR with spans that point inside the spec's string.
+ */
+import { error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
+import { FilterSyntaxError, parseFilter, type FilterAst } from "./filter.js";
+import type { IrExpr, IrField, ValueSource } from "./ir.js";
+import type { SpecPath, SpecSource } from "./parse.js";
+import type { Scope } from "./scope.js";
+import { i64, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+
+export class ExprTyper {
+  readonly problems: Diagnostic[] = [];
+
+  constructor(
+    private readonly source: SpecSource,
+    private readonly scope: Scope,
+    /** Fields the program captures: a name they give means their value. */
+    private readonly fields: IrField[] = [],
+  ) {}
+
+  /** Parses and types the expression at `path` (a string, or a number written as YAML). */
+  check(text: string | number, path: SpecPath, what = "filter"): IrExpr | undefined {
+    if (typeof text === "number") {
+      const span = this.source.spanOf(path);
+      return { kind: "int", value: BigInt(text), type: text < 0 ? i64 : u64, span };
+    }
+    let ast: FilterAst;
+    try {
+      ast = parseFilter(text);
+    } catch (e) {
+      if (!(e instanceof FilterSyntaxError)) throw e;
+      this.problems.push(error(`${what === "filter" ? "filter" : "expression"}-syntax`, `${what}: ${e.message}`, this.source.spanInScalar(path, e.start, e.end), e.hint));
+      return undefined;
+    }
+    return new Visitor(this.source, path, this.scope, this.fields, what, this.problems).visit(ast);
+  }
+}
+
+class Visitor {
+  constructor(
+    private readonly source: SpecSource,
+    private readonly path: SpecPath,
+    private readonly scope: Scope,
+    private readonly fields: IrField[],
+    private readonly what: string,
+    private readonly problems: Diagnostic[],
+  ) {}
+
+  private at(node: { start: number; end: number }): SourceSpan {
+    return this.source.spanInScalar(this.path, node.start, node.end);
+  }
+
+  visit(node: FilterAst): IrExpr | undefined {
+    const span = this.at(node);
+    switch (node.kind) {
+      case "int": {
+        if (node.value > 0xffffffffffffffffn) return this.problem("number does not fit in 64 bits", span);
+        return { kind: "int", value: node.value, type: node.value <= 0x7fffffffffffffffn ? i64 : u64, span };
+      }
+      case "string":
+        return { kind: "string", value: node.value, type: { kind: "string", size: Buffer.byteLength(node.value) + 1 }, span };
+      case "name": {
+        // A name a field gave (with its own type) means that field's value.
+        const captured = node.path.length === 1 ? this.fields.find((f) => f.name === node.path[0] && f.source.kind !== "builtin") : undefined;
+        if (captured) return { kind: "value", source: captured.source, type: captured.type, span };
+        const value = this.scope.lookup(node.path, span);
+        return value ? { kind: "value", source: value.source, type: value.type, span } : undefined;
+      }
+      case "unary": {
+        const operand = this.visit(node.operand);
+        if (!operand) return undefined;
+        if (operand.type.kind === "string") return this.problem(`'${node.op}' needs a number, not a string`, span, "compare the string with == or !=");
+        const type: IntType | BoolType = node.op === "!" ? { kind: "bool" } : operand.type.kind === "int" ? operand.type : i64;
+        return { kind: "unary", op: node.op, operand, type, span };
+      }
+      case "binary":
+        return this.binary(node, span);
+    }
+  }
+
+  private binary(node: FilterAst & { kind: "binary" }, span: SourceSpan): IrExpr | undefined {
+    const left = this.visit(node.left);
+    const right = this.visit(node.right);
+    if (!left || !right) return undefined;
+    const ls = left.type.kind === "string";
+    const rs = right.type.kind === "string";
+    if (ls || rs) {
+      if (node.op !== "==" && node.op !== "!=") return this.problem(`strings can only be compared with == or !=, not '${node.op}'`, span);
+      if (!(ls && rs)) return this.problem("cannot compare a string with a number", span, "compare strings with string literals in quotes, numbers with numbers");
+      if (left.kind === "string" && right.kind === "string") return this.problem("comparing two literals is always the same", span, "compare a field with a literal");
+      if (left.kind !== "string" && right.kind !== "string") {
+        return this.problem("two captured strings cannot be compared with each other yet", span, "compare one of them with a literal in quotes");
+      }
+      const [value, literal] = left.kind === "string" ? [right, left] : [left, right];
+      const capacity = (value.type as { size: number }).size;
+      if (Buffer.byteLength((literal as { value: string }).value) >= capacity) {
+        return this.problem(`the string is longer than '${nameOf(value)}' can hold (${capacity - 1} bytes)`, literal.span, "shorten it, or raise the field's size");
+      }
+      return { kind: "binary", op: node.op, left: value, right: literal, type: { kind: "bool" }, span };
+    }
+    const logical = node.op === "&&" || node.op === "||";
+    const comparison = ["==", "!=", "<", "<=", ">", ">="].includes(node.op);
+    const type: IntType | BoolType = logical || comparison ? { kind: "bool" } : widest(left.type, right.type);
+    return { kind: "binary", op: node.op, left, right, type, span };
+  }
+
+  private problem(message: string, span: SourceSpan, hint?: string): undefined {
+    this.problems.push(error(`${this.what === "filter" ? "filter" : "expression"}-type`, `${this.what}: ${message}`, span, hint));
+    return undefined;
+  }
+}
+
+export function nameOf(e: IrExpr): string {
+  if (e.kind !== "value") return "the value";
+  return sourceName(e.source);
+}
+
+export function sourceName(s: ValueSource): string {
+  switch (s.kind) {
+    case "builtin": return s.name;
+    case "tracepoint-field": return s.field.name;
+    case "retval": return "retval";
+    case "kprobe-arg": return `arg${s.index}`;
+    case "param": return `params.${s.param.name}`;
+    case "latency": return "latency";
+    case "errno": return "errno";
+    case "stashed": return sourceName(s.inner);
+  }
+}
+
+function widest(a: ScalarOrString, b: ScalarOrString): IntType {
+  const ai = a.kind === "int" ? a : { kind: "int" as const, size: 4 as const, signed: false };
+  const bi = b.kind === "int" ? b : { kind: "int" as const, size: 4 as const, signed: false };
+  return { kind: "int", size: Math.max(ai.size, bi.size) as IntType["size"], signed: ai.signed || bi.signed };
+}
+
+/** Every value source an expression reads. */
+export function sourcesIn(e: IrExpr | undefined): ValueSource[] {
+  if (!e) return [];
+  switch (e.kind) {
+    case "value": return [e.source];
+    case "unary": return sourcesIn(e.operand);
+    case "binary": return [...sourcesIn(e.left), ...sourcesIn(e.right)];
+    default: return [];
+  }
+}
+
+/** A string that is equal for two sources exactly when they read the same value the same way. */
+export function sourceKey(s: ValueSource): string {
+  switch (s.kind) {
+    case "builtin": return `builtin:${s.name}`;
+    case "tracepoint-field": return `tp:${s.field.name}:${s.field.access.kind}`;
+    case "kprobe-arg": return `arg:${s.index}:${s.read}`;
+    case "retval": return "retval";
+    case "param": return `param:${s.param.name}`;
+    case "latency": return "latency";
+    case "errno": return `errno:${sourceKey(s.ret)}`;
+    case "stashed": return `stashed:${sourceKey(s.inner)}`;
+  }
+}
