@@ -100,7 +100,7 @@ async function setup() {
   await must("cc", ["-O2", "-Wall", "-o", join(out, "rbconsumer"), join(bench, "reference/rbconsumer.c"), "-lbpf"]);
   await must("clang", [...CLANG_BPF, "-c", join(bench, "reference/getppid.bpf.c"), "-o", join(out, "ref-getppid-wake.bpf.o")]);
   await must("clang", [...CLANG_BPF, "-DWAKEUP_FLAGS=BPF_RB_NO_WAKEUP", "-c", join(bench, "reference/getppid.bpf.c"), "-o", join(out, "ref-getppid-nowake.bpf.o")]);
-  for (const p of ["opensnoop", "execsnoop"]) {
+  for (const p of ["opensnoop", "execsnoop", "opensnoop-proto"]) {
     await must("clang", [...CLANG_BPF, "-c", join(bench, `reference/${p}.bpf.c`), "-o", join(out, `ref-${p}.bpf.o`)]);
   }
   // probegen's own output for the bench probe, and its loader as plain JS
@@ -271,6 +271,24 @@ async function kernelCost(built) {
     } catch (err) {
       await hc.kill();
       throw err;
+    }
+    // probegen's object under the same C consumer as the hand-written one: the kernel side alone
+    const cOn = async (obj) => {
+      const c = await startConsumer("taskset", ["-c", String(CONSUMER_CPU), join(out, "rbconsumer"), obj, "consume", "1"]);
+      try {
+        const m = await measureKernel(async () => c.ready.progIds, work);
+        m.drops = (await c.stop()).drops;
+        return m;
+      } catch (err) {
+        await c.kill();
+        throw err;
+      }
+    };
+    const gc = await cOn(join(built, `${name}.bpf.o`));
+    figure(`kernel.${name}.probegen_bpf_under_c_consumer`, gc.nsPerEvent, "ns", { ref: h.nsPerEvent, refName: "C", ratio: gc.nsPerEvent / h.nsPerEvent, note: `${gc.drops} drops; isolates the kernel side from the Node reader` });
+    if (existsSync(join(out, `ref-${name}-proto.bpf.o`))) {
+      const pc = await cOn(join(out, `ref-${name}-proto.bpf.o`));
+      figure(`kernel.${name}.prototype_edge_wakeup_under_c_consumer`, pc.nsPerEvent, "ns", { ref: h.nsPerEvent, refName: "C", ratio: pc.nsPerEvent / h.nsPerEvent, note: `${pc.insns} insns, ${pc.drops} drops; bench/reference/${name}-proto.bpf.c` });
     }
     log(`  ${name} (${WORKLOADS[name].what}): probegen ${fmt(g.nsPerEvent)} ns/event over ${g.runCnt} runs, ${g.insns} insns, ${g.drops} drops; hand-written ${fmt(h.nsPerEvent)} ns, ${h.insns} insns`);
     // bpftrace one-liner
