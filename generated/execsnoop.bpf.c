@@ -17,6 +17,17 @@ _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, filen
 _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, pid) == 12, "tracefs format: sched/sched_process_exec pid");
 _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, old_pid) == 16, "tracefs format: sched/sched_process_exec old_pid");
 
+/* Runtime parameters: read-only once loaded; the loader sets them (loadX({ params })). */
+struct pg_params {
+	__u64 pg_wakeup_events;
+};
+_Static_assert(sizeof(struct pg_params) == 8, "probegen layout: size of pg_params");
+_Static_assert(__builtin_offsetof(struct pg_params, pg_wakeup_events) == 0, "probegen layout: pg_params.pg_wakeup_events");
+
+const volatile struct pg_params pg_params = {
+	.pg_wakeup_events = 65536ULL,
+};
+
 /* Event 'exec'. */
 struct pg_event_exec {
 	__u32 pid;
@@ -55,13 +66,16 @@ static __always_inline void pg_count_drop(void)
 }
 
 /*
- * Wake the reader only once a quarter of the ring is unread; below that the reader drains on
- * its timer. One wake-up per event costs both sides far more than the copying does.
+ * Wake the reader once, when this record makes the unread data cross the threshold (a
+ * quarter of the ring unless the loader says otherwise); otherwise the reader drains on its
+ * timer. One wake-up per event costs both sides far more than the copying does, and so would
+ * waking on every record while a slow reader is behind.
  */
-static __always_inline __u64 pg_wakeup_flags(void *ring)
+static __always_inline __u64 pg_wakeup_flags(void *ring, __u64 threshold, __u64 record)
 {
-	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / 4 ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 unread = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+
+	return unread >= threshold && unread < threshold + record ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* tracepoint sched/sched_process_exec */
@@ -85,7 +99,7 @@ int sched_process_exec(struct pg_ctx_sched__sched_process_exec *ctx)
 	e->old_pid = (__s32)ctx->old_pid;
 #line 13 "probes/execsnoop.yaml"
 	bpf_probe_read_kernel_str(e->filename, 256, (const char *)ctx + (ctx->filename & 0xffff));
-#line 89 "generated/execsnoop.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&events));
+#line 103 "generated/execsnoop.bpf.c"
+	bpf_ringbuf_submit(e, pg_wakeup_flags(&events, pg_params.pg_wakeup_events, 296));
 	return 0;
 }

@@ -8,6 +8,17 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Runtime parameters: read-only once loaded; the loader sets them (loadX({ params })). */
+struct pg_params {
+	__u64 pg_wakeup_events;
+};
+_Static_assert(sizeof(struct pg_params) == 8, "probegen layout: size of pg_params");
+_Static_assert(__builtin_offsetof(struct pg_params, pg_wakeup_events) == 0, "probegen layout: pg_params.pg_wakeup_events");
+
+const volatile struct pg_params pg_params = {
+	.pg_wakeup_events = 65536ULL,
+};
+
 /* Event 'enter'. */
 struct pg_event_enter {
 	__u32 pg_type;
@@ -61,13 +72,16 @@ static __always_inline void pg_count_drop(void)
 }
 
 /*
- * Wake the reader only once a quarter of the ring is unread; below that the reader drains on
- * its timer. One wake-up per event costs both sides far more than the copying does.
+ * Wake the reader once, when this record makes the unread data cross the threshold (a
+ * quarter of the ring unless the loader says otherwise); otherwise the reader drains on its
+ * timer. One wake-up per event costs both sides far more than the copying does, and so would
+ * waking on every record while a slow reader is behind.
  */
-static __always_inline __u64 pg_wakeup_flags(void *ring)
+static __always_inline __u64 pg_wakeup_flags(void *ring, __u64 threshold, __u64 record)
 {
-	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / 4 ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 unread = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+
+	return unread >= threshold && unread < threshold + record ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* kprobe do_sys_openat2 */
@@ -91,8 +105,8 @@ int do_sys_openat2(struct pt_regs *ctx)
 	e->dfd = (__s32)PT_REGS_PARM1(ctx);
 #line 13 "probes/openat2.yaml"
 	bpf_probe_read_user_str(e->filename, 256, (const void *)PT_REGS_PARM2(ctx));
-#line 95 "generated/openat2.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&events));
+#line 109 "generated/openat2.bpf.c"
+	bpf_ringbuf_submit(e, pg_wakeup_flags(&events, pg_params.pg_wakeup_events, 296));
 	return 0;
 }
 
@@ -113,7 +127,7 @@ int do_sys_openat2_ret(struct pt_regs *ctx)
 	e->tid = (__u32)pg_pid_tgid;
 #line 20 "probes/openat2.yaml"
 	e->ret = (__s64)PT_REGS_RC(ctx);
-#line 117 "generated/openat2.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&events));
+#line 131 "generated/openat2.bpf.c"
+	bpf_ringbuf_submit(e, pg_wakeup_flags(&events, pg_params.pg_wakeup_events, 32));
 	return 0;
 }

@@ -43,6 +43,20 @@ _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, filen
 _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, pid) == 12, "tracefs format: sched/sched_process_exec pid");
 _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, old_pid) == 16, "tracefs format: sched/sched_process_exec old_pid");
 
+/* Runtime parameters: read-only once loaded; the loader sets them (loadX({ params })). */
+struct pg_params {
+	__u64 pg_wakeup_audit;
+	__u64 pg_wakeup_events;
+};
+_Static_assert(sizeof(struct pg_params) == 16, "probegen layout: size of pg_params");
+_Static_assert(__builtin_offsetof(struct pg_params, pg_wakeup_audit) == 0, "probegen layout: pg_params.pg_wakeup_audit");
+_Static_assert(__builtin_offsetof(struct pg_params, pg_wakeup_events) == 8, "probegen layout: pg_params.pg_wakeup_events");
+
+const volatile struct pg_params pg_params = {
+	.pg_wakeup_audit = 16384ULL,
+	.pg_wakeup_events = 65536ULL,
+};
+
 /* Event 'sys_enter_openat'. */
 struct pg_event_sys_enter_openat {
 	__u32 pid;
@@ -148,13 +162,16 @@ static __always_inline void pg_count_drop(void)
 }
 
 /*
- * Wake the reader only once a quarter of the ring is unread; below that the reader drains on
- * its timer. One wake-up per event costs both sides far more than the copying does.
+ * Wake the reader once, when this record makes the unread data cross the threshold (a
+ * quarter of the ring unless the loader says otherwise); otherwise the reader drains on its
+ * timer. One wake-up per event costs both sides far more than the copying does, and so would
+ * waking on every record while a slow reader is behind.
  */
-static __always_inline __u64 pg_wakeup_flags(void *ring)
+static __always_inline __u64 pg_wakeup_flags(void *ring, __u64 threshold, __u64 record)
 {
-	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= bpf_ringbuf_query(ring, BPF_RB_RING_SIZE) / 4 ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 unread = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+
+	return unread >= threshold && unread < threshold + record ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* tracepoint syscalls/sys_enter_openat */
@@ -166,7 +183,7 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 #line 20 "test/fixtures/specs/filters.yaml"
 	if (!((((__u64)(__u32)pg_uid_gid != 0ULL) && (((__s64)(__s32)ctx->flags & 64LL) == 64LL)) || ((__u64)(__u32)(pg_pid_tgid >> 32) == 1ULL)))
 		return 0;
-#line 170 "test/.out/golden/filters.bpf.c"
+#line 187 "test/.out/golden/filters.bpf.c"
 	struct pg_event_sys_enter_openat *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -180,8 +197,8 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 	e->flags = (__s32)ctx->flags;
 #line 21 "test/fixtures/specs/filters.yaml"
 	e->mode = (__u32)ctx->mode;
-#line 184 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&events));
+#line 201 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, pg_wakeup_flags(&events, pg_params.pg_wakeup_events, 24));
 	return 0;
 }
 
@@ -195,7 +212,7 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 #line 23 "test/fixtures/specs/filters.yaml"
 	if (!((pg_str0[0] == 99 && pg_str0[1] == 97 && pg_str0[2] == 116 && pg_str0[3] == 0) && ((__s64)ctx->ret < 0LL)))
 		return 0;
-#line 199 "test/.out/golden/filters.bpf.c"
+#line 216 "test/.out/golden/filters.bpf.c"
 	struct pg_event_failed_open *e = bpf_ringbuf_reserve(&audit, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -210,8 +227,8 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 	e->ktime = (__u64)bpf_ktime_get_ns();
 #line 26 "test/fixtures/specs/filters.yaml"
 	e->cpu = (__u32)bpf_get_smp_processor_id();
-#line 214 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&audit));
+#line 231 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, pg_wakeup_flags(&audit, pg_params.pg_wakeup_audit, 40));
 	return 0;
 }
 
@@ -235,7 +252,7 @@ int exec_not_shell(struct pg_ctx_sched__sched_process_exec *ctx)
 	e->gid = (__u32)(pg_uid_gid >> 32);
 #line 31 "test/fixtures/specs/filters.yaml"
 	bpf_probe_read_kernel_str(e->filename, 256, (const char *)ctx + (ctx->filename & 0xffff));
-#line 239 "test/.out/golden/filters.bpf.c"
+#line 256 "test/.out/golden/filters.bpf.c"
 	char pg_str0[16];
 	bpf_get_current_comm(pg_str0, 16);
 #line 29 "test/fixtures/specs/filters.yaml"
@@ -243,7 +260,7 @@ int exec_not_shell(struct pg_ctx_sched__sched_process_exec *ctx)
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-#line 247 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&audit));
+#line 264 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, pg_wakeup_flags(&audit, pg_params.pg_wakeup_audit, 280));
 	return 0;
 }
