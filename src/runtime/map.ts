@@ -1,5 +1,8 @@
 // RawMap (bytes in, bytes out, straight to the native fd ops) and TypedMap
 // (codecs over reusable scratch buffers, so a get/set allocates only its result).
+// TypedMap reads and clears with the kernel's batch operations when the RawMap
+// offers them and the kernel accepts them for the map, else with get_next_key.
+import { BpfError } from "./errors.js";
 import type { NativeMapInfo, NativeObject } from "./native.js";
 
 /** A fixed-size binary layout computed by the compiler; offsets are baked into the functions. */
@@ -25,6 +28,31 @@ export interface RawMap {
   delete(key: Uint8Array): boolean;
   /** false at end. `key` null starts from the first key. */
   nextKey(key: Uint8Array | null, next: Uint8Array): boolean;
+  /**
+   * Optional. One BPF_MAP_LOOKUP_BATCH of up to `keys.length / keySize` entries (values: that
+   * many value slots). `inBatch` null starts at the beginning; pass the `outBatch` filled by
+   * one call as `inBatch` of the next. Tokens are opaque, at least `batchTokenSize(keySize)`
+   * bytes. `count` entries were read; `done` (ENOENT) means there are no more after them.
+   * Throws BpfError: EINVAL/ENOTSUPP/EOPNOTSUPP when the kernel or map type has no batch
+   * lookup, ENOSPC when a hash bucket holds more entries than the buffers.
+   */
+  lookupBatch?(inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array): BatchLookup;
+  /**
+   * Optional. One BPF_MAP_DELETE_BATCH of `keys.length / keySize` keys, in order; returns how
+   * many were deleted. Fewer than given: the key at that position was absent and the rest
+   * were not tried. Throws BpfError EINVAL/ENOTSUPP when the kernel or map type refuses.
+   */
+  deleteBatch?(keys: Uint8Array): number;
+}
+
+export interface BatchLookup {
+  count: number;
+  done: boolean;
+}
+
+/** Bytes for a batch token: a key for most maps, a u32 bucket index for hash maps. */
+export function batchTokenSize(keySize: number): number {
+  return Math.max(keySize, 8);
 }
 
 export const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
@@ -62,6 +90,12 @@ export class NativeRawMap implements RawMap {
   nextKey(key: Uint8Array | null, next: Uint8Array): boolean {
     return this.object.mapNextKey(this.index, key, next);
   }
+  lookupBatch(inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array): BatchLookup {
+    return this.object.mapLookupBatch(this.index, inBatch, outBatch, keys, values);
+  }
+  deleteBatch(keys: Uint8Array): number {
+    return this.object.mapDeleteBatch(this.index, keys);
+  }
 }
 
 interface Scratch {
@@ -75,16 +109,100 @@ function scratch(size: number): Scratch {
 }
 
 const PER_CPU = /percpu/;
+/** Array maps cannot delete: clear() zeroes their values instead. */
+const ARRAY = /^(array|percpu_array)$/;
+
+/** Errors meaning "this kernel or map type has no such batch operation". */
+const REFUSED = new Set(["EINVAL", "ENOTSUPP", "EOPNOTSUPP", "ENOTSUP", "ENOSYS"]);
+function refused(err: unknown): boolean {
+  return err instanceof BpfError && REFUSED.has(err.code);
+}
+
+/** Batch operations a RawMap was seen to refuse; shared by every TypedMap over it. */
+const refusedOps = new WeakMap<RawMap, { lookup?: true; delete?: true }>();
+function refusedFor(raw: RawMap): { lookup?: true; delete?: true } {
+  let r = refusedOps.get(raw);
+  if (!r) refusedOps.set(raw, (r = {}));
+  return r;
+}
+
+export interface TypedMapOptions {
+  /** Entries per batch syscall; default min(256, maxEntries). Grown when a hash bucket does not fit. */
+  batchSize?: number;
+}
+
+/**
+ * Reads a map with BPF_MAP_LOOKUP_BATCH, one batch per `next()`, into its own buffers.
+ * If the very first call is refused (no batch lookup for this kernel or map type), `refused`
+ * is set and the caller falls back to get_next_key.
+ */
+class BatchReader {
+  keys: Scratch;
+  values: Scratch;
+  count = 0;
+  refused = false;
+  private capacity: number;
+  private inTok: Uint8Array;
+  private outTok: Uint8Array;
+  private started = false;
+  private done = false;
+
+  constructor(
+    private readonly raw: RawMap & Required<Pick<RawMap, "lookupBatch">>,
+    private readonly keySize: number,
+    private readonly valueSize: number,
+    capacity: number,
+  ) {
+    this.capacity = capacity;
+    this.keys = scratch(capacity * keySize);
+    this.values = scratch(capacity * valueSize);
+    this.inTok = new Uint8Array(batchTokenSize(keySize));
+    this.outTok = new Uint8Array(batchTokenSize(keySize));
+  }
+
+  /** Fetches the next batch into keys/values (`count` entries); false when there are no more. */
+  next(): boolean {
+    while (!this.done) {
+      let r: BatchLookup;
+      try {
+        r = this.raw.lookupBatch(this.started ? this.inTok : null, this.outTok, this.keys.bytes, this.values.bytes);
+      } catch (err) {
+        // A hash batch returns whole buckets: ENOSPC when one does not fit. Grow and retry.
+        if (err instanceof BpfError && err.code === "ENOSPC" && this.capacity < this.raw.maxEntries) {
+          this.capacity = Math.min(this.capacity * 2, this.raw.maxEntries);
+          this.keys = scratch(this.capacity * this.keySize);
+          this.values = scratch(this.capacity * this.valueSize);
+          continue;
+        }
+        if (!this.started && refused(err)) {
+          refusedFor(this.raw).lookup = true;
+          this.refused = true;
+          this.done = true;
+          return false;
+        }
+        throw err;
+      }
+      this.started = true;
+      [this.inTok, this.outTok] = [this.outTok, this.inTok];
+      this.done = r.done;
+      this.count = r.count;
+      if (r.count > 0) return true;
+    }
+    return false;
+  }
+}
 
 /** Typed view over a RawMap. */
 export class TypedMap<K, V> {
   private readonly k: Scratch;
   private readonly v: Scratch;
+  private readonly batchSize: number;
 
   constructor(
     readonly raw: RawMap,
     private readonly key: Codec<K>,
     private readonly value: Codec<V>,
+    options: TypedMapOptions = {},
   ) {
     if (key.size !== raw.keySize) {
       throw new RangeError(`map '${raw.name}': key codec is ${key.size} bytes but the map's key is ${raw.keySize} bytes`);
@@ -95,6 +213,11 @@ export class TypedMap<K, V> {
         `map '${raw.name}': value codec is ${value.size} bytes but the map's value is ${raw.valueSize} bytes`,
       );
     }
+    const batchSize = options.batchSize ?? Math.min(256, raw.maxEntries);
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`map '${raw.name}': batchSize must be a positive integer, got ${batchSize}`);
+    }
+    this.batchSize = batchSize;
     this.k = scratch(key.size);
     this.v = scratch(value.size);
   }
@@ -118,14 +241,30 @@ export class TypedMap<K, V> {
   }
 
   /**
-   * Walks the keys with get_next_key. Like the kernel's iteration, deleting
-   * the current key while iterating a hash map may restart from the first key.
+   * The keys, read in batches (fallback: get_next_key). Not a snapshot: entries added or
+   * removed meanwhile may or may not be seen. With get_next_key, deleting the current key
+   * of a hash map while iterating may restart from the first key.
    */
   *keys(): IterableIterator<K> {
+    const r = this.batchReader();
+    if (r) {
+      while (r.next()) for (let i = 0; i < r.count; i++) yield this.key.decode(r.keys.view, i * this.key.size);
+      if (!r.refused) return;
+    }
     for (const bytes of this.rawKeys()) yield this.key.decode(bytes.view, 0);
   }
 
+  /** Key/value pairs, up to `batchSize` per syscall (fallback: get_next_key + lookup per key). */
   *entries(): IterableIterator<[K, V]> {
+    const r = this.batchReader();
+    if (r) {
+      const ks = this.key.size;
+      const vs = this.value.size;
+      while (r.next()) {
+        for (let i = 0; i < r.count; i++) yield [this.key.decode(r.keys.view, i * ks), this.value.decode(r.values.view, i * vs)];
+      }
+      if (!r.refused) return;
+    }
     const value = scratch(this.value.size); // own buffer: the caller may get/set while iterating
     for (const k of this.rawKeys()) {
       if (!this.raw.lookup(k.bytes, value.bytes)) continue; // deleted meanwhile
@@ -135,6 +274,82 @@ export class TypedMap<K, V> {
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
+  }
+
+  /** Number of entries, counted by iterating (arrays: always maxEntries). */
+  size(): number {
+    const r = this.batchReader();
+    let n = 0;
+    if (r) {
+      while (r.next()) n += r.count;
+      if (!r.refused) return n;
+    }
+    for (const _ of this.rawKeys()) n++;
+    return n;
+  }
+
+  /**
+   * Removes every entry: collects the keys (batch lookup, else get_next_key), then deletes
+   * them (batch delete, else one by one). Array maps cannot delete, so their values are
+   * zeroed instead. Not atomic: entries the kernel inserts meanwhile may survive.
+   */
+  clear(): void {
+    const ks = this.key.size;
+    const keys = this.collectKeys();
+    const n = keys.length / ks;
+    if (ARRAY.test(this.raw.type)) {
+      const zero = new Uint8Array(this.value.size);
+      for (let i = 0; i < n; i++) this.raw.update(keys.subarray(i * ks, (i + 1) * ks), zero, UPDATE_FLAGS.any);
+      return;
+    }
+    let i = 0;
+    const del = this.raw.deleteBatch?.bind(this.raw);
+    const state = refusedFor(this.raw);
+    while (del && !state.delete && i < n) {
+      const chunk = Math.min(this.batchSize, n - i);
+      let deleted: number;
+      try {
+        deleted = del(keys.subarray(i * ks, (i + chunk) * ks));
+      } catch (err) {
+        if (!refused(err)) throw err;
+        state.delete = true;
+        break;
+      }
+      i += deleted;
+      if (deleted < chunk) i++; // the key at that position was already gone
+    }
+    for (; i < n; i++) this.raw.delete(keys.subarray(i * ks, (i + 1) * ks));
+  }
+
+  /** All keys, concatenated. */
+  private collectKeys(): Uint8Array {
+    const ks = this.key.size;
+    let out = new Uint8Array(Math.min(this.raw.maxEntries, 1024) * ks);
+    let len = 0;
+    const push = (bytes: Uint8Array): void => {
+      if (len + bytes.length > out.length) {
+        const grown = new Uint8Array(Math.max(out.length * 2, len + bytes.length));
+        grown.set(out.subarray(0, len));
+        out = grown;
+      }
+      out.set(bytes, len);
+      len += bytes.length;
+    };
+    const r = this.batchReader();
+    let viaBatch = false;
+    if (r) {
+      while (r.next()) push(r.keys.bytes.subarray(0, r.count * ks));
+      viaBatch = !r.refused;
+    }
+    if (!viaBatch) for (const k of this.rawKeys()) push(k.bytes);
+    return out.subarray(0, len);
+  }
+
+  /** A batch reader, or null when this RawMap has no batch lookup or it was refused before. */
+  private batchReader(): BatchReader | null {
+    const raw = this.raw;
+    if (!raw.lookupBatch || refusedFor(raw).lookup) return null;
+    return new BatchReader(raw as RawMap & Required<Pick<RawMap, "lookupBatch">>, this.key.size, this.value.size, this.batchSize);
   }
 
   /** Yields the current key in a buffer that is reused after the next step. */

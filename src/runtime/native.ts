@@ -40,6 +40,10 @@ export interface NativeObject {
   mapUpdate(map: number, key: Uint8Array, value: Uint8Array, flags: number): void;
   mapDelete(map: number, key: Uint8Array): boolean;
   mapNextKey(map: number, key: Uint8Array | null, next: Uint8Array): boolean;
+  /** One BPF_MAP_LOOKUP_BATCH; count from keys.length / keySize; done = ENOENT (no more entries). */
+  mapLookupBatch(map: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array): { count: number; done: boolean };
+  /** One BPF_MAP_DELETE_BATCH; returns how many keys (from the start) were deleted, stopping at an absent one. */
+  mapDeleteBatch(map: number, keys: Uint8Array): number;
 }
 
 export interface NativeAddon {

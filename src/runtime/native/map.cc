@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "object.h"
@@ -44,6 +45,32 @@ Napi::Object MapExtra(Napi::Env env, bpf_map* m) {
   Napi::Object extra = Napi::Object::New(env);
   extra.Set("map", bpf_map__name(m));
   return extra;
+}
+
+
+// Batch operations. Counts come from the buffer lengths (keys.length / key_size),
+// so the kernel can never write past a buffer; JS passes subarrays for fewer.
+
+// The opaque in_batch/out_batch token: a key for the generic (get_next_key
+// based) implementation, a u32 bucket index for hash maps.
+size_t TokenBytes(bpf_map* m) { return std::max<size_t>(bpf_map__key_size(m), 4); }
+
+uint32_t BatchCount(const Napi::CallbackInfo& info, bpf_map* m, const Bytes& keys, const char* op) {
+  size_t ks = bpf_map__key_size(m);
+  if (keys.length == 0 || keys.length % ks != 0 || keys.length / ks > UINT32_MAX) {
+    throw Napi::RangeError::New(info.Env(), std::string(op) + ": keys for map '" + bpf_map__name(m) +
+                                                "' must be a non-empty multiple of " + std::to_string(ks) +
+                                                " bytes, got " + std::to_string(keys.length));
+  }
+  return static_cast<uint32_t>(keys.length / ks);
+}
+
+void CheckToken(const Napi::CallbackInfo& info, bpf_map* m, const Bytes& b, const char* what, const char* op) {
+  if (b.length < TokenBytes(m)) {
+    throw Napi::RangeError::New(info.Env(), std::string(op) + ": " + what + " for map '" + bpf_map__name(m) +
+                                                "' must be at least " + std::to_string(TokenBytes(m)) + " bytes, got " +
+                                                std::to_string(b.length));
+  }
 }
 
 }  // namespace
@@ -110,6 +137,59 @@ Napi::Value BpfObject::MapNextKey(const Napi::CallbackInfo& info) {
   int err = errno;
   if (err == ENOENT) return Napi::Boolean::New(env, false);
   ThrowBpf(env, "map.nextKey", err, MapMessage("get_next_key", m), MapExtra(env, m));
+}
+
+// mapLookupBatch(index, inBatch | null, outBatch, keys, values) -> { count, done }
+// One BPF_MAP_LOOKUP_BATCH: up to keys.length / key_size entries. `done` is the
+// kernel's ENOENT (no more entries); the `count` entries read before it are valid.
+// Other errors (EINVAL/ENOTSUPP when the kernel or map type has no batch lookup,
+// ENOSPC when a hash bucket does not fit in the buffers) throw BpfError.
+Napi::Value BpfObject::MapLookupBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "map.lookupBatch";
+  RequireLoaded(env, op);
+  bpf_map* m = MapArg(info, op);
+  void* in = nullptr;
+  if (!info[1].IsNull() && !info[1].IsUndefined()) {
+    Bytes inBatch = BytesArg(info, 1, "in batch");
+    CheckToken(info, m, inBatch, "in batch", op);
+    in = inBatch.data;
+  }
+  Bytes outBatch = BytesArg(info, 2, "out batch");
+  CheckToken(info, m, outBatch, "out batch", op);
+  Bytes keys = BytesArg(info, 3, "keys");
+  Bytes values = BytesArg(info, 4, "values");
+  uint32_t count = BatchCount(info, m, keys, op);
+  CheckSize(info, m, values, ValueBytes(m) * count, "values", op);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int err = 0;
+  if (bpf_map_lookup_batch(bpf_map__fd(m), in, outBatch.data, keys.data, values.data, &count, &opts) != 0) {
+    err = errno;
+    if (err != ENOENT) ThrowBpf(env, op, err, MapMessage("batch lookup", m), MapExtra(env, m));
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("count", Napi::Number::New(env, count));
+  out.Set("done", Napi::Boolean::New(env, err == ENOENT));
+  return out;
+}
+
+// mapDeleteBatch(index, keys) -> deleted
+// One BPF_MAP_DELETE_BATCH over keys.length / key_size keys, in order. The kernel
+// stops at the first failure; a return value below the key count means the key
+// at that position was absent (ENOENT) and the ones after it were not tried.
+// Other errors (EINVAL/ENOTSUPP: no batch delete for this kernel or map type) throw.
+Napi::Value BpfObject::MapDeleteBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* op = "map.deleteBatch";
+  RequireLoaded(env, op);
+  bpf_map* m = MapArg(info, op);
+  Bytes keys = BytesArg(info, 1, "keys");
+  uint32_t count = BatchCount(info, m, keys, op);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  if (bpf_map_delete_batch(bpf_map__fd(m), keys.data, &count, &opts) == 0) return Napi::Number::New(env, count);
+  int err = errno;
+  if (err == ENOENT) return Napi::Number::New(env, count);
+  ThrowBpf(env, op, err, MapMessage("batch delete", m), MapExtra(env, m));
 }
 
 }  // namespace probegen

@@ -49,6 +49,8 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod<&BpfObject::MapUpdate>("mapUpdate"),
                          InstanceMethod<&BpfObject::MapDelete>("mapDelete"),
                          InstanceMethod<&BpfObject::MapNextKey>("mapNextKey"),
+                         InstanceMethod<&BpfObject::MapLookupBatch>("mapLookupBatch"),
+                         InstanceMethod<&BpfObject::MapDeleteBatch>("mapDeleteBatch"),
                      });
 }
 

@@ -41,6 +41,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value MapUpdate(const Napi::CallbackInfo& info);
   Napi::Value MapDelete(const Napi::CallbackInfo& info);
   Napi::Value MapNextKey(const Napi::CallbackInfo& info);
+  Napi::Value MapLookupBatch(const Napi::CallbackInfo& info);
+  Napi::Value MapDeleteBatch(const Napi::CallbackInfo& info);
 
   void CloseAll();
   void RequireOpen(Napi::Env env, const char* op) const;
