@@ -85,7 +85,7 @@ export function decodeExecsnoopEvent(view: DataView, offset: number): ExecsnoopE
 }
 
 /** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */
-function encodeParams(params: Record<string, never>, sizes: ExecsnoopMapSizes = {}): Uint8Array {
+function encodeParams(params: Record<string, never> = {}, sizes: ExecsnoopMapSizes = {}): Uint8Array {
     checkParamNames("execsnoop", params, []);
     const bytes = new Uint8Array(8);
     const view = new DataView(bytes.buffer);

@@ -111,7 +111,7 @@ export function decodeOpenat2Event(view: DataView, offset: number): Openat2Event
 }
 
 /** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */
-function encodeParams(params: Record<string, never>, sizes: Openat2MapSizes = {}): Uint8Array {
+function encodeParams(params: Record<string, never> = {}, sizes: Openat2MapSizes = {}): Uint8Array {
     checkParamNames("openat2", params, []);
     const bytes = new Uint8Array(8);
     const view = new DataView(bytes.buffer);

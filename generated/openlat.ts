@@ -137,7 +137,7 @@ const failuresValueCodec: Codec<bigint> = {
     encode: (value, view, offset) => view.setBigUint64(offset, value, true),
 };
 /** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */
-function encodeParams(params: OpenlatParams, sizes: OpenlatMapSizes = {}): Uint8Array {
+function encodeParams(params: OpenlatParams = {}, sizes: OpenlatMapSizes = {}): Uint8Array {
     checkParamNames("openlat", params, ["targetPid"]);
     const bytes = new Uint8Array(16);
     const view = new DataView(bytes.buffer);

@@ -85,7 +85,7 @@ export function decodeOpensnoopEvent(view: DataView, offset: number): OpensnoopE
 }
 
 /** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */
-function encodeParams(params: Record<string, never>, sizes: OpensnoopMapSizes = {}): Uint8Array {
+function encodeParams(params: Record<string, never> = {}, sizes: OpensnoopMapSizes = {}): Uint8Array {
     checkParamNames("opensnoop", params, []);
     const bytes = new Uint8Array(8);
     const view = new DataView(bytes.buffer);

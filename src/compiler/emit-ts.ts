@@ -272,7 +272,7 @@ function paramsEncoder(w: CodeBlockWriter, probe: IrProbe): void {
   w.writeLine(`/** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */`);
   const publicParams = probe.params.filter((p) => !p.wakeupOf);
   const paramsType = publicParams.length ? `${pascal}Params` : "Record<string, never>";
-  w.write(`function encodeParams(params: ${paramsType}, sizes: ${pascal}MapSizes = {}): Uint8Array `).block(() => {
+  w.write(`function encodeParams(params: ${paramsType} = {}, sizes: ${pascal}MapSizes = {}): Uint8Array `).block(() => {
     w.writeLine(`checkParamNames(${JSON.stringify(probe.name)}, params, [${publicParams.map((p) => JSON.stringify(p.tsName)).join(", ")}]);`);
     w.writeLine(`const bytes = new Uint8Array(${probe.paramsLayout.size});`);
     w.writeLine("const view = new DataView(bytes.buffer);");

@@ -205,7 +205,7 @@ const slotsValueCodec: Codec<SlotsValue> = {
     },
 };
 /** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */
-function encodeParams(params: Record<string, never>, sizes: FiltersMapSizes = {}): Uint8Array {
+function encodeParams(params: Record<string, never> = {}, sizes: FiltersMapSizes = {}): Uint8Array {
     checkParamNames("filters", params, []);
     const bytes = new Uint8Array(16);
     const view = new DataView(bytes.buffer);
