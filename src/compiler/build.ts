@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, isAbsolute, join, relative, sep } from "node:path";
 import type { BuildCache } from "./cache.js";
+import { Btf } from "./btf/index.js";
 import { compileC } from "./clang.js";
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
 import { emitC } from "./emit-c.js";
@@ -47,14 +48,30 @@ export interface SpecResult {
   cached?: boolean;
 }
 
-/** The running kernel, read lazily and once per process. */
-export function runningKernel(): KernelInfo {
+/**
+ * The running kernel, read lazily and once per process. `btfFile` builds against another
+ * kernel's types (cross-building); its tracefs formats and symbols are still this machine's.
+ */
+export function runningKernel(btfFile?: string): KernelInfo {
   let tracefs: Tracefs | undefined | null = null;
   let symbols: KernelSymbols | undefined | null = null;
+  let btf: Btf | undefined | null = null;
   return {
     tracefs: () => (tracefs === null ? (tracefs = Tracefs.find()) : tracefs),
-    symbols: () => (symbols === null ? (symbols = KernelSymbols.read()) : symbols),
+    symbols: () => (symbols === null ? (symbols = btfFile ? undefined : KernelSymbols.read()) : symbols),
+    btf: () => (btf === null ? (btf = readBtf(btfFile)) : btf),
   };
+}
+
+function readBtf(file: string | undefined): Btf | undefined {
+  const path = file ?? "/sys/kernel/btf/vmlinux";
+  if (!file && !existsSync(path)) return undefined;
+  try {
+    return Btf.fromFile(path);
+  } catch (e) {
+    throw new DiagnosticError([error("no-btf", `cannot read BTF from ${path}: ${(e as Error).message}`, undefined,
+      "give a vmlinux BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) or an ELF with a .BTF section")]);
+  }
 }
 
 export async function buildSpecs(specs: string[], options: BuildOptions): Promise<SpecResult[]> {

@@ -38,8 +38,9 @@ export function rawScalar(source: ValueSource): string {
       }
       break;
     case "tracepoint-field": return `ctx->${source.field.name}`;
-    case "kprobe-arg": return `PT_REGS_PARM${source.index + 1}(ctx)`;
-    case "retval": return "PT_REGS_RC(ctx)";
+    case "kprobe-arg": return argValue(source.index, source.ctx);
+    case "retval": return source.arrayIndex !== undefined ? `ctx[${source.arrayIndex}]` : "PT_REGS_RC(ctx)";
+    case "path": return source.read === "pointer" || source.read === "int" ? coreRead(source) : `(__u64)${coreRead(source)}`;
     case "param": return `${locals.params}.${source.param.name}`;
     case "latency": return `(bpf_ktime_get_ns() - ${locals.stash}->pg_ts)`;
     case "errno": {
@@ -57,7 +58,12 @@ export function readString(source: ValueSource, dst: string, size: number): stri
       return `bpf_get_current_comm(${dst}, ${size});`;
     case "kprobe-arg": {
       const helper = source.read === "kernel_string" ? "bpf_probe_read_kernel_str" : "bpf_probe_read_user_str";
-      return `${helper}(${dst}, ${size}, (const void *)PT_REGS_PARM${source.index + 1}(ctx));`;
+      return `${helper}(${dst}, ${size}, (const void *)${argValue(source.index, source.ctx)});`;
+    }
+    case "path": {
+      if (source.read === "char_array") return `BPF_CORE_READ_STR_INTO(&${dst.replace(/^&/, "")}, ${coreArgs(source)});`;
+      const helper = source.read === "user_string" ? "bpf_probe_read_user_str" : "bpf_probe_read_kernel_str";
+      return `${helper}(${dst}, ${size}, (const void *)${coreRead(source)});`;
     }
     case "tracepoint-field": {
       const f = source.field;
@@ -119,4 +125,32 @@ function intLiteral(value: bigint, type: IntType): string {
 function stringEquals(array: string, literal: string): string {
   const bytes = [...Buffer.from(literal, "utf8"), 0];
   return `(${bytes.map((b, i) => `${array}[${i}] == ${b}`).join(" && ")})`;
+}
+
+/** A function argument: from the registers (kprobes) or the u64 array tracing programs get. */
+function argValue(index: number, ctx: "regs" | "array" | undefined): string {
+  return ctx === "array" ? `ctx[${index}]` : `PT_REGS_PARM${index + 1}(ctx)`;
+}
+
+/** `BPF_CORE_READ(root, a, b.c)`: one hop per pointer followed, members of one struct joined by dots. */
+function coreRead(source: ValueSource & { kind: "path" }): string {
+  return `BPF_CORE_READ(${coreArgs(source)})`;
+}
+
+function coreArgs(source: ValueSource & { kind: "path" }): string {
+  const root = source.root.kind === "task" ? "pg_task" : `((${source.root.cType})${argValue(source.root.index, source.root.ctx)})`;
+  const hops: string[] = [];
+  for (const step of source.steps) {
+    if (step.deref || hops.length === 0) hops.push(step.name);
+    else hops[hops.length - 1] += `.${step.name}`;
+  }
+  return [root, ...hops].join(", ");
+}
+
+/** Whether a source reads through the current task (the program then declares pg_task). */
+export function needsTask(s: ValueSource): boolean {
+  if (s.kind === "path") return s.root.kind === "task";
+  if (s.kind === "stashed") return needsTask(s.inner);
+  if (s.kind === "errno") return needsTask(s.ret);
+  return false;
 }

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { locals, needsPidTgid, needsUidGid, printExpr, readString, scalarValue } from "./c-expr.js";
+import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readString, scalarValue } from "./c-expr.js";
+import { HeaderBuilder } from "./btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { sourceKey, sourcesIn } from "./expr-typer.js";
 import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, IrStash, IrUpdate, ValueSource } from "./ir.js";
@@ -32,6 +33,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     source: probe.source,
     license: probe.license,
     usesPtRegs: probe.usesPtRegs,
+    kernelTypes: kernelTypes(probe),
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),
     contexts: uniqueContexts(probe).map(contextView),
     params: probe.params.length ? paramsView(probe) : undefined,
@@ -42,6 +44,17 @@ export function emitC(probe: IrProbe, cFile: string): string {
     programs: probe.programs.map((p) => programView(p, probe.source)),
   });
   return restoreLines(text, cFile);
+}
+
+/** Only the kernel types the probe reads, from BTF, instead of the whole vmlinux.h. */
+function kernelTypes(probe: IrProbe): string | undefined {
+  const use = probe.btfTypes;
+  if (!use) return undefined;
+  // <asm/ptrace.h> already defines pt_regs for kprobes.
+  const builder = new HeaderBuilder(use.btf, { provided: probe.usesPtRegs ? ["struct pt_regs"] : [] });
+  for (const p of use.paths) builder.path(p.root, p.steps);
+  for (const id of use.declare) builder.declare(id);
+  return builder.emit().trimEnd();
 }
 
 function structsOf(probe: IrProbe) {
@@ -151,8 +164,10 @@ function mapView(m: IrMap) {
 // ---- program bodies -----------------------------------------------------------------------
 
 function programView(p: IrProgram, source: string) {
-  const context = p.attach.kind === "tracepoint" ? `struct ${contextName(p.attach.format)}` : "struct pt_regs";
-  const what = p.attach.kind === "tracepoint" ? `tracepoint ${p.attach.category}/${p.attach.name}` : `${p.attach.kind} ${p.attach.function}`;
+  const a = p.attach;
+  // Tracing programs (fentry, fexit, tp_btf) receive their arguments as an array of u64.
+  const context = a.kind === "tracepoint" ? `struct ${contextName(a.format)}` : a.kind === "kprobe" || a.kind === "kretprobe" ? "struct pt_regs" : "__u64";
+  const what = a.kind === "tracepoint" ? `tracepoint ${a.category}/${a.name}` : a.kind === "tp_btf" ? `tp_btf ${a.name}` : `${a.kind} ${a.function}`;
   const role = p.stashes ? ": entry, stashes its values for the exit" : p.unstashes ? ": exit, pairs with its entry" : "";
   return { name: p.name, section: p.section, title: `${what}${role}`, context, body: new BodyWriter(p, source).write() };
 }
@@ -205,6 +220,7 @@ class BodyWriter {
     const sources = programSources(p);
     if (sources.some(needsPidTgid) || p.stashes || p.unstashes) this.line(`__u64 ${locals.pidTgid} = bpf_get_current_pid_tgid();`);
     if (sources.some(needsUidGid)) this.line(`__u64 ${locals.uidGid} = bpf_get_current_uid_gid();`);
+    if (sources.some(needsTask)) this.line("struct task_struct *pg_task = (struct task_struct *)bpf_get_current_task();");
     if (p.unstashes) {
       this.line(`__u32 pg_tid = (__u32)${locals.pidTgid};`);
       this.line(`struct ${p.unstashes.cName} *${locals.stash} = bpf_map_lookup_elem(&${p.unstashes.map.name}, &pg_tid);`);

@@ -126,6 +126,7 @@ export function sourceName(s: ValueSource): string {
     case "latency": return "latency";
     case "errno": return "errno";
     case "stashed": return sourceName(s.inner);
+    case "path": return [s.root.kind === "task" ? "task" : `arg${s.root.index}`, ...s.steps.map((x) => x.name)].join(".");
   }
 }
 
@@ -151,8 +152,9 @@ export function sourceKey(s: ValueSource): string {
   switch (s.kind) {
     case "builtin": return `builtin:${s.name}`;
     case "tracepoint-field": return `tp:${s.field.name}:${s.field.access.kind}`;
-    case "kprobe-arg": return `arg:${s.index}:${s.read}`;
-    case "retval": return "retval";
+    case "kprobe-arg": return `arg:${s.index}:${s.read}:${s.ctx ?? "regs"}`;
+    case "retval": return `retval:${s.arrayIndex ?? ""}`;
+    case "path": return `path:${sourceName(s)}:${s.read}`;
     case "param": return `param:${s.param.name}`;
     case "latency": return "latency";
     case "errno": return `errno:${sourceKey(s.ret)}`;

@@ -8,14 +8,30 @@ import type { TracepointField, TracepointFormat } from "./kernel/tracefs.js";
 import type { StructLayout } from "./layout.js";
 import type { BoolType, IntType, ScalarOrString, StringType } from "./types.js";
 
+import type { Capture, FuncSignature, PathStep } from "./btf/index.js";
+
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "cpu";
+
+/** How a program reaches its function arguments: pt_regs (kprobes) or a u64 array (fentry, tp_btf). */
+export type ArgContext = "regs" | "array";
+
+/** Where a CO-RE path starts: the current task, or a pointer argument. */
+export type PathRoot =
+  | { kind: "task" }
+  | { kind: "arg"; index: number; ctx: ArgContext; cType: string };
 
 /** Where a value comes from at run time. */
 export type ValueSource =
   | { kind: "builtin"; name: Builtin }
   | { kind: "tracepoint-field"; field: TracepointField }
-  | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string" }
-  | { kind: "retval" }
+  | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string"; ctx?: ArgContext }
+  /** fexit reads the return value after the arguments (at ctx[index]). */
+  | { kind: "retval"; arrayIndex?: number }
+  /**
+   * A kernel struct member read with CO-RE: `task.real_parent.tgid`. `root` is a BTF type id
+   * (the struct the path starts in) so the emitter can print the needed types.
+   */
+  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: "int" | "user_string" | "kernel_string" | "char_array" | "pointer" }
   | { kind: "param"; param: IrParam }
   /** Exit of a pair: nanoseconds since the entry. */
   | { kind: "latency" }
@@ -38,7 +54,10 @@ export interface IrParam {
 
 export type AttachPoint =
   | { kind: "tracepoint"; category: string; name: string; format: TracepointFormat }
-  | { kind: "kprobe" | "kretprobe"; function: string };
+  /** proto: the function's prototype from BTF, when the kernel has it (arguments by name). */
+  | { kind: "kprobe" | "kretprobe" | "fentry" | "fexit"; function: string; proto?: FuncSignature }
+  /** A BTF-typed raw tracepoint: the arguments of the tracepoint's C function. */
+  | { kind: "tp_btf"; name: string; proto: FuncSignature };
 
 export interface IrField {
   /** snake_case name from the spec: C member name. */
@@ -163,6 +182,8 @@ export interface IrProbe {
   ts: { loader: string; probe: string; event: string; maps: string };
   /** True when some program reads kprobe registers (needs bpf_tracing.h). */
   usesPtRegs: boolean;
+  /** Kernel types (BTF) the programs read: what the emitted C must define. */
+  btfTypes?: { btf: import("./btf/index.js").Btf; paths: Array<{ root: number; steps: PathStep[] }>; declare: number[] };
 }
 
 export type { StringType };

@@ -11,7 +11,9 @@ import type { Tracefs } from "./kernel/tracefs.js";
 import { layoutStruct } from "./layout.js";
 import { camelCase, cIdentifierProblem, pascalCase } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
-import { Scope } from "./scope.js";
+import type { Btf } from "./btf/index.js";
+import { tracepointNames, tracepointProto } from "./btf-values.js";
+import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { closest, didYouMean } from "./suggest.js";
 import { parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
@@ -19,6 +21,8 @@ import { parseTypeName, typeName, u32, u64, type BoolType, type IntType, type Sc
 export interface KernelInfo {
   tracefs(): Tracefs | undefined;
   symbols(): KernelSymbols | undefined;
+  /** The kernel's types (BTF), for CO-RE paths, typed arguments and fentry/fexit/tp_btf. */
+  btf?(): Btf | undefined;
 }
 
 const DEFAULT_RINGBUF_SIZE = 256 * 1024;
@@ -36,8 +40,17 @@ class Resolver {
   private readonly events: IrEvent[] = [];
   private params: IrParam[] = [];
   private usesPtRegs = false;
+  private readonly types: BtfUse;
 
-  constructor(private readonly source: SpecSource, private readonly spec: ProbeSpec, private readonly kernel: KernelInfo) {}
+  constructor(private readonly source: SpecSource, private readonly spec: ProbeSpec, private readonly kernel: KernelInfo) {
+    this.types = { btf: undefined, paths: [], declare: [] };
+  }
+
+  /** BTF is read only when a spec needs it (paths, named arguments, fentry...). */
+  private btf(): Btf | undefined {
+    this.types.btf ??= this.kernel.btf?.();
+    return this.types.btf;
+  }
 
   private span(path: SpecPath, which: "value" | "key" = "value"): SourceSpan {
     return this.source.spanOf(path, which);
@@ -79,6 +92,7 @@ class Resolver {
       paramsLayout: layoutStruct(this.params.map((p) => ({ name: p.name, type: p.type }))),
       ts: { loader: `load${pascal}`, probe: `${pascal}Probe`, event: `${pascal}Event`, maps: `${pascal}Maps` },
       usesPtRegs: this.usesPtRegs,
+      btfTypes: this.types.btf && (this.types.paths.length || this.types.declare.length) ? { btf: this.types.btf, paths: this.types.paths, declare: this.types.declare } : undefined,
     };
   }
 
@@ -214,7 +228,9 @@ class Resolver {
     const exitAttach = spec.exit !== undefined ? this.exitPoint(attach, spec.exit, [...path, "exit"]) : undefined;
     if (spec.exit !== undefined && !exitAttach) return [];
     const name = this.programName(spec, attach, path, usedNames);
-    const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined);
+    // Names of kernel structs resolve lazily: only a spec that uses them loads BTF.
+    if (usesKernelTypes(spec)) this.btf();
+    const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types);
     const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
     this.checkUniqueFields(fields);
     const typer = new ExprTyper(this.source, scope, fields);
@@ -294,13 +310,14 @@ class Resolver {
   private exitPoint(entry: AttachPoint, exit: true | string, path: SpecPath): AttachPoint | undefined {
     if (exit !== true) {
       const point = this.attachPoint(exit, path);
-      if (point && point.kind === "kprobe") {
-        this.fail("invalid-exit", "an exit is a kretprobe or a tracepoint", path, `use kretprobe/${point.function}`);
+      if (point && (point.kind === "kprobe" || point.kind === "fentry" || point.kind === "tp_btf")) {
+        this.fail("invalid-exit", "an exit is a kretprobe, an fexit or a tracepoint", path, point.kind === "tp_btf" ? undefined : `use ${point.kind === "kprobe" ? "kretprobe" : "fexit"}/${point.function}`);
         return undefined;
       }
       return point;
     }
-    if (entry.kind === "kprobe") return { kind: "kretprobe", function: entry.function };
+    if (entry.kind === "kprobe") return { kind: "kretprobe", function: entry.function, proto: entry.proto };
+    if (entry.kind === "fentry") return { kind: "fexit", function: entry.function, proto: entry.proto };
     if (entry.kind === "tracepoint" && entry.name.startsWith("sys_enter_")) {
       return this.attachPoint(`tracepoint/${entry.category}/sys_exit_${entry.name.slice("sys_enter_".length)}`, path);
     }
@@ -317,7 +334,8 @@ class Resolver {
       used.add(spec.name);
       return spec.name;
     }
-    const base = attach.kind === "tracepoint" ? attach.name.toLowerCase() : `${attach.function.toLowerCase().replace(/[^a-z0-9_]/g, "_")}${attach.kind === "kretprobe" ? "_ret" : ""}`;
+    const suffix: Partial<Record<AttachPoint["kind"], string>> = { kretprobe: "_ret", fentry: "_entry", fexit: "_exit", tp_btf: "_btf" };
+    const base = `${(attach.kind === "tracepoint" || attach.kind === "tp_btf" ? attach.name : attach.function).toLowerCase().replace(/[^a-z0-9_]/g, "_")}${suffix[attach.kind] ?? ""}`;
     return uniqueName(cIdentifierProblem(base) ? `prog_${base.replace(/^_+/, "")}` : base, used);
   }
 
@@ -342,6 +360,27 @@ class Resolver {
       return { kind: "tracepoint", category, name, format };
     }
     const func = rest.join("/");
+    if (kind === "tp_btf") {
+      const btf = this.btf();
+      if (!btf) return this.noBtf(kind, path);
+      const proto = tracepointProto(btf, func);
+      if (!proto) {
+        this.fail("unknown-tracepoint", `the kernel has no BTF tracepoint '${func}'.${didYouMean(func, tracepointNames(btf))}`, path, "list them with: probegen list tracepoints");
+        return undefined;
+      }
+      return { kind: "tp_btf", name: func, proto };
+    }
+    if (kind === "fentry" || kind === "fexit") {
+      const btf = this.btf();
+      if (!btf) return this.noBtf(kind, path);
+      const proto = btf.funcProto(func);
+      if (!proto) {
+        this.fail("unknown-function", `the kernel's BTF has no function '${func}' to attach ${kind} to.${didYouMean(func, btf.names("func"))}`, path,
+          "list them with: probegen list fentry PATTERN");
+        return undefined;
+      }
+      return { kind, function: func, proto };
+    }
     const symbols = this.kernel.symbols();
     if (symbols && !symbols.has(func)) {
       this.fail("unknown-function", `the kernel has no function '${func}' to attach a ${kind} to.${didYouMean(func, symbols.names())}`, path,
@@ -349,7 +388,14 @@ class Resolver {
       return undefined;
     }
     this.usesPtRegs = true;
-    return { kind: kind as "kprobe" | "kretprobe", function: func };
+    // With BTF, arguments can be named; without it they stay arg0..arg4.
+    return { kind: kind as "kprobe" | "kretprobe", function: func, proto: this.btf()?.funcProto(func) };
+  }
+
+  private noBtf(kind: string, path: SpecPath): undefined {
+    this.fail("no-btf", `${kind} programs need the kernel's BTF, and there is none`, path,
+      "build on a kernel with /sys/kernel/btf/vmlinux, or give one with --btf FILE");
+    return undefined;
   }
 
   // ---- fields and updates -------------------------------------------------------------------
@@ -376,7 +422,7 @@ class Resolver {
       const inner = value.source.kind === "stashed" ? value.source.inner : value.source;
       if (type.kind !== "string") {
         this.fail("invalid-field", `'size' applies to strings, and '${from}' is ${typeName(type)}`, [...path, "size"], "remove 'size'");
-      } else if (inner.kind === "builtin" || (inner.kind === "tracepoint-field" && inner.field.access.kind === "char_array")) {
+      } else if (inner.kind === "builtin" || (inner.kind === "tracepoint-field" && inner.field.access.kind === "char_array") || (inner.kind === "path" && inner.read === "char_array")) {
         this.fail("invalid-field", `'${from}' has a fixed size of ${type.size} bytes`, [...path, "size"], "remove 'size'");
       } else {
         type = { kind: "string", size: obj.size };
@@ -529,7 +575,14 @@ class Resolver {
 }
 
 function sectionOf(a: AttachPoint): string {
-  return a.kind === "tracepoint" ? `tracepoint/${a.category}/${a.name}` : `${a.kind}/${a.function}`;
+  if (a.kind === "tracepoint") return `tracepoint/${a.category}/${a.name}`;
+  if (a.kind === "tp_btf") return `tp_btf/${a.name}`;
+  return `${a.kind}/${a.function}`;
+}
+
+/** Whether a spec may name kernel types (cheap text check; BTF is loaded only then). */
+function usesKernelTypes(spec: ProgramSpec): boolean {
+  return /\b(task|ppid|args\.\w+\.)/.test(JSON.stringify(spec)) || /^(kprobe|kretprobe)\//.test(spec.attach);
 }
 
 function uniqueName(base: string, used: Set<string>): string {
@@ -573,6 +626,11 @@ function stashedType(s: ValueSource & { kind: "stashed" }, event: IrEvent | unde
     return { kind: "string", size: 256 };
   }
   if (inner.kind === "kprobe-arg") return inner.read === "int" ? u64 : { kind: "string", size: 256 };
+  if (inner.kind === "path") {
+    if (inner.read === "char_array" && inner.capture.kind === "char_array") return { kind: "string", size: inner.capture.length };
+    if (inner.read === "kernel_string" || inner.read === "user_string") return { kind: "string", size: 256 };
+    if (inner.capture.kind === "int") return { kind: "int", size: inner.capture.size as 1 | 2 | 4 | 8, signed: inner.capture.signed };
+  }
   return u64;
 }
 

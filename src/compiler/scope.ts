@@ -3,8 +3,10 @@
  * params.NAME, and in the exit half of a pair ret, errno, latency and exit.NAME), each
  * resolved to a typed ValueSource.
  */
+import { resolvePath, type Btf, type PathStep } from "./btf/index.js";
+import { captureOf } from "./btf-values.js";
 import type { SourceSpan } from "./diagnostics.js";
-import type { AttachPoint, Builtin, IrParam, ValueSource } from "./ir.js";
+import type { ArgContext, AttachPoint, Builtin, IrParam, PathRoot, ValueSource } from "./ir.js";
 import { defaultFieldType, type TracepointField } from "./kernel/tracefs.js";
 import { didYouMean } from "./suggest.js";
 import { i64, parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
@@ -31,6 +33,13 @@ export interface ResolvedValue {
 
 export type Report = (code: string, message: string, span: SourceSpan, hint?: string) => void;
 
+/** The kernel types a program uses, for the emitter's minimal header. */
+export interface BtfUse {
+  btf?: Btf;
+  paths: Array<{ root: number; steps: PathStep[] }>;
+  declare: number[];
+}
+
 export class Scope {
   /**
    * `attach` is where the program runs; for the exit half of a pair, `entry` is where its
@@ -41,16 +50,18 @@ export class Scope {
     private readonly params: IrParam[],
     private readonly report: Report,
     private readonly entry?: AttachPoint,
+    private readonly types: BtfUse = { paths: [], declare: [] },
   ) {}
 
   names(): string[] {
     const names: string[] = Object.keys(builtins);
     const args = this.entry ?? this.attach;
     names.push(...argNames(args));
+    if (this.types.btf) names.push("ppid", "task");
     if (this.entry) {
       names.push("ret", "errno", "latency");
       if (this.attach.kind === "tracepoint") names.push(...this.attach.format.fields.map((f) => `exit.${f.name}`));
-    } else if (this.attach.kind === "kretprobe") {
+    } else if (this.attach.kind === "kretprobe" || this.attach.kind === "fexit") {
       names.push("retval");
     }
     names.push(...this.params.map((p) => `params.${p.name}`));
@@ -65,6 +76,11 @@ export class Scope {
       this.report("unknown-name", `no parameter '${path.slice(1).join(".")}'.${didYouMean(path[1] ?? "", this.params.map((p) => p.name))}`, span,
         this.params.length ? `declared: ${this.params.map((p) => p.name).join(", ")}` : "declare it under params: at the top of the spec");
       return undefined;
+    }
+    if (path[0] === "task" || name === "ppid") {
+      const members = name === "ppid" ? ["real_parent", "tgid"] : path.slice(1);
+      const value = this.corePath({ kind: "task" }, "task_struct", members, span, override);
+      return value && (name === "ppid" ? { ...value, description: "parent process id (task->real_parent->tgid, read with CO-RE)" } : value);
     }
     if (path.length === 1 && path[0]! in builtins) {
       const b = builtins[path[0] as Builtin];
@@ -105,6 +121,7 @@ export class Scope {
 
   private returnValue(): ResolvedValue | undefined {
     if (this.attach.kind === "kretprobe") return { source: { kind: "retval" }, type: i64 };
+    if (this.attach.kind === "fexit" && this.attach.proto) return this.fexitReturn(this.attach.proto.params.length, this.attach.proto.returnType);
     if (this.attach.kind === "tracepoint") {
       const field = this.attach.format.fields.find((f) => f.name === "ret");
       if (field) return { source: { kind: "tracepoint-field", field }, type: defaultFieldType(field, DEFAULT_STRING_SIZE) };
@@ -120,13 +137,116 @@ export class Scope {
       const field = attach.format.fields.find((f) => f.name === last);
       return field ? this.tracepointValue(field, span, override) : null;
     }
-    if (attach.kind === "kprobe" && path.length === 1 && new RegExp(`^arg[0-${MAX_KPROBE_ARGS - 1}]$`).test(last)) {
-      return this.registerValue({ kind: "kprobe-arg", index: Number(last.slice(3)), read: "int" }, span, override, u64);
+    if (attach.kind === "tracepoint") return null;
+    const ctx: ArgContext = attach.kind === "kprobe" || attach.kind === "kretprobe" ? "regs" : "array";
+    const entryArgs = attach.kind !== "kretprobe";
+    const proto = attach.proto;
+    if (entryArgs && path.length === 1 && /^arg\d$/.test(last)) {
+      const index = Number(last.slice(3));
+      const limit = ctx === "regs" ? MAX_KPROBE_ARGS : proto ? proto.params.length : 6;
+      if (index < limit) {
+        if (proto?.params[index] && override === undefined) return this.btfArg(index, ctx, proto.params[index]!.type, [], span);
+        return this.registerValue({ kind: "kprobe-arg", index, read: "int", ctx }, span, override, u64);
+      }
+      return null;
     }
-    if (attach.kind === "kretprobe" && !this.entry && path.join(".") === "retval") {
-      return this.registerValue({ kind: "retval" }, span, override, i64);
+    if (entryArgs && proto) {
+      const [first, ...rest] = path[0] === "args" && path.length > 1 ? path.slice(1) : path;
+      const index = proto.params.findIndex((p) => p.name === first);
+      if (index >= 0 && (ctx === "array" || index < MAX_KPROBE_ARGS)) return this.btfArg(index, ctx, proto.params[index]!.type, rest, span, override);
+    }
+    if (!this.entry && path.join(".") === "retval") {
+      if (attach.kind === "kretprobe") return this.registerValue({ kind: "retval" }, span, override, i64);
+      if (attach.kind === "fexit" && proto) return this.fexitReturn(proto.params.length, proto.returnType, override, span);
     }
     return null;
+  }
+
+  private fexitReturn(index: number, typeId: number, override?: string, span?: SourceSpan): ResolvedValue | undefined {
+    const btf = this.types.btf!;
+    const captured = captureOf(btf, typeId, DEFAULT_STRING_SIZE);
+    if (!captured.ok || captured.type.kind === "string") return { source: { kind: "retval", arrayIndex: index }, type: i64, description: "return value" };
+    const type = override && span ? this.overrideInt("retval", captured.type, override, span) : captured.type;
+    return type && { source: { kind: "retval", arrayIndex: index }, type, description: `return value (${btf.describe(typeId)})` };
+  }
+
+  /** A function argument typed from BTF, or a member path starting at one. */
+  private btfArg(index: number, ctx: ArgContext, typeId: number, members: string[], span: SourceSpan, override?: string): ResolvedValue | undefined {
+    const btf = this.types.btf!;
+    const cType = btf.describe(typeId);
+    if (members.length > 0) return this.corePath({ kind: "arg", index, ctx, cType }, typeId, members, span, override);
+    const captured = captureOf(btf, typeId, DEFAULT_STRING_SIZE);
+    if (!captured.ok) {
+      this.report("invalid-type", `argument ${index} is ${captured.why}`, span, "capture one of its members: args.NAME.MEMBER");
+      return undefined;
+    }
+    const description = `${cType} (argument ${index})`;
+    if (captured.read === "kernel_string" || captured.read === "user_string") {
+      const read = override === "user_string" || override === "kernel_string" ? override : captured.read;
+      if (override && override !== read) return this.registerValue({ kind: "kprobe-arg", index, read: "int", ctx }, span, override, u64);
+      return { source: { kind: "kprobe-arg", index, read, ctx }, type: captured.type, description };
+    }
+    if (override) return this.registerValue({ kind: "kprobe-arg", index, read: "int", ctx }, span, override, u64);
+    return { source: { kind: "kprobe-arg", index, read: "int", ctx }, type: captured.type, description };
+  }
+
+  /** `task.real_parent.tgid`, `args.how.flags`: members read with CO-RE, checked against BTF. */
+  private corePath(root: PathRoot, rootType: string | number, members: string[], span: SourceSpan, override?: string): ResolvedValue | undefined {
+    const btf = this.types.btf;
+    const written = [root.kind === "task" ? "task" : `argument ${root.index}`, ...members].join(".");
+    if (!btf) {
+      this.report("no-btf", `'${written}' reads kernel structs, and there is no kernel BTF to type it`, span,
+        "build on a kernel with /sys/kernel/btf/vmlinux, or give one with --btf FILE");
+      return undefined;
+    }
+    const rootId = typeof rootType === "number" ? rootType : btf.findByName(rootType, "struct");
+    if (rootId === undefined) {
+      this.report("no-btf", `the kernel's BTF has no struct ${rootType}`, span);
+      return undefined;
+    }
+    if (members.length === 0) {
+      this.report("invalid-path", `'${written}' is a struct: name a member`, span, "e.g. task.tgid or task.real_parent.tgid");
+      return undefined;
+    }
+    const r = resolvePath(btf, rootId, members, { capture: true });
+    if (!r.ok) {
+      const e = r.error;
+      const near = e.suggestions?.length ? ` Did you mean ${e.suggestions.map((x) => `'${x}'`).join(" or ")}?` : "";
+      const hint = e.hint ?? (e.members ? `members: ${e.members.slice(0, 24).join(", ")}${e.members.length > 24 ? ", ..." : ""}` : undefined);
+      this.report("invalid-path", `${e.message}.${near}`.replace(/\.\./g, "."), span, hint);
+      return undefined;
+    }
+    const capture = r.capture!;
+    if (capture.kind === "int" && capture.bitfieldSize) {
+      this.report("invalid-path", `'${members.at(-1)}' is a bitfield, which probegen cannot read yet`, span, "capture a neighbouring member");
+      return undefined;
+    }
+    this.types.paths.push({ root: typeof rootType === "number" ? btf.resolve(rootType) : rootId, steps: r.steps });
+    if (root.kind === "arg") this.types.declare.push(rootType as number);
+    const last = r.steps.at(-1)!;
+    const captured = captureOf(btf, last.type, DEFAULT_STRING_SIZE);
+    if (!captured.ok) {
+      this.report("invalid-path", `'${members.at(-1)}' is ${captured.why}`, span, "follow it further to a number or a string");
+      return undefined;
+    }
+    let read = captured.read;
+    let type = captured.type;
+    if (override) {
+      if ((override === "user_string" || override === "kernel_string") && (read === "kernel_string" || read === "user_string")) read = override;
+      else if (override === "user_string" || override === "kernel_string") {
+        this.report("invalid-type", `'${members.at(-1)}' is ${btf.describe(last.type)}, not a char pointer`, span, "remove 'type'");
+        return undefined;
+      } else {
+        const t = this.overrideInt(written, type.kind === "string" ? u64 : type, override, span);
+        if (!t) return undefined;
+        type = t;
+      }
+    }
+    return {
+      source: { kind: "path", root, rootType: typeof rootType === "number" ? btf.resolve(rootType) : rootId, steps: r.steps, capture, read },
+      type,
+      description: `${btf.describe(last.type)} ${written} (read with CO-RE)`,
+    };
   }
 
   private unknown(name: string, span: SourceSpan): undefined {
@@ -137,7 +257,7 @@ export class Scope {
   }
 
   private hint(name: string): string {
-    if (this.attach.kind === "kretprobe" && !this.entry && /^arg[0-9]$/.test(name)) {
+    if ((this.attach.kind === "kretprobe" || this.attach.kind === "fexit") && !this.entry && /^arg[0-9]$/.test(name) && this.attach.kind === "kretprobe") {
       return "a kretprobe sees only the return value: pair it with its kprobe (attach: kprobe/FUNC, exit: true) to use arguments";
     }
     if (this.attach.kind === "kprobe" && name === "retval") return "the return value is seen at exit: add 'exit: true' to pair this kprobe with its kretprobe";
@@ -192,6 +312,8 @@ export class Scope {
 
 function argNames(a: AttachPoint): string[] {
   if (a.kind === "tracepoint") return a.format.fields.map((f) => f.name);
-  if (a.kind === "kprobe") return Array.from({ length: MAX_KPROBE_ARGS }, (_, i) => `arg${i}`);
-  return [];
+  if (a.kind === "kretprobe") return [];
+  const named = a.proto?.params.map((p) => p.name).filter(Boolean) ?? [];
+  const count = a.kind === "kprobe" ? MAX_KPROBE_ARGS : a.proto?.params.length ?? 6;
+  return [...named, ...Array.from({ length: count }, (_, i) => `arg${i}`)];
 }

@@ -8,7 +8,7 @@ const support = await bpfSupport();
 skipNote(support, "e2e/execsnoop.test.ts");
 
 describe.skipIf(!support.ok)("execsnoop on the running kernel", () => {
-  it("sees a child the test spawns, with its pid, comm and path", async () => {
+  it("sees a child the test spawns, with its pid, its parent (read with CO-RE), comm and path", async () => {
     using probe = await loadExecsnoop();
     const events: ExecEvent[] = [];
     probe.events.on((ev) => events.push(ev));
@@ -17,6 +17,6 @@ describe.skipIf(!support.ok)("execsnoop on the running kernel", () => {
     const deadline = Date.now() + 1000;
     while (!events.some((e) => e.pid === child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const mine = events.filter((e) => e.pid === child.pid);
-    expect(mine).toEqual([{ pid: child.pid, uid: process.getuid!(), comm: "true", oldPid: child.pid, filename: "/bin/true" }]);
+    expect(mine).toEqual([{ pid: child.pid, ppid: process.pid, uid: process.getuid!(), comm: "true", oldPid: child.pid, filename: "/bin/true" }]);
   });
 });
