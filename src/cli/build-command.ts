@@ -1,5 +1,5 @@
 /** `probegen build [--check] [--out-dir DIR] [--json] [--no-cache] SPEC...` */
-import { buildSpecs, type SpecResult } from "../compiler/build.js";
+import { buildSpecs, runningKernel, type SpecResult } from "../compiler/build.js";
 import { BuildCache } from "../compiler/cache.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { ExitCode } from "./exit-codes.js";
@@ -11,6 +11,8 @@ export interface BuildFlags {
   runtimeImport?: string;
   /** Use the build cache (default true); an instance to share one across builds (watch). */
   cache?: boolean | BuildCache;
+  /** Another kernel's BTF (cross-building). */
+  btf?: string;
 }
 
 export async function buildCommand(specs: string[], flags: BuildFlags): Promise<number> {
@@ -22,6 +24,7 @@ export async function buildCommand(specs: string[], flags: BuildFlags): Promise<
     check: flags.check,
     runtimeImport: flags.runtimeImport,
     cache,
+    kernel: runningKernel(flags.btf),
     onProgress: flags.json ? undefined : progress(specs.length),
   });
   if (flags.json) {

@@ -36,6 +36,8 @@ Options:
                            output directory differs from what would be built now
       --json               print results and diagnostics as JSON on stdout
       --runtime-import M   module the loaders import the runtime from (default: probegen/runtime)
+      --btf FILE           build against another kernel's types (a vmlinux BTF file, or an ELF
+                           with a .BTF section) instead of /sys/kernel/btf/vmlinux
   -w, --watch              rebuild a spec whenever it changes, showing its diagnostics (Ctrl-C ends)
       --no-cache           compile every spec, neither reading nor writing the build cache
 ${common}`,
@@ -44,13 +46,14 @@ ${common}`,
       check: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       "runtime-import": { type: "string" },
+      btf: { type: "string" },
       watch: { type: "boolean", short: "w", default: false },
       "no-cache": { type: "boolean", default: false },
     },
     async run(v, specs) {
       if (specs.length === 0) throw new CliError("probegen build: name at least one spec, e.g. probegen build probes/*.yaml");
       const flags = { check: v.check as boolean, outDir: v["out-dir"] as string, json: v.json as boolean,
-        runtimeImport: v["runtime-import"] as string | undefined, cache: !v["no-cache"] };
+        runtimeImport: v["runtime-import"] as string | undefined, cache: !v["no-cache"], btf: v.btf as string | undefined };
       if (v.watch) {
         if (flags.check || flags.json) throw new CliError("probegen build: --watch cannot be combined with --check or --json");
         return (await import("./watch.js")).watchCommand(specs, flags);
@@ -69,11 +72,12 @@ has an error.
 
 Options:
       --json               print [{ spec, ok, diagnostics }] on stdout, for editors and CI
+      --btf FILE           check against another kernel's types (see build --help)
 ${common}`,
-    options: { json: { type: "boolean", default: false } },
+    options: { json: { type: "boolean", default: false }, btf: { type: "string" } },
     async run(v, specs) {
       if (specs.length === 0) throw new CliError("probegen check: name at least one spec, e.g. probegen check probes/*.yaml");
-      return (await import("./check-command.js")).checkCommand(specs, { json: v.json as boolean });
+      return (await import("./check-command.js")).checkCommand(specs, { json: v.json as boolean, btf: v.btf as string | undefined });
     },
   },
   run: {

@@ -69,7 +69,7 @@ function readBtf(file: string | undefined): Btf | undefined {
   try {
     return Btf.fromFile(path);
   } catch (e) {
-    throw new DiagnosticError([error("no-btf", `cannot read BTF from ${path}: ${(e as Error).message}`, undefined,
+    throw new DiagnosticError([error("no-btf", `${(e as Error).message}`, undefined,
       "give a vmlinux BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) or an ELF with a .BTF section")]);
   }
 }
