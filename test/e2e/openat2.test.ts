@@ -3,16 +3,14 @@
  * needs kprobes, so that part runs on the host when its kernel has them, else in the
  * Debian-kernel VM (test/vm), else it is skipped with the reason printed.
  */
-import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { loadOpenat2 } from "../../generated/openat2.js";
+import { placement as placeTest, runScript } from "../helpers/feature-run.js";
 import { bpfSupport, skipNote } from "../runtime/helpers.js";
-import { placeFor, runInVm } from "../vm/vm.js";
 
 const support = await bpfSupport();
 skipNote(support, "e2e/openat2.test.ts");
-const placement = placeFor("kprobe", "kretprobe");
-if (placement.where === "skip") console.warn(`[e2e/openat2.test.ts] SKIPPING attach test: ${placement.reason}`);
+const placement = placeTest("e2e/openat2.test.ts", "kprobe", "kretprobe");
 
 describe("openat2: kprobe and kretprobe on do_sys_openat2", () => {
   it.skipIf(!support.ok)("both programs pass the verifier of the running kernel", async () => {
@@ -25,12 +23,7 @@ describe("openat2: kprobe and kretprobe on do_sys_openat2", () => {
   });
 
   it.skipIf(placement.where === "skip")(`attaches and sees its own open, argument and return value [${placement.where}: ${placement.kernel}]`, async () => {
-    const script = "test/e2e/guest/openat2.mjs";
-    const run = placement.where === "vm"
-      ? await runInVm(["node", script], { timeoutMs: 240_000 })
-      : await execa("node", [script], { reject: false });
-    expect(run.exitCode, run.stderr).toBe(0);
-    const result = JSON.parse(String(run.stdout).trim().split("\n").at(-1)!);
+    const result = await runScript(placement, "test/e2e/guest/openat2.mjs");
     expect(result.events).toEqual([
       { type: "enter", pid: result.pid, tid: result.pid, comm: "node", dfd: -100, filename: result.path },
       { type: "exit", pid: result.pid, tid: result.pid, ret: result.fd },
