@@ -1,25 +1,99 @@
 // Helpers generated decoders/encoders call for fixed-size C strings
 // (char comm[16], char filename[256]): NUL-terminated, UTF-8, zero-padded.
+//
+// readCString is on every event's path (once per string field), so it allocates
+// nothing on its common paths (docs/performance.md, "Event path after the runtime work"):
+//   - one Buffer over the view's whole ArrayBuffer, remembered for the last
+//     ArrayBuffer seen (the ring reader reuses one batch buffer), instead of a
+//     Uint8Array per call;
+//   - char[16] (comm, TASK_COMM_LEN) goes through a small direct-mapped intern
+//     cache keyed by all 16 bytes, read as four u32 and compared in full on a hit,
+//     so a hit is exact for every byte sequence and returns the same string;
+//   - otherwise one scan for the NUL that also ORs the bytes: pure ASCII is built
+//     by Buffer#latin1Slice, anything with a byte >= 0x80 by Buffer#utf8Slice
+//     (the same WHATWG replacement rules as TextDecoder: invalid bytes become U+FFFD).
 
 const utf8 = new TextDecoder("utf-8"); // replaces invalid bytes with U+FFFD, never throws
 const utf8Encoder = new TextEncoder();
 
+type Bytes = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+const hasSlices =
+  typeof (Buffer.prototype as Partial<Bytes>).latin1Slice === "function" &&
+  typeof (Buffer.prototype as Partial<Bytes>).utf8Slice === "function";
+
+// The last ArrayBuffer a string was read from, and a Buffer over all of it (no copy).
+// Holds at most one ArrayBuffer alive after its stream is gone.
+let lastBuffer: ArrayBufferLike | undefined;
+let lastBytes: Bytes | undefined;
+
+function bytesOf(buffer: ArrayBufferLike): Bytes {
+  if (buffer !== lastBuffer || lastBytes === undefined) {
+    lastBytes = Buffer.from(buffer as ArrayBuffer) as Bytes;
+    lastBuffer = buffer;
+  }
+  return lastBytes;
+}
+
 /** Reads a NUL-terminated string from `size` bytes at `offset` (all of them if there is no NUL). */
 export function readCString(view: DataView, offset: number, size: number): string {
+  if (size === 16) return readShort16(view, offset);
+  return readScan(view, offset, size);
+}
+
+function readScan(view: DataView, offset: number, size: number): string {
+  const start = view.byteOffset + offset;
+  const end = start + size;
+  const bytes = bytesOf(view.buffer);
+  // Out of range, resized or detached buffers: the checked slow path (throws RangeError like before).
+  if (!hasSlices || offset < 0 || size < 0 || offset + size > view.byteLength || end > bytes.length) return readSlow(view, offset, size);
+  let high = 0;
+  let i = start;
+  for (; i < end; i++) {
+    const c = bytes[i];
+    if (c === 0) break;
+    high |= c;
+  }
+  return high < 0x80 ? bytes.latin1Slice(start, i) : bytes.utf8Slice(start, i);
+}
+
+function readSlow(view: DataView, offset: number, size: number): string {
   const bytes = new Uint8Array(view.buffer, view.byteOffset + offset, size);
   let end = bytes.indexOf(0);
   if (end < 0) end = size;
-  // Short ASCII (comm, most paths) is cheaper to build by hand than through TextDecoder.
-  if (end <= 64) {
-    let s = "";
-    for (let i = 0; i < end; i++) {
-      const c = bytes[i];
-      if (c >= 0x80) return utf8.decode(bytes.subarray(0, end));
-      s += String.fromCharCode(c);
-    }
-    return s;
-  }
   return utf8.decode(bytes.subarray(0, end));
+}
+
+// Intern cache for char[16]: SLOTS entries, key = the 16 bytes as four i32.
+const SLOTS = 256;
+const internKeys = new Int32Array(SLOTS * 4);
+const internValues: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined);
+
+function readShort16(view: DataView, offset: number): string {
+  // DataView getters check bounds (RangeError), as the Uint8Array constructor did.
+  const a = view.getInt32(offset, true);
+  const b = view.getInt32(offset + 4, true);
+  const c = view.getInt32(offset + 8, true);
+  const d = view.getInt32(offset + 12, true);
+  const slot = (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ d, 0x27d4eb2f) >>> 24) & (SLOTS - 1);
+  const k = slot << 2;
+  const hit = internValues[slot];
+  if (hit !== undefined && internKeys[k] === a && internKeys[k + 1] === b && internKeys[k + 2] === c && internKeys[k + 3] === d) {
+    return hit;
+  }
+  const s = readScan(view, offset, 16);
+  internKeys[k] = a;
+  internKeys[k + 1] = b;
+  internKeys[k + 2] = c;
+  internKeys[k + 3] = d;
+  internValues[slot] = s;
+  return s;
+}
+
+/** For tests: forget the cached Buffer and the interned strings. */
+export function resetStringCaches(): void {
+  lastBuffer = lastBytes = undefined;
+  internKeys.fill(0);
+  internValues.fill(undefined);
 }
 
 /**
