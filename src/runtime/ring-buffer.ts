@@ -13,6 +13,12 @@ export type RecordDecoder<E> = (view: DataView, offset: number, length: number) 
 export interface EventStream<E> extends AsyncIterable<E> {
   /** Returns unsubscribe. */
   on(listener: (event: E) => void): () => void;
+  /**
+   * The events one drain (one batch) at a time: `for await (const batch of stream.batches())`.
+   * Cheaper than `for await (const event of stream)` (one promise per batch, not per event).
+   * The arrays may be shared with other iterators: do not modify them.
+   */
+  batches(): AsyncIterableIterator<readonly E[]>;
   /** Userspace drops (records whose decoder threw); back-pressure pauses the reader instead of dropping. */
   readonly dropped: number;
   close(): void;
@@ -52,31 +58,72 @@ export function walkBatch(view: DataView, length: number, visit: (offset: number
   return { records, discarded };
 }
 
-/** A FIFO with O(1) shift, for per-iterator event queues. */
-class Queue<T> {
-  private items: T[] = [];
-  private head = 0;
-  get length(): number {
-    return this.items.length - this.head;
-  }
-  push(item: T): void {
-    this.items.push(item);
-  }
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined as T;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
+/**
+ * Per-iterator queue of whole batches: the events of one drain are decoded once
+ * into one array that every iterator shares (read-only), so queueing costs one
+ * slot per batch and per iterator, not one per event. A ring of slots (grown by
+ * doubling) so steady state allocates nothing.
+ */
+class BatchQueue<E> {
+  #slots: Array<readonly E[] | undefined> = new Array<readonly E[] | undefined>(8).fill(undefined);
+  #head = 0; // slot of the oldest batch
+  #size = 0; // batches queued
+  #index = 0; // next event within the oldest batch
+  /** Events queued. */
+  count = 0;
+
+  push(batch: readonly E[], from: number): void {
+    if (from >= batch.length) return;
+    if (from > 0 && this.#size > 0) {
+      // only a new iterator's first batch starts late, and its queue is empty then; be safe anyway
+      batch = batch.slice(from);
+      from = 0;
     }
-    return item;
+    if (this.#size === this.#slots.length) {
+      const grown = new Array<readonly E[] | undefined>(this.#slots.length * 2).fill(undefined);
+      for (let i = 0; i < this.#size; i++) grown[i] = this.#slots[(this.#head + i) & (this.#slots.length - 1)];
+      this.#slots = grown;
+      this.#head = 0;
+    }
+    this.#slots[(this.#head + this.#size) & (this.#slots.length - 1)] = batch;
+    if (this.#size === 0) this.#index = from;
+    this.#size++;
+    this.count += batch.length - from;
+  }
+
+  /** The next event; only call when count > 0. */
+  shift(): E {
+    const batch = this.#slots[this.#head] as readonly E[];
+    const event = batch[this.#index++];
+    this.count--;
+    if (this.#index >= batch.length) this.#dropHead();
+    return event;
+  }
+
+  /** The rest of the oldest batch (the whole array when nothing of it was taken); only call when count > 0. */
+  shiftBatch(): readonly E[] {
+    const batch = this.#slots[this.#head] as readonly E[];
+    const rest = this.#index === 0 ? batch : batch.slice(this.#index);
+    this.count -= rest.length;
+    this.#dropHead();
+    return rest;
+  }
+
+  #dropHead(): void {
+    this.#slots[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (this.#slots.length - 1);
+    this.#size--;
+    this.#index = 0;
   }
 }
 
 interface Consumer<E> {
-  queue: Queue<E>;
-  wake?: (result: IteratorResult<E>) => void;
+  queue: BatchQueue<E>;
+  /** true: `batches()` (one array per drain); false: one event per `next()`. */
+  batches: boolean;
+  /** Set when the iterator was created during a batch's delivery: where in that batch it starts. */
+  start: number;
+  wake?: (result: IteratorResult<any>) => void;
   fail?: (err: unknown) => void;
   error?: unknown;
 }
@@ -86,6 +133,8 @@ export interface RingBufferOptions {
   highWaterMark?: number;
 }
 
+const DONE: IteratorResult<never> = Object.freeze({ value: undefined, done: true }) as IteratorResult<never>;
+
 export class RingBufferStream<E> implements EventStream<E> {
   #dropped = 0;
   #closed = false;
@@ -94,11 +143,19 @@ export class RingBufferStream<E> implements EventStream<E> {
   #reader: NativeRingReader;
   readonly #decode: RecordDecoder<E>;
   readonly #listeners = new Set<(event: E) => void>();
+  /** Copy of #listeners, replaced (never mutated) on on()/off(), read once per event. */
+  #listenerList: ReadonlyArray<(event: E) => void> = [];
   readonly #consumers = new Set<Consumer<E>>();
   readonly #highWaterMark: number;
   readonly #lowWaterMark: number;
   #view: DataView | undefined;
   readonly #onClose: () => void;
+  // While a batch is being delivered: the events decoded so far (when iterators
+  // want them) and the event being delivered, so an iterator started by a
+  // listener mid-batch begins with that event, as it would have before.
+  #delivering = false;
+  #batch: E[] | undefined;
+  #current: E | undefined;
 
   /** `open` creates the native reader with this stream's batch handler. */
   constructor(
@@ -124,9 +181,11 @@ export class RingBufferStream<E> implements EventStream<E> {
   on(listener: (event: E) => void): () => void {
     if (this.#closed) return () => {};
     this.#listeners.add(listener);
+    this.#listenerList = [...this.#listeners];
     this.#update();
     return () => {
-      this.#listeners.delete(listener);
+      if (!this.#listeners.delete(listener)) return;
+      this.#listenerList = [...this.#listeners];
       this.#update();
     };
   }
@@ -142,33 +201,53 @@ export class RingBufferStream<E> implements EventStream<E> {
     this.#running = false;
     this.#reader.close();
     this.#listeners.clear();
+    this.#listenerList = [];
     for (const c of this.#consumers) {
-      if (c.wake && c.queue.length === 0) {
+      if (c.wake && c.queue.count === 0) {
         const wake = c.wake;
         c.wake = c.fail = undefined;
-        wake({ value: undefined, done: true });
+        wake(DONE);
       }
     }
     this.#onClose();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<E> {
-    const consumer: Consumer<E> = { queue: new Queue<E>() };
-    const finish = (): IteratorResult<E> => {
-      this.#consumers.delete(consumer);
-      if (this.#paused) this.#maybeResume(); // a slow consumer leaving must not stall the others
-      else this.#update();
-      return { value: undefined, done: true };
+    return this.#iterator<E>(false, (c) => c.queue.shift());
+  }
+
+  /**
+   * The events one drain at a time: `for await (const batch of stream.batches())`.
+   * One promise per batch instead of one per event. The arrays are shared with
+   * other iterators: read them, do not modify them.
+   */
+  batches(): AsyncIterableIterator<readonly E[]> {
+    return this.#iterator<readonly E[]>(true, (c) => c.queue.shiftBatch());
+  }
+
+  #iterator<T>(batches: boolean, take: (c: Consumer<E>) => T): AsyncIterableIterator<T> {
+    const consumer: Consumer<E> = { queue: new BatchQueue<E>(), batches, start: 0 };
+    const finish = (): IteratorResult<T> => {
+      if (this.#consumers.delete(consumer)) {
+        if (this.#paused) this.#maybeResume(); // a slow consumer leaving must not stall the others
+        else this.#update();
+      }
+      return DONE;
     };
     if (!this.#closed) {
+      if (this.#delivering) {
+        // created by a listener in the middle of a batch: start with the event being delivered
+        if (this.#batch === undefined) this.#batch = [this.#current as E];
+        consumer.start = this.#batch.length - 1;
+      }
       this.#consumers.add(consumer);
       this.#update();
     }
-    return {
-      next: (): Promise<IteratorResult<E>> => {
-        if (consumer.queue.length > 0) {
-          const value = consumer.queue.shift() as E;
-          if (this.#paused && consumer.queue.length <= this.#lowWaterMark) this.#maybeResume();
+    const iterator: AsyncIterableIterator<T> = {
+      next: (): Promise<IteratorResult<T>> => {
+        if (consumer.queue.count > 0) {
+          const value = take(consumer);
+          if (this.#paused && consumer.queue.count <= this.#lowWaterMark) this.#maybeResume();
           return Promise.resolve({ value, done: false });
         }
         if (consumer.error !== undefined) {
@@ -177,13 +256,15 @@ export class RingBufferStream<E> implements EventStream<E> {
           return Promise.reject(err);
         }
         if (this.#closed || !this.#consumers.has(consumer)) return Promise.resolve(finish());
-        return new Promise<IteratorResult<E>>((resolve, reject) => {
+        return new Promise<IteratorResult<T>>((resolve, reject) => {
           consumer.wake = resolve;
           consumer.fail = reject;
         });
       },
-      return: (): Promise<IteratorResult<E>> => Promise.resolve(finish()),
+      return: (): Promise<IteratorResult<T>> => Promise.resolve(finish()),
+      [Symbol.asyncIterator]: () => iterator,
     };
+    return iterator;
   }
 
   #onBatch(batch: ArrayBuffer | null, length: number): void {
@@ -197,45 +278,76 @@ export class RingBufferStream<E> implements EventStream<E> {
     if (this.#view?.buffer !== batch) this.#view = new DataView(batch); // native replaces it only to grow
     const view = this.#view;
     const decode = this.#decode;
-    const listeners = this.#listeners;
-    const consumers = this.#consumers;
     let thrown: unknown;
-    walkBatch(view, length, (offset, len) => {
-      let event: E;
-      try {
-        event = decode(view, offset, len);
-      } catch (err) {
-        this.#dropped++;
-        thrown ??= err;
-        return;
-      }
-      for (const listener of listeners) {
+    // The walk of walkBatch, inlined: no closure call per record.
+    this.#delivering = true;
+    this.#batch = this.#consumers.size > 0 ? [] : undefined;
+    try {
+      let at = 0;
+      while (at + RINGBUF_HDR_SZ <= length) {
+        const header = view.getUint32(at, true);
+        if (header & RINGBUF_BUSY_BIT) break; // native never copies busy records; be safe anyway
+        const len = header & ~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT);
+        const body = at + RINGBUF_HDR_SZ;
+        if (body + len > length) break; // truncated batch
+        at = body + ((len + 7) & ~7);
+        if (header & RINGBUF_DISCARD_BIT) continue;
+        let event: E;
         try {
-          listener(event);
+          event = decode(view, body, len);
         } catch (err) {
+          this.#dropped++;
           thrown ??= err;
+          continue;
         }
-      }
-      for (const c of consumers) {
-        if (c.wake) {
-          const wake = c.wake;
-          c.wake = c.fail = undefined;
-          wake({ value: event, done: false });
-        } else {
-          c.queue.push(event);
+        this.#current = event;
+        if (this.#batch !== undefined) this.#batch.push(event);
+        const listeners = this.#listenerList;
+        for (let i = 0; i < listeners.length; i++) {
+          try {
+            listeners[i](event);
+          } catch (err) {
+            thrown ??= err;
+          }
         }
+        if (this.#closed) break; // a listener closed the stream
       }
-    });
-    for (const c of consumers) {
-      if (c.queue.length >= this.#highWaterMark) {
-        this.#paused = true;
-        this.#update();
-        break;
-      }
+    } finally {
+      this.#delivering = false;
+      this.#current = undefined;
     }
+    const events = this.#batch;
+    this.#batch = undefined;
+    if (events !== undefined && events.length > 0) this.#enqueue(events);
     // Like an EventEmitter: a throwing listener/decoder surfaces as an uncaught
     // exception, but only after the whole batch was delivered to everyone else.
     if (thrown !== undefined) throw thrown;
+  }
+
+  #enqueue(events: readonly E[]): void {
+    let full = false;
+    for (const c of this.#consumers) {
+      const from = c.start;
+      c.start = 0;
+      if (from >= events.length) continue;
+      if (c.wake) {
+        const wake = c.wake;
+        c.wake = c.fail = undefined;
+        if (c.batches) {
+          wake({ value: from === 0 ? events : events.slice(from), done: false });
+          continue;
+        }
+        wake({ value: events[from], done: false });
+        c.queue.push(events, from + 1);
+      } else {
+        c.queue.push(events, from);
+      }
+      if (c.queue.count >= this.#highWaterMark) full = true;
+    }
+    if (full && !this.#paused) {
+      this.#paused = true;
+      this.#update();
+    }
   }
 
   #failAll(err: unknown): void {
@@ -254,7 +366,7 @@ export class RingBufferStream<E> implements EventStream<E> {
   }
 
   #maybeResume(): void {
-    for (const c of this.#consumers) if (c.queue.length > this.#lowWaterMark) return;
+    for (const c of this.#consumers) if (c.queue.count > this.#lowWaterMark) return;
     this.#paused = false;
     this.#update();
   }

@@ -165,4 +165,89 @@ describe("RingBufferStream", () => {
     reader.deliver(null, 9);
     await expect(next).rejects.toMatchObject({ code: "EBADF", operation: "ringBuffer.poll" });
   });
+
+  it("batches(): one array per drain, discarded records skipped, shared with per-event iterators", async () => {
+    const { stream, reader } = makeStream(100);
+    const batches = stream.batches();
+    const events = stream[Symbol.asyncIterator]();
+    const first = batches.next(); // pending: woken with the whole first batch
+    const [buf, len] = batch([1, { value: 99, discard: true }, 2, { value: 3, extra: 13 }]);
+    reader.deliver(buf, len);
+    reader.push([4, 5]);
+    expect((await first).value).toEqual([1, 2, 3]);
+    expect((await batches.next()).value).toEqual([4, 5]);
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) seen.push((await events.next()).value as number);
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    stream.close();
+    expect(await batches.next()).toEqual({ value: undefined, done: true });
+    expect(await events.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it("an iterator started by a listener mid-batch begins with the event being delivered", async () => {
+    const { stream, reader } = makeStream(100);
+    let it: AsyncIterator<number> | undefined;
+    let batchIt: AsyncIterator<readonly number[]> | undefined;
+    stream.on((e) => {
+      if (e === 2) {
+        it = stream[Symbol.asyncIterator]();
+        batchIt = stream.batches();
+      }
+    });
+    reader.push([1, 2, 3]);
+    reader.push([4]);
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) got.push((await it!.next()).value as number);
+    expect(got).toEqual([2, 3, 4]);
+    expect((await batchIt!.next()).value).toEqual([2, 3]);
+    expect((await batchIt!.next()).value).toEqual([4]);
+  });
+
+  it("a listener that unsubscribes or closes mid-batch hears nothing after it", () => {
+    const { stream, reader } = makeStream(100);
+    const a: number[] = [];
+    const b: number[] = [];
+    const offA = stream.on((e) => {
+      a.push(e);
+      if (e === 2) offA();
+    });
+    stream.on((e) => {
+      b.push(e);
+      if (e === 3) stream.close();
+    });
+    reader.push([1, 2, 3, 4]);
+    expect(a).toEqual([1, 2]);
+    expect(b).toEqual([1, 2, 3]);
+  });
+
+  it("delivers a batch larger than 1 MiB to listeners and iterators, in order, and counts it against highWaterMark", async () => {
+    const n = 60_000; // 60 000 records of 24 bytes with their headers: 1.4 MiB
+    const buf = new ArrayBuffer(n * 24);
+    const view = new DataView(buf);
+    for (let i = 0; i < n; i++) {
+      view.setUint32(i * 24, i % 10 === 9 ? 16 | RINGBUF_DISCARD_BIT : 16, true);
+      view.setUint32(i * 24 + 8, i, true);
+    }
+    const { stream, reader } = makeStream(100_000);
+    let heard = 0;
+    let order = 0;
+    stream.on((e) => {
+      const k = heard % 54_000; // k-th submitted record of its batch: every 10th was discarded
+      if (e !== k + Math.floor(k / 9)) order++;
+      heard++;
+    });
+    const it = stream[Symbol.asyncIterator]();
+    reader.deliver(buf, buf.byteLength);
+    expect(reader.running).toBe(true); // 54 000 queued < 100 000
+    reader.deliver(buf, buf.byteLength);
+    expect(heard).toBe(2 * 54_000);
+    expect(order).toBe(0);
+    expect(reader.running).toBe(false); // 108 000 queued >= highWaterMark
+    const got: number[] = [];
+    for (let i = 0; i < 58_001; i++) got.push((await it.next()).value as number);
+    expect(reader.running).toBe(true); // 49 999 left <= low-water mark 50 000
+    expect(got.slice(0, 54_000).every((v, k) => v === k + Math.floor(k / 9))).toBe(true);
+    expect(got.slice(54_000).every((v, k) => v === k + Math.floor(k / 9))).toBe(true);
+    expect(stream.dropped).toBe(0);
+  });
 });

@@ -1,6 +1,7 @@
 // Ring buffer reader: mmaps a BPF_MAP_TYPE_RINGBUF map and delivers copied
-// batches of raw records to JS, driven by one uv_poll_t on the map fd plus a
-// uv_timer_t (programs submit with BPF_RB_NO_WAKEUP, so the timer bounds latency).
+// batches of raw records to JS, driven by one uv_poll_t on an edge-triggered epoll
+// instance watching the map fd, plus a uv_timer_t (programs submit with
+// BPF_RB_NO_WAKEUP except at the threshold, so the timer bounds latency).
 #pragma once
 
 #include <uv.h>
@@ -34,6 +35,7 @@ class RingCore {
   ~RingCore() = default;
   static void OnPoll(uv_poll_t* h, int status, int events);
   static void OnTimer(uv_timer_t* h);
+  static void OnIdle(uv_idle_t* h);
   static void OnClosed(uv_handle_t* h);
   static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* self);
   size_t Collect(uint64_t* start);  // bytes of complete records from consumer pos
@@ -45,7 +47,9 @@ class RingCore {
   napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
   uv_poll_t poll_{};
   uv_timer_t timer_{};
+  uv_idle_t idle_{};  // one extra drain on the next loop turn (after a capped batch, on start)
   int fd_ = -1;
+  int epfd_ = -1;  // private epoll instance: fd_ with EPOLLET (see Open)
   int pendingCloses_ = 0;
   bool closed_ = false;
   bool running_ = false;
