@@ -13,8 +13,8 @@ export function placement(file: string, ...features: KernelFeature[]): Placement
 }
 
 /** The script's last stdout line, parsed as JSON; throws with its stderr when it fails. */
-export async function runScript(p: Placement, script: string): Promise<any> {
-  const run = p.where === "vm" ? await runInVm(["node", script], { timeoutMs: 240_000 }) : await execa("node", [script], { reject: false });
+export async function runScript(p: Placement, script: string, args: string[] = []): Promise<any> {
+  const run = p.where === "vm" ? await runInVm(["node", script, ...args], { timeoutMs: 240_000 }) : await execa("node", [script, ...args], { reject: false });
   if (run.exitCode !== 0) throw new Error(`${script} exited ${run.exitCode} on ${p.kernel}:\n${String(run.stderr).slice(-4000)}`);
   return JSON.parse(String(run.stdout).trim().split("\n").at(-1)!);
 }
