@@ -3,7 +3,7 @@
 // (`probe.events.on`) or an async iterator (`for await`), prints "ready", and on SIGTERM prints one
 // JSON line: events, CPU (process.cpuUsage from ready to the end), drops (pg_drops), latency of
 // every 64th event (ktime from BPF vs process.hrtime, both CLOCK_MONOTONIC) and RSS samples.
-//   node bench/node-consumer.mjs LOADER listener|iterator [pollIntervalMs]
+//   node bench/node-consumer.mjs LOADER listener|iterator|batches [pollIntervalMs]
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -35,6 +35,11 @@ if (mode === "listener") {
   const off = probe.events.on(onEvent);
   stopIterator = off;
   finished = Promise.resolve();
+} else if (mode === "batches") {
+  stopIterator = () => probe.events.close();
+  finished = (async () => {
+    for await (const batch of probe.events.batches()) for (const ev of batch) onEvent(ev);
+  })();
 } else {
   stopIterator = () => probe.events.close(); // a pending `for await` ends (done) on close()
   finished = (async () => {

@@ -17,7 +17,6 @@ import { mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join, dirname, basename, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { patchLoader } from "./prototype.mjs";
 import { run, must, startConsumer, have, sh, median, progs, enableBpfStats, sleep, onCleanup } from "./lib.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -100,14 +99,12 @@ async function setup() {
   await must("cc", ["-O2", "-Wall", "-o", join(out, "rbconsumer"), join(bench, "reference/rbconsumer.c"), "-lbpf"]);
   await must("clang", [...CLANG_BPF, "-c", join(bench, "reference/getppid.bpf.c"), "-o", join(out, "ref-getppid-wake.bpf.o")]);
   await must("clang", [...CLANG_BPF, "-DWAKEUP_FLAGS=BPF_RB_NO_WAKEUP", "-c", join(bench, "reference/getppid.bpf.c"), "-o", join(out, "ref-getppid-nowake.bpf.o")]);
-  for (const p of ["opensnoop", "execsnoop", "opensnoop-proto"]) {
+  for (const p of ["opensnoop", "execsnoop"]) {
     await must("clang", [...CLANG_BPF, "-c", join(bench, `reference/${p}.bpf.c`), "-o", join(out, `ref-${p}.bpf.o`)]);
   }
   // probegen's own output for the bench probe, and its loader as plain JS
   await buildSpecs([join(bench, "specs/getppid.yaml")], join(out, "spec"), join(out, "cache-bench"));
   await transpile(join(out, "spec/getppid.ts"), join(out, "spec/getppid.mjs"));
-  // the proposed decoder, as a hand-modified copy of the generated loader (bench/prototype.mjs)
-  writeFileSync(join(out, "spec/getppid-proto.mjs"), patchLoader(readFileSync(join(out, "spec/getppid.mjs"), "utf8")));
 }
 
 async function buildSpecs(specs, dir, cacheDir, extra = []) {
@@ -163,7 +160,7 @@ async function eventPath() {
   const bp = await eventRun("(b') C ring_buffer__consume every 1 ms, probegen's BPF object", rbc, [join(out, "spec/getppid.bpf.o"), "consume", "1"], { env: lat });
   const nl = await eventRun("(c) Node, generated loader, probe.events.on()", "node", [nodeC, loader, "listener"]);
   const ni = await eventRun("(c) Node, generated loader, for await", "node", [nodeC, loader, "iterator"]);
-  const np = await eventRun("(c*) Node listener, prototype string decoding (bench/prototype.mjs)", "node", [nodeC, join(out, "spec/getppid-proto.mjs"), "listener"]);
+  const nb = await eventRun("(c) Node, generated loader, for await over events.batches()", "node", [nodeC, loader, "batches"]);
   const paced = await eventRun(`(c) Node listener, producer paced at 1000 calls/s`, "node", [nodeC, loader, "listener"], {
     producerArgs: ["getppid", String(PRODUCER_CPU), String(Math.min(seconds, 3)), "1000"],
   });
@@ -171,7 +168,7 @@ async function eventPath() {
   figure("event.producer_rate.c_poll (a)", a.rate, "ev/s", { note: `${a.drops} drops, ${fmt(a.cpuNsPerEvent)} ns CPU/event` });
   figure("event.producer_rate.c_consume_1ms (b)", b.rate, "ev/s", { note: `${b.drops} drops, ${fmt(b.cpuNsPerEvent)} ns CPU/event` });
   figure("event.producer_rate.c_consume_1ms.probegen_bpf (b')", bp.rate, "ev/s", { ref: b.rate, refName: "b", ratio: bp.rate / b.rate, note: `${bp.drops} drops, ${fmt(bp.cpuNsPerEvent)} ns CPU/event` });
-  for (const [n, r] of [["listener", nl], ["for_await", ni]]) {
+  for (const [n, r] of [["listener", nl], ["for_await", ni], ["batches", nb]]) {
     // The rate a consumer "sustains" is what it receives without drops: count only delivered events.
     const sustained = (r.events / r.calls) * r.rate;
     figure(`event.node_${n}.rate_vs_c_poll`, sustained, "ev/s", { ref: a.rate, refName: "a", ratio: sustained / a.rate, target: ">=1.0x", pass: sustained / a.rate >= 1.0 && r.drops === 0, note: r.drops ? `producer ${fmt(r.rate)}/s but ${r.drops} dropped` : undefined });
@@ -179,17 +176,12 @@ async function eventPath() {
     figure(`event.node_${n}.drops`, r.drops, "", { ref: a.drops, refName: "a", target: "0", pass: r.drops === 0 });
     figure(`event.node_${n}.cpu_per_event`, r.cpuNsPerEvent, "ns", { ref: b.cpuNsPerEvent, refName: "b", ratio: r.cpuNsPerEvent / b.cpuNsPerEvent, target: "<=200ns", pass: r.cpuNsPerEvent <= 200 });
   }
-  {
-    const sustained = (np.events / np.calls) * np.rate;
-    figure("event.node_listener.prototype_decoder.rate_vs_c_poll", sustained, "ev/s", { ref: a.rate, refName: "a", ratio: sustained / a.rate, note: `${np.drops} drops; not the shipped decoder` });
-    figure("event.node_listener.prototype_decoder.cpu_per_event", np.cpuNsPerEvent, "ns", { ref: nl.cpuNsPerEvent, refName: "shipped", ratio: np.cpuNsPerEvent / nl.cpuNsPerEvent, note: "not the shipped decoder" });
-  }
   figure("event.c_poll.cpu_per_event (a)", a.cpuNsPerEvent, "ns");
   figure("event.latency_p50.node_listener.full_rate", nl.p50 / 1e6, "ms", { ref: b.p50 / 1e6, refName: "b" });
   figure("event.latency_p99.node_listener.full_rate", nl.p99 / 1e6, "ms", { ref: b.p99 / 1e6, refName: "b", target: `<=${POLL_MS + 2}ms`, pass: nl.p99 / 1e6 <= POLL_MS + 2 });
   figure("event.latency_p50.node_listener.1k_per_s", paced.p50 / 1e6, "ms");
   figure("event.latency_p99.node_listener.1k_per_s", paced.p99 / 1e6, "ms", { target: `<=${POLL_MS + 2}ms`, pass: paced.p99 / 1e6 <= POLL_MS + 2, note: `bound: pollIntervalMs (default ${POLL_MS} ms) or a quarter of the ring, whichever first` });
-  return { base, a, b, bp, nl, ni, paced };
+  return { base, a, b, bp, nl, ni, nb, paced };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -286,10 +278,6 @@ async function kernelCost(built) {
     };
     const gc = await cOn(join(built, `${name}.bpf.o`));
     figure(`kernel.${name}.probegen_bpf_under_c_consumer`, gc.nsPerEvent, "ns", { ref: h.nsPerEvent, refName: "C", ratio: gc.nsPerEvent / h.nsPerEvent, note: `${gc.drops} drops; isolates the kernel side from the Node reader` });
-    if (existsSync(join(out, `ref-${name}-proto.bpf.o`))) {
-      const pc = await cOn(join(out, `ref-${name}-proto.bpf.o`));
-      figure(`kernel.${name}.prototype_edge_wakeup_under_c_consumer`, pc.nsPerEvent, "ns", { ref: h.nsPerEvent, refName: "C", ratio: pc.nsPerEvent / h.nsPerEvent, note: `${pc.insns} insns, ${pc.drops} drops; bench/reference/${name}-proto.bpf.c` });
-    }
     log(`  ${name} (${WORKLOADS[name].what}): probegen ${fmt(g.nsPerEvent)} ns/event over ${g.runCnt} runs, ${g.insns} insns, ${g.drops} drops; hand-written ${fmt(h.nsPerEvent)} ns, ${h.insns} insns`);
     // bpftrace one-liner
     let t;

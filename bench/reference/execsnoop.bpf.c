@@ -2,12 +2,19 @@
 // batched (timer-drained) reader: reserve, fill, submit without a wake-up.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+/* Only what is read, relocated with CO-RE (as with a trimmed vmlinux.h). */
+struct task_struct {
+	struct task_struct *real_parent;
+	int tgid;
+} __attribute__((preserve_access_index));
 
 char LICENSE[] SEC("license") = "GPL";
 
 struct event {
 	__u32 pid, uid;
-	__s32 old_pid;
+	__s32 ppid, old_pid;
 	char comm[16];
 	char filename[256];
 };
@@ -34,6 +41,7 @@ int on_exec(struct exec_ctx *ctx)
 		return 0;
 	e->pid = id >> 32;
 	e->uid = (__u32)ug;
+	e->ppid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), real_parent, tgid);
 	e->old_pid = ctx->old_pid;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), (void *)ctx + (ctx->filename_loc & 0xffff));
