@@ -41,15 +41,16 @@ class Resolver {
   private params: IrParam[] = [];
   private usesPtRegs = false;
   private readonly types: BtfUse;
+  private loadedBtf?: Btf | null;
 
   constructor(private readonly source: SpecSource, private readonly spec: ProbeSpec, private readonly kernel: KernelInfo) {
-    this.types = { btf: undefined, paths: [], declare: [] };
+    this.types = { load: () => this.btf(), paths: [], declare: [] };
   }
 
   /** BTF is read only when a spec needs it (paths, named arguments, fentry...). */
   private btf(): Btf | undefined {
-    this.types.btf ??= this.kernel.btf?.();
-    return this.types.btf;
+    if (this.loadedBtf === undefined) this.loadedBtf = this.kernel.btf?.() ?? null;
+    return this.loadedBtf ?? undefined;
   }
 
   private span(path: SpecPath, which: "value" | "key" = "value"): SourceSpan {
@@ -92,7 +93,7 @@ class Resolver {
       paramsLayout: layoutStruct(this.params.map((p) => ({ name: p.name, type: p.type }))),
       ts: { loader: `load${pascal}`, probe: `${pascal}Probe`, event: `${pascal}Event`, maps: `${pascal}Maps` },
       usesPtRegs: this.usesPtRegs,
-      btfTypes: this.types.btf && (this.types.paths.length || this.types.declare.length) ? { btf: this.types.btf, paths: this.types.paths, declare: this.types.declare } : undefined,
+      btfTypes: this.loadedBtf && (this.types.paths.length || this.types.declare.length) ? { btf: this.loadedBtf, paths: this.types.paths, declare: this.types.declare } : undefined,
     };
   }
 
@@ -228,8 +229,6 @@ class Resolver {
     const exitAttach = spec.exit !== undefined ? this.exitPoint(attach, spec.exit, [...path, "exit"]) : undefined;
     if (spec.exit !== undefined && !exitAttach) return [];
     const name = this.programName(spec, attach, path, usedNames);
-    // Names of kernel structs resolve lazily: only a spec that uses them loads BTF.
-    if (usesKernelTypes(spec)) this.btf();
     const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types);
     const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
     this.checkUniqueFields(fields);
@@ -580,10 +579,6 @@ function sectionOf(a: AttachPoint): string {
   return `${a.kind}/${a.function}`;
 }
 
-/** Whether a spec may name kernel types (cheap text check; BTF is loaded only then). */
-function usesKernelTypes(spec: ProgramSpec): boolean {
-  return /\b(task|ppid|args\.\w+\.)/.test(JSON.stringify(spec)) || /^(kprobe|kretprobe)\//.test(spec.attach);
-}
 
 function uniqueName(base: string, used: Set<string>): string {
   let name = base;

@@ -33,9 +33,9 @@ export interface ResolvedValue {
 
 export type Report = (code: string, message: string, span: SourceSpan, hint?: string) => void;
 
-/** The kernel types a program uses, for the emitter's minimal header. */
+/** The kernel's types, loaded on first use, and those a probe uses (for the emitter's header). */
 export interface BtfUse {
-  btf?: Btf;
+  load(): Btf | undefined;
   paths: Array<{ root: number; steps: PathStep[] }>;
   declare: number[];
 }
@@ -50,14 +50,14 @@ export class Scope {
     private readonly params: IrParam[],
     private readonly report: Report,
     private readonly entry?: AttachPoint,
-    private readonly types: BtfUse = { paths: [], declare: [] },
+    private readonly types: BtfUse = { load: () => undefined, paths: [], declare: [] },
   ) {}
 
   names(): string[] {
     const names: string[] = Object.keys(builtins);
     const args = this.entry ?? this.attach;
     names.push(...argNames(args));
-    if (this.types.btf) names.push("ppid", "task");
+    names.push("ppid", "task");
     if (this.entry) {
       names.push("ret", "errno", "latency");
       if (this.attach.kind === "tracepoint") names.push(...this.attach.format.fields.map((f) => `exit.${f.name}`));
@@ -163,7 +163,7 @@ export class Scope {
   }
 
   private fexitReturn(index: number, typeId: number, override?: string, span?: SourceSpan): ResolvedValue | undefined {
-    const btf = this.types.btf!;
+    const btf = this.types.load()!;
     const captured = captureOf(btf, typeId, DEFAULT_STRING_SIZE);
     if (!captured.ok || captured.type.kind === "string") return { source: { kind: "retval", arrayIndex: index }, type: i64, description: "return value" };
     const type = override && span ? this.overrideInt("retval", captured.type, override, span) : captured.type;
@@ -172,7 +172,7 @@ export class Scope {
 
   /** A function argument typed from BTF, or a member path starting at one. */
   private btfArg(index: number, ctx: ArgContext, typeId: number, members: string[], span: SourceSpan, override?: string): ResolvedValue | undefined {
-    const btf = this.types.btf!;
+    const btf = this.types.load()!;
     const cType = btf.describe(typeId);
     if (members.length > 0) return this.corePath({ kind: "arg", index, ctx, cType }, typeId, members, span, override);
     const captured = captureOf(btf, typeId, DEFAULT_STRING_SIZE);
@@ -192,7 +192,7 @@ export class Scope {
 
   /** `task.real_parent.tgid`, `args.how.flags`: members read with CO-RE, checked against BTF. */
   private corePath(root: PathRoot, rootType: string | number, members: string[], span: SourceSpan, override?: string): ResolvedValue | undefined {
-    const btf = this.types.btf;
+    const btf = this.types.load();
     const written = [root.kind === "task" ? "task" : `argument ${root.index}`, ...members].join(".");
     if (!btf) {
       this.report("no-btf", `'${written}' reads kernel structs, and there is no kernel BTF to type it`, span,
