@@ -24,12 +24,6 @@ export interface RunFlags {
 }
 
 /** What the IR will say about runtime parameters (added by the params work). */
-interface ParamInfo {
-  name: string;
-  tsName: string;
-  type: { kind: "int"; size: number; signed: boolean } | { kind: "bool" };
-}
-
 interface TypedMapLike {
   entries(): Iterable<[unknown, unknown]>;
 }
@@ -91,7 +85,7 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
 
 function parseParams(probe: IrProbe, args: string[]): Record<string, number | bigint | boolean> {
   // Parameters the loader sets itself (ring buffer wake-up thresholds) are not the user's.
-  const declared = ((probe as unknown as { params?: Array<ParamInfo & { wakeupOf?: unknown }> }).params ?? []).filter((p) => !p.wakeupOf);
+  const declared = probe.params.filter((p) => !p.wakeupOf);
   const list = declared.length ? `declared: ${declared.map((p) => `${p.name} (${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`})`).join(", ")}` : `${probe.source} declares no parameters`;
   const out: Record<string, number | bigint | boolean> = {};
   for (const arg of args) {
