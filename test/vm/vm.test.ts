@@ -116,7 +116,9 @@ function guest(): VmRunResult {
 }
 
 describe('kernel features via the test VM (Debian kernel under qemu)', () => {
-  it('boots the Debian kernel, not the host kernel', (ctx) => {
+  // "[vm: RELEASE]" in a name tells the suite's summary which kernel ran the test.
+  const inVm = `[vm: ${status.kernel ?? 'not built'}]`;
+  it(`boots the Debian kernel, not the host kernel ${inVm}`, (ctx) => {
     needVm(ctx);
     const r = guest();
     const rel = sections.get('uname')?.trim();
@@ -126,7 +128,7 @@ describe('kernel features via the test VM (Debian kernel under qemu)', () => {
     expect(r.kernel).toBe(rel);
   });
 
-  it('relays exit code, stdout and stderr; sets HOME, cwd and scratch', (ctx) => {
+  it(`relays exit code, stdout and stderr; sets HOME, cwd and scratch ${inVm}`, (ctx) => {
     needVm(ctx);
     const r = guest();
     expect(r.exitCode).toBe(7);
@@ -135,7 +137,7 @@ describe('kernel features via the test VM (Debian kernel under qemu)', () => {
     expect(sections.get('scratch')).toBe('scratch-ok\n');
   });
 
-  it('guest kernel offers kprobe, tracing (fentry/fexit/tp_btf) and lsm program types', (ctx) => {
+  it(`guest kernel offers kprobe, tracing (fentry/fexit/tp_btf) and lsm program types ${inVm}`, (ctx) => {
     needVm(ctx);
     guest();
     const f = sections.get('features') ?? '';
@@ -146,7 +148,7 @@ describe('kernel features via the test VM (Debian kernel under qemu)', () => {
   });
 
   for (const p of ['kprobe', 'fentry'] as const) {
-    it(`a ${p} program counts calls of ksys_sync() (host kernel if it can, else the VM)`, (ctx) => {
+    it(`a ${p} program counts calls of ksys_sync() (host kernel if it can, else the VM) [${place.where}: ${place.kernel}]`, (ctx) => {
       if (place.where === 'skip') {
         if (required) throw new Error(`${place.reason} (PROBEGEN_VM_REQUIRED=1)`);
         console.warn(`[vm] SKIP: ${place.reason}`);
