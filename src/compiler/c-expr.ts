@@ -33,6 +33,7 @@ export function rawScalar(source: ValueSource): string {
         case "uid": return `${locals.uidGid}`;
         case "gid": return `(${locals.uidGid} >> 32)`;
         case "ktime": return "bpf_ktime_get_ns()";
+        case "boot_ns": return "bpf_ktime_get_boot_ns()";
         case "cpu": return "bpf_get_smp_processor_id()";
         case "comm": throw new Error("comm is a string");
       }

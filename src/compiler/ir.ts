@@ -10,7 +10,7 @@ import type { BoolType, IntType, ScalarOrString, StringType } from "./types.js";
 
 import type { Capture, FuncSignature, PathStep } from "./btf/index.js";
 
-export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "cpu";
+export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
 /** How a program reaches its function arguments: pt_regs (kprobes) or a u64 array (fentry, tp_btf). */
 export type ArgContext = "regs" | "array";

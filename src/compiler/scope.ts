@@ -18,6 +18,7 @@ export const builtins: Record<Builtin, { type: ScalarOrString; description: stri
   gid: { type: u32, description: "group id" },
   comm: { type: { kind: "string", size: 16 }, description: "command name (the task's comm)" },
   ktime: { type: u64, description: "nanoseconds since boot (CLOCK_MONOTONIC)" },
+  boot_ns: { type: u64, description: "nanoseconds since boot, suspend included (CLOCK_BOOTTIME)" },
   cpu: { type: u32, description: "CPU the event happened on" },
 };
 
