@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildSpecs } from "../compiler/build.js";
 import { BuildCache } from "../compiler/cache.js";
-import type { IrEvent, IrField, IrMap, IrProbe } from "../compiler/ir.js";
+import type { IrField, IrMap, IrProbe } from "../compiler/ir.js";
 import { packageRoot } from "../compiler/package-info.js";
 import { errnoName } from "../runtime/errors.js";
 import { usageError } from "./errors.js";

@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
 import { ExprTyper, sourceKey, sourcesIn } from "./expr-typer.js";
-import type { AttachPoint, Histogram, IrComposite, IrEvent, IrExpr, IrField, IrMap, IrMapType, IrParam, IrProbe, IrProgram, IrStash, IrUpdate, MapKind, UpdateOp, ValueSource } from "./ir.js";
+import type { AttachPoint, IrComposite, IrEvent, IrExpr, IrField, IrMap, IrMapType, IrParam, IrProbe, IrProgram, IrStash, IrUpdate, MapKind, UpdateOp, ValueSource } from "./ir.js";
 import type { KernelSymbols } from "./kernel/kallsyms.js";
 import type { Tracefs } from "./kernel/tracefs.js";
 import { layoutStruct } from "./layout.js";

@@ -41,8 +41,6 @@ const keywords = new Set(("auto break case char const continue default do double
   "volatile while _Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn _Static_assert " +
   "_Thread_local asm typeof __typeof__ __attribute__ __asm__ __inline__ __restrict__ __extension__").split(" "));
 
-type Tag = "struct" | "union" | "enum";
-
 export class HeaderBuilder {
   private readonly layout: LayoutPlanner;
   private readonly provided: Set<string>;
