@@ -13,6 +13,7 @@ import { camelCase, cIdentifierProblem, pascalCase } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Btf } from "./btf/index.js";
 import { tracepointNames, tracepointProto } from "./btf-values.js";
+import { crossCheckFormat } from "./kernel/crosscheck.js";
 import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { closest, didYouMean } from "./suggest.js";
@@ -354,6 +355,14 @@ class Resolver {
         const byName = near.length ? near : all.filter((n) => n.endsWith(`/${name}`)).slice(0, 3);
         this.fail("unknown-tracepoint", `the kernel has no tracepoint '${category}/${name}'.${byName.length ? didYouMean(`${category}/${name}`, byName) || ` Did you mean '${byName[0]}'?` : ""}`,
           path, "list them with: probegen list tracepoints, or ls /sys/kernel/tracing/events/CATEGORY/");
+        return undefined;
+      }
+      const btf = this.btf();
+      const mismatches = btf ? crossCheckFormat(btf, format) : [];
+      if (mismatches.length > 0) {
+        const m = mismatches[0]!;
+        this.fail("layout-mismatch", `tracefs and the kernel's BTF disagree about ${category}/${name}: '${m.field}' is at offset ${m.tracefsOffset} in the format but ${m.btfOffset} in struct trace_event_raw_${name}`,
+          path, "the tracepoint formats and the BTF come from different kernels: build on the kernel you target, or give its BTF with --btf");
         return undefined;
       }
       return { kind: "tracepoint", category, name, format };

@@ -1,9 +1,12 @@
 /** CO-RE paths and BTF-typed arguments, resolved against the running kernel's BTF. */
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Btf } from "../../src/compiler/btf/index.js";
+import { Tracefs } from "../../src/compiler/kernel/tracefs.js";
 import type { KernelInfo } from "../../src/compiler/resolve.js";
-import { fixtureKernel, frontEnd, located } from "../helpers/compile.js";
+import { fixtureKernel, fixtureTracefs, frontEnd, located } from "../helpers/compile.js";
 
 const vmlinux = "/sys/kernel/btf/vmlinux";
 const hasBtf = existsSync(vmlinux);
@@ -62,5 +65,24 @@ describe.skipIf(!hasBtf)("kernel types in specs", () => {
     const { diagnostics } = frontEnd("name: t\nprograms:\n  - attach: tracepoint/sched/sched_process_exec\n    fields: [ppid]\n");
     expect(located(diagnostics)).toEqual(["probes/test.yaml:4:14: 'task.real_parent.tgid' reads kernel structs, and there is no kernel BTF to type it"]);
     expect(diagnostics[0]!.hint).toContain("--btf FILE");
+  });
+});
+
+describe.skipIf(!hasBtf)("tracefs formats cross-checked with BTF", () => {
+  it("agree for this kernel's sched_process_exec", () => {
+    const { diagnostics } = spec("  - attach: tracepoint/sched/sched_process_exec\n    fields: [pid, old_pid, filename]\n");
+    expect(diagnostics).toEqual([]);
+  });
+
+  it("a format from another kernel is caught before any byte is misread", () => {
+    const format = readFileSync(`${fixtureTracefs}/events/sched/sched_process_exec/format`, "utf8").replace("offset:16;\tsize:4", "offset:20;\tsize:4");
+    const dir = mkdtempSync(join(tmpdir(), "probegen-tracefs-"));
+    mkdirSync(join(dir, "events/sched/sched_process_exec"), { recursive: true });
+    writeFileSync(join(dir, "events/sched/sched_process_exec/format"), format);
+    const other: KernelInfo = { tracefs: () => new Tracefs(dir), symbols: () => undefined, btf: kernel.btf };
+    const { diagnostics } = frontEnd("name: t\nprograms:\n  - attach: tracepoint/sched/sched_process_exec\n    fields: [pid]\n", "probes/test.yaml", other);
+    expect(located(diagnostics)).toEqual([
+      "probes/test.yaml:3:13: tracefs and the kernel's BTF disagree about sched/sched_process_exec: 'old_pid' is at offset 20 in the format but 16 in struct trace_event_raw_sched_process_exec",
+    ]);
   });
 });
