@@ -328,14 +328,14 @@ async function buildFigures() {
   const vmlinux = join(out, "vmlinux.h");
   if (!existsSync(vmlinux)) writeFileSync(vmlinux, await must("bpftool", ["btf", "dump", "file", "/sys/kernel/btf/vmlinux", "format", "c"]));
   const flags = ["-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86", "-I/usr/include/x86_64-linux-gnu", "-Wall", "-fno-ident", "-c"];
-  for (const name of ["opensnoop", "execsnoop", "openat2"]) {
+  for (const name of ["opensnoop", "execsnoop", "openat2", "fopen"]) {
     const c = join(gen, `${name}.bpf.c`);
     if (!existsSync(c)) {
       skip(`build.clang.${name}`, "not built");
       continue;
     }
     const v = join(gen, `${name}.vmlinux.bpf.c`);
-    writeFileSync(v, readFileSync(c, "utf8").replace("#include <linux/bpf.h>", `#include "${vmlinux}"`));
+    writeFileSync(v, withVmlinux(readFileSync(c, "utf8"), vmlinux));
     const time = async (file) => {
       const ms = [];
       for (let i = 0; i < 5; i++) {
@@ -353,7 +353,30 @@ async function buildFigures() {
       skip(`build.clang.${name}`, err.message.split("\n")[0]);
     }
   }
+  // The BTF reader: what every build that needs kernel types pays first (bench/btf.ts).
+  const btfBench = join(root, "dist/bench/btf.js");
+  if (existsSync(btfBench) && existsSync("/sys/kernel/btf/vmlinux")) {
+    const r = await run("node", [btfBench]);
+    const load = /load \/sys\/kernel\/btf\/vmlinux: ([\d.]+) ms \((\d+) types\)/.exec(r.stdout);
+    const index = /first lookup \(builds the name index\): ([\d.]+) ms/.exec(r.stdout);
+    if (load && index) {
+      const total = Number(load[1]) + Number(index[1]);
+      figure("build.btf.read_vmlinux_and_index", total, "ms", { target: "<1000ms", pass: total < 1000, note: `${load[2]} types: load ${load[1]} ms + name index ${index[1]} ms` });
+    } else skip("build.btf.read_vmlinux_and_index", `unexpected output of ${btfBench}`);
+  } else skip("build.btf.read_vmlinux_and_index", "no kernel BTF, or dist/bench/btf.js not built");
   return gen;
+}
+
+/**
+ * The same program as a hand-written one would be: the full vmlinux.h instead of <linux/bpf.h>,
+ * without probegen's own minimal kernel types (vmlinux.h has them all) or <asm/ptrace.h>
+ * (vmlinux.h defines pt_regs; bpf_tracing.h then uses the kernel's register names).
+ */
+function withVmlinux(c, vmlinux) {
+  const start = c.indexOf("/* The kernel types this probe reads");
+  const end = c.indexOf("#pragma clang attribute pop");
+  const trimmed = start >= 0 && end > start ? c.slice(0, start) + c.slice(end + "#pragma clang attribute pop".length) : c;
+  return trimmed.replace("#include <linux/bpf.h>", `#include "${vmlinux}"`).replace("#include <asm/ptrace.h>\n", "");
 }
 
 // ---------------------------------------------------------------------------------------------
