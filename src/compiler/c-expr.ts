@@ -24,7 +24,7 @@ export function scalarValue(source: ValueSource, type: ScalarOrString): string {
   return `(${cScalarType(type)})${raw}`;
 }
 
-export function rawScalar(source: ValueSource): string {
+function rawScalar(source: ValueSource): string {
   switch (source.kind) {
     case "builtin":
       switch (source.name) {

@@ -8,7 +8,7 @@ import Handlebars from "handlebars";
 import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "./btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
-import { sourceKey, sourcesIn } from "./expr-typer.js";
+import { sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
 import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, IrStash, IrUpdate, ValueSource } from "./ir.js";
 import type { TracepointFormat } from "./kernel/tracefs.js";
 import { roundUp, type StructLayout } from "./layout.js";
@@ -177,15 +177,11 @@ function programSources(p: IrProgram): ValueSource[] {
   return [
     ...(p.event?.fields.map((f) => f.source) ?? []),
     ...sourcesIn(p.filter),
-    ...p.updates.flatMap((u) => [...compositeExprs(u.key), ...compositeExprs(u.value), ...compositeExprs(u.condition)].flatMap(sourcesIn)),
+    ...p.updates.flatMap(updateSources),
     ...(p.stashes?.members.map((m) => m.source) ?? []),
   ];
 }
 
-function compositeExprs(c: IrComposite | undefined): IrExpr[] {
-  if (!c) return [];
-  return Array.isArray(c) ? c.map((m) => m.expr) : [c];
-}
 
 class BodyWriter {
   private readonly lines: string[] = [];

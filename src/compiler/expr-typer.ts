@@ -4,7 +4,7 @@
  */
 import { error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { FilterSyntaxError, parseFilter, type FilterAst } from "./filter.js";
-import type { IrExpr, IrField, ValueSource } from "./ir.js";
+import type { IrComposite, IrExpr, IrField, IrUpdate, ValueSource } from "./ir.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
 import { i64, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
@@ -134,6 +134,12 @@ function widest(a: ScalarOrString, b: ScalarOrString): IntType {
   const ai = a.kind === "int" ? a : { kind: "int" as const, size: 4 as const, signed: false };
   const bi = b.kind === "int" ? b : { kind: "int" as const, size: 4 as const, signed: false };
   return { kind: "int", size: Math.max(ai.size, bi.size) as IntType["size"], signed: ai.signed || bi.signed };
+}
+
+/** Every value source a map update reads: its key, its value and its condition. */
+export function updateSources(u: IrUpdate): ValueSource[] {
+  const exprs = (c: IrComposite | undefined): IrExpr[] => (!c ? [] : Array.isArray(c) ? c.map((m) => m.expr) : [c]);
+  return [...exprs(u.key), ...exprs(u.value), ...exprs(u.condition)].flatMap(sourcesIn);
 }
 
 /** Every value source an expression reads. */

@@ -4,7 +4,7 @@
  */
 import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
-import { ExprTyper, sourceKey, sourcesIn } from "./expr-typer.js";
+import { ExprTyper, sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
 import type { AttachPoint, IrComposite, IrEvent, IrExpr, IrField, IrMap, IrMapType, IrParam, IrProbe, IrProgram, IrStash, IrUpdate, MapKind, UpdateOp, ValueSource } from "./ir.js";
 import type { KernelSymbols } from "./kernel/kallsyms.js";
 import type { Tracefs } from "./kernel/tracefs.js";
@@ -278,7 +278,7 @@ class Resolver {
     const stashed = [
       ...(base.event?.fields.map((f) => f.source) ?? []),
       ...sourcesIn(exitFilter),
-      ...base.updates.flatMap((u) => [...compositeExprs(u.key), ...compositeExprs(u.value), ...compositeExprs(u.condition)].flatMap(sourcesIn)),
+      ...base.updates.flatMap(updateSources),
     ].flatMap(stashedIn);
     const members: IrStash["members"] = [];
     for (const s of stashed) {
@@ -605,10 +605,6 @@ function stringValues(e: IrExpr): Array<IrExpr & { kind: "value" }> {
   }
 }
 
-function compositeExprs(c: IrComposite | undefined): IrExpr[] {
-  if (!c) return [];
-  return Array.isArray(c) ? c.map((m) => m.expr) : [c];
-}
 
 /** The stashed sources inside a source (errno wraps ret, which may itself come from the entry). */
 function stashedIn(s: ValueSource): Array<ValueSource & { kind: "stashed" }> {
