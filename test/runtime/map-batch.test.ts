@@ -144,7 +144,9 @@ describe.skipIf(!support.ok)("TypedMap batch operations against the kernel", () 
     expect(keys.length).toBe(1000);
     expect(new Set(keys).size).toBe(1000);
     expect(calls.nextKey).toBe(0);
-    expect(calls.lookupBatch).toBeGreaterThan(1000 / 4); // small batches...
+    // small batches: whole buckets of a randomly seeded hash, so the batch ends at 4 or 8 (a bucket
+    // of 5+ of 1000 keys in 4096 buckets happens), never near 1000
+    expect(calls.lookupBatch).toBeGreaterThan(1000 / 16);
     expect(calls.enospc).toBeGreaterThan(0); // a bucket held 2+ entries...
     expect(calls.lookupBatch).toBeLessThan(1100); // ...and the batch grew (it never shrinks)
   });
