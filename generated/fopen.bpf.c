@@ -50,17 +50,6 @@ struct open_how {
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Runtime parameters: read-only once loaded; the loader sets them (loadX({ params })). */
-struct pg_params {
-	__u64 pg_wakeup_events;
-};
-_Static_assert(sizeof(struct pg_params) == 8, "probegen layout: size of pg_params");
-_Static_assert(__builtin_offsetof(struct pg_params, pg_wakeup_events) == 0, "probegen layout: pg_params.pg_wakeup_events");
-
-const volatile struct pg_params pg_params = {
-	.pg_wakeup_events = 65536ULL,
-};
-
 /* Event 'open'. */
 struct pg_event_open {
 	__u64 flags;
@@ -114,34 +103,15 @@ struct {
 	__type(value, struct pg_stash_do_sys_openat2_entry);
 } pg_scratch_do_sys_openat2_entry SEC(".maps");
 
-/* Ring buffer reserve failures (the buffer was full), per CPU; read by probe.stats(). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} pg_drops SEC(".maps");
+/*
+ * Ring buffer reserve failures (a ring was full), read by probe.stats(). A global in its own
+ * section (map ".data.pg_drops"): the cold path costs one atomic add, not a map lookup.
+ */
+__u64 pg_drops SEC(".data.pg_drops") = 0;
 
 static __always_inline void pg_count_drop(void)
 {
-	__u32 zero = 0;
-	__u64 *count = bpf_map_lookup_elem(&pg_drops, &zero);
-
-	if (count)
-		*count += 1;
-}
-
-/*
- * Wake the reader once, when this record makes the unread data cross the threshold (a
- * quarter of the ring unless the loader says otherwise); otherwise the reader drains on its
- * timer. One wake-up per event costs both sides far more than the copying does, and so would
- * waking on every record while a slow reader is behind.
- */
-static __always_inline __u64 pg_wakeup_flags(void *ring, __u64 threshold, __u64 record)
-{
-	__u64 unread = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
-
-	return unread >= threshold && unread < threshold + record ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__sync_fetch_and_add(&pg_drops, 1);
 }
 
 /* fentry do_sys_openat2: entry, stashes its values for the exit */
@@ -193,8 +163,8 @@ int do_sys_openat2_entry_exit(__u64 *ctx)
 	e->ret = (__s32)ctx[3];
 #line 17 "probes/fopen.yaml"
 	e->latency_ns = (__u64)(bpf_ktime_get_ns() - st->pg_ts);
-#line 197 "generated/fopen.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&events, pg_params.pg_wakeup_events, 312));
+#line 167 "generated/fopen.bpf.c"
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 pg_out:
 	bpf_map_delete_elem(&pg_stash_do_sys_openat2_entry, &pg_tid);
 	return 0;

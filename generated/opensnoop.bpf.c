@@ -22,17 +22,6 @@ _Static_assert(__builtin_offsetof(struct pg_ctx_syscalls__sys_enter_openat, file
 _Static_assert(__builtin_offsetof(struct pg_ctx_syscalls__sys_enter_openat, flags) == 32, "tracefs format: syscalls/sys_enter_openat flags");
 _Static_assert(__builtin_offsetof(struct pg_ctx_syscalls__sys_enter_openat, mode) == 40, "tracefs format: syscalls/sys_enter_openat mode");
 
-/* Runtime parameters: read-only once loaded; the loader sets them (loadX({ params })). */
-struct pg_params {
-	__u64 pg_wakeup_events;
-};
-_Static_assert(sizeof(struct pg_params) == 8, "probegen layout: size of pg_params");
-_Static_assert(__builtin_offsetof(struct pg_params, pg_wakeup_events) == 0, "probegen layout: pg_params.pg_wakeup_events");
-
-const volatile struct pg_params pg_params = {
-	.pg_wakeup_events = 65536ULL,
-};
-
 /* Event 'open'. */
 struct pg_event_open {
 	__u32 pid;
@@ -53,34 +42,15 @@ struct {
 	__uint(max_entries, 262144);
 } events SEC(".maps");
 
-/* Ring buffer reserve failures (the buffer was full), per CPU; read by probe.stats(). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} pg_drops SEC(".maps");
+/*
+ * Ring buffer reserve failures (a ring was full), read by probe.stats(). A global in its own
+ * section (map ".data.pg_drops"): the cold path costs one atomic add, not a map lookup.
+ */
+__u64 pg_drops SEC(".data.pg_drops") = 0;
 
 static __always_inline void pg_count_drop(void)
 {
-	__u32 zero = 0;
-	__u64 *count = bpf_map_lookup_elem(&pg_drops, &zero);
-
-	if (count)
-		*count += 1;
-}
-
-/*
- * Wake the reader once, when this record makes the unread data cross the threshold (a
- * quarter of the ring unless the loader says otherwise); otherwise the reader drains on its
- * timer. One wake-up per event costs both sides far more than the copying does, and so would
- * waking on every record while a slow reader is behind.
- */
-static __always_inline __u64 pg_wakeup_flags(void *ring, __u64 threshold, __u64 record)
-{
-	__u64 unread = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
-
-	return unread >= threshold && unread < threshold + record ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__sync_fetch_and_add(&pg_drops, 1);
 }
 
 /* tracepoint syscalls/sys_enter_openat */
@@ -104,7 +74,7 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 	bpf_probe_read_user_str(e->filename, 256, (const void *)ctx->filename);
 #line 13 "probes/opensnoop.yaml"
 	e->flags = (__s32)ctx->flags;
-#line 108 "generated/opensnoop.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&events, pg_params.pg_wakeup_events, 296));
+#line 78 "generated/opensnoop.bpf.c"
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -3,7 +3,6 @@
  * and attach, print events until Ctrl-C or --duration, then detach and print the maps.
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -12,6 +11,7 @@ import { BuildCache } from "../compiler/cache.js";
 import type { IrField, IrMap, IrProbe } from "../compiler/ir.js";
 import { packageRoot } from "../compiler/package-info.js";
 import { errnoName } from "../runtime/errors.js";
+import { kernelDrops } from "../runtime/stats.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics } from "./output.js";
@@ -84,8 +84,7 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
 }
 
 function parseParams(probe: IrProbe, args: string[]): Record<string, number | bigint | boolean> {
-  // Parameters the loader sets itself (ring buffer wake-up thresholds) are not the user's.
-  const declared = probe.params.filter((p) => !p.wakeupOf);
+  const declared = probe.params;
   const list = declared.length ? `declared: ${declared.map((p) => `${p.name} (${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`})`).join(", ")}` : `${probe.source} declares no parameters`;
   const out: Record<string, number | bigint | boolean> = {};
   for (const arg of args) {
@@ -179,7 +178,7 @@ interface MapSnapshot {
 
 interface Snapshot {
   maps: MapSnapshot[];
-  /** Ring buffer reserve failures in the kernel (pg_drops, summed over CPUs). */
+  /** Ring buffer reserve failures in the kernel (the object's pg_drops counter). */
   kernelDrops?: bigint;
   /** Records the reader could not decode. */
   userDrops: number;
@@ -192,33 +191,8 @@ function readMaps(probe: IrProbe, loaded: LoadedProbe): Snapshot {
     const ir = probe.maps.find((x) => x.tsName === tsName);
     maps.push({ name: ir?.name ?? tsName, ir, entries: [...(m as TypedMapLike).entries()] });
   }
-  let kernelDrops: bigint | undefined;
-  try {
-    const raw = loaded.object.map("pg_drops");
-    const cpus = possibleCpus();
-    const slot = Math.ceil(raw.valueSize / 8) * 8;
-    const value = new Uint8Array(slot * cpus);
-    if (raw.lookup(new Uint8Array(4), value)) {
-      const view = new DataView(value.buffer);
-      kernelDrops = 0n;
-      for (let c = 0; c < cpus; c++) kernelDrops += view.getBigUint64(c * slot, true);
-    }
-  } catch {
-    // an object without pg_drops (or an older runtime): nothing to report
-  }
-  return { maps, kernelDrops, userDrops: loaded.events?.dropped ?? 0 };
-}
-
-export function possibleCpus(): number {
-  try {
-    const text = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
-    return text.split(",").reduce((n, part) => {
-      const [a, b] = part.split("-").map(Number);
-      return n + (b === undefined ? 1 : b - a! + 1);
-    }, 0);
-  } catch {
-    return 1;
-  }
+  const drops = kernelDrops(loaded.object);
+  return { maps, kernelDrops: drops === undefined ? undefined : BigInt(drops), userDrops: loaded.events?.dropped ?? 0 };
 }
 
 // ---- values ------------------------------------------------------------------------------------

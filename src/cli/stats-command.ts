@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
+import { DROPS_MAP } from "../runtime/stats.js";
 import { globMatcher } from "./list-command.js";
 import { formatTable, humanBytes, humanNs, parseDuration } from "./table.js";
 
@@ -111,7 +112,7 @@ async function report(names: string[], flags: { probegenOnly: boolean; json: boo
   for (const p of progs) {
     const mapList = (p.map_ids ?? []).map((id) => maps.get(id)).filter((m): m is BpftoolMap => !!m);
     const mapNames = mapList.map((m) => m.name ?? "");
-    const probegen = mapNames.includes("pg_drops");
+    const probegen = mapNames.includes(DROPS_MAP);
     if (flags.probegenOnly && !probegen) continue;
     if (matchers.length && !matchers.some((m) => m(p.name ?? "") || mapNames.some((n) => m(n) || m(n.replace(/\.(rodata|bss|data)$/, ""))))) continue;
     const was = start.get(p.id);
@@ -124,7 +125,7 @@ async function report(names: string[], flags: { probegenOnly: boolean; json: boo
       maps: mapNames, probegen,
       pids: (p.pids ?? []).map((x) => `${x.comm}(${x.pid})`),
     };
-    if (probegen) stat.drops = await drops(mapList.find((m) => m.name === "pg_drops")!.id);
+    if (probegen) stat.drops = await drops(mapList.find((m) => m.name === DROPS_MAP)!.id);
     rows.push(stat);
   }
   if (flags.json) {
@@ -142,16 +143,12 @@ async function report(names: string[], flags: { probegenOnly: boolean; json: boo
   return ExitCode.Ok;
 }
 
-/** Sum over CPUs of a per-CPU u64 array's element 0. */
+/** The object's pg_drops counter: the u64 at the start of its one-entry data map. */
 async function drops(mapId: number): Promise<number | undefined> {
   try {
-    const entries = await bpftool<Array<{ key?: unknown; values?: Array<{ cpu: number; value: unknown }>; formatted?: { values?: Array<{ value: number }> } }>>(["map", "dump", "id", String(mapId)]);
-    let sum = 0;
-    for (const e of entries) {
-      if (e.formatted?.values) for (const v of e.formatted.values) sum += Number(v.value);
-      else for (const v of e.values ?? []) sum += Array.isArray(v.value) ? leU64(v.value as string[]) : Number(v.value);
-    }
-    return sum;
+    const entries = await bpftool<Array<{ value?: unknown }>>(["map", "dump", "id", String(mapId)]);
+    const raw = entries[0]?.value;
+    return Array.isArray(raw) ? leU64(raw.slice(0, 8) as string[]) : undefined;
   } catch {
     return undefined;
   }

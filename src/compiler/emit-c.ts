@@ -11,7 +11,7 @@ import type { SourceSpan } from "./diagnostics.js";
 import { sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
 import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, IrStash, IrUpdate, ValueSource } from "./ir.js";
 import type { TracepointFormat } from "./kernel/tracefs.js";
-import { roundUp, type StructLayout } from "./layout.js";
+import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
 import { cScalarType, type ScalarOrString } from "./types.js";
 
@@ -289,8 +289,9 @@ class BodyWriter {
       this.back();
       p.updates.forEach((u) => this.update(u));
     }
-    // The record as the ring stores it: an 8-byte header, then the event rounded up to 8.
-    this.line(`bpf_ringbuf_submit(e, pg_wakeup_flags(&${ring}, ${locals.params}.${wakeupParam(p.output!)}, ${roundUp(event.layout.size, 8) + 8}));`);
+    // No wake-up: the reader drains on its timer (drainIntervalMs, sooner under a high rate).
+    // A wake-up costs this CPU an irq_work, more than writing the record does.
+    this.line("bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);");
   }
 
   private capture(f: IrField): void {
@@ -470,11 +471,6 @@ class ScratchStrings {
       this.writer.readInto(b.source, b.name, b.size);
     }
   }
-}
-
-/** The hidden parameter holding a ring buffer's wake-up threshold in bytes. */
-export function wakeupParam(ring: IrMap): string {
-  return `pg_wakeup_${ring.name}`;
 }
 
 function sameSource(a: ValueSource, b: ValueSource): boolean {

@@ -100,7 +100,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   }
 
   const pascal = probe.ts.probe.replace(/Probe$/, "");
-  const publicParams = probe.params.filter((p) => !p.wakeupOf);
+  const publicParams = probe.params;
   if (publicParams.length) {
     statements.push({
       kind: Kind.Interface,
@@ -123,9 +123,9 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     properties: probe.maps.filter((x) => !x.internal).map((x) => ({
       name: x.tsName,
       hasQuestionToken: true,
-      type: x.kind === "ringbuf" ? "{ size?: number; wakeupBytes?: number }" : "{ maxEntries: number }",
+      type: x.kind === "ringbuf" ? "{ size?: number }" : "{ maxEntries: number }",
       docs: docs(x.kind === "ringbuf"
-        ? `Ring buffer size in bytes, a power of two (default ${x.maxEntries}); the reader is woken when wakeupBytes are unread (default a quarter of the size), else drained every pollIntervalMs.`
+        ? `Ring buffer size in bytes, a power of two (default ${x.maxEntries}); it must hold what the programs write in drainIntervalMs.`
         : `Largest number of entries (default ${x.maxEntries}).`),
     })),
   });
@@ -231,14 +231,14 @@ function decoderName(probe: IrProbe, r: IrMap): string {
 }
 
 function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRing: IrMap | undefined, typedMaps: IrMap[]): void {
-  const hasPublic = probe.params.some((p) => !p.wakeupOf);
+  const hasPublic = probe.params.length > 0;
   w.writeLine(`const { ${hasPublic ? "params, " : ""}maps: sizes, ...runtime } = options;`);
   w.writeLine("const mapSizes: Record<string, number> = {};");
   for (const x of probe.maps.filter((x) => !x.internal)) {
     const field = x.kind === "ringbuf" ? "size" : "maxEntries";
     w.writeLine(`if (sizes?.${x.tsName}?.${field} !== undefined) mapSizes[${JSON.stringify(x.name)}] = sizes.${x.tsName}.${field};`);
   }
-  const rodata = probe.params.length ? `, rodata: encodeParams(${hasPublic ? "params" : "{}"}, sizes)` : "";
+  const rodata = probe.params.length ? `, rodata: encodeParams(params)` : "";
   w.writeLine(`const object = await loadObject({ ...definition${rodata} }, { ...runtime, mapSizes });`);
   w.write("try").block(() => {
     w.write(`const maps: ${probe.ts.maps} = `).inlineBlock(() => {
@@ -270,22 +270,15 @@ function paramsEncoder(w: CodeBlockWriter, probe: IrProbe): void {
   const pascal = probe.ts.probe.replace(/Probe$/, "");
   const at = new Map(probe.paramsLayout.members.map((m) => [m.name, m.offset]));
   w.writeLine(`/** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */`);
-  const publicParams = probe.params.filter((p) => !p.wakeupOf);
-  const paramsType = publicParams.length ? `${pascal}Params` : "Record<string, never>";
-  w.write(`function encodeParams(params: ${paramsType} = {}, sizes: ${pascal}MapSizes = {}): Uint8Array `).block(() => {
-    w.writeLine(`checkParamNames(${JSON.stringify(probe.name)}, params, [${publicParams.map((p) => JSON.stringify(p.tsName)).join(", ")}]);`);
+  w.write(`function encodeParams(params: ${pascal}Params = {}): Uint8Array `).block(() => {
+    w.writeLine(`checkParamNames(${JSON.stringify(probe.name)}, params, [${probe.params.map((p) => JSON.stringify(p.tsName)).join(", ")}]);`);
     w.writeLine(`const bytes = new Uint8Array(${probe.paramsLayout.size});`);
     w.writeLine("const view = new DataView(bytes.buffer);");
     for (const p of probe.params) {
       const size = p.type.kind === "bool" ? 1 : p.type.size;
       const signed = p.type.kind === "int" && p.type.signed;
       const fallback = p.type.kind === "bool" ? String(p.default !== 0n) : `${p.default}n`;
-      const ring = p.wakeupOf;
-      const given = ring
-        ? `sizes.${ring.tsName}?.wakeupBytes ?? (sizes.${ring.tsName}?.size ?? ${ring.maxEntries}) / 4`
-        : `params.${p.tsName} ?? ${fallback}`;
-      const label = ring ? `maps.${ring.tsName}.wakeupBytes` : p.tsName;
-      const value = `checkParam(${JSON.stringify(probe.name)}, ${JSON.stringify(label)}, ${given}, ${size}, ${signed})`;
+      const value = `checkParam(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName} ?? ${fallback}, ${size}, ${signed})`;
       const offset = at.get(p.name)!;
       if (size === 8) w.writeLine(`view.set${signed ? "BigInt" : "BigUint"}64(${offset}, ${value}, true);`);
       else if (size === 1) w.writeLine(`view.set${signed ? "Int" : "Uint"}8(${offset}, Number(${value}));`);

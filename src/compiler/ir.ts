@@ -47,8 +47,6 @@ export interface IrParam {
   type: IntType | BoolType;
   default: bigint;
   description?: string;
-  /** Set by the loader, not the user: the wake-up threshold of this ring buffer, in bytes. */
-  wakeupOf?: IrMap;
   span: SourceSpan;
 }
 

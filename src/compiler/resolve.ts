@@ -75,12 +75,6 @@ class Resolver {
     this.spec.programs.forEach((p, i) => programs.push(...this.program(p, ["programs", i], usedNames)));
     this.bag.throwIfErrors();
     this.assignEventTags();
-    for (const ring of [...this.maps.values()].filter((m) => m.kind === "ringbuf")) {
-      this.params.push({
-        name: `pg_wakeup_${ring.name}`, tsName: "", type: u64, default: BigInt(ring.maxEntries / 4), wakeupOf: ring, span: ring.span,
-        description: `wake the reader of '${ring.name}' when this many bytes are unread`,
-      });
-    }
     const pascal = pascalCase(name);
     return {
       name,

@@ -14,5 +14,5 @@ export type { Bucket, HistogramShape } from "./histogram.js";
 export { perCpuCodec, possibleCpus } from "./percpu.js";
 export type { PerCpu } from "./percpu.js";
 export { checkParam, checkParamNames } from "./params.js";
-export { probeStats } from "./stats.js";
+export { DROPS_MAP, kernelDrops, probeStats } from "./stats.js";
 export type { ProbeStats } from "./stats.js";

@@ -23,8 +23,13 @@ export interface ObjectDefinition {
 export interface LoadOptions {
   /** max_entries overrides by map name (ring buffer size in bytes: a power of 2 multiple of the page size). */
   mapSizes?: Record<string, number>;
-  /** Ring buffer drain timer (latency bound); default 10. */
-  pollIntervalMs?: number;
+  /**
+   * Longest time between two drains of a ring buffer, in ms (default 1): the reader drains on
+   * this timer, and sooner when the rate of the last drains would fill a quarter of the ring
+   * first. A record waits at most this long (plus the batch ahead of it); the ring must hold
+   * what the programs write in this time.
+   */
+  drainIntervalMs?: number;
   /** Default true. */
   attach?: boolean;
 }
@@ -57,9 +62,9 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   if (def.rodata !== undefined && !(def.rodata instanceof Uint8Array)) {
     throw new TypeError(`loadObject(${def.name}): rodata must be a Uint8Array`);
   }
-  const interval = options.pollIntervalMs;
+  const interval = options.drainIntervalMs;
   if (interval !== undefined && (!Number.isInteger(interval) || interval < 1 || interval > 60_000)) {
-    throw new RangeError(`loadObject(${def.name}): pollIntervalMs must be an integer in 1..60000, got ${interval}`);
+    throw new RangeError(`loadObject(${def.name}): drainIntervalMs must be an integer in 1..60000, got ${interval}`);
   }
   for (const [name, size] of Object.entries(options.mapSizes ?? {})) {
     if (!Number.isInteger(size) || size < 1 || size > 0xffffffff) {
@@ -101,7 +106,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     obj.close();
     throw withContext(err, context);
   }
-  return new LoadedBpfObject(def, obj, options.pollIntervalMs ?? 10);
+  return new LoadedBpfObject(def, obj, options.drainIntervalMs ?? 1);
 }
 
 class LoadedBpfObject implements LoadedObject {
@@ -111,13 +116,13 @@ class LoadedBpfObject implements LoadedObject {
   readonly #maps = new Map<string, RawMap>();
   readonly #infos: NativeMapInfo[];
   readonly #streams = new Set<EventStream<unknown>>();
-  readonly #pollIntervalMs: number;
+  readonly #drainIntervalMs: number;
 
-  constructor(def: ObjectDefinition, obj: NativeObject, pollIntervalMs: number) {
+  constructor(def: ObjectDefinition, obj: NativeObject, drainIntervalMs: number) {
     this.name = def.name;
     this.#obj = obj;
     this.#infos = obj.maps();
-    this.#pollIntervalMs = pollIntervalMs;
+    this.#drainIntervalMs = drainIntervalMs;
   }
 
   #requireOpen(operation: string): void {
@@ -151,7 +156,7 @@ class LoadedBpfObject implements LoadedObject {
   ringBuffer<E>(mapName: string, decode: RecordDecoder<E>, options: { highWaterMark?: number } = {}): EventStream<E> {
     const i = this.#index(mapName, "ringBuffer");
     const stream: RingBufferStream<E> = new RingBufferStream<E>(
-      (onBatch) => this.#obj.openRingBuffer(i, onBatch, this.#pollIntervalMs),
+      (onBatch) => this.#obj.openRingBuffer(i, onBatch, this.#drainIntervalMs),
       decode,
       options,
       () => this.#streams.delete(stream),

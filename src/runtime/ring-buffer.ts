@@ -19,6 +19,8 @@ export interface EventStream<E> extends AsyncIterable<E> {
    * The arrays may be shared with other iterators: do not modify them.
    */
   batches(): AsyncIterableIterator<readonly E[]>;
+  /** Delivers what the kernel holds now, without waiting for the drain interval. */
+  flush(): void;
   /** Userspace drops (records whose decoder threw); back-pressure pauses the reader instead of dropping. */
   readonly dropped: number;
   close(): void;
@@ -26,6 +28,8 @@ export interface EventStream<E> extends AsyncIterable<E> {
 
 export const RINGBUF_BUSY_BIT = 0x80000000;
 export const RINGBUF_DISCARD_BIT = 0x40000000;
+/** The length bits of a record header. */
+const LENGTH_MASK = 0x3fffffff;
 export const RINGBUF_HDR_SZ = 8;
 
 export interface BatchStats {
@@ -43,9 +47,10 @@ export function walkBatch(view: DataView, length: number, visit: (offset: number
   let discarded = 0;
   let at = 0;
   while (at + RINGBUF_HDR_SZ <= length) {
-    const header = view.getUint32(at, true);
-    if (header & RINGBUF_BUSY_BIT) break; // native never copies busy records; be safe anyway
-    const len = header & ~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT);
+    // Read as int32 so every value stays a small integer: the busy bit is the sign bit.
+    const header = view.getInt32(at, true);
+    if (header < 0) break; // busy: native never copies busy records; be safe anyway
+    const len = header & LENGTH_MASK;
     const body = at + RINGBUF_HDR_SZ;
     if (body + len > length) break; // truncated batch
     if (header & RINGBUF_DISCARD_BIT) discarded++;
@@ -190,7 +195,7 @@ export class RingBufferStream<E> implements EventStream<E> {
     };
   }
 
-  /** Drain now instead of waiting for the poll or the timer. */
+  /** Drain now instead of waiting for the kernel's wake-up or the interval. */
   flush(): void {
     if (!this.#closed) this.#reader.drain();
   }
@@ -285,9 +290,10 @@ export class RingBufferStream<E> implements EventStream<E> {
     try {
       let at = 0;
       while (at + RINGBUF_HDR_SZ <= length) {
-        const header = view.getUint32(at, true);
-        if (header & RINGBUF_BUSY_BIT) break; // native never copies busy records; be safe anyway
-        const len = header & ~(RINGBUF_BUSY_BIT | RINGBUF_DISCARD_BIT);
+        // Read as int32 so every value stays a small integer: the busy bit is the sign bit.
+        const header = view.getInt32(at, true);
+        if (header < 0) break; // busy: native never copies busy records; be safe anyway
+        const len = header & LENGTH_MASK;
         const body = at + RINGBUF_HDR_SZ;
         if (body + len > length) break; // truncated batch
         at = body + ((len + 7) & ~7);

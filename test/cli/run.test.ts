@@ -63,7 +63,7 @@ describe.skipIf(!support.ok)("probegen run", () => {
     const s = await probegen(["stats", "--json", "--interval", "300ms", "--probegen", "sys_enter_openat"]);
     expect(s.exitCode, s.stderr).toBe(0);
     const row = JSON.parse(s.stdout).find((p: { id: number }) => p.id === ours[0]);
-    expect(row).toMatchObject({ name: "sys_enter_openat", type: "tracepoint", probegen: true, drops: 0, maps: expect.arrayContaining(["events", "pg_drops"]) });
+    expect(row).toMatchObject({ name: "sys_enter_openat", type: "tracepoint", probegen: true, drops: 0, maps: expect.arrayContaining(["events", ".data.pg_drops"]) });
     expect(row.xlatedBytes).toBeGreaterThan(0);
     expect(row.mapBytes).toBeGreaterThan(0);
     expect(readFileSync("/proc/sys/kernel/bpf_stats_enabled", "utf8")).toBe(sysctl);

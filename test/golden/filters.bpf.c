@@ -43,20 +43,6 @@ _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, filen
 _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, pid) == 12, "tracefs format: sched/sched_process_exec pid");
 _Static_assert(__builtin_offsetof(struct pg_ctx_sched__sched_process_exec, old_pid) == 16, "tracefs format: sched/sched_process_exec old_pid");
 
-/* Runtime parameters: read-only once loaded; the loader sets them (loadX({ params })). */
-struct pg_params {
-	__u64 pg_wakeup_audit;
-	__u64 pg_wakeup_events;
-};
-_Static_assert(sizeof(struct pg_params) == 16, "probegen layout: size of pg_params");
-_Static_assert(__builtin_offsetof(struct pg_params, pg_wakeup_audit) == 0, "probegen layout: pg_params.pg_wakeup_audit");
-_Static_assert(__builtin_offsetof(struct pg_params, pg_wakeup_events) == 8, "probegen layout: pg_params.pg_wakeup_events");
-
-const volatile struct pg_params pg_params = {
-	.pg_wakeup_audit = 16384ULL,
-	.pg_wakeup_events = 65536ULL,
-};
-
 /* Event 'sys_enter_openat'. */
 struct pg_event_sys_enter_openat {
 	__u32 pid;
@@ -144,34 +130,15 @@ struct {
 	__uint(max_entries, 262144);
 } events SEC(".maps");
 
-/* Ring buffer reserve failures (the buffer was full), per CPU; read by probe.stats(). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} pg_drops SEC(".maps");
+/*
+ * Ring buffer reserve failures (a ring was full), read by probe.stats(). A global in its own
+ * section (map ".data.pg_drops"): the cold path costs one atomic add, not a map lookup.
+ */
+__u64 pg_drops SEC(".data.pg_drops") = 0;
 
 static __always_inline void pg_count_drop(void)
 {
-	__u32 zero = 0;
-	__u64 *count = bpf_map_lookup_elem(&pg_drops, &zero);
-
-	if (count)
-		*count += 1;
-}
-
-/*
- * Wake the reader once, when this record makes the unread data cross the threshold (a
- * quarter of the ring unless the loader says otherwise); otherwise the reader drains on its
- * timer. One wake-up per event costs both sides far more than the copying does, and so would
- * waking on every record while a slow reader is behind.
- */
-static __always_inline __u64 pg_wakeup_flags(void *ring, __u64 threshold, __u64 record)
-{
-	__u64 unread = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
-
-	return unread >= threshold && unread < threshold + record ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__sync_fetch_and_add(&pg_drops, 1);
 }
 
 /* tracepoint syscalls/sys_enter_openat */
@@ -183,7 +150,7 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 #line 20 "test/fixtures/specs/filters.yaml"
 	if (!((((__u64)(__u32)pg_uid_gid != 0ULL) && (((__s64)(__s32)ctx->flags & 64LL) == 64LL)) || ((__u64)(__u32)(pg_pid_tgid >> 32) == 1ULL)))
 		return 0;
-#line 187 "test/.out/golden/filters.bpf.c"
+#line 154 "test/.out/golden/filters.bpf.c"
 	struct pg_event_sys_enter_openat *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -197,8 +164,8 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 	e->flags = (__s32)ctx->flags;
 #line 21 "test/fixtures/specs/filters.yaml"
 	e->mode = (__u32)ctx->mode;
-#line 201 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&events, pg_params.pg_wakeup_events, 24));
+#line 168 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -212,7 +179,7 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 #line 23 "test/fixtures/specs/filters.yaml"
 	if (!((pg_str0[0] == 99 && pg_str0[1] == 97 && pg_str0[2] == 116 && pg_str0[3] == 0) && ((__s64)ctx->ret < 0LL)))
 		return 0;
-#line 216 "test/.out/golden/filters.bpf.c"
+#line 183 "test/.out/golden/filters.bpf.c"
 	struct pg_event_failed_open *e = bpf_ringbuf_reserve(&audit, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -227,8 +194,8 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 	e->ktime = (__u64)bpf_ktime_get_ns();
 #line 26 "test/fixtures/specs/filters.yaml"
 	e->cpu = (__u32)bpf_get_smp_processor_id();
-#line 231 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&audit, pg_params.pg_wakeup_audit, 40));
+#line 198 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -252,7 +219,7 @@ int exec_not_shell(struct pg_ctx_sched__sched_process_exec *ctx)
 	e->gid = (__u32)(pg_uid_gid >> 32);
 #line 31 "test/fixtures/specs/filters.yaml"
 	bpf_probe_read_kernel_str(e->filename, 256, (const char *)ctx + (ctx->filename & 0xffff));
-#line 256 "test/.out/golden/filters.bpf.c"
+#line 223 "test/.out/golden/filters.bpf.c"
 	char pg_str0[16];
 	bpf_get_current_comm(pg_str0, 16);
 #line 29 "test/fixtures/specs/filters.yaml"
@@ -260,7 +227,7 @@ int exec_not_shell(struct pg_ctx_sched__sched_process_exec *ctx)
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-#line 264 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, pg_wakeup_flags(&audit, pg_params.pg_wakeup_audit, 280));
+#line 231 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	return 0;
 }

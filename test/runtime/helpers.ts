@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 
 import { BpfError, loadObject, type Codec, type ObjectDefinition } from "../../src/runtime/index.js";
 
@@ -68,6 +69,18 @@ export const u64: Codec<bigint> = {
 /** process.ppid calls getppid(2) each time (Node does not cache it). */
 export function triggerGetppid(times = 1): void {
   for (let i = 0; i < times; i++) void process.ppid;
+}
+
+/** getppid(2) `times` times from a worker thread (same process, so the fixture counts it); resolves when it is done. */
+export function triggerGetppidInWorker(times: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker("for (let i = 0; i < require('node:worker_threads').workerData; i++) void process.ppid;", {
+      eval: true,
+      workerData: times,
+    });
+    worker.once("error", reject);
+    worker.once("exit", () => resolve());
+  });
 }
 
 export interface Support {

@@ -13,6 +13,7 @@ import {
   getppidDefinition,
   skipNote,
   triggerGetppid,
+  triggerGetppidInWorker,
   u32,
   u64,
   waitFor,
@@ -34,6 +35,34 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(events.every((e) => e.pid === process.pid)).toBe(true);
     expect(events.map((e) => Number(e.seq))).toEqual([0, 1, 2, 3, 4]);
     expect(stream.dropped).toBe(0);
+  });
+
+  it("drains on its timer: a record waits up to drainIntervalMs in the ring, or until flush()", async () => {
+    using obj = await loadObject(getppidDefinition(), { drainIntervalMs: 60_000 });
+    const events: GetppidEvent[] = [];
+    const stream = obj.ringBuffer("events", decodeEvent);
+    stream.on((e) => events.push(e));
+    await new Promise((r) => setTimeout(r, 20)); // the first drain (of nothing), on the next loop turn
+    triggerGetppid(3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events.length).toBe(0); // the next drain is 60 s away
+    stream.flush();
+    expect(events.map((e) => Number(e.seq))).toEqual([0, 1, 2]);
+  });
+
+  it("delivers every record while a producer thread races the drains", async () => {
+    using obj = await loadObject(getppidDefinition(), { drainIntervalMs: 1 });
+    let seen = 0;
+    obj.ringBuffer("events", decodeEvent).on(() => seen++);
+    // Bursts from a worker thread while this thread drains: records still being written when
+    // a drain reaches them must be picked up by a later drain, in order.
+    let produced = 0;
+    for (let round = 0; round < 20; round++) {
+      const n = 1 + (round % 7) * 50;
+      await triggerGetppidInWorker(n);
+      produced += n;
+    }
+    await waitFor(() => seen === produced, 2000, `all ${produced} events`);
   });
 
   it("filters through .rodata: another target pid sees no events", async () => {
@@ -178,7 +207,7 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
   });
 
   it("pauses the reader at highWaterMark, leaving records in the kernel, and resumes when the consumer catches up", async () => {
-    using obj = await loadObject(getppidDefinition(), { pollIntervalMs: 1 });
+    using obj = await loadObject(getppidDefinition(), { drainIntervalMs: 1 });
     const stream = obj.ringBuffer("events", decodeEvent, { highWaterMark: 3 });
     let delivered = 0; // a listener sees every batch the reader takes from the kernel
     stream.on(() => delivered++);

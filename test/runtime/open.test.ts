@@ -28,7 +28,8 @@ describe("opening and configuring objects", () => {
   });
 
   it("validates options before touching libbpf", async () => {
-    await expect(loadObject(getppidDefinition(), { pollIntervalMs: 0 })).rejects.toThrow(RangeError);
+    await expect(loadObject(getppidDefinition(), { drainIntervalMs: 0 })).rejects.toThrow(RangeError);
+    await expect(loadObject(getppidDefinition(), { drainIntervalMs: 1.5 })).rejects.toThrow(RangeError);
     await expect(loadObject(getppidDefinition(), { mapSizes: { counts: -1 } })).rejects.toThrow(RangeError);
   });
 });

@@ -335,7 +335,7 @@ Napi::Value BpfObject::ProgramInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// openRingBuffer(mapIndex, onBatch, pollIntervalMs) -> RingReader
+// openRingBuffer(mapIndex, onBatch, drainIntervalMs) -> RingReader
 Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireLoaded(env, "ringBuffer");
@@ -352,7 +352,7 @@ Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
                    "' already has an open reader; share its stream (it takes many listeners) or close it first");
     }
   }
-  uint32_t interval = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 10;
+  uint32_t interval = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 1;
   RingCore* core = RingCore::Open(env, bpf_map__fd(m), bpf_map__max_entries(m), info[1].As<Napi::Function>(), interval,
                                   this);
   readers_.insert(core);

@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,9 +20,10 @@ namespace {
 constexpr uint32_t kHeaderSize = 8;  // u32 len (+busy/discard bits), u32 pgoff
 constexpr size_t kInitialBatch = 64 * 1024;
 // One batch stops growing past this, so a full 16 MiB ring cannot stall the
-// loop for one giant callback; the poll is level-triggered, so what is left
-// is drained on the next loop turn.
+// loop for one giant callback; what is left is drained on the next loop turn.
 constexpr uint64_t kMaxBatch = 1024 * 1024;
+// Below this, the next drain runs on the next loop turn instead of a timer.
+constexpr uint64_t kMinGapNs = 50 * 1000;
 
 size_t NextPow2(size_t n) {
   size_t p = 1;
@@ -30,7 +32,7 @@ size_t NextPow2(size_t n) {
 }
 }  // namespace
 
-RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function onBatch, uint32_t intervalMs,
+RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function onBatch, uint32_t drainIntervalMs,
                          BpfObject* owner) {
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   if (size == 0 || (size & (size - 1)) != 0) ThrowBpf(env, "ringBuffer", EINVAL, "ring buffer size is not a power of two");
@@ -47,11 +49,10 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   }
   // Edge-triggered readiness: a private epoll instance watches the map fd with
   // EPOLLET, and libuv polls that instance. A ring buffer fd is readable
-  // (level) whenever any record is unread, so polling it directly made every
-  // loop turn drain the few records produced since the last one (~8 per batch
-  // at 2 M events/s, ~3 us of fixed cost each). With EPOLLET the instance is
-  // readable only after a kernel wake-up (the generated programs force one when
-  // the unread data crosses the threshold), and the timer covers the rest.
+  // (level) whenever any record is unread, which would make every loop turn
+  // drain the few records written since the last one. With EPOLLET the instance
+  // is readable only after a kernel wake-up, which only programs that ask for
+  // wake-ups cause; generated programs leave the pacing to the timer.
   int epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) {
     int err = errno;
@@ -68,6 +69,14 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
     munmap(producer, producerLen);
     ThrowBpf(env, "ringBuffer.epoll", err, "cannot watch the ring buffer fd");
   }
+  int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (tfd < 0) {
+    int err = errno;
+    close(epfd);
+    munmap(consumer, page);
+    munmap(producer, producerLen);
+    ThrowBpf(env, "ringBuffer.timerfd", err, "cannot create the ring buffer's drain timer");
+  }
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
 
@@ -75,13 +84,14 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->env_ = env;
   c->fd_ = fd;
   c->epfd_ = epfd;
+  c->tfd_ = tfd;
   c->pageSize_ = page;
   c->mask_ = size - 1;
   c->consumer_ = consumer;
   c->producer_ = producer;
   c->producerLen_ = producerLen;
   c->data_ = static_cast<const uint8_t*>(producer) + page;
-  c->intervalMs_ = intervalMs == 0 ? 1 : intervalMs;
+  c->intervalNs_ = static_cast<uint64_t>(drainIntervalMs == 0 ? 1 : drainIntervalMs) * 1000000u;
   c->owner_ = owner;
   c->onBatch_ = Napi::Persistent(onBatch);
   c->batchCap_ = std::min(kInitialBatch, static_cast<size_t>(size));
@@ -90,7 +100,7 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->batch_ = Napi::Persistent(ab);
   c->asyncContext_ = new Napi::AsyncContext(env, "probegen.ringbuf");
   uv_poll_init(loop, &c->poll_, epfd);  // readable after a wake-up of the map fd (edge)
-  uv_timer_init(loop, &c->timer_);
+  uv_poll_init(loop, &c->timer_, tfd);
   uv_idle_init(loop, &c->idle_);
   c->idle_.data = c;
   c->poll_.data = c;
@@ -103,8 +113,9 @@ void RingCore::Start() {
   if (closed_ || running_) return;
   running_ = true;
   uv_poll_start(&poll_, UV_READABLE, OnPoll);
-  uv_timer_start(&timer_, OnTimer, intervalMs_, intervalMs_);
-  // First drain on the next loop turn: wake-ups that came while paused were edges.
+  uv_poll_start(&timer_, UV_READABLE, OnTimer);
+  // First drain on the next loop turn (it arms the timer): records may have
+  // come while paused.
   uv_idle_start(&idle_, OnIdle);
 }
 
@@ -112,7 +123,8 @@ void RingCore::Pause() {
   if (closed_ || !running_) return;
   running_ = false;
   uv_poll_stop(&poll_);
-  uv_timer_stop(&timer_);
+  uv_poll_stop(&timer_);
+  ArmTimer(0);
   uv_idle_stop(&idle_);
 }
 
@@ -141,15 +153,16 @@ void RingCore::Close() {
   // Stop watching before the fd can be closed by the object; closing a poll
   // handle also removes the fd from libuv's epoll set right away.
   uv_poll_stop(&poll_);
-  uv_timer_stop(&timer_);
+  uv_poll_stop(&timer_);
   uv_idle_stop(&idle_);
   pendingCloses_ = 3;
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OnClosed);
-  // Closing the poll handle removed epfd_ from libuv's epoll set: safe to close now.
+  // Closing the poll handles removed epfd_ and tfd_ from libuv's epoll set: safe to close now.
   if (epfd_ >= 0) close(epfd_);
-  epfd_ = -1;
+  if (tfd_ >= 0) close(tfd_);
+  epfd_ = tfd_ = -1;
   munmap(consumer_, pageSize_);
   munmap(producer_, producerLen_);
   consumer_ = producer_ = nullptr;
@@ -188,13 +201,54 @@ void RingCore::OnPoll(uv_poll_t* h, int status, int events) {
   c->Drain();
 }
 
-void RingCore::OnTimer(uv_timer_t* h) { static_cast<RingCore*>(h->data)->Drain(); }
+void RingCore::OnTimer(uv_poll_t* h, int status, int events) {
+  RingCore* c = static_cast<RingCore*>(h->data);
+  uint64_t expirations;
+  while (read(c->tfd_, &expirations, sizeof(expirations)) < 0 && errno == EINTR) {
+  }
+  c->Tick();
+}
 
-// One drain on this loop turn, for a backlog no edge will announce (see Drain).
+// One-shot, relative; 0 disarms.
+void RingCore::ArmTimer(uint64_t ns) {
+  itimerspec its{};
+  its.it_value.tv_sec = static_cast<time_t>(ns / 1000000000u);
+  its.it_value.tv_nsec = static_cast<long>(ns % 1000000000u);
+  timerfd_settime(tfd_, 0, &its, nullptr);
+}
+
+void RingCore::Tick() {
+  Drain();
+  ScheduleNext();
+}
+
+void RingCore::ScheduleNext() {
+  if (closed_ || !running_) return;
+  uv_idle_stop(&idle_);
+  uint64_t gap = intervalNs_;
+  if (lastSpan_ >= kMaxBatch) {
+    gap = 0;  // a capped batch left records behind
+  } else if (bytesPerNs_ > 0) {
+    // At the rate the last drains saw, when will a quarter of the ring be
+    // unread? Drain by then, so a burst still has three quarters of room.
+    double fill = static_cast<double>((mask_ + 1) / 4) / bytesPerNs_;
+    if (fill < static_cast<double>(gap)) gap = static_cast<uint64_t>(fill);
+  }
+  if (gap < kMinGapNs) {
+    // Sooner than a timer is worth: drain on the next loop turn (an idle handle
+    // runs once per turn, then lets the loop poll without blocking).
+    ArmTimer(0);
+    uv_idle_start(&idle_, OnIdle);
+    return;
+  }
+  ArmTimer(gap);
+}
+
+// One drain on this loop turn (on start, after a capped batch, under a high rate).
 void RingCore::OnIdle(uv_idle_t* h) {
   RingCore* c = static_cast<RingCore*>(h->data);
   uv_idle_stop(&c->idle_);
-  c->Drain();
+  c->Tick();
 }
 
 size_t RingCore::Collect(uint64_t* start) {
@@ -215,8 +269,19 @@ size_t RingCore::Collect(uint64_t* start) {
 
 size_t RingCore::Drain() {
   if (closed_ || delivering_) return 0;
+  uint64_t now = uv_hrtime();
+  uint64_t since = now - lastDrainNs_;
+  lastDrainNs_ = now;
   uint64_t start;
   size_t span = Collect(&start);
+  lastSpan_ = span;
+  // The write rate since the last drain. An empty drain soon after another
+  // (records still being written, a turn of the loop) says nothing about it;
+  // only a whole interval without records means the writers went quiet.
+  if (span > 0)
+    bytesPerNs_ = static_cast<double>(span) / static_cast<double>(since == 0 ? 1 : since);
+  else if (since >= intervalNs_)
+    bytesPerNs_ = 0;
   if (span == 0) return 0;
 
   Napi::Env env(env_);
@@ -240,10 +305,6 @@ size_t RingCore::Drain() {
     napi_fatal_exception(env_, e.Value());
   }
   delivering_ = false;
-  // A capped batch left records behind, and no edge will announce them: drain
-  // again on the next loop turn (an idle handle runs once per turn; a 0 ms timer
-  // restarted from a timer callback would run again in the same turn).
-  if (!closed_ && running_ && span >= kMaxBatch) uv_idle_start(&idle_, OnIdle);
   return span;
 }
 
