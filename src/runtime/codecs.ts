@@ -9,8 +9,7 @@
 //   - char[16] (comm, TASK_COMM_LEN) goes through a small direct-mapped intern
 //     cache keyed by all 16 bytes, read as four u32 and compared in full on a hit,
 //     so a hit is exact for every byte sequence and returns the same string;
-//   - otherwise one scan for the NUL that also ORs the bytes: pure ASCII is built
-//     by Buffer#latin1Slice, anything with a byte >= 0x80 by Buffer#utf8Slice
+//   - otherwise Buffer#indexOf finds the NUL (memchr) and Buffer#utf8Slice decodes
 //     (the same WHATWG replacement rules as TextDecoder: invalid bytes become U+FFFD).
 
 const utf8 = new TextDecoder("utf-8"); // replaces invalid bytes with U+FFFD, never throws
@@ -46,14 +45,11 @@ function readScan(view: DataView, offset: number, size: number): string {
   const bytes = bytesOf(view.buffer);
   // Out of range, resized or detached buffers: the checked slow path (throws RangeError like before).
   if (!hasSlices || offset < 0 || size < 0 || offset + size > view.byteLength || end > bytes.length) return readSlow(view, offset, size);
-  let high = 0;
-  let i = start;
-  for (; i < end; i++) {
-    const c = bytes[i];
-    if (c === 0) break;
-    high |= c;
-  }
-  return high < 0x80 ? bytes.latin1Slice(start, i) : bytes.utf8Slice(start, i);
+  // Native memchr and UTF-8 decode: no per-byte JS, which also keeps a cold (not yet
+  // optimised) reader fast while a burst fills the ring.
+  let nul = bytes.indexOf(0, start);
+  if (nul < 0 || nul > end) nul = end;
+  return bytes.utf8Slice(start, nul);
 }
 
 function readSlow(view: DataView, offset: number, size: number): string {
