@@ -132,6 +132,17 @@ export async function progs(ids) {
   return ids ? ids.map((id) => byId.get(id)).filter(Boolean) : out;
 }
 
+/** The pg_drops counter (map ".data.pg_drops") of the object the given programs belong to; undefined without one. */
+export async function dropsOf(progIds) {
+  const [prog] = await progs(progIds);
+  const maps = JSON.parse(await must("bpftool", ["map", "show", "--json"]));
+  const map = maps.find((m) => m.name === ".data.pg_drops" && (prog?.map_ids ?? []).includes(m.id));
+  if (!map) return undefined;
+  const [entry] = JSON.parse(await must("bpftool", ["map", "dump", "id", String(map.id), "--json"]));
+  const bytes = Array.isArray(entry?.value) ? entry.value.slice(0, 8) : [];
+  return bytes.reduce((n, b, i) => n + parseInt(b, 16) * 2 ** (8 * i), 0);
+}
+
 /** kernel.bpf_stats_enabled on for the run, restored afterwards (also on SIGINT). */
 export function enableBpfStats() {
   const path = "/proc/sys/kernel/bpf_stats_enabled";

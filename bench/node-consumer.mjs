@@ -1,17 +1,21 @@
 // The Node consumer of the event-path and memory figures: loads bench/.out/getppid.mjs (the loader
 // probegen generated from bench/specs/getppid.yaml), reads probe.events through a listener
 // (`probe.events.on`) or an async iterator (`for await`), prints "ready", and on SIGTERM prints one
-// JSON line: events, CPU (process.cpuUsage from ready to the end), drops (pg_drops), latency of
+// JSON line: events, CPU (process.cpuUsage from ready to the end), drops (probe.stats()), latency of
 // every 64th event (ktime from BPF vs process.hrtime, both CLOCK_MONOTONIC) and RSS samples.
-//   node bench/node-consumer.mjs LOADER listener|iterator|batches [pollIntervalMs]
-import { readFileSync } from "node:fs";
+// Latency is reported over all events and over the steady state: events from 1 s after the first
+// one, once the JIT has compiled the batch loop and V8's young generation has grown (the first
+// ~200 ms at full rate run interpreted, with a 1 MiB nursery collected every few ms).
+//   node bench/node-consumer.mjs LOADER listener|iterator|batches [drainIntervalMs] [sampleEvery]
+// (sampleEvery: the latency of every Nth event, a power of two, default 64)
 import { pathToFileURL } from "node:url";
 
-const [loaderPath, mode = "listener", poll] = process.argv.slice(2);
+const [loaderPath, mode = "listener", interval, every = "64"] = process.argv.slice(2);
+const sampleMask = Number(every) - 1;
 const loader = await import(pathToFileURL(loaderPath).href);
 const load = Object.entries(loader).find(([name, fn]) => name.startsWith("load") && typeof fn === "function")?.[1];
 if (!load) throw new Error(`${loaderPath} exports no load function`);
-const options = poll ? { pollIntervalMs: Number(poll) } : {};
+const options = interval ? { drainIntervalMs: Number(interval) } : {};
 const probe = await load(options);
 
 let events = 0;
@@ -22,16 +26,29 @@ const RESERVOIR = 1 << 16;
 const reservoir = new Float64Array(RESERVOIR);
 let seen = 0;
 const sample = (v) => {
-  if (seen < RESERVOIR) reservoir[seen] = v;
-  else {
-    const j = Math.floor(Math.random() * (seen + 1));
-    if (j < RESERVOIR) reservoir[j] = v;
-  }
+  // Both paths run from the first sample on: a branch first taken when the reservoir fills would
+  // deoptimise the consumer (inlined into the runtime's batch loop) mid-run.
+  const r = Math.floor(Math.random() * (seen + 1));
+  const j = seen < RESERVOIR ? seen : r;
+  if (j < RESERVOIR) reservoir[j] = v;
   seen++;
 };
+const WARMUP_NS = 1_000_000_000n;
+let firstEventAt = 0n;
+let warmupMaxNs = 0;
+let warmupSamples = 0;
 const onEvent = (ev) => {
-  if ((events & 63) === 0 && ev.ktime !== undefined) sample(Number(process.hrtime.bigint() - ev.ktime));
-  sink += ev.pid + ev.comm.length; // touch decoded fields so nothing is optimised away
+  if ((events & sampleMask) === 0 && ev.ktime !== undefined) {
+    const now = process.hrtime.bigint();
+    if (firstEventAt === 0n) firstEventAt = now;
+    const latency = Number(now - ev.ktime);
+    if (now - firstEventAt >= WARMUP_NS) sample(latency);
+    else {
+      warmupSamples++;
+      if (latency > warmupMaxNs) warmupMaxNs = latency;
+    }
+  }
+  sink = sink ^ ev.pid ^ ev.comm.length; // touch decoded fields so nothing is optimised away (xor: never overflows)
   events++;
 };
 
@@ -64,25 +81,13 @@ const progIds = probe.object.programInfo().map((p) => p.id);
 process.stdout.write(`ready ${JSON.stringify({ progIds })}\n`);
 
 process.once("SIGTERM", async () => {
-  // let the timer drain what the producer left, then stop
-  probe.events.flush?.();
+  // deliver what the producer left, then stop
+  probe.events.flush();
   await new Promise((r) => setTimeout(r, 50));
   const cpu = process.cpuUsage(cpu0);
   const wallNs = Number(process.hrtime.bigint() - t0);
   const programs = probe.object.programInfo().map((p) => ({ ...p, runCount: Number(p.runCount), runTimeNs: Number(p.runTimeNs) }));
-  let drops = 0;
-  try {
-    const map = probe.object.map("pg_drops");
-    const ncpu = possibleCpus();
-    const value = new Uint8Array(8 * ncpu);
-    if (map.lookup(new Uint8Array(4), value)) {
-      const dv = new DataView(value.buffer);
-      for (let i = 0; i < ncpu; i++) drops += Number(dv.getBigUint64(i * 8, true));
-    }
-  } catch (err) {
-    drops = -1;
-    process.stderr.write(`pg_drops: ${err.message}\n`);
-  }
+  const drops = probe.stats().dropped;
   stopIterator();
   await finished;
   clearInterval(rssTimer);
@@ -96,23 +101,15 @@ process.once("SIGTERM", async () => {
     drops,
     userDropped: probe.events.dropped,
     latencySamples: samples.length,
+    warmupLatencySamples: warmupSamples,
+    warmupLatencyMaxNs: warmupMaxNs,
     latencyP50Ns: pct(0.5),
     latencyP99Ns: pct(0.99),
     rss,
     programs,
-    sink: sink > 0,
+    sink: sink !== 0,
   };
   probe.close();
   process.stdout.write(JSON.stringify(out) + "\n");
   process.exit(0);
 });
-
-function possibleCpus() {
-  // /sys/devices/system/cpu/possible: "0-1" or "0,2-3"
-  let n = 0;
-  for (const part of readFileSync("/sys/devices/system/cpu/possible", "utf8").trim().split(",")) {
-    const [a, b] = part.split("-").map(Number);
-    n = Math.max(n, (b ?? a) + 1);
-  }
-  return n;
-}

@@ -12,6 +12,14 @@ struct task_struct {
 
 char LICENSE[] SEC("license") = "GPL";
 
+#ifdef COUNT_DROPS
+/* -DCOUNT_DROPS: count reserve failures the way probegen's programs do (the same work). */
+__u64 pg_drops SEC(".data.pg_drops") = 0;
+#define DROPPED() __sync_fetch_and_add(&pg_drops, 1)
+#else
+#define DROPPED() ((void)0)
+#endif
+
 struct event {
 	__u32 pid, uid;
 	__s32 ppid, old_pid;
@@ -37,8 +45,10 @@ int on_exec(struct exec_ctx *ctx)
 	__u64 id = bpf_get_current_pid_tgid(), ug = bpf_get_current_uid_gid();
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
-	if (!e)
+	if (!e) {
+		DROPPED();
 		return 0;
+	}
 	e->pid = id >> 32;
 	e->uid = (__u32)ug;
 	e->ppid = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), real_parent, tgid);

@@ -3,7 +3,7 @@
 //   rbconsumer OBJ poll            ring_buffer__poll (blocks in epoll; wakes when the kernel wakes it)
 //   rbconsumer OBJ consume MS      ring_buffer__consume every MS milliseconds
 // Prints "ready {"progIds":[...]}" on stdout once attached. Events, CPU (getrusage from ready to exit), drops
-// (the sum of per-CPU map pg_drops when the object has one), program ids, and the latency
+// (the u64 global pg_drops in section .data.pg_drops, when the object has one), program ids, and the latency
 // of every 64th event when the record starts with a bpf_ktime_get_ns() (LATENCY=1 in env).
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
@@ -123,15 +123,12 @@ int main(int argc, char **argv)
 	unsigned long long cpu1 = cpu_ns(), t1 = mono_ns();
 
 	unsigned long long drops = 0;
-	struct bpf_map *dm = bpf_object__find_map_by_name(obj, "pg_drops");
-	int ncpu = libbpf_num_possible_cpus();
-	if (dm && ncpu > 0) {
-		__u64 *vals = calloc(ncpu, sizeof(__u64));
+	struct bpf_map *dm = bpf_object__find_map_by_name(obj, ".data.pg_drops");
+	if (dm) {
+		__u64 value[8] = {0}; /* the section holds pg_drops alone */
 		__u32 zero = 0;
-		if (!bpf_map_lookup_elem(bpf_map__fd(dm), &zero, vals))
-			for (int i = 0; i < ncpu; i++)
-				drops += vals[i];
-		free(vals);
+		if (bpf_map__value_size(dm) <= sizeof(value) && !bpf_map_lookup_elem(bpf_map__fd(dm), &zero, value))
+			drops = value[0];
 	}
 	qsort(samples, nsamples, sizeof(*samples), cmp);
 	printf("{\"events\":%llu,\"cpuNs\":%llu,\"wallNs\":%llu,\"drops\":%s%llu,\"latencySamples\":%zu,\"latencyP50Ns\":%llu,\"latencyP99Ns\":%llu,\"progIds\":[",
