@@ -50,6 +50,26 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(events.map((e) => Number(e.seq))).toEqual([0, 1, 2]);
   });
 
+  it("keeps draining the kernel ring while the JS thread is busy: records beyond the ring's size are not dropped", async () => {
+    using obj = await loadObject(getppidDefinition(), { mapSizes: { events: 1 << 20 } }); // 43690 records of 24 bytes
+    const seqs: number[] = [];
+    obj.ringBuffer("events", decodeEvent).on((e) => seqs.push(Number(e.seq)));
+    await new Promise((r) => setTimeout(r, 20));
+    // A worker writes 200000 records (4.6 MB, 4.6 rings) while this thread spins for 500 ms
+    // without returning to the event loop (a long synchronous task in the app, or a cold
+    // JIT): only the drain thread empties the ring meanwhile.
+    const total = 200_000;
+    const produced = triggerGetppidInWorker(total);
+    const until = Date.now() + 500;
+    while (Date.now() < until) {
+      // busy
+    }
+    await produced;
+    await waitFor(() => seqs.length >= total, 5000, `${total} events`);
+    expect(seqs.length).toBe(total);
+    expect(seqs.every((seq, i) => seq === i)).toBe(true);
+  });
+
   it("delivers every record while a producer thread races the drains", async () => {
     using obj = await loadObject(getppidDefinition(), { drainIntervalMs: 1 });
     let seen = 0;

@@ -1,14 +1,18 @@
 // Reads the ring buffer's shared pages directly (not libbpf's ring_buffer__poll)
-// so that a drain can copy every committed record in one pass and hand JS one
-// batch, with the consumer position advanced only for what was copied.
+// so that a drain can copy every committed record in one pass, with the
+// consumer position advanced only for what was copied. See ringbuf.h for the
+// drain thread and its pacing.
 #include "ringbuf.h"
 
 #include <linux/bpf.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -19,16 +23,45 @@ namespace probegen {
 namespace {
 constexpr uint32_t kHeaderSize = 8;  // u32 len (+busy/discard bits), u32 pgoff
 constexpr size_t kInitialBatch = 64 * 1024;
-// One batch stops growing past this, so a full 16 MiB ring cannot stall the
-// loop for one giant callback; what is left is drained on the next loop turn.
-constexpr uint64_t kMaxBatch = 1024 * 1024;
-// Below this, the next drain runs on the next loop turn instead of a timer.
-constexpr uint64_t kMinGapNs = 50 * 1000;
+// One JS batch stops growing past this, so a large backlog cannot stall the
+// loop for one giant callback; the rest goes on the next loop turn.
+constexpr size_t kMaxBatch = 1024 * 1024;
+// Staged bytes JS has not taken yet, on top of the kernel ring: a reader that
+// V8 has not optimised yet decodes ~5x slower, and fell ~10 MB behind in the
+// first 50 ms of a 150 MB/s burst. Virtual until records reach it: the staging
+// restarts at offset 0 whenever JS has taken everything, so only the peak
+// backlog's pages are ever touched, and the first kStagePrefault are touched
+// at open (a page fault in the drain thread waits for the mm lock, which V8
+// takes for every mprotect of JIT code, exactly when a cold reader needs it).
+constexpr size_t kStageBytes = 64 * 1024 * 1024;
+constexpr size_t kStagePrefault = 2 * 1024 * 1024;
+constexpr int kDrainThreadNice = -10;
 
 size_t NextPow2(size_t n) {
   size_t p = 1;
   while (p < n) p <<= 1;
   return p;
+}
+
+// Copies `len` bytes into / out of a power-of-two ring of `cap` bytes at
+// position `pos`, wrapping at its end.
+void CopyIntoRing(uint8_t* ring, size_t cap, uint64_t pos, const uint8_t* from, size_t len) {
+  size_t at = static_cast<size_t>(pos & (cap - 1));
+  size_t first = std::min(len, cap - at);
+  memcpy(ring + at, from, first);
+  memcpy(ring, from + first, len - first);
+}
+
+void CopyOutOfRing(const uint8_t* ring, size_t cap, uint64_t pos, uint8_t* to, size_t len) {
+  size_t at = static_cast<size_t>(pos & (cap - 1));
+  size_t first = std::min(len, cap - at);
+  memcpy(to, ring + at, first);
+  memcpy(to + first, ring, len - first);
+}
+
+void CloseFd(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
 }
 }  // namespace
 
@@ -41,41 +74,42 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   // The data area is mapped twice back to back by the kernel, so a record that
   // wraps around the end is still contiguous here.
   size_t producerLen = page + 2 * static_cast<size_t>(size);
-  void* producer = mmap(nullptr, producerLen, PROT_READ, MAP_SHARED, fd, page);
+  // MAP_POPULATE: the drain thread should not fault (see kStagePrefault).
+  void* producer = mmap(nullptr, producerLen, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, page);
   if (producer == MAP_FAILED) {
     int err = errno;
     munmap(consumer, page);
     ThrowBpf(env, "ringBuffer.mmap", err, "cannot map the ring buffer's data pages");
   }
-  // Edge-triggered readiness: a private epoll instance watches the map fd with
-  // EPOLLET, and libuv polls that instance. A ring buffer fd is readable
-  // (level) whenever any record is unread, which would make every loop turn
-  // drain the few records written since the last one. With EPOLLET the instance
-  // is readable only after a kernel wake-up, which only programs that ask for
-  // wake-ups cause; generated programs leave the pacing to the timer.
+  void* stage = mmap(nullptr, kStageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (stage == MAP_FAILED) {
+    int err = errno;
+    munmap(consumer, page);
+    munmap(producer, producerLen);
+    ThrowBpf(env, "ringBuffer.mmap", err, "cannot map the ring buffer reader's staging area");
+  }
   int epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (epfd < 0) {
-    int err = errno;
-    munmap(consumer, page);
-    munmap(producer, producerLen);
-    ThrowBpf(env, "ringBuffer.epoll", err, "cannot create the ring buffer's epoll instance");
-  }
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLET;
-  if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    int err = errno;
-    close(epfd);
-    munmap(consumer, page);
-    munmap(producer, producerLen);
-    ThrowBpf(env, "ringBuffer.epoll", err, "cannot watch the ring buffer fd");
-  }
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (tfd < 0) {
-    int err = errno;
-    close(epfd);
+  int wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  int err = (epfd < 0 || tfd < 0 || wakeFd < 0) ? errno : 0;
+  // Edge-triggered on the map fd: it is readable (level) whenever a record is
+  // unread, but only a kernel wake-up should make the thread drain early.
+  const std::pair<int, uint32_t> watches[] = {{fd, EPOLLIN | EPOLLET}, {tfd, EPOLLIN}, {wakeFd, EPOLLIN}};
+  for (const auto& [watch, flags] : watches) {
+    if (err) break;
+    epoll_event ev{};
+    ev.events = flags;
+    ev.data.fd = watch;
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, watch, &ev) != 0) err = errno;
+  }
+  if (err) {
+    CloseFd(epfd);
+    CloseFd(tfd);
+    CloseFd(wakeFd);
     munmap(consumer, page);
     munmap(producer, producerLen);
-    ThrowBpf(env, "ringBuffer.timerfd", err, "cannot create the ring buffer's drain timer");
+    munmap(stage, kStageBytes);
+    ThrowBpf(env, "ringBuffer.epoll", err, "cannot set up the ring buffer's drain thread (epoll, timerfd, eventfd)");
   }
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
@@ -85,6 +119,7 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->fd_ = fd;
   c->epfd_ = epfd;
   c->tfd_ = tfd;
+  c->wakeFd_ = wakeFd;
   c->pageSize_ = page;
   c->mask_ = size - 1;
   c->consumer_ = consumer;
@@ -92,6 +127,9 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->producerLen_ = producerLen;
   c->data_ = static_cast<const uint8_t*>(producer) + page;
   c->intervalNs_ = static_cast<uint64_t>(drainIntervalMs == 0 ? 1 : drainIntervalMs) * 1000000u;
+  c->stage_ = static_cast<uint8_t*>(stage);
+  c->stageCap_ = kStageBytes;
+  memset(c->stage_, 0, kStagePrefault);
   c->owner_ = owner;
   c->onBatch_ = Napi::Persistent(onBatch);
   c->batchCap_ = std::min(kInitialBatch, static_cast<size_t>(size));
@@ -99,46 +137,45 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->batchData_ = static_cast<uint8_t*>(ab.Data());
   c->batch_ = Napi::Persistent(ab);
   c->asyncContext_ = new Napi::AsyncContext(env, "probegen.ringbuf");
-  uv_poll_init(loop, &c->poll_, epfd);  // readable after a wake-up of the map fd (edge)
-  uv_poll_init(loop, &c->timer_, tfd);
+  uv_async_init(loop, &c->async_, OnAsync);
   uv_idle_init(loop, &c->idle_);
+  c->async_.data = c;
   c->idle_.data = c;
-  c->poll_.data = c;
-  c->timer_.data = c;
   napi_add_async_cleanup_hook(env, OnEnvCleanup, c, &c->cleanupHook_);
+  c->thread_ = std::thread(&RingCore::ThreadMain, c);
   return c;
+}
+
+void RingCore::Signal() {
+  uint64_t one = 1;
+  while (write(wakeFd_, &one, sizeof(one)) < 0 && errno == EINTR) {
+  }
 }
 
 void RingCore::Start() {
   if (closed_ || running_) return;
   running_ = true;
-  uv_poll_start(&poll_, UV_READABLE, OnPoll);
-  uv_poll_start(&timer_, UV_READABLE, OnTimer);
-  // First drain on the next loop turn (it arms the timer): records may have
-  // come while paused.
+  Signal();
+  // Deliver what was staged before a pause, on the next loop turn.
   uv_idle_start(&idle_, OnIdle);
 }
 
 void RingCore::Pause() {
   if (closed_ || !running_) return;
-  running_ = false;
-  uv_poll_stop(&poll_);
-  uv_poll_stop(&timer_);
-  ArmTimer(0);
+  running_ = false;  // the thread stops draining: the kernel keeps the records
+  Signal();
   uv_idle_stop(&idle_);
 }
 
 void RingCore::Ref() {
   if (closed_) return;
-  uv_ref(reinterpret_cast<uv_handle_t*>(&poll_));
-  uv_ref(reinterpret_cast<uv_handle_t*>(&timer_));
+  uv_ref(reinterpret_cast<uv_handle_t*>(&async_));
   uv_ref(reinterpret_cast<uv_handle_t*>(&idle_));
 }
 
 void RingCore::Unref() {
   if (closed_) return;
-  uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
-  uv_unref(reinterpret_cast<uv_handle_t*>(&timer_));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&async_));
   uv_unref(reinterpret_cast<uv_handle_t*>(&idle_));
 }
 
@@ -150,23 +187,24 @@ void RingCore::Close() {
   owner_ = nullptr;
   if (wrapper_) wrapper_->Orphan();
   wrapper_ = nullptr;
-  // Stop watching before the fd can be closed by the object; closing a poll
-  // handle also removes the fd from libuv's epoll set right away.
-  uv_poll_stop(&poll_);
-  uv_poll_stop(&timer_);
+  // Stop the thread before anything it uses goes: the map fd belongs to the
+  // object, which closes it right after this.
+  stop_ = true;
+  Signal();
+  if (thread_.joinable()) thread_.join();
+  CloseFd(epfd_);
+  CloseFd(tfd_);
+  CloseFd(wakeFd_);
   uv_idle_stop(&idle_);
-  pendingCloses_ = 3;
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_), OnClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
+  pendingCloses_ = 2;
+  uv_close(reinterpret_cast<uv_handle_t*>(&async_), OnClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OnClosed);
-  // Closing the poll handles removed epfd_ and tfd_ from libuv's epoll set: safe to close now.
-  if (epfd_ >= 0) close(epfd_);
-  if (tfd_ >= 0) close(tfd_);
-  epfd_ = tfd_ = -1;
   munmap(consumer_, pageSize_);
   munmap(producer_, producerLen_);
   consumer_ = producer_ = nullptr;
   data_ = nullptr;
+  munmap(stage_, stageCap_);  // the thread is gone
+  stage_ = nullptr;
   onBatch_.Reset();
   batch_.Reset();
   batchData_ = nullptr;
@@ -187,29 +225,40 @@ void RingCore::OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* self) {
   static_cast<RingCore*>(self)->Close();
 }
 
-void RingCore::OnPoll(uv_poll_t* h, int status, int events) {
-  RingCore* c = static_cast<RingCore*>(h->data);
-  if (status < 0) {
-    c->DeliverError(-status);
-    return;
+// ---- drain thread ----
+
+void RingCore::ThreadMain() {
+  // Best effort (needs CAP_SYS_NICE, which BPF users usually have as root): a
+  // higher weight lets this short-running thread preempt a busy JS thread
+  // sharing its CPU before the ring fills.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kDrainThreadNice);
+  epoll_event evs[3];
+  while (!stop_) {
+    int n = epoll_wait(epfd_, evs, 3, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error_ = errno;
+      uv_async_send(&async_);
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      uint64_t drained;
+      if (evs[i].data.fd == tfd_ || evs[i].data.fd == wakeFd_) {
+        while (read(evs[i].data.fd, &drained, sizeof(drained)) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    if (stop_) return;
+    if (!running_) {
+      ArmTimer(0);
+      continue;
+    }
+    size_t span = Stage(uv_hrtime());
+    if (span > 0) uv_async_send(&async_);
+    ScheduleNext(span);
   }
-  // Consume the edge (EPOLLET entries leave the ready list once reported), so
-  // the instance stays quiet until the next kernel wake-up.
-  epoll_event evs[1];
-  while (epoll_wait(c->epfd_, evs, 1, 0) < 0 && errno == EINTR) {
-  }
-  c->Drain();
 }
 
-void RingCore::OnTimer(uv_poll_t* h, int status, int events) {
-  RingCore* c = static_cast<RingCore*>(h->data);
-  uint64_t expirations;
-  while (read(c->tfd_, &expirations, sizeof(expirations)) < 0 && errno == EINTR) {
-  }
-  c->Tick();
-}
-
-// One-shot, relative; 0 disarms.
 void RingCore::ArmTimer(uint64_t ns) {
   itimerspec its{};
   its.it_value.tv_sec = static_cast<time_t>(ns / 1000000000u);
@@ -217,73 +266,115 @@ void RingCore::ArmTimer(uint64_t ns) {
   timerfd_settime(tfd_, 0, &its, nullptr);
 }
 
-void RingCore::Tick() {
-  Drain();
-  ScheduleNext();
-}
-
-void RingCore::ScheduleNext() {
-  if (closed_ || !running_) return;
-  uv_idle_stop(&idle_);
+void RingCore::ScheduleNext(size_t span) {
+  double rate;
+  {
+    std::lock_guard<std::mutex> lock(drainMu_);
+    rate = bytesPerNs_;
+  }
   uint64_t gap = intervalNs_;
-  if (lastSpan_ >= kMaxBatch) {
-    gap = 0;  // a capped batch left records behind
-  } else if (bytesPerNs_ > 0) {
+  if (span >= kMaxBatch) {
+    gap = 0;  // a capped drain left records behind
+  } else if (rate > 0) {
     // At the rate the last drains saw, when will a quarter of the ring be
     // unread? Drain by then, so a burst still has three quarters of room.
-    double fill = static_cast<double>((mask_ + 1) / 4) / bytesPerNs_;
+    double fill = static_cast<double>((mask_ + 1) / 4) / rate;
     if (fill < static_cast<double>(gap)) gap = static_cast<uint64_t>(fill);
   }
-  if (gap < kMinGapNs) {
-    // Sooner than a timer is worth: drain on the next loop turn (an idle handle
-    // runs once per turn, then lets the loop poll without blocking).
-    ArmTimer(0);
-    uv_idle_start(&idle_, OnIdle);
-    return;
-  }
-  ArmTimer(gap);
+  ArmTimer(std::max<uint64_t>(gap, 1));  // 0 would disarm: 1 ns fires at once
 }
 
-// One drain on this loop turn (on start, after a capped batch, under a high rate).
-void RingCore::OnIdle(uv_idle_t* h) {
-  RingCore* c = static_cast<RingCore*>(h->data);
-  uv_idle_stop(&c->idle_);
-  c->Tick();
-}
-
-size_t RingCore::Collect(uint64_t* start) {
+size_t RingCore::Collect(uint64_t* start, size_t limit) {
   auto* consumerPos = static_cast<uint64_t*>(consumer_);
   auto* producerPos = static_cast<const uint64_t*>(producer_);
   uint64_t cons = __atomic_load_n(consumerPos, __ATOMIC_ACQUIRE);
   uint64_t prod = __atomic_load_n(producerPos, __ATOMIC_ACQUIRE);
   *start = cons;
-  while (cons < prod && cons - *start < kMaxBatch) {
+  while (cons < prod) {
     auto* hdr = reinterpret_cast<const uint32_t*>(data_ + (cons & mask_));
     uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
     if (len & BPF_RINGBUF_BUSY_BIT) break;  // still being written: stop here, keep order
     len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-    cons += (static_cast<uint64_t>(len) + kHeaderSize + 7) & ~uint64_t(7);
+    uint64_t next = cons + ((static_cast<uint64_t>(len) + kHeaderSize + 7) & ~uint64_t(7));
+    if (next - *start > limit) break;
+    cons = next;
   }
   return static_cast<size_t>(cons - *start);
 }
 
-size_t RingCore::Drain() {
-  if (closed_ || delivering_) return 0;
-  uint64_t now = uv_hrtime();
+size_t RingCore::Stage(uint64_t now) {
+  std::lock_guard<std::mutex> lock(drainMu_);
   uint64_t since = now - lastDrainNs_;
   lastDrainNs_ = now;
   uint64_t start;
-  size_t span = Collect(&start);
-  lastSpan_ = span;
+  uint64_t head, tail;
+  {
+    std::lock_guard<std::mutex> positions(stageMu_);
+    if (stageHead_ == stageTail_) stageHead_ = stageTail_ = 0;  // empty: restart at the touched pages
+    head = stageHead_;
+    tail = stageTail_;  // only stagers (under drainMu_) move it
+  }
+  size_t room = stageCap_ - static_cast<size_t>(tail - head);
+  size_t span = Collect(&start, std::min(room, kMaxBatch));
   // The write rate since the last drain. An empty drain soon after another
-  // (records still being written, a turn of the loop) says nothing about it;
-  // only a whole interval without records means the writers went quiet.
+  // (records still being written) says nothing about it; only a whole
+  // interval without records means the writers went quiet.
   if (span > 0)
     bytesPerNs_ = static_cast<double>(span) / static_cast<double>(since == 0 ? 1 : since);
   else if (since >= intervalNs_)
     bytesPerNs_ = 0;
   if (span == 0) return 0;
+  CopyIntoRing(stage_, stageCap_, tail, data_ + (start & mask_), span);
+  // The copy is ours: free the kernel ring's space, then publish the records.
+  __atomic_store_n(static_cast<uint64_t*>(consumer_), start + span, __ATOMIC_RELEASE);
+  std::lock_guard<std::mutex> positions(stageMu_);
+  stageTail_ = tail + span;
+  return span;
+}
 
+// ---- JS thread ----
+
+void RingCore::OnAsync(uv_async_t* h) {
+  RingCore* c = static_cast<RingCore*>(h->data);
+  if (c->closed_) return;
+  if (int err = c->error_.exchange(0)) {
+    c->DeliverError(err);
+    return;
+  }
+  if (!c->running_) return;  // staged chunks wait for Start()
+  if (c->DeliverStaged() > 0) uv_idle_start(&c->idle_, OnIdle);  // maybe more: next loop turn
+}
+
+void RingCore::OnIdle(uv_idle_t* h) {
+  RingCore* c = static_cast<RingCore*>(h->data);
+  if (c->closed_ || !c->running_ || c->DeliverStaged() == 0) uv_idle_stop(&c->idle_);
+}
+
+size_t RingCore::DeliverStaged() {
+  if (closed_ || delivering_) return 0;
+  // The lock covers the positions only: copies and V8 allocations (which may
+  // collect garbage) run outside it, so the drain thread never waits for JS.
+  uint64_t head, tail;
+  {
+    std::lock_guard<std::mutex> positions(stageMu_);
+    head = stageHead_;
+    tail = stageTail_;
+  }
+  size_t avail = static_cast<size_t>(tail - head);
+  if (avail == 0) return 0;
+  size_t span = avail;
+  if (span > kMaxBatch) {
+    // Whole records up to the cap (at least one). Headers are 8-byte aligned
+    // and the capacity a power of two, so a header never wraps.
+    span = 0;
+    while (span < avail) {
+      uint32_t len;
+      memcpy(&len, stage_ + ((head + span) & (stageCap_ - 1)), sizeof(len));
+      size_t record = (((len & ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT)) + kHeaderSize + 7) & ~size_t(7));
+      if (span > 0 && span + record > kMaxBatch) break;
+      span += record;
+    }
+  }
   Napi::Env env(env_);
   Napi::HandleScope scope(env);
   if (span > batchCap_) {
@@ -292,10 +383,11 @@ size_t RingCore::Drain() {
     batchData_ = static_cast<uint8_t*>(ab.Data());
     batch_ = Napi::Persistent(ab);
   }
-  memcpy(batchData_, data_ + (start & mask_), span);
-  // Free the ring space before JS runs: the copy is ours now.
-  __atomic_store_n(static_cast<uint64_t*>(consumer_), start + span, __ATOMIC_RELEASE);
-
+  CopyOutOfRing(stage_, stageCap_, head, batchData_, span);
+  {
+    std::lock_guard<std::mutex> positions(stageMu_);
+    stageHead_ = head + span;
+  }
   delivering_ = true;
   try {
     // MakeCallback (not Call) so nextTicks and promise jobs run after the batch.
@@ -306,6 +398,14 @@ size_t RingCore::Drain() {
   }
   delivering_ = false;
   return span;
+}
+
+size_t RingCore::Drain() {
+  if (closed_ || delivering_) return 0;
+  Stage(uv_hrtime());
+  size_t total = 0;
+  while (size_t n = DeliverStaged()) total += n;
+  return total;
 }
 
 void RingCore::DeliverError(int err) {

@@ -1,19 +1,27 @@
 // Ring buffer reader: mmaps a BPF_MAP_TYPE_RINGBUF map and delivers copied
-// batches of raw records to JS. Generated programs submit with BPF_RB_NO_WAKEUP,
-// as the hand-written programs of batched readers do: a wake-up costs the
-// producing CPU an irq_work per record, more than the record itself. The reader
-// drains on a timer every drain interval instead, sooner when the rate of the
-// last drains would fill a quarter of the ring before the interval ends. The
-// timer is a timerfd (a uv_poll_t watches it): libuv's timers count whole
-// milliseconds, and a 1 ms timer that fires after 2 ms doubles the ring a
-// reader needs.
-// Wake-ups from programs that do ask for them (flags 0, FORCE) drain at once,
-// through a uv_poll_t on an edge-triggered epoll instance watching the map fd.
+// batches of raw records to JS.
+//
+// A drain thread copies the kernel ring's records into a staging ring (up to
+// 64 MiB, virtual until used), and the JS thread takes them (uv_async_t) as
+// batches: the kernel ring never waits for JS, so a cold (not yet optimised)
+// reader, a GC pause or an app's synchronous work does not drop records. Past
+// the staging cap the kernel ring keeps (and then drops, counted) the rest.
+//
+// Generated programs submit with BPF_RB_NO_WAKEUP, as the hand-written programs
+// of batched readers do: a wake-up costs the producing CPU an irq_work per
+// record, more than the record itself. The drain thread paces itself on a
+// timerfd: every drain interval, sooner when the rate of the last drains would
+// fill a quarter of the ring first. Kernel wake-ups (programs that ask for
+// them) drain at once: the thread's epoll also watches the map fd (EPOLLET).
 #pragma once
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
 
 #include "common.h"
 
@@ -26,12 +34,12 @@ class RingCore {
  public:
   static RingCore* Open(Napi::Env env, int fd, uint32_t size, Napi::Function onBatch, uint32_t drainIntervalMs,
                         BpfObject* owner);
-  void Close();  // idempotent; memory is freed once libuv has closed both handles
+  void Close();  // idempotent; stops the drain thread; memory is freed once libuv has closed the handles
   void Start();
   void Pause();
   void Ref();
   void Unref();
-  size_t Drain();  // copy + deliver what is committed now; returns bytes delivered
+  size_t Drain();  // JS thread: drain the kernel now and deliver everything staged; returns bytes delivered
   bool closed() const { return closed_; }
   int fd() const { return fd_; }
   void Detach(RingReader* w) { if (wrapper_ == w) wrapper_ = nullptr; }
@@ -40,35 +48,54 @@ class RingCore {
  private:
   RingCore() = default;
   ~RingCore() = default;
-  static void OnPoll(uv_poll_t* h, int status, int events);
-  static void OnTimer(uv_poll_t* h, int status, int events);
+  static void OnAsync(uv_async_t* h);
   static void OnIdle(uv_idle_t* h);
   static void OnClosed(uv_handle_t* h);
   static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* self);
-  size_t Collect(uint64_t* start);  // bytes of complete records from consumer pos
-  void Tick();          // a scheduled drain: drain, then schedule the next one
-  void ScheduleNext();  // timer for the next drain, or the next loop turn under a high rate
+
+  // Drain thread.
+  void ThreadMain();
+  void ArmTimer(uint64_t ns);  // one-shot, relative; 0 disarms
+  void ScheduleNext(size_t span);
+  size_t Stage(uint64_t now);  // kernel ring -> a staged chunk (whole records, under the cap)
+  size_t Collect(uint64_t* start, size_t limit);  // bytes of complete records from the consumer position
+  void Signal();               // wake the drain thread (start, pause, close)
+
+  // JS thread.
+  size_t DeliverStaged();      // one batch of staged chunks to JS
   void DeliverError(int err);
 
   napi_env env_ = nullptr;
   // Holds env teardown (and so the addon's unloading) until libuv has run
   // our close callbacks, which live in this shared object.
   napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
-  uv_poll_t poll_{};
-  uv_poll_t timer_{};  // watches tfd_
-  int tfd_ = -1;       // timerfd, CLOCK_MONOTONIC, one-shot
-  void ArmTimer(uint64_t ns);
-  uv_idle_t idle_{};  // one extra drain on the next loop turn (after a capped batch, on start)
+  uv_async_t async_{};  // drain thread -> JS: chunks are staged (or an error)
+  uv_idle_t idle_{};    // one more delivery on the next loop turn (a capped batch)
   int fd_ = -1;
-  int epfd_ = -1;  // private epoll instance: fd_ with EPOLLET (see Open)
   int pendingCloses_ = 0;
   bool closed_ = false;
-  bool running_ = false;
   bool delivering_ = false;
+
+  // Shared with the drain thread.
+  std::thread thread_;
+  int epfd_ = -1;    // the thread's epoll: fd_ (EPOLLET), tfd_, wakeFd_
+  int tfd_ = -1;     // timerfd, CLOCK_MONOTONIC
+  int wakeFd_ = -1;  // eventfd
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> error_{0};
+  std::mutex drainMu_;  // the kernel ring's consumer side and the rate below (drain thread, flush())
+  // Staged records: a ring of stageCap_ bytes (a power of two); the stagers
+  // (under drainMu_) move the tail, the JS thread the head, both under
+  // stageMu_, which guards the two positions and nothing else.
+  uint8_t* stage_ = nullptr;  // mmap, MAP_NORESERVE
+  size_t stageCap_ = 0;
+  std::mutex stageMu_;
+  uint64_t stageHead_ = 0;
+  uint64_t stageTail_ = 0;
   uint64_t intervalNs_ = 1000000;  // longest time between two drains
-  uint64_t lastDrainNs_ = 0;       // uv_hrtime() when the last drain began
-  uint64_t lastSpan_ = 0;          // bytes it delivered
-  double bytesPerNs_ = 0;          // the write rate the last drains saw
+  uint64_t lastDrainNs_ = 0;       // under drainMu_
+  double bytesPerNs_ = 0;          // under drainMu_: the write rate the last drains saw
 
   size_t pageSize_ = 0;
   uint64_t mask_ = 0;        // ring size - 1 (size is a power of two)
