@@ -14,7 +14,7 @@ export interface NativeMapInfo {
 export interface NativeProgramInfo {
   name: string; fd: number; id: number; runCount: bigint; runTimeNs: bigint; xlatedInsns: number; jitedBytes: number;
 }
-/** (batch, byteLength) for records; (null, errno) when polling failed. */
+/** (batch, byteLength) for records; (null, errno) when the drain thread failed. */
 export type NativeBatchCallback = (batch: ArrayBuffer | null, lengthOrErrno: number) => void;
 
 export interface NativeRingReader {

@@ -1,7 +1,7 @@
 // EventStream over one native ring reader. Native code hands over one batch of
 // raw ring records per drain; this module walks their headers, decodes each
 // record and fans events out to listeners and async iterators. Back-pressure:
-// when an iterator's queue passes highWaterMark the reader stops polling, so the
+// when an iterator's queue passes highWaterMark the reader stops draining, so the
 // kernel (which counts drops) absorbs bursts instead of Node's heap.
 import { BpfError } from "./errors.js";
 import type { NativeRingReader } from "./native.js";
@@ -276,7 +276,7 @@ export class RingBufferStream<E> implements EventStream<E> {
     if (this.#closed) return;
     if (batch === null) {
       this.#failAll(
-        new BpfError({ operation: "ringBuffer.poll", errno: length, detail: "polling the ring buffer failed" }),
+        new BpfError({ operation: "ringBuffer.drain", errno: length, detail: "the ring buffer's drain thread failed" }),
       );
       return;
     }

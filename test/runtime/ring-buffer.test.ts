@@ -163,7 +163,7 @@ describe("RingBufferStream", () => {
     const { stream, reader } = makeStream();
     const next = stream[Symbol.asyncIterator]().next();
     reader.deliver(null, 9);
-    await expect(next).rejects.toMatchObject({ code: "EBADF", operation: "ringBuffer.poll" });
+    await expect(next).rejects.toMatchObject({ code: "EBADF", operation: "ringBuffer.drain" });
   });
 
   it("batches(): one array per drain, discarded records skipped, shared with per-event iterators", async () => {

@@ -35,6 +35,9 @@ constexpr size_t kMaxBatch = 1024 * 1024;
 // takes for every mprotect of JIT code, exactly when a cold reader needs it).
 constexpr size_t kStageBytes = 64 * 1024 * 1024;
 constexpr size_t kStagePrefault = 2 * 1024 * 1024;
+// After a backlog went past the prefaulted part, its pages go back to the
+// kernel once the staging is empty again, at most this often.
+constexpr uint64_t kStageTrimNs = 1000000000;
 constexpr int kDrainThreadNice = -10;
 
 size_t NextPow2(size_t n) {
@@ -130,6 +133,7 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->stage_ = static_cast<uint8_t*>(stage);
   c->stageCap_ = kStageBytes;
   memset(c->stage_, 0, kStagePrefault);
+  c->stageTouched_ = kStagePrefault;
   c->owner_ = owner;
   c->onBatch_ = Napi::Persistent(onBatch);
   c->batchCap_ = std::min(kInitialBatch, static_cast<size_t>(size));
@@ -310,7 +314,16 @@ size_t RingCore::Stage(uint64_t now) {
   uint64_t head, tail;
   {
     std::lock_guard<std::mutex> positions(stageMu_);
-    if (stageHead_ == stageTail_) stageHead_ = stageTail_ = 0;  // empty: restart at the touched pages
+    if (stageHead_ == stageTail_) {
+      // Empty: restart at the front, and return the pages a past backlog
+      // touched (JS reads nothing while the staging is empty).
+      stageHead_ = stageTail_ = 0;
+      if (stageTouched_ > kStagePrefault && now - lastTrimNs_ >= kStageTrimNs) {
+        madvise(stage_ + kStagePrefault, stageTouched_ - kStagePrefault, MADV_DONTNEED);
+        stageTouched_ = kStagePrefault;
+        lastTrimNs_ = now;
+      }
+    }
     head = stageHead_;
     tail = stageTail_;  // only stagers (under drainMu_) move it
   }
@@ -327,6 +340,7 @@ size_t RingCore::Stage(uint64_t now) {
   CopyIntoRing(stage_, stageCap_, tail, data_ + (start & mask_), span);
   // The copy is ours: free the kernel ring's space, then publish the records.
   __atomic_store_n(static_cast<uint64_t*>(consumer_), start + span, __ATOMIC_RELEASE);
+  stageTouched_ = std::max<uint64_t>(stageTouched_, std::min<uint64_t>(stageCap_, tail + span));
   std::lock_guard<std::mutex> positions(stageMu_);
   stageTail_ = tail + span;
   return span;

@@ -95,6 +95,8 @@ class RingCore {
   uint64_t stageTail_ = 0;
   uint64_t intervalNs_ = 1000000;  // longest time between two drains
   uint64_t lastDrainNs_ = 0;       // under drainMu_
+  uint64_t stageTouched_ = 0;      // under drainMu_: bytes of stage_ that may be resident
+  uint64_t lastTrimNs_ = 0;        // under drainMu_
   double bytesPerNs_ = 0;          // under drainMu_: the write rate the last drains saw
 
   size_t pageSize_ = 0;
