@@ -107,19 +107,19 @@ const add = (name, ns, refName, refNs, note) => rows.push({ name, ns, refName, r
 
 for (const [field, off, size] of [["comm16", 12, 16], ["filename256", 28, 256]]) {
   const ref = bench((o) => readCString(view, o + off, size).length);
-  add(`${field}.readCString`, ref, "readCString", ref, "current runtime");
+  add(`${field}.readCString`, ref, "readCString", ref, field === "comm16" ? "current runtime: the intern cache" : "current runtime: indexOf (memchr) + utf8Slice");
   add(`${field}.TextDecoder`, bench((o) => textDecoderCString(view, o + off, size).length), "readCString", ref);
   add(`${field}.buffer_latin1Slice`, bench((o) => latin1CString(view, o + off, size).length), "readCString", ref, "not UTF-8: bytes >= 0x80 differ");
-  add(`${field}.buffer_utf8Slice`, bench((o) => utf8SliceCString(view, o + off, size).length), "readCString", ref);
-  add(`${field}.scan_then_latin1_or_utf8Slice`, bench((o) => scanSliceCString(view, o + off, size).length), "readCString", ref, "exact UTF-8 semantics; proposed");
+  add(`${field}.buffer_utf8Slice`, bench((o) => utf8SliceCString(view, o + off, size).length), "readCString", ref, "what readCString does for long strings, without its bounds checks");
+  add(`${field}.scan_then_latin1_or_utf8Slice`, bench((o) => scanSliceCString(view, o + off, size).length), "readCString", ref, "exact UTF-8 semantics; the previous runtime (a JS byte loop)");
   add(`${field}.ascii_loop_no_view`, bench((o) => asciiLoopCString(view, o + off, size).length), "readCString", ref);
 }
 {
   const ref = rows.find((r) => r.name === "comm16.readCString").ns;
-  add("comm16.interned_cache", bench((o) => internedComm(view, o + 12).length), "readCString", ref, "hit path (comm repeats); proposed for char[16]");
+  add("comm16.interned_cache", bench((o) => internedComm(view, o + 12).length), "readCString", ref, "hit path (comm repeats), called directly");
 }
 const big = bench((o) => Number(view.getBigUint64(o, true) & 1n));
-add("u64.getBigUint64", big, "getBigUint64", big, "current: a BigInt per field");
+add("u64.getBigUint64", big, "getBigUint64", big, "current: a BigInt per u64 field (exact)");
 add("u64.two_getUint32_to_number", bench((o) => (view.getUint32(o + 4, true) * 4294967296 + view.getUint32(o, true)) & 1), "getBigUint64", big, "exact only below 2^53");
 add("u64.getFloat64_bits_skip", bench((o) => (view.getUint32(o, true) & 1)), "getBigUint64", big, "lower bound: one u32 read");
 
