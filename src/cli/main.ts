@@ -156,12 +156,13 @@ ${common}`,
 For every BPF program loaded on the system (or those whose name, or whose probe's name,
 matches a NAME glob): run count and run time over an interval, instructions (xlated) and
 JIT-ed bytes, memory of its maps, and for probegen programs the ring buffer reserve failures
-counted in their pg_drops map. The kernel's BPF statistics (kernel.bpf_stats_enabled) are
-switched on only for the interval and restored afterwards. Needs root.
+counted in their pg_drops counter (map .data.pg_drops). The kernel's BPF statistics
+(kernel.bpf_stats_enabled) are switched on only for the interval and restored afterwards.
+Needs root.
 
 Options:
   -i, --interval TIME      how long to count runs (default: 1s; 0 reads the counters as they are)
-      --probegen           only programs made by probegen (those with a pg_drops map)
+      --probegen           only programs made by probegen (those with a .data.pg_drops map)
       --json               print the table as JSON
 ${common}`,
     options: {
