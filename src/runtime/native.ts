@@ -34,7 +34,7 @@ export interface NativeObject {
   attach(program: string, spec?: string): number;
   detach(link: number): void;
   programInfo(): NativeProgramInfo[];
-  openRingBuffer(map: number, onBatch: NativeBatchCallback, drainIntervalMs: number): NativeRingReader;
+  openRingBuffer(map: number, onBatch: NativeBatchCallback, drainIntervalMs: number, stagingBytes: number): NativeRingReader;
   close(): void;
   mapLookup(map: number, key: Uint8Array, value: Uint8Array): boolean;
   mapUpdate(map: number, key: Uint8Array, value: Uint8Array, flags: number): void;

@@ -30,6 +30,12 @@ export interface LoadOptions {
    * what the programs write in this time.
    */
   drainIntervalMs?: number;
+  /**
+   * Bytes of records a ring buffer reader may hold beyond the kernel ring while the JS thread is
+   * busy (a cold JIT, a GC pause, the app's own work): a power of two, at least 64 KiB. Default
+   * 64 MiB of address space, of which only what a backlog reaches is ever resident.
+   */
+  stagingBytes?: number;
   /** Default true. */
   attach?: boolean;
 }
@@ -57,6 +63,12 @@ export interface LoadedObject extends Disposable {
 
 const PAGE_SIZE = 4096;
 
+/** How ring buffer readers drain: the loader's options, defaults filled in (stagingBytes 0: native default). */
+interface ReaderOptions {
+  drainIntervalMs: number;
+  stagingBytes: number;
+}
+
 function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   if (!(def.object instanceof Uint8Array)) throw new TypeError(`loadObject(${def.name}): object must be a Uint8Array`);
   if (def.rodata !== undefined && !(def.rodata instanceof Uint8Array)) {
@@ -65,6 +77,10 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   const interval = options.drainIntervalMs;
   if (interval !== undefined && (!Number.isInteger(interval) || interval < 1 || interval > 60_000)) {
     throw new RangeError(`loadObject(${def.name}): drainIntervalMs must be an integer in 1..60000, got ${interval}`);
+  }
+  const staging = options.stagingBytes;
+  if (staging !== undefined && (!Number.isInteger(staging) || staging < 65_536 || staging > 2 ** 31 || (staging & (staging - 1)) !== 0)) {
+    throw new RangeError(`loadObject(${def.name}): stagingBytes must be a power of two from 64 KiB to 2 GiB, got ${staging}`);
   }
   for (const [name, size] of Object.entries(options.mapSizes ?? {})) {
     if (!Number.isInteger(size) || size < 1 || size > 0xffffffff) {
@@ -106,7 +122,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     obj.close();
     throw withContext(err, context);
   }
-  return new LoadedBpfObject(def, obj, options.drainIntervalMs ?? 1);
+  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 });
 }
 
 class LoadedBpfObject implements LoadedObject {
@@ -116,13 +132,13 @@ class LoadedBpfObject implements LoadedObject {
   readonly #maps = new Map<string, RawMap>();
   readonly #infos: NativeMapInfo[];
   readonly #streams = new Set<EventStream<unknown>>();
-  readonly #drainIntervalMs: number;
+  readonly #reader: ReaderOptions;
 
-  constructor(def: ObjectDefinition, obj: NativeObject, drainIntervalMs: number) {
+  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions) {
     this.name = def.name;
     this.#obj = obj;
     this.#infos = obj.maps();
-    this.#drainIntervalMs = drainIntervalMs;
+    this.#reader = reader;
   }
 
   #requireOpen(operation: string): void {
@@ -156,7 +172,7 @@ class LoadedBpfObject implements LoadedObject {
   ringBuffer<E>(mapName: string, decode: RecordDecoder<E>, options: { highWaterMark?: number } = {}): EventStream<E> {
     const i = this.#index(mapName, "ringBuffer");
     const stream: RingBufferStream<E> = new RingBufferStream<E>(
-      (onBatch) => this.#obj.openRingBuffer(i, onBatch, this.#drainIntervalMs),
+      (onBatch) => this.#obj.openRingBuffer(i, onBatch, this.#reader.drainIntervalMs, this.#reader.stagingBytes),
       decode,
       options,
       () => this.#streams.delete(stream),

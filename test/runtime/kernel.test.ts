@@ -70,6 +70,27 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(seqs.every((seq, i) => seq === i)).toBe(true);
   });
 
+  it("keeps records intact across the staging ring's wrap-around and batches of whole records", async () => {
+    // 2 MiB of staging (87381 records of 24 bytes) on a 1 MiB kernel ring: while this thread
+    // spins, the staging fills to 8 bytes short of its end and the kernel ring takes the rest;
+    // then the first batch is capped at 1 MiB of whole records, and the thread's next copies
+    // wrap around the staging's end (the first one straddles it).
+    using obj = await loadObject(getppidDefinition(), { mapSizes: { events: 1 << 20 }, stagingBytes: 1 << 21 });
+    const events: GetppidEvent[] = [];
+    obj.ringBuffer("events", decodeEvent).on((e) => events.push(e));
+    await new Promise((r) => setTimeout(r, 20));
+    const total = 120_000; // < 87381 staged + 43690 in the kernel ring: nothing may drop
+    const produced = triggerGetppidInWorker(total);
+    const until = Date.now() + 500;
+    while (Date.now() < until) {
+      // busy
+    }
+    await produced;
+    await waitFor(() => events.length >= total, 5000, `${total} events`);
+    expect(events.length).toBe(total);
+    expect(events.every((e, i) => Number(e.seq) === i && e.pid === process.pid)).toBe(true);
+  });
+
   it("delivers every record while a producer thread races the drains", async () => {
     using obj = await loadObject(getppidDefinition(), { drainIntervalMs: 1 });
     let seen = 0;

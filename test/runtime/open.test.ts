@@ -31,5 +31,7 @@ describe("opening and configuring objects", () => {
     await expect(loadObject(getppidDefinition(), { drainIntervalMs: 0 })).rejects.toThrow(RangeError);
     await expect(loadObject(getppidDefinition(), { drainIntervalMs: 1.5 })).rejects.toThrow(RangeError);
     await expect(loadObject(getppidDefinition(), { mapSizes: { counts: -1 } })).rejects.toThrow(RangeError);
+    await expect(loadObject(getppidDefinition(), { stagingBytes: 3 << 20 })).rejects.toThrow(/stagingBytes must be a power of two/);
+    await expect(loadObject(getppidDefinition(), { stagingBytes: 4096 })).rejects.toThrow(RangeError);
   });
 });

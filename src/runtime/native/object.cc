@@ -335,7 +335,7 @@ Napi::Value BpfObject::ProgramInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// openRingBuffer(mapIndex, onBatch, drainIntervalMs) -> RingReader
+// openRingBuffer(mapIndex, onBatch, drainIntervalMs, stagingBytes) -> RingReader
 Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireLoaded(env, "ringBuffer");
@@ -353,8 +353,10 @@ Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
     }
   }
   uint32_t interval = info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 1;
+  // 0: the reader's default; the JS layer checks the range (a power of two, >= 64 KiB).
+  size_t staging = info[3].IsNumber() ? static_cast<size_t>(info[3].As<Napi::Number>().Int64Value()) : 0;
   RingCore* core = RingCore::Open(env, bpf_map__fd(m), bpf_map__max_entries(m), info[1].As<Napi::Function>(), interval,
-                                  this);
+                                  staging, this);
   readers_.insert(core);
   return RingReader::Wrap(env, core);
 }

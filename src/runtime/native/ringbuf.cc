@@ -69,7 +69,7 @@ void CloseFd(int& fd) {
 }  // namespace
 
 RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function onBatch, uint32_t drainIntervalMs,
-                         BpfObject* owner) {
+                         size_t stagingBytes, BpfObject* owner) {
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   if (size == 0 || (size & (size - 1)) != 0) ThrowBpf(env, "ringBuffer", EINVAL, "ring buffer size is not a power of two");
   void* consumer = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -84,7 +84,14 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
     munmap(consumer, page);
     ThrowBpf(env, "ringBuffer.mmap", err, "cannot map the ring buffer's data pages");
   }
-  void* stage = mmap(nullptr, kStageBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (stagingBytes == 0) stagingBytes = kStageBytes;
+  if ((stagingBytes & (stagingBytes - 1)) != 0 || stagingBytes < 65536) {
+    munmap(consumer, page);
+    munmap(producer, producerLen);
+    ThrowBpf(env, "ringBuffer", EINVAL, "staging size is not a power of two of at least 64 KiB");
+  }
+  size_t prefault = std::min(kStagePrefault, stagingBytes);
+  void* stage = mmap(nullptr, stagingBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (stage == MAP_FAILED) {
     int err = errno;
     munmap(consumer, page);
@@ -111,7 +118,7 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
     CloseFd(wakeFd);
     munmap(consumer, page);
     munmap(producer, producerLen);
-    munmap(stage, kStageBytes);
+    munmap(stage, stagingBytes);
     ThrowBpf(env, "ringBuffer.epoll", err, "cannot set up the ring buffer's drain thread (epoll, timerfd, eventfd)");
   }
   uv_loop_t* loop = nullptr;
@@ -131,9 +138,10 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->data_ = static_cast<const uint8_t*>(producer) + page;
   c->intervalNs_ = static_cast<uint64_t>(drainIntervalMs == 0 ? 1 : drainIntervalMs) * 1000000u;
   c->stage_ = static_cast<uint8_t*>(stage);
-  c->stageCap_ = kStageBytes;
-  memset(c->stage_, 0, kStagePrefault);
-  c->stageTouched_ = kStagePrefault;
+  c->stageCap_ = stagingBytes;
+  c->stagePrefault_ = prefault;
+  memset(c->stage_, 0, prefault);
+  c->stageTouched_ = prefault;
   c->owner_ = owner;
   c->onBatch_ = Napi::Persistent(onBatch);
   c->batchCap_ = std::min(kInitialBatch, static_cast<size_t>(size));
@@ -318,9 +326,9 @@ size_t RingCore::Stage(uint64_t now) {
       // Empty: restart at the front, and return the pages a past backlog
       // touched (JS reads nothing while the staging is empty).
       stageHead_ = stageTail_ = 0;
-      if (stageTouched_ > kStagePrefault && now - lastTrimNs_ >= kStageTrimNs) {
-        madvise(stage_ + kStagePrefault, stageTouched_ - kStagePrefault, MADV_DONTNEED);
-        stageTouched_ = kStagePrefault;
+      if (stageTouched_ > stagePrefault_ && now - lastTrimNs_ >= kStageTrimNs) {
+        madvise(stage_ + stagePrefault_, stageTouched_ - stagePrefault_, MADV_DONTNEED);
+        stageTouched_ = stagePrefault_;
         lastTrimNs_ = now;
       }
     }

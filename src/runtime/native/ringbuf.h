@@ -33,7 +33,7 @@ class RingReader;
 class RingCore {
  public:
   static RingCore* Open(Napi::Env env, int fd, uint32_t size, Napi::Function onBatch, uint32_t drainIntervalMs,
-                        BpfObject* owner);
+                        size_t stagingBytes, BpfObject* owner);
   void Close();  // idempotent; stops the drain thread; memory is freed once libuv has closed the handles
   void Start();
   void Pause();
@@ -90,6 +90,7 @@ class RingCore {
   // stageMu_, which guards the two positions and nothing else.
   uint8_t* stage_ = nullptr;  // mmap, MAP_NORESERVE
   size_t stageCap_ = 0;
+  size_t stagePrefault_ = 0;  // the front bytes touched at open
   std::mutex stageMu_;
   uint64_t stageHead_ = 0;
   uint64_t stageTail_ = 0;
