@@ -203,9 +203,10 @@ const wallOffsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 function display(field: IrField | undefined, value: unknown): string {
   if (value === undefined || value === null) return "";
   const kind = (field?.source as { kind: string } | undefined)?.kind;
-  if (kind === "builtin" && (field!.source as { name: string }).name === "ktime" && typeof value === "bigint") {
-    const wall = new Date(Number((value + wallOffsetNs) / 1_000_000n));
-    return `${wall.toTimeString().slice(0, 8)}.${String(Number(((value + wallOffsetNs) / 1000n) % 1_000_000n)).padStart(6, "0")}`;
+  if (kind === "builtin" && (field!.source as { name: string }).name === "ktime" && (typeof value === "bigint" || typeof value === "number")) {
+    const ns = (typeof value === "bigint" ? value : BigInt(Math.round(value))) + wallOffsetNs; // a number: the spec's `as: number`
+    const wall = new Date(Number(ns / 1_000_000n));
+    return `${wall.toTimeString().slice(0, 8)}.${String(Number((ns / 1000n) % 1_000_000n)).padStart(6, "0")}`;
   }
   if (kind === "latency") return humanNs(Number(value));
   if (kind === "errno" && Number(value) > 0) return errnoName(Number(value));

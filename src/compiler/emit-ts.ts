@@ -71,7 +71,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
       docs: docs(event.description ?? `Event '${event.name}'.`),
       properties: [
         ...(event.tag !== undefined ? [{ name: "type", type: JSON.stringify(event.name), isReadonly: true, docs: docs("Which event this is.") }] : []),
-        ...event.fields.map((f) => ({ name: f.tsName, type: tsType(f.type), docs: docs(f.description) })),
+        ...event.fields.map((f) => ({ name: f.tsName, type: f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) })),
       ],
     });
   }
@@ -312,6 +312,11 @@ function writeStmt(t: ScalarOrString, at: string, value: string): string {
   }
 }
 
+/** A 64-bit integer as a number from its two 32-bit halves: no BigInt, exact below 2^53. */
+function readAsNumber(signed: boolean, offset: number): string {
+  return `view.getUint32(${plus(offset)}, true) + view.get${signed ? "Int" : "Uint"}32(${plus(offset + 4)}, true) * 4294967296`;
+}
+
 function plus(offset: number): string {
   return offset === 0 ? "offset" : `offset + ${offset}`;
 }
@@ -320,7 +325,10 @@ function eventObject(w: CodeBlockWriter, event: IrEvent): void {
   const at = new Map(event.layout.members.map((m) => [m.name, m.offset]));
   w.inlineBlock(() => {
     if (event.tag !== undefined) w.writeLine(`type: ${JSON.stringify(event.name)},`);
-    for (const f of event.fields) w.writeLine(`${f.tsName}: ${readExpr(f.type, plus(at.get(f.name)!))},`);
+    for (const f of event.fields) {
+      const offset = at.get(f.name)!;
+      w.writeLine(`${f.tsName}: ${f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset))},`);
+    }
   });
 }
 

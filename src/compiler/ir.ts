@@ -63,6 +63,8 @@ export interface IrField {
   /** camelCase name: TS property name. */
   tsName: string;
   type: ScalarOrString;
+  /** A 64-bit integer the TS decoder reads as a number (the spec's `as: number`), not a bigint. */
+  asNumber?: boolean;
   source: ValueSource;
   description?: string;
   span: SourceSpan;

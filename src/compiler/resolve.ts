@@ -430,7 +430,16 @@ class Resolver {
         type = { kind: "string", size: obj.size };
       }
     }
-    return { name, tsName: camelCase(name), type, source: value.source, description: obj.description ?? value.description, span: this.span(fromPath) };
+    let asNumber: boolean | undefined;
+    if (obj.as !== undefined) {
+      if (type.kind !== "int" || type.size !== 8) {
+        this.fail("invalid-field", `'as' chooses how a 64-bit integer is read, and '${from}' is ${typeName(type)}`, [...path, "as"],
+          type.kind === "int" ? "it is a number already: remove 'as'" : "remove 'as'");
+      } else if (obj.as === "number") {
+        asNumber = true;
+      }
+    }
+    return { name, tsName: camelCase(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath) };
   }
 
   private checkUniqueFields(fields: IrField[]): void {

@@ -43,6 +43,8 @@ export interface FieldObjectSpec {
   from?: string;
   type?: ScalarTypeName | "user_string" | "kernel_string";
   size?: number;
+  /** How TS reads a 64-bit integer: "bigint" (default, exact) or "number" (exact below 2^53). */
+  as?: "bigint" | "number";
   description?: string;
 }
 

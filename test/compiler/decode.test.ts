@@ -25,6 +25,8 @@ programs:
       - { name: big_signed, from: arg3, type: i64 }
       - { name: yes, from: arg4, type: bool }
       - { name: path, from: arg4, type: user_string, size: 24 }
+      - { name: ts, from: ktime, as: number }
+      - { name: offset_signed, from: arg3, type: i64, as: number }
   - attach: kretprobe/some_function
     event: done
     fields:
@@ -80,6 +82,8 @@ int main(void) {
   e.big_signed = -4611686018427387904ll;
   e.yes = 1;
   strcpy(e.path, "/tmp/\\303\\274n\\303\\257code");
+  e.ts = 9007199254740991ull; /* 2^53 - 1: the largest exact */
+  e.offset_signed = -4503599627370497ll; /* -(2^52 + 1) */
   fwrite(&e, sizeof e, 1, stdout);
   return 0;
 }`);
@@ -94,6 +98,8 @@ int main(void) {
       bigSigned: -4611686018427387904n,
       yes: true,
       path: "/tmp/ünïcode",
+      ts: 9007199254740991,
+      offsetSigned: -4503599627370497,
     });
   });
 

@@ -83,6 +83,12 @@ describe("spec diagnostics name the file, line and column and say how to fix it"
     expect(located(diagnostics)).toEqual(["probes/test.yaml:5:22: field name 'int' cannot be used: 'int' is reserved in C"]);
   });
 
+  it("'as: number' applies to 64-bit integers only, and says why", () => {
+    const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n    fields:\n      - { name: ts, from: ktime, as: number }\n      - { from: pid, as: number }\n"));
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:7:26: 'as' chooses how a 64-bit integer is read, and 'pid' is u32"]);
+    expect(diagnostics[0]!.hint).toBe("it is a number already: remove 'as'");
+  });
+
   it("ring buffer sizes must be powers of two", () => {
     const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [pid]\n", "maps:\n  events: { type: ringbuf, size: 5000 }\n"));
     expect(located(diagnostics)).toEqual(["probes/test.yaml:4:34: ring buffer size 5000 is not a power of two of at least 4096 bytes"]);
