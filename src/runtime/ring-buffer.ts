@@ -195,7 +195,7 @@ export class RingBufferStream<E> implements EventStream<E> {
     };
   }
 
-  /** Drain now instead of waiting for the kernel's wake-up or the interval. */
+  /** Drain now instead of waiting for the next scheduled drain. */
   flush(): void {
     if (!this.#closed) this.#reader.drain();
   }
