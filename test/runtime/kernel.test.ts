@@ -51,11 +51,11 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
   });
 
   it("keeps draining the kernel ring while the JS thread is busy: records beyond the ring's size are not dropped", async () => {
-    using obj = await loadObject(getppidDefinition(), { mapSizes: { events: 1 << 20 } }); // 43690 records of 24 bytes
+    using obj = await loadObject(getppidDefinition(), { mapSizes: { events: 1 << 21 } }); // 87381 records of 24 bytes
     const seqs: number[] = [];
     obj.ringBuffer("events", decodeEvent).on((e) => seqs.push(Number(e.seq)));
     await new Promise((r) => setTimeout(r, 20));
-    // A worker writes 200000 records (4.6 MB, 4.6 rings) while this thread spins for 500 ms
+    // A worker writes 200000 records (4.8 MB, 2.3 rings) while this thread spins for 500 ms
     // without returning to the event loop (a long synchronous task in the app, or a cold
     // JIT): only the drain thread empties the ring meanwhile.
     const total = 200_000;
@@ -71,15 +71,15 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
   });
 
   it("keeps records intact across the staging ring's wrap-around and batches of whole records", async () => {
-    // 2 MiB of staging (87381 records of 24 bytes) on a 1 MiB kernel ring: while this thread
+    // 2 MiB of staging (87381 records of 24 bytes) on a 2 MiB kernel ring: while this thread
     // spins, the staging fills to 8 bytes short of its end and the kernel ring takes the rest;
     // then the first batch is capped at 1 MiB of whole records, and the thread's next copies
     // wrap around the staging's end (the first one straddles it).
-    using obj = await loadObject(getppidDefinition(), { mapSizes: { events: 1 << 20 }, stagingBytes: 1 << 21 });
+    using obj = await loadObject(getppidDefinition(), { mapSizes: { events: 1 << 21 }, stagingBytes: 1 << 21 });
     const events: GetppidEvent[] = [];
     obj.ringBuffer("events", decodeEvent).on((e) => events.push(e));
     await new Promise((r) => setTimeout(r, 20));
-    const total = 120_000; // < 87381 staged + 43690 in the kernel ring: nothing may drop
+    const total = 120_000; // < 87381 staged + 87381 in the kernel ring: nothing may drop
     const produced = triggerGetppidInWorker(total);
     const until = Date.now() + 500;
     while (Date.now() < until) {
