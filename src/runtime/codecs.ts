@@ -36,10 +36,10 @@ function bytesOf(buffer: ArrayBufferLike): Bytes {
 /** Reads a NUL-terminated string from `size` bytes at `offset` (all of them if there is no NUL). */
 export function readCString(view: DataView, offset: number, size: number): string {
   if (size === 16) return readShort16(view, offset);
-  return readScan(view, offset, size);
+  return readUntilNul(view, offset, size);
 }
 
-function readScan(view: DataView, offset: number, size: number): string {
+function readUntilNul(view: DataView, offset: number, size: number): string {
   const start = view.byteOffset + offset;
   const end = start + size;
   const bytes = bytesOf(view.buffer);
@@ -76,7 +76,7 @@ function readShort16(view: DataView, offset: number): string {
   if (hit !== undefined && internKeys[k] === a && internKeys[k + 1] === b && internKeys[k + 2] === c && internKeys[k + 3] === d) {
     return hit;
   }
-  const s = readScan(view, offset, 16);
+  const s = readUntilNul(view, offset, 16);
   internKeys[k] = a;
   internKeys[k + 1] = b;
   internKeys[k + 2] = c;

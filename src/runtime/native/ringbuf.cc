@@ -253,11 +253,12 @@ void RingCore::ThreadMain() {
       uv_async_send(&async_);
       return;
     }
+    // Reset the timerfd's and eventfd's counters (the map fd is edge-triggered:
+    // nothing to read).
     for (int i = 0; i < n; i++) {
-      uint64_t drained;
-      if (evs[i].data.fd == tfd_ || evs[i].data.fd == wakeFd_) {
-        while (read(evs[i].data.fd, &drained, sizeof(drained)) < 0 && errno == EINTR) {
-        }
+      if (evs[i].data.fd != tfd_ && evs[i].data.fd != wakeFd_) continue;
+      uint64_t count;
+      while (read(evs[i].data.fd, &count, sizeof(count)) < 0 && errno == EINTR) {
       }
     }
     if (stop_) return;
