@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Btf, HeaderBuilder, resolvePath } from "../src/compiler/btf/index.js";
+import { Btf, HeaderBuilder, resolvePath } from "../src/kernel/btf/index.js";
 
 const file = process.argv[2] ?? "/sys/kernel/btf/vmlinux";
 const ms = (t0: number) => `${(performance.now() - t0).toFixed(1)} ms`;

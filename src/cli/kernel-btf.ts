@@ -2,7 +2,7 @@
  * Kernel function prototypes from the running kernel's BTF, read through
  * `bpftool btf dump file /sys/kernel/btf/vmlinux` (text). Only what `list` needs: function names
  * and each function's parameters and return type as C spells them.
- * TODO: use src/compiler/btf/ once its reader lands, and drop the bpftool dependency here.
+ * TODO: use src/kernel/btf/ once its reader lands, and drop the bpftool dependency here.
  */
 import { execa } from "execa";
 import { CliError } from "./errors.js";

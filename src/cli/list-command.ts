@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { KernelSymbols } from "../compiler/kernel/kallsyms.js";
-import { defaultFieldType, Tracefs, type TracepointField } from "../compiler/kernel/tracefs.js";
+import { KernelSymbols } from "../kernel/kallsyms.js";
+import { defaultFieldType, Tracefs, type TracepointField } from "../kernel/tracefs.js";
 import { closest } from "../compiler/suggest.js";
 import { typeName } from "../compiler/types.js";
 import { CliError, usageError } from "./errors.js";

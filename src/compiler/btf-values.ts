@@ -2,7 +2,7 @@
  * Kernel types as probegen values: what a BTF type is captured as (integer, string, address),
  * and the prototypes of functions and BTF tracepoints, for arguments by name.
  */
-import type { Btf, FuncSignature } from "./btf/index.js";
+import type { Btf, FuncSignature } from "../kernel/btf/index.js";
 import type { ScalarOrString } from "./types.js";
 
 export type BtfCapture =

@@ -6,11 +6,11 @@
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
 import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readString, scalarValue } from "./c-expr.js";
-import { HeaderBuilder } from "./btf/index.js";
+import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
 import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, IrStash, IrUpdate, ValueSource } from "./ir.js";
-import type { TracepointFormat } from "./kernel/tracefs.js";
+import type { TracepointFormat } from "../kernel/tracefs.js";
 import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
 import { cScalarType, type ScalarOrString } from "./types.js";

@@ -4,11 +4,11 @@
  */
 import type { SourceSpan } from "./diagnostics.js";
 import type { BinaryOp, UnaryOp } from "./filter.js";
-import type { TracepointField, TracepointFormat } from "./kernel/tracefs.js";
+import type { TracepointField, TracepointFormat } from "../kernel/tracefs.js";
 import type { StructLayout } from "./layout.js";
 import type { BoolType, IntType, ScalarOrString, StringType } from "./types.js";
 
-import type { Capture, FuncSignature, PathStep } from "./btf/index.js";
+import type { Capture, FuncSignature, PathStep } from "../kernel/btf/index.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
@@ -183,7 +183,7 @@ export interface IrProbe {
   /** True when some program reads kprobe registers (needs bpf_tracing.h). */
   usesPtRegs: boolean;
   /** Kernel types (BTF) the programs read: what the emitted C must define. */
-  btfTypes?: { btf: import("./btf/index.js").Btf; paths: Array<{ root: number; steps: PathStep[] }>; declare: number[] };
+  btfTypes?: { btf: import("../kernel/btf/index.js").Btf; paths: Array<{ root: number; steps: PathStep[] }>; declare: number[] };
 }
 
 export type { StringType };

@@ -3,11 +3,11 @@
  * params.NAME, and in the exit half of a pair ret, errno, latency and exit.NAME), each
  * resolved to a typed ValueSource.
  */
-import { resolvePath, type Btf, type PathStep } from "./btf/index.js";
+import { resolvePath, type Btf, type PathStep } from "../kernel/btf/index.js";
 import { captureOf } from "./btf-values.js";
 import type { SourceSpan } from "./diagnostics.js";
 import type { ArgContext, AttachPoint, Builtin, IrParam, PathRoot, ValueSource } from "./ir.js";
-import { defaultFieldType, type TracepointField } from "./kernel/tracefs.js";
+import { defaultFieldType, type TracepointField } from "../kernel/tracefs.js";
 import { didYouMean } from "./suggest.js";
 import { i64, parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 

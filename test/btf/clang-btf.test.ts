@@ -1,6 +1,6 @@
 /** A small BTF compiled by clang in the test: every kind is read back as the C declared it. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { Btf, elfSection, type BtfType } from "../../src/compiler/btf/index.js";
+import { Btf, elfSection, type BtfType } from "../../src/kernel/btf/index.js";
 import { compileBpf, hasClang, scratch } from "./helpers.js";
 
 const source = `

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Btf, elfSection, emitHeader, HeaderBuilder, resolvePath } from "../../src/compiler/btf/index.js";
+import { Btf, elfSection, emitHeader, HeaderBuilder, resolvePath } from "../../src/kernel/btf/index.js";
 import { compileBpf, hasClang, kernelBtf, needClang, needVmlinux, scratch } from "./helpers.js";
 
 const program = (header: string) => `${header}

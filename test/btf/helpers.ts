@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Btf } from "../../src/compiler/btf/index.js";
+import { Btf } from "../../src/kernel/btf/index.js";
 
 export const vmlinuxPath = "/sys/kernel/btf/vmlinux";
 export const hasVmlinux = existsSync(vmlinuxPath);

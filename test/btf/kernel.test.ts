@@ -1,6 +1,6 @@
 /** Known facts about the running kernel's types, read from /sys/kernel/btf/vmlinux. */
 import { describe, expect, it } from "vitest";
-import { Btf, BtfError } from "../../src/compiler/btf/index.js";
+import { Btf, BtfError } from "../../src/kernel/btf/index.js";
 import { kernelBtf, needVmlinux } from "./helpers.js";
 
 describe("the running kernel's BTF", () => {

@@ -1,6 +1,6 @@
 /** Member paths against the running kernel: hops, pointer follows, anonymous members, errors. */
 import { describe, expect, it } from "vitest";
-import { resolvePath } from "../../src/compiler/btf/index.js";
+import { resolvePath } from "../../src/kernel/btf/index.js";
 import { kernelBtf, needVmlinux } from "./helpers.js";
 
 describe("resolvePath", () => {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Tracefs } from "../../src/compiler/kernel/tracefs.js";
+import { Tracefs } from "../../src/kernel/tracefs.js";
 import { fixtureTracefs } from "../helpers/compile.js";
 import { probegen } from "./helpers.js";
 

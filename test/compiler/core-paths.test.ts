@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Btf } from "../../src/compiler/btf/index.js";
-import { Tracefs } from "../../src/compiler/kernel/tracefs.js";
+import { Btf } from "../../src/kernel/btf/index.js";
+import { Tracefs } from "../../src/kernel/tracefs.js";
 import type { KernelInfo } from "../../src/compiler/resolve.js";
 import { fixtureKernel, fixtureTracefs, frontEnd, located } from "../helpers/compile.js";
 

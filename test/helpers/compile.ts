@@ -2,7 +2,7 @@
 import { fileURLToPath } from "node:url";
 import { DiagnosticError, type Diagnostic } from "../../src/compiler/diagnostics.js";
 import type { IrProbe } from "../../src/compiler/ir.js";
-import { Tracefs } from "../../src/compiler/kernel/tracefs.js";
+import { Tracefs } from "../../src/kernel/tracefs.js";
 import { SpecSource } from "../../src/compiler/parse.js";
 import { resolveProbe, type KernelInfo } from "../../src/compiler/resolve.js";
 import { validateSpec } from "../../src/compiler/validate.js";

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { IntType, ScalarOrString } from "../types.js";
+import type { IntType, ScalarOrString } from "../compiler/types.js";
 
 export interface TracepointField {
   name: string;

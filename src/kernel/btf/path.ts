@@ -5,7 +5,7 @@
  * looked through, as C does. Failures say which step failed and what was there instead.
  */
 import type { Btf } from "./btf.js";
-import { closest } from "../suggest.js";
+import { closest } from "../../compiler/suggest.js";
 
 export interface PathStep {
   /** The member's name as written in the path. */

@@ -4,7 +4,7 @@
  * disagreement means the formats and the types come from different kernels (a stale --btf, a
  * copied tracefs), and the generated program would read the wrong bytes.
  */
-import type { Btf } from "../btf/index.js";
+import type { Btf } from "./btf/index.js";
 import type { TracepointFormat } from "./tracefs.js";
 
 export interface LayoutMismatch {
