@@ -92,7 +92,7 @@ const definition: ObjectDefinition = {
     source: "probes/execsnoop.yaml",
     object: objectBytes(),
     programs: [
-        { name: "sched_process_exec", attach: "tracepoint/sched/sched_process_exec", line: 5 },
+        { name: "sched_process_exec", attach: { kind: "tracepoint", category: "sched", name: "sched_process_exec" }, line: 5 },
     ],
     maps: [
         { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },

@@ -98,8 +98,8 @@ const definition: ObjectDefinition = {
     source: "probes/fopen.yaml",
     object: objectBytes(),
     programs: [
-        { name: "do_sys_openat2_entry", attach: "fentry/do_sys_openat2", line: 5 },
-        { name: "do_sys_openat2_entry_exit", attach: "fexit/do_sys_openat2", line: 5 },
+        { name: "do_sys_openat2_entry", attach: { kind: "trace" }, line: 5 },
+        { name: "do_sys_openat2_entry_exit", attach: { kind: "trace" }, line: 5 },
     ],
     maps: [
         { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },

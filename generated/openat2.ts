@@ -115,8 +115,8 @@ const definition: ObjectDefinition = {
     source: "probes/openat2.yaml",
     object: objectBytes(),
     programs: [
-        { name: "do_sys_openat2", attach: "kprobe/do_sys_openat2", line: 5 },
-        { name: "do_sys_openat2_ret", attach: "kretprobe/do_sys_openat2", line: 14 },
+        { name: "do_sys_openat2", attach: { kind: "kprobe", function: "do_sys_openat2", retprobe: false }, line: 5 },
+        { name: "do_sys_openat2_ret", attach: { kind: "kprobe", function: "do_sys_openat2", retprobe: true }, line: 14 },
     ],
     maps: [
         { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },

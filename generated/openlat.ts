@@ -150,8 +150,8 @@ const definition: ObjectDefinition = {
     source: "probes/openlat.yaml",
     object: objectBytes(),
     programs: [
-        { name: "sys_enter_openat", attach: "tracepoint/syscalls/sys_enter_openat", line: 20 },
-        { name: "sys_enter_openat_exit", attach: "tracepoint/syscalls/sys_exit_openat", line: 20 },
+        { name: "sys_enter_openat", attach: { kind: "tracepoint", category: "syscalls", name: "sys_enter_openat" }, line: 20 },
+        { name: "sys_enter_openat_exit", attach: { kind: "tracepoint", category: "syscalls", name: "sys_exit_openat" }, line: 20 },
     ],
     maps: [
         { name: "latency", type: "hash", keySize: 16, valueSize: 512, maxEntries: 1024 },

@@ -89,7 +89,7 @@ const definition: ObjectDefinition = {
     source: "probes/opensnoop.yaml",
     object: objectBytes(),
     programs: [
-        { name: "sys_enter_openat", attach: "tracepoint/syscalls/sys_enter_openat", line: 5 },
+        { name: "sys_enter_openat", attach: { kind: "tracepoint", category: "syscalls", name: "sys_enter_openat" }, line: 5 },
     ],
     maps: [
         { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },

@@ -10,7 +10,7 @@ import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
 import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, IrStash, IrUpdate, ValueSource } from "./ir.js";
-import type { TracepointFormat } from "../kernel/tracefs.js";
+import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
 import { cScalarType, type ScalarOrString } from "./types.js";
@@ -32,10 +32,10 @@ export function emitC(probe: IrProbe, cFile: string): string {
     version,
     source: probe.source,
     license: probe.license,
-    usesPtRegs: probe.usesPtRegs,
+    usesPtRegs: usesPtRegs(probe),
     kernelTypes: kernelTypes(probe),
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),
-    contexts: uniqueContexts(probe).map(contextView),
+    contexts: contextStructs(probe),
     params: probe.params.length ? paramsView(probe) : undefined,
     structs: structsOf(probe),
     maps: probe.maps.map(mapView),
@@ -51,7 +51,7 @@ function kernelTypes(probe: IrProbe): string | undefined {
   const use = probe.btfTypes;
   if (!use) return undefined;
   // <asm/ptrace.h> already defines pt_regs for kprobes.
-  const builder = new HeaderBuilder(use.btf, { provided: probe.usesPtRegs ? ["struct pt_regs"] : [] });
+  const builder = new HeaderBuilder(use.btf, { provided: usesPtRegs(probe) ? ["struct pt_regs"] : [] });
   for (const p of use.paths) builder.path(p.root, p.steps);
   for (const id of use.declare) builder.declare(id);
   return builder.emit().trimEnd();
@@ -104,35 +104,23 @@ function declare(type: ScalarOrString, name: string): string {
   return type.kind === "string" ? `char ${name}[${type.size}]` : `${cScalarType(type)} ${name}`;
 }
 
-function contextName(f: TracepointFormat): string {
-  return `pg_ctx_${f.category}__${f.name}`;
+function programContext(p: IrProgram): CContext {
+  return attachKind(p.attach).context(p.attach);
 }
 
-function uniqueContexts(probe: IrProbe): TracepointFormat[] {
-  const seen = new Map<string, TracepointFormat>();
-  for (const p of probe.programs) if (p.attach.kind === "tracepoint") seen.set(contextName(p.attach.format), p.attach.format);
-  return [...seen.values()];
+/** Some program reads pt_regs: the C includes <asm/ptrace.h> and bpf_tracing.h. */
+function usesPtRegs(probe: IrProbe): boolean {
+  return probe.programs.some((p) => programContext(p).ptRegs);
 }
 
-/** The tracepoint record as a struct, fields placed at tracefs's offsets with explicit padding. */
-function contextView(format: TracepointFormat) {
-  const cName = contextName(format);
-  const members: Array<{ decl: string }> = [];
-  const asserts: string[] = [];
-  let at = 0;
-  let pad = 0;
-  for (const f of [...format.fields].sort((a, b) => a.offset - b.offset)) {
-    if (f.offset < at) continue; // overlapping fields (unions) are not read by us
-    if (f.offset > at) members.push({ decl: `__u8 pg_pad${pad++}[${f.offset - at}]` });
-    const storage =
-      f.access.kind === "char_array" ? `char ${f.name}[${f.size}]`
-      : f.size === 1 || f.size === 2 || f.size === 4 || f.size === 8 ? `__${f.signed ? "s" : "u"}${f.size * 8} ${f.name}`
-      : `__u8 ${f.name}[${f.size}]`;
-    members.push({ decl: storage });
-    asserts.push(`_Static_assert(__builtin_offsetof(struct ${cName}, ${f.name}) == ${f.offset}, "tracefs format: ${format.category}/${format.name} ${f.name}");`);
-    at = f.offset + f.size;
+/** The context structs the programs receive (tracepoint records), each declared once. */
+function contextStructs(probe: IrProbe): ContextStruct[] {
+  const seen = new Map<string, ContextStruct>();
+  for (const p of probe.programs) {
+    const struct = programContext(p).struct;
+    if (struct) seen.set(struct.cName, struct);
   }
-  return { cName, title: `tracepoint ${format.category}/${format.name}`, members, asserts };
+  return [...seen.values()];
 }
 
 const mapTypes: Record<IrMap["kind"], string> = {
@@ -164,10 +152,8 @@ function mapView(m: IrMap) {
 // ---- program bodies -----------------------------------------------------------------------
 
 function programView(p: IrProgram, source: string) {
-  const a = p.attach;
-  // Tracing programs (fentry, fexit, tp_btf) receive their arguments as an array of u64.
-  const context = a.kind === "tracepoint" ? `struct ${contextName(a.format)}` : a.kind === "kprobe" || a.kind === "kretprobe" ? "struct pt_regs" : "__u64";
-  const what = a.kind === "tracepoint" ? `tracepoint ${a.category}/${a.name}` : a.kind === "tp_btf" ? `tp_btf ${a.name}` : `${a.kind} ${a.function}`;
+  const what = attachKind(p.attach).title(p.attach);
+  const context = programContext(p).type;
   const role = p.stashes ? ": entry, stashes its values for the exit" : p.unstashes ? ": exit, pairs with its entry" : "";
   return { name: p.name, section: p.section, title: `${what}${role}`, context, body: new BodyWriter(p, source).write() };
 }

@@ -3,6 +3,7 @@
  * The output should read like what a careful person would write by hand.
  */
 import type { CodeBlockWriter, Project as ProjectType, SourceFile, StatementStructures, WriterFunction } from "ts-morph";
+import { attachKind } from "./attach/index.js";
 import type { IrEvent, IrMap, IrMapType, IrProbe } from "./ir.js";
 import type { StructLayout } from "./layout.js";
 import { version } from "./package-info.js";
@@ -433,7 +434,7 @@ function definition(w: CodeBlockWriter, probe: IrProbe): void {
     w.writeLine(`source: ${JSON.stringify(probe.source)},`);
     w.writeLine("object: objectBytes(),");
     w.write("programs: [").newLine().indent(() => {
-      for (const p of probe.programs) w.writeLine(`{ name: ${JSON.stringify(p.name)}, attach: ${JSON.stringify(p.section)}, line: ${p.span.line} },`);
+      for (const p of probe.programs) w.writeLine(`{ name: ${JSON.stringify(p.name)}, attach: ${objectLiteral(attachKind(p.attach).runtime(p.attach))}, line: ${p.span.line} },`);
     }).write("],").newLine();
     w.write("maps: [").newLine().indent(() => {
       for (const m of probe.maps) {
@@ -441,6 +442,11 @@ function definition(w: CodeBlockWriter, probe: IrProbe): void {
       }
     }).write("],").newLine();
   }).write(";").newLine();
+}
+
+/** `{ kind: "tracepoint", name: "x" }`: a flat object of strings and booleans as TS. */
+function objectLiteral(o: object): string {
+  return `{ ${Object.entries(o).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`;
 }
 
 function embeddedObject(w: CodeBlockWriter, object: Uint8Array): void {

@@ -4,11 +4,12 @@
  */
 import type { SourceSpan } from "./diagnostics.js";
 import type { BinaryOp, UnaryOp } from "./filter.js";
-import type { TracepointField, TracepointFormat } from "../kernel/tracefs.js";
+import type { TracepointField } from "../kernel/tracefs.js";
+import type { AttachPoint } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import type { BoolType, IntType, ScalarOrString, StringType } from "./types.js";
 
-import type { Capture, FuncSignature, PathStep } from "../kernel/btf/index.js";
+import type { Capture, PathStep } from "../kernel/btf/index.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
@@ -50,12 +51,7 @@ export interface IrParam {
   span: SourceSpan;
 }
 
-export type AttachPoint =
-  | { kind: "tracepoint"; category: string; name: string; format: TracepointFormat }
-  /** proto: the function's prototype from BTF, when the kernel has it (arguments by name). */
-  | { kind: "kprobe" | "kretprobe" | "fentry" | "fexit"; function: string; proto?: FuncSignature }
-  /** A BTF-typed raw tracepoint: the arguments of the tracepoint's C function. */
-  | { kind: "tp_btf"; name: string; proto: FuncSignature };
+export type { AttachPoint } from "./attach/index.js";
 
 export interface IrField {
   /** snake_case name from the spec: C member name. */
@@ -180,8 +176,6 @@ export interface IrProbe {
   paramsLayout: StructLayout;
   /** TS names derived from the probe name. */
   ts: { loader: string; probe: string; event: string; maps: string };
-  /** True when some program reads kprobe registers (needs bpf_tracing.h). */
-  usesPtRegs: boolean;
   /** Kernel types (BTF) the programs read: what the emitted C must define. */
   btfTypes?: { btf: import("../kernel/btf/index.js").Btf; paths: Array<{ root: number; steps: PathStep[] }>; declare: number[] };
 }

@@ -6,25 +6,18 @@ import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
 import { ExprTyper, sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
 import type { AttachPoint, IrComposite, IrEvent, IrExpr, IrField, IrMap, IrMapType, IrParam, IrProbe, IrProgram, IrStash, IrUpdate, MapKind, UpdateOp, ValueSource } from "./ir.js";
-import type { KernelSymbols } from "../kernel/kallsyms.js";
-import type { Tracefs } from "../kernel/tracefs.js";
+import type { KernelInfo } from "../kernel/index.js";
+import { attachKind, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
 import { layoutStruct } from "./layout.js";
 import { camelCase, cIdentifierProblem, pascalCase } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Btf } from "../kernel/btf/index.js";
-import { tracepointNames, tracepointProto } from "./btf-values.js";
-import { crossCheckFormat } from "../kernel/crosscheck.js";
 import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
-import { closest, didYouMean } from "./suggest.js";
+import { didYouMean } from "./suggest.js";
 import { parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
-export interface KernelInfo {
-  tracefs(): Tracefs | undefined;
-  symbols(): KernelSymbols | undefined;
-  /** The kernel's types (BTF), for CO-RE paths, typed arguments and fentry/fexit/tp_btf. */
-  btf?(): Btf | undefined;
-}
+export type { KernelInfo };
 
 const DEFAULT_RINGBUF_SIZE = 256 * 1024;
 const DEFAULT_MAX_ENTRIES = 10240;
@@ -40,7 +33,6 @@ class Resolver {
   private readonly maps = new Map<string, IrMap>();
   private readonly events: IrEvent[] = [];
   private params: IrParam[] = [];
-  private usesPtRegs = false;
   private readonly types: BtfUse;
   private loadedBtf?: Btf | null;
 
@@ -87,7 +79,6 @@ class Resolver {
       params: this.params,
       paramsLayout: layoutStruct(this.params.map((p) => ({ name: p.name, type: p.type }))),
       ts: { loader: `load${pascal}`, probe: `${pascal}Probe`, event: `${pascal}Event`, maps: `${pascal}Maps` },
-      usesPtRegs: this.usesPtRegs,
       btfTypes: this.loadedBtf && (this.types.paths.length || this.types.declare.length) ? { btf: this.loadedBtf, paths: this.types.paths, declare: this.types.declare } : undefined,
     };
   }
@@ -219,9 +210,9 @@ class Resolver {
 
   /** One program, or the entry and exit programs of a pair. */
   private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>): IrProgram[] {
-    const attach = this.attachPoint(spec.attach, [...path, "attach"]);
+    const attach = resolveAttach(spec.attach, this.attachContext([...path, "attach"]));
     if (!attach) return [];
-    const exitAttach = spec.exit !== undefined ? this.exitPoint(attach, spec.exit, [...path, "exit"]) : undefined;
+    const exitAttach = spec.exit !== undefined ? resolveExit(attach, spec.exit, this.attachContext([...path, "exit"])) : undefined;
     if (spec.exit !== undefined && !exitAttach) return [];
     const name = this.programName(spec, attach, path, usedNames);
     const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types);
@@ -301,25 +292,6 @@ class Resolver {
     ];
   }
 
-  private exitPoint(entry: AttachPoint, exit: true | string, path: SpecPath): AttachPoint | undefined {
-    if (exit !== true) {
-      const point = this.attachPoint(exit, path);
-      if (point && (point.kind === "kprobe" || point.kind === "fentry" || point.kind === "tp_btf")) {
-        this.fail("invalid-exit", "an exit is a kretprobe, an fexit or a tracepoint", path, point.kind === "tp_btf" ? undefined : `use ${point.kind === "kprobe" ? "kretprobe" : "fexit"}/${point.function}`);
-        return undefined;
-      }
-      return point;
-    }
-    if (entry.kind === "kprobe") return { kind: "kretprobe", function: entry.function, proto: entry.proto };
-    if (entry.kind === "fentry") return { kind: "fexit", function: entry.function, proto: entry.proto };
-    if (entry.kind === "tracepoint" && entry.name.startsWith("sys_enter_")) {
-      return this.attachPoint(`tracepoint/${entry.category}/sys_exit_${entry.name.slice("sys_enter_".length)}`, path);
-    }
-    this.fail("invalid-exit", `probegen cannot tell the exit of ${sectionOf(entry)}`, path,
-      "name it: exit: tracepoint/CATEGORY/NAME or exit: kretprobe/FUNCTION (exit: true works for kprobes and sys_enter_* tracepoints)");
-    return undefined;
-  }
-
   private programName(spec: ProgramSpec, attach: AttachPoint, path: SpecPath, used: Set<string>): string {
     if (spec.name) {
       const problem = cIdentifierProblem(spec.name);
@@ -328,76 +300,21 @@ class Resolver {
       used.add(spec.name);
       return spec.name;
     }
-    const suffix: Partial<Record<AttachPoint["kind"], string>> = { kretprobe: "_ret", fentry: "_entry", fexit: "_exit", tp_btf: "_btf" };
-    const base = `${(attach.kind === "tracepoint" || attach.kind === "tp_btf" ? attach.name : attach.function).toLowerCase().replace(/[^a-z0-9_]/g, "_")}${suffix[attach.kind] ?? ""}`;
+    const base = attachKind(attach).programName(attach).toLowerCase().replace(/[^a-z0-9_]/g, "_");
     return uniqueName(cIdentifierProblem(base) ? `prog_${base.replace(/^_+/, "")}` : base, used);
   }
 
-  private attachPoint(text: string, path: SpecPath): AttachPoint | undefined {
-    const [kind, ...rest] = text.split("/");
-    if (kind === "tracepoint") {
-      const [category, name] = rest as [string, string];
-      const tracefs = this.kernel.tracefs();
-      if (!tracefs) {
-        this.fail("no-tracefs", "tracefs is not mounted, so tracepoint formats cannot be read", path, "mount it: mount -t tracefs tracefs /sys/kernel/tracing (as root)");
+  /** What an attach kind may ask while it checks a target, its problems reported at `path`. */
+  private attachContext(path: SpecPath): AttachContext {
+    return {
+      tracefs: () => this.kernel.tracefs(),
+      symbols: () => this.kernel.symbols(),
+      btf: () => this.btf(),
+      fail: (code, message, hint) => {
+        this.fail(code, message, path, hint);
         return undefined;
-      }
-      const format = tracefs.format(category, name);
-      if (!format) {
-        const all = tracefs.allNames();
-        const near = closest(`${category}/${name}`, all, 3);
-        const byName = near.length ? near : all.filter((n) => n.endsWith(`/${name}`)).slice(0, 3);
-        this.fail("unknown-tracepoint", `the kernel has no tracepoint '${category}/${name}'.${byName.length ? didYouMean(`${category}/${name}`, byName) || ` Did you mean '${byName[0]}'?` : ""}`,
-          path, "list them with: probegen list tracepoints, or ls /sys/kernel/tracing/events/CATEGORY/");
-        return undefined;
-      }
-      const btf = this.btf();
-      const mismatches = btf ? crossCheckFormat(btf, format) : [];
-      if (mismatches.length > 0) {
-        const m = mismatches[0]!;
-        this.fail("layout-mismatch", `tracefs and the kernel's BTF disagree about ${category}/${name}: '${m.field}' is at offset ${m.tracefsOffset} in the format but ${m.btfOffset} in struct trace_event_raw_${name}`,
-          path, "the tracepoint formats and the BTF come from different kernels: build on the kernel you target, or give its BTF with --btf");
-        return undefined;
-      }
-      return { kind: "tracepoint", category, name, format };
-    }
-    const func = rest.join("/");
-    if (kind === "tp_btf") {
-      const btf = this.btf();
-      if (!btf) return this.noBtf(kind, path);
-      const proto = tracepointProto(btf, func);
-      if (!proto) {
-        this.fail("unknown-tracepoint", `the kernel has no BTF tracepoint '${func}'.${didYouMean(func, tracepointNames(btf))}`, path, "list them with: probegen list tracepoints");
-        return undefined;
-      }
-      return { kind: "tp_btf", name: func, proto };
-    }
-    if (kind === "fentry" || kind === "fexit") {
-      const btf = this.btf();
-      if (!btf) return this.noBtf(kind, path);
-      const proto = btf.funcProto(func);
-      if (!proto) {
-        this.fail("unknown-function", `the kernel's BTF has no function '${func}' to attach ${kind} to.${didYouMean(func, btf.names("func"))}`, path,
-          "list them with: probegen list fentry PATTERN");
-        return undefined;
-      }
-      return { kind, function: func, proto };
-    }
-    const symbols = this.kernel.symbols();
-    if (symbols && !symbols.has(func)) {
-      this.fail("unknown-function", `the kernel has no function '${func}' to attach a ${kind} to.${didYouMean(func, symbols.names())}`, path,
-        "check the name in /proc/kallsyms; static or inlined functions cannot be probed");
-      return undefined;
-    }
-    this.usesPtRegs = true;
-    // With BTF, arguments can be named; without it they stay arg0..arg4.
-    return { kind: kind as "kprobe" | "kretprobe", function: func, proto: this.btf()?.funcProto(func) };
-  }
-
-  private noBtf(kind: string, path: SpecPath): undefined {
-    this.fail("no-btf", `${kind} programs need the kernel's BTF, and there is none`, path,
-      "build on a kernel with /sys/kernel/btf/vmlinux, or give one with --btf FILE");
-    return undefined;
+      },
+    };
   }
 
   // ---- fields and updates -------------------------------------------------------------------
@@ -586,9 +503,7 @@ class Resolver {
 }
 
 function sectionOf(a: AttachPoint): string {
-  if (a.kind === "tracepoint") return `tracepoint/${a.category}/${a.name}`;
-  if (a.kind === "tp_btf") return `tp_btf/${a.name}`;
-  return `${a.kind}/${a.function}`;
+  return attachKind(a).section(a);
 }
 
 

@@ -6,6 +6,7 @@
 import { resolvePath, type Btf, type PathStep } from "../kernel/btf/index.js";
 import { captureOf } from "./btf-values.js";
 import type { SourceSpan } from "./diagnostics.js";
+import { attachKind, type ReturnValue } from "./attach/index.js";
 import type { ArgContext, AttachPoint, Builtin, IrParam, PathRoot, ValueSource } from "./ir.js";
 import { defaultFieldType, type TracepointField } from "../kernel/tracefs.js";
 import { didYouMean } from "./suggest.js";
@@ -23,8 +24,6 @@ export const builtins: Record<Builtin, { type: ScalarOrString; description: stri
 };
 
 export const DEFAULT_STRING_SIZE = 256;
-// libbpf 1.1 reads five argument registers (PT_REGS_PARM1..5).
-const MAX_KPROBE_ARGS = 5;
 
 export interface ResolvedValue {
   source: ValueSource;
@@ -61,8 +60,9 @@ export class Scope {
     names.push("ppid", "task");
     if (this.entry) {
       names.push("ret", "errno", "latency");
-      if (this.attach.kind === "tracepoint") names.push(...this.attach.format.fields.map((f) => `exit.${f.name}`));
-    } else if (this.attach.kind === "kretprobe" || this.attach.kind === "fexit") {
+      const exitArgs = attachKind(this.attach).arguments(this.attach);
+      if (exitArgs.kind === "record") names.push(...exitArgs.format.fields.map((f) => `exit.${f.name}`));
+    } else if (retvalOf(this.attach)) {
       names.push("retval");
     }
     names.push(...this.params.map((p) => `params.${p.name}`));
@@ -120,45 +120,44 @@ export class Scope {
     return null;
   }
 
+  /** `ret` in the exit half of a pair. */
   private returnValue(): ResolvedValue | undefined {
-    if (this.attach.kind === "kretprobe") return { source: { kind: "retval" }, type: i64 };
-    if (this.attach.kind === "fexit" && this.attach.proto) return this.fexitReturn(this.attach.proto.params.length, this.attach.proto.returnType);
-    if (this.attach.kind === "tracepoint") {
-      const field = this.attach.format.fields.find((f) => f.name === "ret");
-      if (field) return { source: { kind: "tracepoint-field", field }, type: defaultFieldType(field, DEFAULT_STRING_SIZE) };
+    const ret = attachKind(this.attach).returnValue(this.attach);
+    switch (ret?.kind) {
+      case "register": return { source: { kind: "retval" }, type: i64 };
+      case "array": return this.fexitReturn(ret.index, ret.type);
+      case "field": return { source: { kind: "tracepoint-field", field: ret.field }, type: defaultFieldType(ret.field, DEFAULT_STRING_SIZE) };
+      case undefined: return undefined;
     }
-    return undefined;
   }
 
   /** An argument of `attach`; null when it has none of that name. */
   private argument(attach: AttachPoint, path: string[], span: SourceSpan, override?: string): ResolvedValue | undefined | null {
     const last = path.at(-1)!;
-    const explicitArg = path.length === 2 && path[0] === "args";
-    if (attach.kind === "tracepoint" && (path.length === 1 || explicitArg)) {
-      const field = attach.format.fields.find((f) => f.name === last);
+    const args = attachKind(attach).arguments(attach);
+    if (args.kind === "record") {
+      if (path.length !== 1 && !(path.length === 2 && path[0] === "args")) return null;
+      const field = args.format.fields.find((f) => f.name === last);
       return field ? this.tracepointValue(field, span, override) : null;
     }
-    if (attach.kind === "tracepoint") return null;
-    const ctx: ArgContext = attach.kind === "kprobe" || attach.kind === "kretprobe" ? "regs" : "array";
-    const entryArgs = attach.kind !== "kretprobe";
-    const proto = attach.proto;
-    if (entryArgs && path.length === 1 && /^arg\d$/.test(last)) {
-      const index = Number(last.slice(3));
-      const limit = ctx === "regs" ? MAX_KPROBE_ARGS : proto ? proto.params.length : 6;
-      if (index < limit) {
+    if (args.kind === "args") {
+      const { ctx, limit, proto } = args;
+      if (path.length === 1 && /^arg(0|[1-9][0-9]?)$/.test(last)) {
+        const index = Number(last.slice(3));
+        if (index >= limit) return null;
         if (proto?.params[index] && override === undefined) return this.btfArg(index, ctx, proto.params[index]!.type, [], span);
         return this.registerValue({ kind: "kprobe-arg", index, read: "int", ctx }, span, override, u64);
       }
-      return null;
-    }
-    if (entryArgs && proto) {
-      const [first, ...rest] = path[0] === "args" && path.length > 1 ? path.slice(1) : path;
-      const index = proto.params.findIndex((p) => p.name === first);
-      if (index >= 0 && (ctx === "array" || index < MAX_KPROBE_ARGS)) return this.btfArg(index, ctx, proto.params[index]!.type, rest, span, override);
+      if (proto) {
+        const [first, ...rest] = path[0] === "args" && path.length > 1 ? path.slice(1) : path;
+        const index = proto.params.findIndex((p) => p.name === first);
+        if (index >= 0 && index < limit) return this.btfArg(index, ctx, proto.params[index]!.type, rest, span, override);
+      }
     }
     if (!this.entry && path.join(".") === "retval") {
-      if (attach.kind === "kretprobe") return this.registerValue({ kind: "retval" }, span, override, i64);
-      if (attach.kind === "fexit" && proto) return this.fexitReturn(proto.params.length, proto.returnType, override, span);
+      const ret = retvalOf(attach);
+      if (ret?.kind === "register") return this.registerValue({ kind: "retval" }, span, override, i64);
+      if (ret?.kind === "array") return this.fexitReturn(ret.index, ret.type, override, span);
     }
     return null;
   }
@@ -251,18 +250,15 @@ export class Scope {
   }
 
   private unknown(name: string, span: SourceSpan): undefined {
-    const a = this.entry ?? this.attach;
-    const where = this.entry ? "this entry/exit pair" : a.kind === "tracepoint" ? `tracepoint ${a.category}/${a.name}` : `a ${a.kind}`;
+    const where = this.entry ? "this entry/exit pair" : attachKind(this.attach).owner(this.attach);
     this.report("unknown-name", `'${name}' is not a value of ${where}.${didYouMean(name.split(".").at(-1)!, this.names().map((n) => n.split(".").at(-1)!))}`, span, this.hint(name));
     return undefined;
   }
 
   private hint(name: string): string {
-    if ((this.attach.kind === "kretprobe" || this.attach.kind === "fexit") && !this.entry && /^arg[0-9]$/.test(name) && this.attach.kind === "kretprobe") {
-      return "a kretprobe sees only the return value: pair it with its kprobe (attach: kprobe/FUNC, exit: true) to use arguments";
-    }
-    if (this.attach.kind === "kprobe" && name === "retval") return "the return value is seen at exit: add 'exit: true' to pair this kprobe with its kretprobe";
-    if (/^arg[5-9]$/.test(name)) return `libbpf reads ${MAX_KPROBE_ARGS} argument registers: arg0 to arg${MAX_KPROBE_ARGS - 1}`;
+    const own = attachKind(this.attach).unknownNameHint?.(this.attach, name, !!this.entry)
+      ?? (this.entry && attachKind(this.entry).unknownNameHint?.(this.entry, name, true));
+    if (own) return own;
     if (!this.entry && (name === "latency" || name === "ret" || name === "errno")) return "ret, errno and latency exist in an entry/exit pair: add 'exit: true'";
     return `available: ${this.names().join(", ")}`;
   }
@@ -312,9 +308,15 @@ export class Scope {
 }
 
 function argNames(a: AttachPoint): string[] {
-  if (a.kind === "tracepoint") return a.format.fields.map((f) => f.name);
-  if (a.kind === "kretprobe") return [];
-  const named = a.proto?.params.map((p) => p.name).filter(Boolean) ?? [];
-  const count = a.kind === "kprobe" ? MAX_KPROBE_ARGS : a.proto?.params.length ?? 6;
-  return [...named, ...Array.from({ length: count }, (_, i) => `arg${i}`)];
+  const args = attachKind(a).arguments(a);
+  if (args.kind === "record") return args.format.fields.map((f) => f.name);
+  if (args.kind === "none") return [];
+  const named = args.proto?.params.map((p) => p.name).filter(Boolean) ?? [];
+  return [...named, ...Array.from({ length: args.limit }, (_, i) => `arg${i}`)];
+}
+
+/** The return value a program reads as `retval` on its own (a tracepoint's is one of its fields). */
+function retvalOf(a: AttachPoint): ReturnValue | undefined {
+  const ret = attachKind(a).returnValue(a);
+  return ret?.kind === "field" ? undefined : ret;
 }

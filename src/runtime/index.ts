@@ -4,7 +4,7 @@ export type { BpfErrorInit } from "./errors.js";
 export { TypedMap, UPDATE_FLAGS } from "./map.js";
 export type { Codec, RawMap } from "./map.js";
 export { loadObject } from "./object.js";
-export type { LoadedObject, LoadOptions, ObjectDefinition, ProgramInfo } from "./object.js";
+export type { AttachTarget, LoadedObject, LoadOptions, ObjectDefinition, ProgramInfo } from "./object.js";
 export { walkBatch, RINGBUF_BUSY_BIT, RINGBUF_DISCARD_BIT, RINGBUF_HDR_SZ } from "./ring-buffer.js";
 export type { EventStream, RecordDecoder } from "./ring-buffer.js";
 export { parseLibbpfLog, trimVerifierLog, explainVerifierMessage } from "./verifier-log.js";

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { makeNativeError } from "./errors.js";
+import type { AttachTarget } from "./object.js";
 
 export interface NativeProgram { name: string; section: string; type: string }
 export interface NativeMapInfo {
@@ -31,7 +32,8 @@ export interface NativeObject {
   load(): void;
   /** bpf_object__load on the thread pool; other calls throw EBUSY until it settles. */
   loadAsync(): Promise<void>;
-  attach(program: string, spec?: string): number;
+  /** Without a target, libbpf attaches the program by its SEC(). */
+  attach(program: string, target?: AttachTarget): number;
   detach(link: number): void;
   programInfo(): NativeProgramInfo[];
   openRingBuffer(map: number, onBatch: NativeBatchCallback, drainIntervalMs: number, stagingBytes: number): NativeRingReader;

@@ -5,6 +5,17 @@ import { NativeRawMap, type RawMap } from "./map.js";
 import { native, type NativeMapInfo, type NativeObject } from "./native.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
 
+/**
+ * How the runtime attaches one program: a typed descriptor the generated loader carries (never a
+ * section string to re-parse). Without one, libbpf attaches the program by its SEC().
+ */
+export type AttachTarget =
+  | { kind: "tracepoint"; category: string; name: string }
+  | { kind: "kprobe"; function: string; retprobe: boolean }
+  | { kind: "raw_tracepoint"; name: string }
+  /** fentry, fexit, tp_btf: the target is the program's BTF attach id, set at open from its section. */
+  | { kind: "trace" };
+
 /** Everything a generated loader tells the runtime about one compiled object. */
 export interface ObjectDefinition {
   /** Spec name, e.g. "opensnoop" (used in errors). */
@@ -13,8 +24,8 @@ export interface ObjectDefinition {
   source: string;
   /** The .bpf.o bytes. */
   object: Uint8Array;
-  /** C function name, SEC()-style attach string, spec line for errors. */
-  programs: Array<{ name: string; attach: string; line?: number }>;
+  /** C function name, how to attach it (by its SEC() when absent), spec line for errors. */
+  programs: Array<{ name: string; attach?: AttachTarget; line?: number }>;
   maps: Array<{ name: string; type: string; keySize: number; valueSize: number; maxEntries: number }>;
   /** Initial bytes of the .rodata map (runtime parameters). */
   rodata?: Uint8Array;
@@ -115,7 +126,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     await obj.loadAsync(); // the verifier runs off the event loop
     if (options.attach !== false) {
       // Attach what the definition lists; a bare object (no list) attaches every program by its SEC().
-      const programs = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name, attach: p.section }));
+      const programs: ObjectDefinition["programs"] = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name }));
       for (const p of programs) obj.attach(p.name, p.attach);
     }
   } catch (err) {

@@ -209,9 +209,9 @@ const definition: ObjectDefinition = {
     source: "test/fixtures/specs/filters.yaml",
     object: objectBytes(),
     programs: [
-        { name: "sys_enter_openat", attach: "tracepoint/syscalls/sys_enter_openat", line: 19 },
-        { name: "sys_exit_openat", attach: "tracepoint/syscalls/sys_exit_openat", line: 22 },
-        { name: "exec_not_shell", attach: "tracepoint/sched/sched_process_exec", line: 27 },
+        { name: "sys_enter_openat", attach: { kind: "tracepoint", category: "syscalls", name: "sys_enter_openat" }, line: 19 },
+        { name: "sys_exit_openat", attach: { kind: "tracepoint", category: "syscalls", name: "sys_exit_openat" }, line: 22 },
+        { name: "exec_not_shell", attach: { kind: "tracepoint", category: "sched", name: "sched_process_exec" }, line: 27 },
     ],
     maps: [
         { name: "by_user", type: "hash", keySize: 20, valueSize: 8, maxEntries: 1024 },

@@ -33,7 +33,7 @@ export function getppidDefinition(targetTgid = process.pid, discardEvery = 0): O
     name: "getppid",
     source: "test/runtime/fixtures/getppid.bpf.c",
     object: compileFixture("getppid"),
-    programs: [{ name: "on_getppid", attach: "tracepoint/syscalls/sys_enter_getppid", line: 32 }],
+    programs: [{ name: "on_getppid", attach: { kind: "tracepoint", category: "syscalls", name: "sys_enter_getppid" }, line: 32 }],
     maps: [
       { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 256 * 1024 },
       { name: "counts", type: "hash", keySize: 4, valueSize: 8, maxEntries: 1024 },

@@ -282,7 +282,7 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
       name: "rejected",
       source: "probes/rejected.yaml",
       object: compileFixture("rejected"),
-      programs: [{ name: "count_without_check", attach: "tracepoint/syscalls/sys_enter_getppid", line: 12 }],
+      programs: [{ name: "count_without_check", attach: { kind: "tracepoint" as const, category: "syscalls", name: "sys_enter_getppid" }, line: 12 }],
       maps: [],
     };
     const err = await loadObject(def).then(
@@ -309,7 +309,7 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
 
   it("reports a clear error when attaching to a tracepoint that does not exist", async () => {
     const def = getppidDefinition();
-    def.programs = [{ name: "on_getppid", attach: "tracepoint/syscalls/sys_enter_no_such_call" }];
+    def.programs = [{ name: "on_getppid", attach: { kind: "tracepoint", category: "syscalls", name: "sys_enter_no_such_call" } }];
     const err = (await loadObject(def).catch((e: unknown) => e)) as BpfError;
     expect(err).toBeInstanceOf(BpfError);
     expect(err.operation).toBe("attach");

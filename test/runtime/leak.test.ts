@@ -63,7 +63,7 @@ describe.skipIf(!support.ok)("close() leaks nothing", () => {
       name: "rejected",
       source: "rejected.bpf.c",
       object: compileFixture("rejected"),
-      programs: [{ name: "count_without_check", attach: "tracepoint/syscalls/sys_enter_getppid" }],
+      programs: [{ name: "count_without_check", attach: { kind: "tracepoint" as const, category: "syscalls", name: "sys_enter_getppid" } }],
       maps: [],
     };
     const fdsBefore = openFds();

@@ -254,44 +254,57 @@ void BpfObject::FinishLoad(Napi::Env env, int err, const std::string& log, Napi:
   deferred->Resolve(env.Undefined());
 }
 
-static bpf_link* AttachBySpec(bpf_program* p, const std::string& spec) {
-  auto after = [&](const char* prefix) -> const char* {
-    size_t n = strlen(prefix);
-    return spec.compare(0, n, prefix) == 0 ? spec.c_str() + n : nullptr;
-  };
-  if (spec.empty() || spec == bpf_program__section_name(p)) return bpf_program__attach(p);
-  const char* rest;
-  if ((rest = after("tracepoint/")) || (rest = after("tp/"))) {
-    const char* slash = strchr(rest, '/');
-    if (!slash) { errno = EINVAL; return nullptr; }
-    std::string category(rest, slash - rest);
-    return bpf_program__attach_tracepoint(p, category.c_str(), slash + 1);
-  }
-  if ((rest = after("raw_tracepoint/")) || (rest = after("raw_tp/"))) return bpf_program__attach_raw_tracepoint(p, rest);
-  if ((rest = after("kprobe/"))) return bpf_program__attach_kprobe(p, false, rest);
-  if ((rest = after("kretprobe/"))) return bpf_program__attach_kprobe(p, true, rest);
-  errno = EOPNOTSUPP;
-  return nullptr;
+static std::string StringField(Napi::Env env, const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) throw Napi::TypeError::New(env, std::string("attach target: '") + key + "' must be a string");
+  return v.As<Napi::String>().Utf8Value();
 }
 
-// attach(programName, attachSpec?) -> link index
+// The loader's typed attach descriptor (AttachTarget in object.ts), attached with the libbpf
+// call for its kind. `where` names the target for errors.
+static bpf_link* AttachTo(Napi::Env env, bpf_program* p, const Napi::Object& target, std::string* where) {
+  std::string kind = StringField(env, target, "kind");
+  if (kind == "tracepoint") {
+    std::string category = StringField(env, target, "category");
+    std::string name = StringField(env, target, "name");
+    *where = "tracepoint/" + category + "/" + name;
+    return bpf_program__attach_tracepoint(p, category.c_str(), name.c_str());
+  }
+  if (kind == "kprobe") {
+    std::string function = StringField(env, target, "function");
+    bool retprobe = target.Get("retprobe").ToBoolean();
+    *where = (retprobe ? "kretprobe/" : "kprobe/") + function;
+    return bpf_program__attach_kprobe(p, retprobe, function.c_str());
+  }
+  if (kind == "raw_tracepoint") {
+    std::string name = StringField(env, target, "name");
+    *where = "raw_tracepoint/" + name;
+    return bpf_program__attach_raw_tracepoint(p, name.c_str());
+  }
+  if (kind == "trace") {
+    *where = bpf_program__section_name(p);
+    return bpf_program__attach_trace(p);
+  }
+  throw Napi::TypeError::New(env, "attach target: unknown kind '" + kind + "'");
+}
+
+// attach(programName, target?) -> link index. Without a target, libbpf attaches by SEC().
 Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireLoaded(env, "attach");
   std::string prog = StringArg(info, 0, "program name");
-  std::string spec = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  if (!info[1].IsUndefined() && !info[1].IsObject()) throw Napi::TypeError::New(env, "attach target must be an object");
   bpf_program* p = FindProgram(prog);
   if (!p) ThrowBpf(env, "attach", ENOENT, "object '" + name_ + "' has no program named '" + prog + "'");
   LibbpfLogCapture capture;
   errno = 0;
-  bpf_link* link = AttachBySpec(p, spec);
+  std::string where = bpf_program__section_name(p);
+  bpf_link* link = info[1].IsObject() ? AttachTo(env, p, info[1].As<Napi::Object>(), &where) : bpf_program__attach(p);
   int err = link ? 0 : (errno ? errno : EINVAL);
   if (!link) {
     Napi::Object extra = Extra(env, capture.text());
     extra.Set("program", prog);
-    ThrowBpf(env, "attach", err,
-             "cannot attach program '" + prog + "' to '" + (spec.empty() ? bpf_program__section_name(p) : spec) + "'",
-             extra);
+    ThrowBpf(env, "attach", err, "cannot attach program '" + prog + "' to '" + where + "'", extra);
   }
   links_.push_back(link);
   return Napi::Number::New(env, links_.size() - 1);

@@ -1,0 +1,94 @@
+/**
+ * One attach kind (tracepoint, kprobe, fentry, ...): everything the compiler and the runtime
+ * need to know about it, in one module. The registry (index.ts) lists the kinds; nothing else
+ * in the compiler switches on an attach point's kind.
+ */
+import type { Btf, FuncSignature } from "../../kernel/btf/index.js";
+import type { KernelSymbols } from "../../kernel/kallsyms.js";
+import type { TracepointField, TracepointFormat, Tracefs } from "../../kernel/tracefs.js";
+import type { AttachTarget } from "../../runtime/object.js";
+import type { ArgContext } from "../ir.js";
+
+/** What a kind may ask while it checks a target against the kernel. */
+export interface AttachContext {
+  tracefs(): Tracefs | undefined;
+  symbols(): KernelSymbols | undefined;
+  btf(): Btf | undefined;
+  /** Reports a problem at the attach text; returns undefined so a kind can `return ctx.fail(...)`. */
+  fail(code: string, message: string, hint?: string): undefined;
+}
+
+/** How a program reads the values its attach point hands it. */
+export type Arguments =
+  /** A tracepoint's record, field by field. */
+  | { kind: "record"; format: TracepointFormat }
+  /**
+   * A function's arguments, from registers or a u64 array: arg0 .. arg{limit-1}, and by name
+   * (typed) when the prototype is known.
+   */
+  | { kind: "args"; ctx: ArgContext; limit: number; proto?: FuncSignature }
+  /** Nothing but the return value (a kretprobe). */
+  | { kind: "none" };
+
+/** Where a program finds the return value of what it traces. */
+export type ReturnValue =
+  /** PT_REGS_RC: an untyped register. */
+  | { kind: "register" }
+  /** fexit: after the arguments in the u64 array, of BTF type `type`. */
+  | { kind: "array"; index: number; type: number }
+  /** A tracepoint field (sys_exit_*'s `ret`): read by name like any field, and as `ret` in a pair. */
+  | { kind: "field"; field: TracepointField };
+
+/** A struct the C program's context needs declared (a tracepoint's record). */
+export interface ContextStruct {
+  cName: string;
+  title: string;
+  members: Array<{ decl: string }>;
+  asserts: string[];
+}
+
+/** What the C program receives, and what must be declared above it. */
+export interface CContext {
+  /** The type `ctx` points to. */
+  type: string;
+  struct?: ContextStruct;
+  /** Reads pt_regs (PT_REGS_*): needs <asm/ptrace.h> and <bpf/bpf_tracing.h>. */
+  ptRegs?: boolean;
+}
+
+export interface AttachKind<P extends { kind: string }> {
+  /** How specs write it: the text before the first '/', and its aliases (first one canonical). */
+  readonly prefixes: readonly string[];
+  /** Parses and checks `target` (the text after "prefix/") against the kernel, with suggestions. */
+  resolve(target: string, ctx: AttachContext): P | undefined;
+  /** The ELF section (SEC()) of its programs. */
+  section(point: P): string;
+  /** "tracepoint syscalls/sys_enter_openat": for comments in the C. */
+  title(point: P): string;
+  /** What a misspelt name "is not a value of": "tracepoint syscalls/sys_enter_openat", "a kprobe". */
+  owner(point: P): string;
+  /** The default program name, before it is made a unique C identifier. */
+  programName(point: P): string;
+  /** The names and types its programs can read. */
+  arguments(point: P): Arguments;
+  /** Its return value, when it sees one. */
+  returnValue(point: P): ReturnValue | undefined;
+  /** Can be the exit half of a pair. */
+  readonly isExit?: boolean;
+  /** The exit `exit: true` means for this entry: null when there is none, undefined after a failure. */
+  exitOf?(entry: P, ctx: AttachContext): { kind: string } | undefined | null;
+  /** When this kind is named as an exit but cannot be one: what to write instead. */
+  exitHint?(point: P): string | undefined;
+  /** A kind's own hint for a name its programs cannot read. */
+  unknownNameHint?(point: P, name: string, inPair: boolean): string | undefined;
+  /** What the C prologue needs: the context type and declarations. */
+  context(point: P): CContext;
+  /** How the runtime attaches it: the typed descriptor the generated loader passes. */
+  runtime(point: P): AttachTarget;
+}
+
+/** The failure of a kind that needs the kernel's BTF on a kernel without it. */
+export function noBtf(kind: string, ctx: AttachContext): undefined {
+  return ctx.fail("no-btf", `${kind} programs need the kernel's BTF, and there is none`,
+    "build on a kernel with /sys/kernel/btf/vmlinux, or give one with --btf FILE");
+}

@@ -1,0 +1,14 @@
+/**
+ * What the compiler reads from a kernel: tracepoint formats (tracefs), function symbols
+ * (kallsyms) and types (BTF). Each is read on first use; undefined when this kernel has none.
+ */
+import type { Btf } from "./btf/index.js";
+import type { KernelSymbols } from "./kallsyms.js";
+import type { Tracefs } from "./tracefs.js";
+
+export interface KernelInfo {
+  tracefs(): Tracefs | undefined;
+  symbols(): KernelSymbols | undefined;
+  /** The kernel's types (BTF), for CO-RE paths, typed arguments and fentry/fexit/tp_btf. */
+  btf?(): Btf | undefined;
+}
