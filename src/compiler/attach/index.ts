@@ -6,10 +6,11 @@
 import { fentry, fexit } from "./fentry.js";
 import type { AttachContext, AttachKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
+import { rawTracepoint } from "./raw-tracepoint.js";
 import { tpBtf } from "./tp-btf.js";
 import { tracepoint } from "./tracepoint.js";
 
-export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf] as const;
+export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint] as const;
 
 type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 
