@@ -8,6 +8,7 @@ import Handlebars from "handlebars";
 import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
+import { cStringLiteral, pathInComment } from "./escape.js";
 import { sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
 import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, IrStash, IrUpdate, ValueSource } from "./ir.js";
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
@@ -30,8 +31,8 @@ export function emitC(probe: IrProbe, cFile: string): string {
   const zeroSlots = Math.max(0, ...histograms.map((h) => h.slots));
   const text = probeTemplate()({
     version,
-    source: probe.source,
-    license: probe.license,
+    source: pathInComment(probe.source, "c"),
+    license: cStringLiteral(probe.license),
     usesPtRegs: usesPtRegs(probe),
     kernelTypes: kernelTypes(probe),
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),
@@ -180,7 +181,7 @@ class BodyWriter {
 
   /** Marks the following statements as coming from the spec at `span`. */
   private at(span: SourceSpan): void {
-    this.lines.push(`#line ${span.line} "${cString(this.source)}"`);
+    this.lines.push(`#line ${span.line} ${cStringLiteral(this.source)}`);
   }
 
   private back(): void {
@@ -481,13 +482,9 @@ function wrap(expr: string): string {
   return expr.startsWith("(") && expr.endsWith(")") ? expr : `(${expr})`;
 }
 
-function cString(text: string): string {
-  return text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[^\x20-\x7e]/g, "?");
-}
-
 /** Replaces each restore marker with a #line naming the real next line of the C file. */
 function restoreLines(text: string, cFile: string): string {
   // A restore right before another #line says nothing: drop it first, then number the rest.
   const lines = text.split("\n").filter((l, i, all) => !(l === RESTORE_LINE && all[i + 1]?.startsWith("#line ")));
-  return lines.map((l, i) => (l === RESTORE_LINE ? `#line ${i + 2} "${cString(cFile)}"` : l)).join("\n");
+  return lines.map((l, i) => (l === RESTORE_LINE ? `#line ${i + 2} ${cStringLiteral(cFile)}` : l)).join("\n");
 }
