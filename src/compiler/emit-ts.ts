@@ -5,6 +5,7 @@
 import type { CodeBlockWriter, Project as ProjectType, SourceFile, StatementStructures, WriterFunction } from "ts-morph";
 import { attachKind } from "./attach/index.js";
 import type { IrEvent, IrMap, IrMapType, IrProbe } from "./ir.js";
+import type { MapTsNames } from "./names.js";
 import type { StructLayout } from "./layout.js";
 import { pathInComment, tsDocText } from "./escape.js";
 import { version } from "./package-info.js";
@@ -80,7 +81,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   for (const r of ring) {
     statements.push({
       kind: Kind.TypeAlias,
-      name: ringEventType(probe, r),
+      name: names(r).eventType,
       isExported: true,
       docs: docs(`Every event of the '${r.name}' ring buffer.`),
       type: r.events.length ? r.events.map((e) => e.tsName).join(" | ") : "never",
@@ -101,12 +102,11 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     }
   }
 
-  const pascal = probe.ts.probe.replace(/Probe$/, "");
   const publicParams = probe.params;
   if (publicParams.length) {
     statements.push({
       kind: Kind.Interface,
-      name: `${pascal}Params`,
+      name: probe.ts.params,
       isExported: true,
       docs: docs(`Runtime parameters of ${probe.name}, set at load; each has a default.`),
       properties: publicParams.map((p) => ({
@@ -119,7 +119,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   }
   statements.push({
     kind: Kind.Interface,
-    name: `${pascal}MapSizes`,
+    name: probe.ts.mapSizes,
     isExported: true,
     docs: docs("Map sizes that replace the spec's at load."),
     properties: probe.maps.filter((x) => !x.internal).map((x) => ({
@@ -133,13 +133,13 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   });
   statements.push({
     kind: Kind.Interface,
-    name: `${pascal}LoadOptions`,
+    name: probe.ts.loadOptions,
     isExported: true,
     extends: ["LoadOptions"],
     docs: docs(`How to load ${probe.name}: ${publicParams.length ? "parameters, " : ""}map sizes, and the runtime's options.`),
     properties: [
-      ...(publicParams.length ? [{ name: "params", hasQuestionToken: true, type: `${pascal}Params`, docs: docs("Values of the runtime parameters.") }] : []),
-      { name: "maps", hasQuestionToken: true, type: `${pascal}MapSizes`, docs: docs("Map sizes instead of the spec's.") },
+      ...(publicParams.length ? [{ name: "params", hasQuestionToken: true, type: probe.ts.params, docs: docs("Values of the runtime parameters.") }] : []),
+      { name: "maps", hasQuestionToken: true, type: probe.ts.mapSizes, docs: docs("Map sizes instead of the spec's.") },
     ],
   });
   statements.push({
@@ -162,9 +162,9 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     extends: ["Disposable"],
     docs: docs(`${probe.name}, loaded and attached.${probe.description ? ` ${probe.description}` : ""}`),
     properties: [
-      ...(defaultRing ? [{ name: "events", isReadonly: true, type: `EventStream<${ringEventType(probe, defaultRing)}>`, docs: docs("Events from the 'events' ring buffer: `for await (const ev of probe.events)`, or `probe.events.on(fn)`.") }] : []),
+      ...(defaultRing ? [{ name: "events", isReadonly: true, type: `EventStream<${names(defaultRing).eventType}>`, docs: docs("Events from the 'events' ring buffer: `for await (const ev of probe.events)`, or `probe.events.on(fn)`.") }] : []),
       ...(ring.some((r) => r !== defaultRing)
-        ? [{ name: "streams", isReadonly: true, type: `{ ${ring.filter((r) => r !== defaultRing).map((r) => `readonly ${r.tsName}: EventStream<${ringEventType(probe, r)}>`).join("; ")} }`, docs: docs("Events from the other ring buffers.") }]
+        ? [{ name: "streams", isReadonly: true, type: `{ ${ring.filter((r) => r !== defaultRing).map((r) => `readonly ${r.tsName}: EventStream<${names(r).eventType}>`).join("; ")} }`, docs: docs("Events from the other ring buffers.") }]
         : []),
       { name: "maps", isReadonly: true, type: probe.ts.maps, docs: docs("Typed access to the probe's maps.") },
       { name: "object", isReadonly: true, type: "LoadedObject", docs: docs("The loaded object: raw maps and program statistics.") },
@@ -181,12 +181,12 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     isExported: true,
     isAsync: true,
     docs: docs(`Loads ${probe.name} (${pathInComment(probe.source, "ts")}) into the kernel and attaches its programs.`),
-    parameters: [{ name: "options", type: `${pascal}LoadOptions`, initializer: "{}" }],
+    parameters: [{ name: "options", type: probe.ts.loadOptions, initializer: "{}" }],
     returnType: `Promise<${probe.ts.probe}>`,
     statements: (w) => loaderBody(w, probe, ring, defaultRing, typedMaps),
   });
 
-  for (const r of ring) statements.push((w) => recordDecoder(w, probe, r));
+  for (const r of ring) statements.push((w) => recordDecoder(w, r));
   for (const map of typedMaps) statements.push((w) => mapCodecs(w, map));
   if (probe.params.length) statements.push((w) => paramsEncoder(w, probe));
 
@@ -224,12 +224,10 @@ function mapTsType(t: IrMapType): string {
   return t.struct ? t.struct.tsName : tsType(t.scalar!);
 }
 
-function ringEventType(probe: IrProbe, r: IrMap): string {
-  return r.name === "events" ? probe.ts.event : `${probe.ts.event.replace(/Event$/, "")}${r.tsName.charAt(0).toUpperCase()}${r.tsName.slice(1)}Event`;
-}
-
-function decoderName(probe: IrProbe, r: IrMap): string {
-  return `decode${ringEventType(probe, r)}`;
+/** The identifiers the loader declares for a map the TS API shows (internal maps are not shown). */
+function names(m: IrMap): MapTsNames {
+  if (!m.ts) throw new Error(`map '${m.name}' has no TS names`);
+  return m.ts;
 }
 
 function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRing: IrMap | undefined, typedMaps: IrMap[]): void {
@@ -247,11 +245,11 @@ function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRi
       for (const x of typedMaps) w.writeLine(`${x.tsName}: new TypedMap(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")}),`);
     }).write(";").newLine();
     w.write("return ").inlineBlock(() => {
-      if (defaultRing) w.writeLine(`events: object.ringBuffer(${JSON.stringify(defaultRing.name)}, ${decoderName(probe, defaultRing)}),`);
+      if (defaultRing) w.writeLine(`events: object.ringBuffer(${JSON.stringify(defaultRing.name)}, ${names(defaultRing).decoder}),`);
       const others = ring.filter((r) => r !== defaultRing);
       if (others.length) {
         w.write("streams: ").inlineBlock(() => {
-          for (const r of others) w.writeLine(`${r.tsName}: object.ringBuffer(${JSON.stringify(r.name)}, ${decoderName(probe, r)}),`);
+          for (const r of others) w.writeLine(`${r.tsName}: object.ringBuffer(${JSON.stringify(r.name)}, ${names(r).decoder}),`);
         }).write(",").newLine();
       }
       w.writeLine("maps,");
@@ -269,10 +267,9 @@ function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRi
 
 /** Parameters into the bytes of struct pg_params (the object's .rodata), defaults filled in. */
 function paramsEncoder(w: CodeBlockWriter, probe: IrProbe): void {
-  const pascal = probe.ts.probe.replace(/Probe$/, "");
   const at = new Map(probe.paramsLayout.members.map((m) => [m.name, m.offset]));
   w.writeLine(`/** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */`);
-  w.write(`function encodeParams(params: ${pascal}Params = {}): Uint8Array `).block(() => {
+  w.write(`function encodeParams(params: ${probe.ts.params} = {}): Uint8Array `).block(() => {
     w.writeLine(`checkParamNames(${JSON.stringify(probe.name)}, params, [${probe.params.map((p) => JSON.stringify(p.tsName)).join(", ")}]);`);
     w.writeLine(`const bytes = new Uint8Array(${probe.paramsLayout.size});`);
     w.writeLine("const view = new DataView(bytes.buffer);");
@@ -334,10 +331,10 @@ function eventObject(w: CodeBlockWriter, event: IrEvent): void {
   });
 }
 
-function recordDecoder(w: CodeBlockWriter, probe: IrProbe, r: IrMap): void {
-  const type = ringEventType(probe, r);
+function recordDecoder(w: CodeBlockWriter, r: IrMap): void {
+  const type = names(r).eventType;
   w.writeLine(`/** Decodes one record of the '${r.name}' ring buffer (layout checked in C by _Static_assert). */`);
-  w.write(`export function ${decoderName(probe, r)}(view: DataView, offset: number): ${type} `).block(() => {
+  w.write(`export function ${names(r).decoder}(view: DataView, offset: number): ${type} `).block(() => {
     if (r.events.length === 1) {
       w.write("return ");
       eventObject(w, r.events[0]!);
@@ -363,14 +360,14 @@ function recordDecoder(w: CodeBlockWriter, probe: IrProbe, r: IrMap): void {
 }
 
 function codecName(m: IrMap, role: "key" | "value"): string {
-  return `${m.tsName}${role === "key" ? "Key" : "Value"}Codec`;
+  return role === "key" ? names(m).keyCodec : names(m).valueCodec;
 }
 
 function mapCodecs(w: CodeBlockWriter, m: IrMap): void {
   for (const role of ["key", "value"] as const) {
     const t = m[role]!;
     const perCpu = role === "value" && isPerCpu(m);
-    const name = perCpu ? `${codecName(m, role)}OneCpu` : codecName(m, role);
+    const name = perCpu ? names(m).oneCpuCodec : codecName(m, role);
     const tsT = role === "value" ? valueTsType(t) : mapTsType(t);
     if (t.histogram) {
       const h = t.histogram;

@@ -7,6 +7,7 @@ import type { BinaryOp, UnaryOp } from "./filter.js";
 import type { TracepointField } from "../kernel/tracefs.js";
 import type { AttachPoint } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
+import type { MapTsNames, ProbeTsNames } from "./names.js";
 import type { BoolType, IntType, ScalarOrString, StringType } from "./types.js";
 
 import type { Capture, PathStep } from "../kernel/btf/index.js";
@@ -145,7 +146,10 @@ export interface IrMapType {
 
 export interface IrMap {
   name: string;
+  /** Its property in the loader's `maps` (or `streams`); empty for internal maps. */
   tsName: string;
+  /** What the loader declares for it (names.ts); internal maps have none. */
+  ts?: MapTsNames;
   kind: MapKind;
   description?: string;
   maxEntries: number;
@@ -174,8 +178,8 @@ export interface IrProbe {
   params: IrParam[];
   /** Layout of struct pg_params (empty when there are no params). */
   paramsLayout: StructLayout;
-  /** TS names derived from the probe name. */
-  ts: { loader: string; probe: string; event: string; maps: string };
+  /** The identifiers its loader exports (names.ts). */
+  ts: ProbeTsNames;
   /** Kernel types (BTF) the programs read: what the emitted C must define. */
   btfTypes?: { btf: import("../kernel/btf/index.js").Btf; paths: Array<{ root: number; steps: PathStep[] }>; declare: number[] };
 }

@@ -1,4 +1,7 @@
-/** Identifier rules shared by both emitters: C safety and TS naming conventions. */
+/**
+ * Names: every identifier the generated C and TS declare is made here, once, from the spec's
+ * checked names; the IR carries the results and the emitters print them as they are.
+ */
 
 const cKeywords = new Set(
   ("auto break case char const continue default do double else enum extern float for goto if inline int long register " +
@@ -23,3 +26,74 @@ export function pascalCase(snake: string): string {
   const camel = camelCase(snake);
   return camel.charAt(0).toUpperCase() + camel.slice(1);
 }
+
+/** Identifiers of the generated C, from checked snake_case names. */
+export const cNames = {
+  event: (event: string) => `pg_event_${event}`,
+  mapStruct: (map: string, role: "key" | "value") => `pg_${map}_${role}`,
+  histogram: (map: string) => `pg_${map}_value`,
+  /** The record an entry leaves for its exit, and the maps that hold it. */
+  stash: (program: string) => `pg_stash_${program}`,
+  stashMap: (program: string) => `pg_stash_${program}`.slice(0, 40),
+  scratchMap: (program: string) => `pg_scratch_${program}`.slice(0, 40),
+  tracepointContext: (category: string, name: string) => `pg_ctx_${category}__${name}`,
+  /** A program's default name from its attach point's (e.g. `do_sys_openat2_ret`), made a C identifier. */
+  program(stem: string): string {
+    const base = stem.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+    return cIdentifierProblem(base) ? `prog_${base.replace(/^_+/, "")}` : base;
+  },
+  /** The exit program of a pair named `entry`. */
+  exitProgram: (entry: string) => `${entry}_exit`,
+};
+
+/** `base`, or `base_2`, `base_3`... the first one not in `used` (which then holds it). */
+export function uniqueName(base: string, used: Set<string>): string {
+  let name = base;
+  for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
+  used.add(name);
+  return name;
+}
+
+/** The identifiers a probe's loader exports. */
+export interface ProbeTsNames {
+  loader: string;
+  probe: string;
+  /** Every event of the default 'events' ring buffer. */
+  event: string;
+  maps: string;
+  params: string;
+  mapSizes: string;
+  loadOptions: string;
+}
+
+export function probeTsNames(probe: string): ProbeTsNames {
+  const p = pascalCase(probe);
+  return { loader: `load${p}`, probe: `${p}Probe`, event: `${p}Event`, maps: `${p}Maps`, params: `${p}Params`, mapSizes: `${p}MapSizes`, loadOptions: `${p}LoadOptions` };
+}
+
+/** The identifiers the loader declares for one map (its property is `tsNames.property`). */
+export interface MapTsNames {
+  /** A ring buffer's: the union of its events, and the function that decodes a record. */
+  eventType: string;
+  decoder: string;
+  /** A typed map's codecs (`oneCpuCodec`: one CPU's value of a per-CPU map). */
+  keyCodec: string;
+  valueCodec: string;
+  oneCpuCodec: string;
+}
+
+export function mapTsNames(probe: string, map: string): MapTsNames {
+  const property = camelCase(map);
+  const eventType = map === "events" ? probeTsNames(probe).event : `${pascalCase(probe)}${pascalCase(map)}Event`;
+  return {
+    eventType, decoder: `decode${eventType}`,
+    keyCodec: `${property}KeyCodec`, valueCodec: `${property}ValueCodec`, oneCpuCodec: `${property}ValueCodecOneCpu`,
+  };
+}
+
+/** TS names of things the spec names: properties (fields, params, members), event and struct interfaces. */
+export const tsNames = {
+  property: camelCase,
+  event: (event: string) => `${pascalCase(event)}Event`,
+  mapStruct: (map: string, role: "key" | "value") => pascalCase(`${map}_${role}`),
+};

@@ -9,7 +9,7 @@ import type { AttachPoint, IrComposite, IrEvent, IrExpr, IrField, IrMap, IrMapTy
 import type { KernelInfo } from "../kernel/index.js";
 import { attachKind, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
 import { layoutStruct } from "./layout.js";
-import { camelCase, cIdentifierProblem, pascalCase } from "./names.js";
+import { cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Btf } from "../kernel/btf/index.js";
 import { Scope, type BtfUse } from "./scope.js";
@@ -34,6 +34,8 @@ class Resolver {
   private readonly events: IrEvent[] = [];
   private params: IrParam[] = [];
   private readonly types: BtfUse;
+  /** The probe's name, which its TS names start with. */
+  private name = "";
   private loadedBtf?: Btf | null;
 
   constructor(private readonly source: SpecSource, private readonly spec: ProbeSpec, private readonly kernel: KernelInfo) {
@@ -59,7 +61,7 @@ class Resolver {
   };
 
   run(): IrProbe {
-    const name = this.probeName();
+    const name = (this.name = this.probeName());
     this.params = Object.entries(this.spec.params ?? {}).map(([n, p]) => this.param(n, p)).filter((p): p is IrParam => !!p);
     for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.declareMap(mapName, mapSpec);
     const programs: IrProgram[] = [];
@@ -67,7 +69,6 @@ class Resolver {
     this.spec.programs.forEach((p, i) => programs.push(...this.program(p, ["programs", i], usedNames)));
     this.bag.throwIfErrors();
     this.assignEventTags();
-    const pascal = pascalCase(name);
     return {
       name,
       source: this.source.file,
@@ -78,7 +79,7 @@ class Resolver {
       events: this.events,
       params: this.params,
       paramsLayout: layoutStruct(this.params.map((p) => ({ name: p.name, type: p.type }))),
-      ts: { loader: `load${pascal}`, probe: `${pascal}Probe`, event: `${pascal}Event`, maps: `${pascal}Maps` },
+      ts: probeTsNames(name),
       btfTypes: this.loadedBtf && (this.types.paths.length || this.types.declare.length) ? { btf: this.loadedBtf, paths: this.types.paths, declare: this.types.declare } : undefined,
     };
   }
@@ -109,7 +110,7 @@ class Resolver {
     } else if (type.kind === "int" && !fits(value, type)) {
       this.fail("invalid-param", `default ${raw} does not fit in ${typeName(type)}`, [...path, "default"], "use a smaller value or a wider type");
     }
-    return { name, tsName: camelCase(name), type, default: value, description: spec.description, span: this.span(path, "key") };
+    return { name, tsName: tsNames.property(name), type, default: value, description: spec.description, span: this.span(path, "key") };
   }
 
   // ---- maps ---------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ class Resolver {
     if (problem) return this.fail("invalid-name", `map name '${name}' cannot be used: ${problem}`, path, "rename the map", "key");
     const kind = spec.type as MapKind;
     const map: IrMap = {
-      name, tsName: camelCase(name), kind, description: spec.description, maxEntries: 0, events: [], implicit: false,
+      name, tsName: tsNames.property(name), ts: mapTsNames(this.name, name), kind, description: spec.description, maxEntries: 0, events: [], implicit: false,
       noPrealloc: spec.flags?.includes("no_prealloc"), pinned: spec.pinned, span: this.span(path, "key"),
     };
     if (kind === "ringbuf") {
@@ -148,7 +149,7 @@ class Resolver {
   }
 
   private mapValue(mapName: string, spec: ValueTypeSpec | HistogramSpec | undefined, path: SpecPath): IrMapType | undefined {
-    const cName = `pg_${mapName}_value`;
+    const cName = cNames.histogram(mapName);
     if (spec === "hist") return { histogram: { kind: "log2", slots: LOG2_SLOTS, cName }, size: LOG2_SLOTS * 8 };
     if (typeof spec === "object" && spec !== null && "lhist" in spec && typeof spec.lhist === "object") {
       const { min, max, step } = spec.lhist as { min: number; max: number; step: number };
@@ -178,11 +179,10 @@ class Resolver {
     const members = Object.entries(spec).map(([name, t]) => {
       const problem = cIdentifierProblem(name);
       if (problem) this.fail("invalid-name", `member name '${name}' cannot be used: ${problem}`, [...path, name], "rename it", "key");
-      return { name, tsName: camelCase(name), type: parseTypeName(t)! };
+      return { name, tsName: tsNames.property(name), type: parseTypeName(t)! };
     });
     const layout = layoutStruct(members);
-    const base = `${mapName}_${role}`;
-    return { struct: { cName: `pg_${base}`, tsName: pascalCase(base), layout, members }, size: layout.size };
+    return { struct: { cName: cNames.mapStruct(mapName, role), tsName: tsNames.mapStruct(mapName, role), layout, members }, size: layout.size };
   }
 
   private outputMap(name: string | undefined, path: SpecPath): IrMap | undefined {
@@ -201,7 +201,7 @@ class Resolver {
         "declare it under maps: with type: ringbuf, or leave 'output' out");
       return undefined;
     }
-    const map: IrMap = { name: "events", tsName: "events", kind: "ringbuf", maxEntries: DEFAULT_RINGBUF_SIZE, events: [], implicit: true, span: this.span(path) };
+    const map: IrMap = { name: "events", tsName: tsNames.property("events"), ts: mapTsNames(this.name, "events"), kind: "ringbuf", maxEntries: DEFAULT_RINGBUF_SIZE, events: [], implicit: true, span: this.span(path) };
     this.maps.set("events", map);
     return map;
   }
@@ -236,7 +236,7 @@ class Resolver {
         this.fail("duplicate-event", `two programs emit an event called '${eventName}'`, [...path, spec.event ? "event" : "attach"], "give each program its own 'event:' name");
       }
       event = {
-        name: eventName, cName: `pg_event_${eventName}`, tsName: `${pascalCase(eventName)}Event`, description: spec.description,
+        name: eventName, cName: cNames.event(eventName), tsName: tsNames.event(eventName), description: spec.description,
         fields, layout: layoutStruct(fields), span: this.span(path),
       };
       this.events.push(event);
@@ -276,16 +276,17 @@ class Resolver {
       }
       s.member = member.name;
     }
-    const cName = `pg_stash_${name}`;
+    const cName = cNames.stash(name);
     const layout = layoutStruct(members, [{ name: "pg_ts", type: u64 }]);
     const span = this.span(path);
-    const valueType: IrMapType = { struct: { cName, tsName: pascalCase(cName), layout, members: [] }, size: layout.size };
-    const stashMap: IrMap = { name: `pg_stash_${name}`.slice(0, 40), tsName: "", kind: "hash", maxEntries: DEFAULT_MAX_ENTRIES, key: { scalar: u32, size: 4 }, value: valueType, events: [], implicit: true, internal: true, span };
-    const scratch: IrMap = { name: `pg_scratch_${name}`.slice(0, 40), tsName: "", kind: "percpu_array", maxEntries: 1, key: { scalar: u32, size: 4 }, value: valueType, events: [], implicit: true, internal: true, span };
+    // Internal: no TS names.
+    const valueType: IrMapType = { struct: { cName, tsName: "", layout, members: [] }, size: layout.size };
+    const stashMap: IrMap = { name: cNames.stashMap(name), tsName: "", kind: "hash", maxEntries: DEFAULT_MAX_ENTRIES, key: { scalar: u32, size: 4 }, value: valueType, events: [], implicit: true, internal: true, span };
+    const scratch: IrMap = { name: cNames.scratchMap(name), tsName: "", kind: "percpu_array", maxEntries: 1, key: { scalar: u32, size: 4 }, value: valueType, events: [], implicit: true, internal: true, span };
     this.maps.set(stashMap.name, stashMap);
     this.maps.set(scratch.name, scratch);
     const stash: IrStash = { map: stashMap, scratch, cName, members, layout };
-    const exitName = uniqueName(`${name}_exit`, used);
+    const exitName = uniqueName(cNames.exitProgram(name), used);
     return [
       { name, attach: entry, section: sectionOf(entry), filter: entryFilter, updates: [], stashes: stash, description: base.description, span },
       { ...base, name: exitName, attach: exit, section: sectionOf(exit), filter: exitFilter, unstashes: stash },
@@ -300,8 +301,7 @@ class Resolver {
       used.add(spec.name);
       return spec.name;
     }
-    const base = attachKind(attach).programName(attach).toLowerCase().replace(/[^a-z0-9_]/g, "_");
-    return uniqueName(cIdentifierProblem(base) ? `prog_${base.replace(/^_+/, "")}` : base, used);
+    return uniqueName(cNames.program(attachKind(attach).programName(attach)), used);
   }
 
   /** What an attach kind may ask while it checks a target, its problems reported at `path`. */
@@ -356,7 +356,7 @@ class Resolver {
         asNumber = true;
       }
     }
-    return { name, tsName: camelCase(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath) };
+    return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath) };
   }
 
   private checkUniqueFields(fields: IrField[]): void {
@@ -506,13 +506,6 @@ function sectionOf(a: AttachPoint): string {
   return attachKind(a).section(a);
 }
 
-
-function uniqueName(base: string, used: Set<string>): string {
-  let name = base;
-  for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
-  used.add(name);
-  return name;
-}
 
 function stringValues(e: IrExpr): Array<IrExpr & { kind: "value" }> {
   switch (e.kind) {

@@ -4,6 +4,7 @@
  */
 import { crossCheckFormat } from "../../kernel/crosscheck.js";
 import type { TracepointFormat } from "../../kernel/tracefs.js";
+import { cNames } from "../names.js";
 import { closest, didYouMean } from "../suggest.js";
 import type { AttachContext, AttachKind, ContextStruct } from "./kind.js";
 
@@ -50,17 +51,13 @@ export const tracepoint: AttachKind<TracepointPoint> = {
     if (!entry.name.startsWith("sys_enter_")) return null;
     return tracepoint.resolve(`${entry.category}/sys_exit_${entry.name.slice("sys_enter_".length)}`, ctx);
   },
-  context: (p) => ({ type: `struct ${contextName(p.format)}`, struct: contextStruct(p.format) }),
+  context: (p) => ({ type: `struct ${cNames.tracepointContext(p.category, p.name)}`, struct: contextStruct(p.format) }),
   runtime: (p) => ({ kind: "tracepoint", category: p.category, name: p.name }),
 };
 
-function contextName(f: TracepointFormat): string {
-  return `pg_ctx_${f.category}__${f.name}`;
-}
-
 /** The tracepoint record as a struct, fields placed at tracefs's offsets with explicit padding. */
 function contextStruct(format: TracepointFormat): ContextStruct {
-  const cName = contextName(format);
+  const cName = cNames.tracepointContext(format.category, format.name);
   const members: Array<{ decl: string }> = [];
   const asserts: string[] = [];
   let at = 0;
