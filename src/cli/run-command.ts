@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildSpecs } from "../compiler/build.js";
 import { BuildCache } from "../compiler/cache.js";
-import type { IrField, IrMap, IrProbe } from "../compiler/ir.js";
+import type { IrField, IrMap, IrMapType, IrProbe, IrStructMember } from "../compiler/ir.js";
 import { packageRoot } from "../compiler/package-info.js";
 import { errnoName } from "../runtime/errors.js";
 import { kernelDrops } from "../runtime/stats.js";
@@ -340,8 +340,8 @@ class TablePrinter implements Printer {
       }
       const limit = 50;
       const shown = sorted.slice(-limit);
-      const keyCols = columnsOf(m.entries[0]![0], "key", m.ir?.key?.struct?.members);
-      const valueCols = columnsOf(m.entries[0]![1], "value", m.ir?.value?.struct?.members);
+      const keyCols = columnsOf(m.entries[0]![0], "key", structMembers(m.ir?.key));
+      const valueCols = columnsOf(m.entries[0]![1], "value", structMembers(m.ir?.value));
       const rows = shown.map(([k, v]) => [...cellsOf(k, keyCols), ...cellsOf(v, valueCols)]);
       if (sorted.length > limit) out.push(`  ... ${sorted.length - limit} smaller entries not shown`);
       out.push(formatTable([...keyCols.map((c) => c.title), ...valueCols.map((c) => c.title)], rows));
@@ -360,6 +360,10 @@ function compare(a: unknown, b: unknown): number {
   const y = n(b);
   if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0;
   return jsonText(a).localeCompare(jsonText(b));
+}
+
+function structMembers(t: IrMapType | undefined): IrStructMember[] | undefined {
+  return t?.kind === "struct" ? t.struct.members : undefined;
 }
 
 function columnsOf(sample: unknown, role: string, members?: Array<{ name: string; tsName: string }>): Array<{ title: string; key?: string }> {

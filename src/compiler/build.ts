@@ -16,6 +16,7 @@ import type { IrProbe } from "./ir.js";
 import { KernelSymbols } from "../kernel/kallsyms.js";
 import { Tracefs } from "../kernel/tracefs.js";
 import { SpecSource } from "./parse.js";
+import { lowerProbe } from "./lower.js";
 import { resolveProbe, type KernelInfo } from "./resolve.js";
 import { validateSpec } from "./validate.js";
 
@@ -110,7 +111,7 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
       throw new DiagnosticError([error("no-such-spec", `cannot read ${spec}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
     }
     const source = SpecSource.parse(spec, text);
-    const probe = resolveProbe(source, validateSpec(source), options.kernel);
+    const probe = lowerProbe(resolveProbe(source, validateSpec(source), options.kernel));
     result.probe = probe;
     const base = join(options.outDir, probe.name);
     const cPath = `${base}.bpf.c`;

@@ -9,8 +9,7 @@ import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readString, sc
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
-import { sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
-import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram, IrStash, IrUpdate, ValueSource } from "./ir.js";
+import { programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type ValueSource } from "./ir.js";
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
@@ -27,7 +26,7 @@ const RESTORE_LINE = "#line __PG_RESTORE__";
 
 /** `cFile` is the path clang compiles (for #line directives that return to it). */
 export function emitC(probe: IrProbe, cFile: string): string {
-  const histograms = probe.maps.flatMap((m) => (m.value?.histogram ? [m.value.histogram] : []));
+  const histograms = probe.maps.flatMap((m) => (m.value?.kind === "histogram" ? [m.value.histogram] : []));
   const zeroSlots = Math.max(0, ...histograms.map((h) => h.slots));
   const text = probeTemplate()({
     version,
@@ -70,8 +69,11 @@ function structsOf(probe: IrProbe) {
   for (const m of probe.maps) {
     for (const role of ["key", "value"] as const) {
       const t = m[role];
-      if (t?.struct) add(m.internal ? `What an entry leaves for its exit (${m.name}).` : `Map '${m.name}' ${role}.`, t.struct.cName, () => structView(t.struct!.cName, t.struct!.layout));
-      if (t?.histogram) {
+      if (t?.kind === "struct") {
+        const s = t.struct;
+        add(m.internal ? `What an entry leaves for its exit (${m.name}).` : `Map '${m.name}' ${role}.`, s.cName, () => structView(s.cName, s.layout));
+      }
+      if (t?.kind === "histogram") {
         const h = t.histogram;
         add(`Map '${m.name}' value: ${h.kind === "log2" ? "log2" : "linear"} histogram buckets.`, h.cName, () => ({
           cName: h.cName,
@@ -132,10 +134,11 @@ const mapTypes: Record<IrMap["kind"], string> = {
 
 /** The C spelling of a map's key or value type. */
 function cTypeOf(t: IrMapType): string {
-  if (t.struct) return `struct ${t.struct.cName}`;
-  if (t.histogram) return `struct ${t.histogram.cName}`;
-  const s = t.scalar!;
-  return s.kind === "string" ? `char[${s.size}]` : cScalarType(s);
+  switch (t.kind) {
+    case "struct": return `struct ${t.struct.cName}`;
+    case "histogram": return `struct ${t.histogram.cName}`;
+    case "scalar": return t.scalar.kind === "string" ? `char[${t.scalar.size}]` : cScalarType(t.scalar);
+  }
 }
 
 function mapView(m: IrMap) {
@@ -158,17 +161,6 @@ function programView(p: IrProgram, source: string) {
   const role = p.stashes ? ": entry, stashes its values for the exit" : p.unstashes ? ": exit, pairs with its entry" : "";
   return { name: p.name, section: p.section, title: `${what}${role}`, context, body: new BodyWriter(p, source).write() };
 }
-
-/** Every value source a program reads, wherever it reads it. */
-function programSources(p: IrProgram): ValueSource[] {
-  return [
-    ...(p.event?.fields.map((f) => f.source) ?? []),
-    ...sourcesIn(p.filter),
-    ...p.updates.flatMap(updateSources),
-    ...(p.stashes?.members.map((m) => m.source) ?? []),
-  ];
-}
-
 
 class BodyWriter {
   private readonly lines: string[] = [];
@@ -220,7 +212,7 @@ class BodyWriter {
     // Maps are updated once the filter has passed: before the reservation, so a full ring
     // buffer never loses a count, unless the filter itself needs the event's copy of a string.
     if (!late) p.updates.forEach((u) => this.update(u));
-    if (p.event && p.output) this.emitEvent(p, late);
+    if (p.event && p.output) this.emitEvent(p.event, p.output, late ? p.filter : undefined);
     if (p.unstashes) {
       if (this.usedOut) this.lines.push("pg_out:");
       this.line(`bpf_map_delete_elem(&${p.unstashes.map.name}, &pg_tid);`);
@@ -254,10 +246,9 @@ class BodyWriter {
     this.line(`bpf_map_update_elem(&${s.map.name}, &pg_tid, ${locals.stash}, BPF_ANY);`);
   }
 
-  private emitEvent(p: IrProgram, lateFilter: boolean): void {
-    const event = p.event!;
-    const ring = p.output!.name;
-    this.line(`struct ${event.cName} *e = bpf_ringbuf_reserve(&${ring}, sizeof(*e), 0);`);
+  /** Reserves, fills and submits the event; a late filter (and the updates after it) runs once it is filled. */
+  private emitEvent(event: IrEvent, ring: IrMap, lateFilter: IrExpr | undefined): void {
+    this.line(`struct ${event.cName} *e = bpf_ringbuf_reserve(&${ring.name}, sizeof(*e), 0);`);
     this.line("if (!e) {");
     this.line("pg_count_drop();", 2);
     this.leave();
@@ -266,15 +257,15 @@ class BodyWriter {
     for (const f of event.fields) this.capture(f);
     if (lateFilter) {
       const scratch = new ScratchStrings(this, event.fields);
-      const printed = printExpr(p.filter!, scratch.home.bind(scratch));
+      const printed = printExpr(lateFilter, scratch.home.bind(scratch));
       scratch.declare();
-      this.at(p.filter!.span);
+      this.at(lateFilter.span);
       this.line(`if (!${wrap(printed)}) {`);
       this.line("bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);", 2);
       this.leave();
       this.line("}");
       this.back();
-      p.updates.forEach((u) => this.update(u));
+      this.p.updates.forEach((u) => this.update(u));
     }
     // No wake-up: the reader drains on its timer (drainIntervalMs, sooner under a high rate).
     // A wake-up costs this CPU an irq_work, more than writing the record does.
@@ -303,7 +294,7 @@ class BodyWriter {
     const m = u.map;
     this.at(u.span);
     this.line(u.condition ? `if ${wrap(printExpr(u.condition, this.stashedStrings))} { /* ${u.op} ${m.name} */` : `{ /* ${u.op} ${m.name} */`);
-    this.composite("pg_k", m.key!, u.key);
+    this.composite("pg_k", u.key);
     const array = m.kind === "array" || m.kind === "percpu_array";
     const perCpu = m.kind.includes("percpu");
     switch (u.op) {
@@ -311,13 +302,13 @@ class BodyWriter {
         this.line(`bpf_map_delete_elem(&${m.name}, &pg_k);`, 2);
         break;
       case "set":
-        this.composite("pg_val", m.value!, u.value!);
+        this.composite("pg_val", u.value);
         this.line(`bpf_map_update_elem(&${m.name}, &pg_k, &pg_val, BPF_ANY);`, 2);
         break;
       case "count":
       case "sum": {
-        const t = cScalarType(m.value!.scalar as never);
-        this.line(`${t} pg_n = ${u.op === "count" ? "1" : `(${t})${wrap(printExpr(u.value as IrExpr, noStrings))}`};`, 2);
+        const t = cScalarType(u.counter);
+        this.line(`${t} pg_n = ${u.op === "count" ? "1" : `(${t})${wrap(printExpr(u.value, noStrings))}`};`, 2);
         this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 2);
         const add = perCpu ? "*pg_v += pg_n;" : "__sync_fetch_and_add(pg_v, pg_n);";
         if (array) {
@@ -337,9 +328,9 @@ class BodyWriter {
       }
       case "min":
       case "max": {
-        const t = cScalarType(m.value!.scalar as never);
+        const t = cScalarType(u.counter);
         const better = u.op === "min" ? "<" : ">";
-        this.line(`${t} pg_n = (${t})${wrap(printExpr(u.value as IrExpr, noStrings))};`, 2);
+        this.line(`${t} pg_n = (${t})${wrap(printExpr(u.value, noStrings))};`, 2);
         this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 2);
         this.line(`if (pg_v) {`, 2);
         this.line(`if (pg_n ${better} *pg_v)`, 3);
@@ -352,17 +343,15 @@ class BodyWriter {
         break;
       }
       case "hist":
-        this.histogram(u, array, perCpu);
+        this.histogram(m, u.histogram, u.value, array, perCpu);
         break;
     }
     this.line("}");
     this.back();
   }
 
-  private histogram(u: IrUpdate, array: boolean, perCpu: boolean): void {
-    const m = u.map;
-    const h = m.value!.histogram!;
-    this.line(`__s64 pg_x = (__s64)${wrap(printExpr(u.value as IrExpr, noStrings))};`, 2);
+  private histogram(m: IrMap, h: IrHistogram, value: IrExpr, array: boolean, perCpu: boolean): void {
+    this.line(`__s64 pg_x = (__s64)${wrap(printExpr(value, noStrings))};`, 2);
     if (h.kind === "log2") {
       this.line("__u64 pg_slot = pg_log2_slot(pg_x);", 2);
     } else {
@@ -389,29 +378,28 @@ class BodyWriter {
   }
 
   /** Declares `name` as the key or value type and fills it from the expressions. */
-  private composite(name: string, type: IrMapType, value: IrComposite): void {
-    if (type.struct) {
-      this.line(`struct ${type.struct.cName} ${name};`, 2);
+  private composite(name: string, value: IrComposite): void {
+    if (value.kind === "struct") {
+      this.line(`struct ${value.struct.cName} ${name};`, 2);
       this.line(`__builtin_memset(&${name}, 0, sizeof(${name}));`, 2);
-      for (const { member, expr } of value as Array<{ member: string; expr: IrExpr }>) {
-        const m = type.struct.members.find((x) => x.name === member)!;
-        this.assign(`${name}.${member}`, m.type, expr);
-      }
+      for (const { member, expr } of value.members) this.assign(`${name}.${member.name}`, member.type, expr);
       return;
     }
-    const s = type.scalar!;
+    const s = value.type;
     if (s.kind === "string") {
       this.line(`char ${name}[${s.size}];`, 2);
       this.line(`__builtin_memset(${name}, 0, sizeof(${name}));`, 2);
     } else {
       this.line(`${cScalarType(s)} ${name};`, 2);
     }
-    this.assign(name, s, value as IrExpr);
+    this.assign(name, s, value.expr);
   }
 
   private assign(dst: string, type: ScalarOrString, expr: IrExpr): void {
     if (type.kind === "string") {
-      this.readInto((expr as IrExpr & { kind: "value" }).source, dst, type.size, 2);
+      // The resolver admits only captured values here (not literals or arithmetic).
+      if (expr.kind !== "value") throw new Error("a string key or value that is not a captured value");
+      this.readInto(expr.source, dst, type.size, 2);
     } else {
       this.line(`${dst} = (${cScalarType(type)})${wrap(printExpr(expr, noStrings))};`, 2);
     }

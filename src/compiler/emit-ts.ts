@@ -4,7 +4,7 @@
  */
 import type { CodeBlockWriter, Project as ProjectType, SourceFile, StatementStructures, WriterFunction } from "ts-morph";
 import { attachKind } from "./attach/index.js";
-import type { IrEvent, IrMap, IrMapType, IrProbe } from "./ir.js";
+import { isKeyed, mapTypeSize, type IrEvent, type IrKeyedMap, type IrMap, type IrMapType, type IrProbe } from "./ir.js";
 import type { MapTsNames } from "./names.js";
 import type { StructLayout } from "./layout.js";
 import { pathInComment, tsDocText } from "./escape.js";
@@ -34,19 +34,19 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   const statements: Array<string | WriterFunction | StatementStructures> = [];
   const Kind = m.StructureKind;
   const ring = probe.maps.filter((x) => x.kind === "ringbuf");
-  const typedMaps = probe.maps.filter((x) => x.kind !== "ringbuf" && !x.internal);
+  const typedMaps = probe.maps.filter(isKeyed).filter((x) => !x.internal);
   const defaultRing = ring.find((x) => x.name === "events");
   const mapScalars = typedMaps.flatMap((x) => mapTypes(x));
   const usesStrings = [...probe.events.flatMap((e) => e.fields.map((f) => f.type)), ...mapScalars].some((t) => t.kind === "string");
   const perCpu = typedMaps.some(isPerCpu);
-  const histograms = typedMaps.some((x) => x.value?.histogram);
+  const histograms = typedMaps.some((x) => x.value.kind === "histogram");
 
   const runtimeValues = [
     "loadObject",
     ...(typedMaps.length ? ["TypedMap"] : []),
     ...(usesStrings ? ["readCString"] : []),
     ...(mapScalars.some((t) => t.kind === "string") ? ["writeCString"] : []),
-    ...(typedMaps.some((x) => x.key?.struct || x.value?.struct) ? ["zeroBytes"] : []),
+    ...(typedMaps.some((x) => x.key.kind === "struct" || x.value.kind === "struct") ? ["zeroBytes"] : []),
     ...(histograms ? ["histogramCodec"] : []),
     ...(perCpu ? ["perCpuCodec"] : []),
     ...(probe.params.length ? ["checkParam", "checkParamNames"] : []),
@@ -91,7 +91,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   // Map key/value struct interfaces.
   for (const map of typedMaps) {
     for (const t of [map.key, map.value]) {
-      if (!t?.struct) continue;
+      if (t.kind !== "struct") continue;
       statements.push({
         kind: Kind.Interface,
         name: t.struct.tsName,
@@ -150,7 +150,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: `TypedMap<${mapTsType(x.key!)}, ${mapValueTsType(x)}>`,
+      type: `TypedMap<${mapTsType(x.key)}, ${mapValueTsType(x)}>`,
       docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
     })),
   });
@@ -216,12 +216,17 @@ function tsType(t: ScalarOrString): string {
   }
 }
 
-function mapTypes(m: IrMap): ScalarOrString[] {
-  return [m.key, m.value].flatMap((t) => (!t ? [] : t.scalar ? [t.scalar] : t.struct ? t.struct.members.map((x) => x.type) : []));
+/** The scalars a map's codecs read and write (histograms need none). */
+function mapTypes(m: IrKeyedMap): ScalarOrString[] {
+  return [m.key, m.value].flatMap((t) => (t.kind === "scalar" ? [t.scalar] : t.kind === "struct" ? t.struct.members.map((x) => x.type) : []));
 }
 
 function mapTsType(t: IrMapType): string {
-  return t.struct ? t.struct.tsName : tsType(t.scalar!);
+  switch (t.kind) {
+    case "struct": return t.struct.tsName;
+    case "scalar": return tsType(t.scalar);
+    case "histogram": return "Histogram";
+  }
 }
 
 /** The identifiers the loader declares for a map the TS API shows (internal maps are not shown). */
@@ -363,13 +368,13 @@ function codecName(m: IrMap, role: "key" | "value"): string {
   return role === "key" ? names(m).keyCodec : names(m).valueCodec;
 }
 
-function mapCodecs(w: CodeBlockWriter, m: IrMap): void {
+function mapCodecs(w: CodeBlockWriter, m: IrKeyedMap): void {
   for (const role of ["key", "value"] as const) {
-    const t = m[role]!;
+    const t = m[role];
     const perCpu = role === "value" && isPerCpu(m);
     const name = perCpu ? names(m).oneCpuCodec : codecName(m, role);
-    const tsT = role === "value" ? valueTsType(t) : mapTsType(t);
-    if (t.histogram) {
+    const tsT = mapTsType(t);
+    if (t.kind === "histogram") {
       const h = t.histogram;
       const shape = h.kind === "log2" ? `{ kind: "log2" }` : `{ kind: "linear", min: ${h.min}, max: ${h.max}, step: ${h.step} }`;
       w.writeLine(`const ${name}: Codec<Histogram> = histogramCodec(${shape}, ${h.slots});`);
@@ -383,14 +388,14 @@ function mapCodecs(w: CodeBlockWriter, m: IrMap): void {
   }
 }
 
-function codecBody(w: CodeBlockWriter, t: IrMapType): void {
-  w.writeLine(`size: ${t.size},`);
-  if (t.scalar) {
+function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }): void {
+  w.writeLine(`size: ${mapTypeSize(t)},`);
+  if (t.kind === "scalar") {
     w.writeLine(`decode: (view, offset) => ${readExpr(t.scalar, "offset")},`);
     w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", "value").replace(/;$/, "")},`);
     return;
   }
-  const s = t.struct!;
+  const s = t.struct;
   const layout: StructLayout = s.layout;
   const at = new Map(layout.members.map((x) => [x.name, x.offset]));
   w.write("decode: (view, offset) => (").inlineBlock(() => {
@@ -404,9 +409,9 @@ function codecBody(w: CodeBlockWriter, t: IrMapType): void {
 
 /** How two CPUs' values add up: numbers, bigints, histograms, structs member by member. */
 function adder(t: IrMapType): string {
-  if (t.histogram) return "(a, b) => a.add(b)";
-  if (t.scalar) return t.scalar.kind === "int" ? "(a, b) => a + b" : t.scalar.kind === "bool" ? "(a, b) => a || b" : "(a) => a";
-  const members = t.struct!.members.map((x) => {
+  if (t.kind === "histogram") return "(a, b) => a.add(b)";
+  if (t.kind === "scalar") return t.scalar.kind === "int" ? "(a, b) => a + b" : t.scalar.kind === "bool" ? "(a, b) => a || b" : "(a) => a";
+  const members = t.struct.members.map((x) => {
     const v = x.type.kind === "int" ? `a.${x.tsName} + b.${x.tsName}` : x.type.kind === "bool" ? `a.${x.tsName} || b.${x.tsName}` : `a.${x.tsName}`;
     return `${x.tsName}: ${v}`;
   });
@@ -417,12 +422,8 @@ function isPerCpu(m: IrMap): boolean {
   return m.kind.includes("percpu");
 }
 
-function valueTsType(t: IrMapType): string {
-  return t.histogram ? "Histogram" : mapTsType(t);
-}
-
-function mapValueTsType(m: IrMap): string {
-  const v = valueTsType(m.value!);
+function mapValueTsType(m: IrKeyedMap): string {
+  const v = mapTsType(m.value);
   return isPerCpu(m) ? `PerCpu<${v}>` : v;
 }
 
@@ -436,7 +437,7 @@ function definition(w: CodeBlockWriter, probe: IrProbe): void {
     }).write("],").newLine();
     w.write("maps: [").newLine().indent(() => {
       for (const m of probe.maps) {
-        w.writeLine(`{ name: ${JSON.stringify(m.name)}, type: ${JSON.stringify(m.kind)}, keySize: ${m.key?.size ?? 0}, valueSize: ${m.value?.size ?? 0}, maxEntries: ${m.maxEntries} },`);
+        w.writeLine(`{ name: ${JSON.stringify(m.name)}, type: ${JSON.stringify(m.kind)}, keySize: ${m.key ? mapTypeSize(m.key) : 0}, valueSize: ${m.value ? mapTypeSize(m.value) : 0}, maxEntries: ${m.maxEntries} },`);
       }
     }).write("],").newLine();
   }).write(";").newLine();

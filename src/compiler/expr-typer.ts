@@ -4,7 +4,7 @@
  */
 import { error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { FilterSyntaxError, parseFilter, type FilterAst } from "./filter.js";
-import type { IrComposite, IrExpr, IrField, IrUpdate, ValueSource } from "./ir.js";
+import { sourceName, type IrExpr, type IrField } from "./ir.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
 import { i64, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
@@ -116,54 +116,8 @@ export function nameOf(e: IrExpr): string {
   return sourceName(e.source);
 }
 
-export function sourceName(s: ValueSource): string {
-  switch (s.kind) {
-    case "builtin": return s.name;
-    case "tracepoint-field": return s.field.name;
-    case "retval": return "retval";
-    case "kprobe-arg": return `arg${s.index}`;
-    case "param": return `params.${s.param.name}`;
-    case "latency": return "latency";
-    case "errno": return "errno";
-    case "stashed": return sourceName(s.inner);
-    case "path": return [s.root.kind === "task" ? "task" : `arg${s.root.index}`, ...s.steps.map((x) => x.name)].join(".");
-  }
-}
-
 function widest(a: ScalarOrString, b: ScalarOrString): IntType {
   const ai = a.kind === "int" ? a : { kind: "int" as const, size: 4 as const, signed: false };
   const bi = b.kind === "int" ? b : { kind: "int" as const, size: 4 as const, signed: false };
   return { kind: "int", size: Math.max(ai.size, bi.size) as IntType["size"], signed: ai.signed || bi.signed };
-}
-
-/** Every value source a map update reads: its key, its value and its condition. */
-export function updateSources(u: IrUpdate): ValueSource[] {
-  const exprs = (c: IrComposite | undefined): IrExpr[] => (!c ? [] : Array.isArray(c) ? c.map((m) => m.expr) : [c]);
-  return [...exprs(u.key), ...exprs(u.value), ...exprs(u.condition)].flatMap(sourcesIn);
-}
-
-/** Every value source an expression reads. */
-export function sourcesIn(e: IrExpr | undefined): ValueSource[] {
-  if (!e) return [];
-  switch (e.kind) {
-    case "value": return [e.source];
-    case "unary": return sourcesIn(e.operand);
-    case "binary": return [...sourcesIn(e.left), ...sourcesIn(e.right)];
-    default: return [];
-  }
-}
-
-/** A string that is equal for two sources exactly when they read the same value the same way. */
-export function sourceKey(s: ValueSource): string {
-  switch (s.kind) {
-    case "builtin": return `builtin:${s.name}`;
-    case "tracepoint-field": return `tp:${s.field.name}:${s.field.access.kind}`;
-    case "kprobe-arg": return `arg:${s.index}:${s.read}:${s.ctx ?? "regs"}`;
-    case "retval": return `retval:${s.arrayIndex ?? ""}`;
-    case "path": return `path:${sourceName(s)}:${s.read}`;
-    case "param": return `param:${s.param.name}`;
-    case "latency": return "latency";
-    case "errno": return `errno:${sourceKey(s.ret)}`;
-    case "stashed": return `stashed:${sourceKey(s.inner)}`;
-  }
 }

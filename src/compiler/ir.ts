@@ -8,7 +8,7 @@ import type { TracepointField } from "../kernel/tracefs.js";
 import type { AttachPoint } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import type { MapTsNames, ProbeTsNames } from "./names.js";
-import type { BoolType, IntType, ScalarOrString, StringType } from "./types.js";
+import { sizeOf, type BoolType, type IntType, type ScalarOrString, type StringType } from "./types.js";
 
 import type { Capture, PathStep } from "../kernel/btf/index.js";
 
@@ -67,7 +67,13 @@ export interface IrField {
   span: SourceSpan;
 }
 
-export interface IrEvent {
+/**
+ * Resolve leaves every struct's layout to the lowering pass (lower.ts): a node typed with
+ * `undefined` has none yet; the IR the emitters read has them all.
+ */
+export type Layout = StructLayout | undefined;
+
+export interface IrEvent<L extends Layout = StructLayout> {
   name: string;
   /** C struct tag, e.g. "pg_event_open". */
   cName: string;
@@ -77,7 +83,7 @@ export interface IrEvent {
   fields: IrField[];
   /** Discriminant written first in the record when a ring buffer carries several event types. */
   tag?: number;
-  layout: StructLayout;
+  layout: L;
   span: SourceSpan;
 }
 
@@ -106,6 +112,15 @@ export interface IrProgram {
   span: SourceSpan;
 }
 
+/** A program as resolve leaves it: one spec entry, an entry/exit pair not yet split. */
+export interface ResolvedProgram extends Omit<IrProgram, "event" | "output" | "updates" | "stashes" | "unstashes"> {
+  event?: IrEvent<undefined>;
+  output?: IrMap<undefined>;
+  updates: Array<IrUpdate<undefined>>;
+  /** The exit half of a pair, and its program's name. */
+  exit?: { attach: AttachPoint; section: string; name: string };
+}
+
 /** The per-thread record an entry program leaves for its exit program. */
 export interface IrStash {
   /** hash map: thread id -> struct cName */
@@ -117,34 +132,56 @@ export interface IrStash {
   layout: StructLayout;
 }
 
-export type UpdateOp = "count" | "sum" | "min" | "max" | "set" | "hist" | "delete";
+export type UpdateOp = IrUpdate["op"];
+
+export interface IrStructMember {
+  name: string;
+  tsName: string;
+  type: ScalarOrString;
+}
+
+/** A struct key or value of a map, laid out by the lowering pass. */
+export interface IrStruct<L extends Layout = StructLayout> {
+  cName: string;
+  tsName: string;
+  members: IrStructMember[];
+  layout: L;
+}
 
 /** A scalar expression, or one expression per member of a struct key/value. */
-export type IrComposite = IrExpr | Array<{ member: string; expr: IrExpr }>;
+export type IrComposite<L extends Layout = StructLayout> =
+  | { kind: "scalar"; type: ScalarOrString; expr: IrExpr }
+  | { kind: "struct"; struct: IrStruct<L>; members: Array<{ member: IrStructMember; expr: IrExpr }> };
 
-export interface IrUpdate {
-  map: IrMap;
-  op: UpdateOp;
-  key: IrComposite;
-  value?: IrComposite;
+interface UpdateBase<L extends Layout> {
+  map: IrMap<L>;
+  key: IrComposite<L>;
   /** Only when this holds. */
   condition?: IrExpr;
   span: SourceSpan;
 }
 
+/** One map update; each op carries the value type it works on. */
+export type IrUpdate<L extends Layout = StructLayout> =
+  | (UpdateBase<L> & { op: "count"; counter: IntType })
+  | (UpdateBase<L> & { op: "sum" | "min" | "max"; counter: IntType; value: IrExpr })
+  | (UpdateBase<L> & { op: "hist"; histogram: IrHistogram; value: IrExpr })
+  | (UpdateBase<L> & { op: "set"; value: IrComposite<L> })
+  | (UpdateBase<L> & { op: "delete" });
+
 export type Histogram = { kind: "log2"; slots: number } | { kind: "linear"; min: number; max: number; step: number; slots: number };
 
 export type MapKind = "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
 
-export interface IrMapType {
-  /** A scalar or string, or a struct laid out by the layout pass, or a histogram. */
-  scalar?: ScalarOrString;
-  histogram?: Histogram & { cName: string };
-  struct?: { cName: string; tsName: string; layout: StructLayout; members: Array<{ name: string; tsName: string; type: ScalarOrString }> };
-  size: number;
-}
+export type IrHistogram = Histogram & { cName: string };
 
-export interface IrMap {
+/** What a map's key or value holds. */
+export type IrMapType<L extends Layout = StructLayout> =
+  | { kind: "scalar"; scalar: ScalarOrString }
+  | { kind: "struct"; struct: IrStruct<L> }
+  | { kind: "histogram"; histogram: IrHistogram };
+
+export interface IrMap<L extends Layout = StructLayout> {
   name: string;
   /** Its property in the loader's `maps` (or `streams`); empty for internal maps. */
   tsName: string;
@@ -153,10 +190,10 @@ export interface IrMap {
   kind: MapKind;
   description?: string;
   maxEntries: number;
-  key?: IrMapType;
-  value?: IrMapType;
+  key?: IrMapType<L>;
+  value?: IrMapType<L>;
   /** Event types carried (ring buffers). */
-  events: IrEvent[];
+  events: Array<IrEvent<L>>;
   /** Created by probegen rather than declared. */
   implicit: boolean;
   /** Not part of the typed TS API (stash, scratch and other plumbing). */
@@ -184,4 +221,108 @@ export interface IrProbe {
   btfTypes?: { btf: import("../kernel/btf/index.js").Btf; paths: Array<{ root: number; steps: PathStep[] }>; declare: number[] };
 }
 
+/** What resolve produces: names bound and the kernel consulted; pairs, stashes and layouts are lower's. */
+export interface ResolvedProbe extends Omit<IrProbe, "programs" | "maps" | "events" | "paramsLayout"> {
+  programs: ResolvedProgram[];
+  maps: Array<IrMap<undefined>>;
+  events: Array<IrEvent<undefined>>;
+}
+
 export type { StringType };
+
+/** A map with keys and values: every kind but a ring buffer. */
+export type IrKeyedMap = IrMap & { key: IrMapType; value: IrMapType };
+
+export function isKeyed(m: IrMap): m is IrKeyedMap {
+  return m.kind !== "ringbuf" && m.key !== undefined && m.value !== undefined;
+}
+
+// ---- walkers -------------------------------------------------------------------------------
+
+/** Bytes of a map's key or value. */
+export function mapTypeSize(t: IrMapType): number {
+  switch (t.kind) {
+    case "scalar": return sizeOf(t.scalar);
+    case "struct": return t.struct.layout.size;
+    case "histogram": return t.histogram.slots * 8;
+  }
+}
+
+/** The expressions of a key or value. */
+export function compositeExprs<L extends Layout>(c: IrComposite<L>): IrExpr[] {
+  return c.kind === "scalar" ? [c.expr] : c.members.map((m) => m.expr);
+}
+
+/** Every value source a map update reads: its key, its value and its condition. */
+export function updateSources<L extends Layout>(u: IrUpdate<L>): ValueSource[] {
+  const value = u.op === "count" || u.op === "delete" ? [] : u.op === "set" ? compositeExprs(u.value) : [u.value];
+  return [...compositeExprs(u.key), ...value, ...(u.condition ? [u.condition] : [])].flatMap(sourcesIn);
+}
+
+/** Every value source a program reads, wherever it reads it. */
+export function programSources(p: IrProgram): ValueSource[] {
+  return [
+    ...(p.event?.fields.map((f) => f.source) ?? []),
+    ...sourcesIn(p.filter),
+    ...p.updates.flatMap(updateSources),
+    ...(p.stashes?.members.map((m) => m.source) ?? []),
+  ];
+}
+
+/** Every value source an expression reads. */
+export function sourcesIn(e: IrExpr | undefined): ValueSource[] {
+  if (!e) return [];
+  switch (e.kind) {
+    case "value": return [e.source];
+    case "unary": return sourcesIn(e.operand);
+    case "binary": return [...sourcesIn(e.left), ...sourcesIn(e.right)];
+    default: return [];
+  }
+}
+
+/** The string values an expression compares. */
+export function stringValues(e: IrExpr): Array<IrExpr & { kind: "value" }> {
+  switch (e.kind) {
+    case "value": return e.type.kind === "string" ? [e] : [];
+    case "unary": return stringValues(e.operand);
+    case "binary": return [...stringValues(e.left), ...stringValues(e.right)];
+    default: return [];
+  }
+}
+
+/** The stashed sources inside a source (errno wraps ret, which may itself come from the entry). */
+export function stashedIn(s: ValueSource): Array<ValueSource & { kind: "stashed" }> {
+  if (s.kind === "stashed") return [s];
+  if (s.kind === "errno") return stashedIn(s.ret);
+  return [];
+}
+
+/** How a spec would write the value a source reads. */
+export function sourceName(s: ValueSource): string {
+  switch (s.kind) {
+    case "builtin": return s.name;
+    case "tracepoint-field": return s.field.name;
+    case "retval": return "retval";
+    case "kprobe-arg": return `arg${s.index}`;
+    case "param": return `params.${s.param.name}`;
+    case "latency": return "latency";
+    case "errno": return "errno";
+    case "stashed": return sourceName(s.inner);
+    case "path": return [s.root.kind === "task" ? "task" : `arg${s.root.index}`, ...s.steps.map((x) => x.name)].join(".");
+  }
+}
+
+/** A string that is equal for two sources exactly when they read the same value the same way. */
+export function sourceKey(s: ValueSource): string {
+  switch (s.kind) {
+    case "builtin": return `builtin:${s.name}`;
+    case "tracepoint-field": return `tp:${s.field.name}:${s.field.access.kind}`;
+    case "kprobe-arg": return `arg:${s.index}:${s.read}:${s.ctx ?? "regs"}`;
+    case "retval": return `retval:${s.arrayIndex ?? ""}`;
+    case "path": return `path:${sourceName(s)}:${s.read}`;
+    case "param": return `param:${s.param.name}`;
+    case "latency": return "latency";
+    case "errno": return `errno:${sourceKey(s.ret)}`;
+    case "stashed": return `stashed:${sourceKey(s.inner)}`;
+  }
+}

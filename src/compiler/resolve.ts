@@ -4,34 +4,41 @@
  */
 import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
-import { ExprTyper, sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
-import type { AttachPoint, IrComposite, IrEvent, IrExpr, IrField, IrMap, IrMapType, IrParam, IrProbe, IrProgram, IrStash, IrUpdate, MapKind, UpdateOp, ValueSource } from "./ir.js";
+import { ExprTyper } from "./expr-typer.js";
+import { stringValues, type AttachPoint, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
 import type { KernelInfo } from "../kernel/index.js";
 import { attachKind, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
-import { layoutStruct } from "./layout.js";
 import { cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Btf } from "../kernel/btf/index.js";
 import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
-import { parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { parseTypeName, typeName, u32, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 export type { KernelInfo };
+
+// Resolve's nodes: no layouts yet (lower.ts lays every struct out).
+type RMap = IrMap<undefined>;
+type REvent = IrEvent<undefined>;
+type RMapType = IrMapType<undefined>;
+type RUpdate = IrUpdate<undefined>;
+type RComposite = IrComposite<undefined>;
 
 const DEFAULT_RINGBUF_SIZE = 256 * 1024;
 const DEFAULT_MAX_ENTRIES = 10240;
 const LOG2_SLOTS = 64;
 const MAX_LINEAR_SLOTS = 1024;
 
-export function resolveProbe(source: SpecSource, spec: ProbeSpec, kernel: KernelInfo): IrProbe {
+/** Binds the spec's names and checks them against the kernel; lower.ts then makes the IR the emitters read. */
+export function resolveProbe(source: SpecSource, spec: ProbeSpec, kernel: KernelInfo): ResolvedProbe {
   return new Resolver(source, spec, kernel).run();
 }
 
 class Resolver {
   private readonly bag = new DiagnosticBag();
-  private readonly maps = new Map<string, IrMap>();
-  private readonly events: IrEvent[] = [];
+  private readonly maps = new Map<string, RMap>();
+  private readonly events: REvent[] = [];
   private params: IrParam[] = [];
   private readonly types: BtfUse;
   /** The probe's name, which its TS names start with. */
@@ -60,15 +67,13 @@ class Resolver {
     this.bag.add(error(code, message, span, hint));
   };
 
-  run(): IrProbe {
+  run(): ResolvedProbe {
     const name = (this.name = this.probeName());
     this.params = Object.entries(this.spec.params ?? {}).map(([n, p]) => this.param(n, p)).filter((p): p is IrParam => !!p);
     for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.declareMap(mapName, mapSpec);
-    const programs: IrProgram[] = [];
     const usedNames = new Set<string>([...this.maps.keys()]);
-    this.spec.programs.forEach((p, i) => programs.push(...this.program(p, ["programs", i], usedNames)));
+    const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames) ?? []);
     this.bag.throwIfErrors();
-    this.assignEventTags();
     return {
       name,
       source: this.source.file,
@@ -78,7 +83,6 @@ class Resolver {
       maps: [...this.maps.values()],
       events: this.events,
       params: this.params,
-      paramsLayout: layoutStruct(this.params.map((p) => ({ name: p.name, type: p.type }))),
       ts: probeTsNames(name),
       btfTypes: this.loadedBtf && (this.types.paths.length || this.types.declare.length) ? { btf: this.loadedBtf, paths: this.types.paths, declare: this.types.declare } : undefined,
     };
@@ -120,7 +124,7 @@ class Resolver {
     const problem = cIdentifierProblem(name);
     if (problem) return this.fail("invalid-name", `map name '${name}' cannot be used: ${problem}`, path, "rename the map", "key");
     const kind = spec.type as MapKind;
-    const map: IrMap = {
+    const map: RMap = {
       name, tsName: tsNames.property(name), ts: mapTsNames(this.name, name), kind, description: spec.description, maxEntries: 0, events: [], implicit: false,
       noPrealloc: spec.flags?.includes("no_prealloc"), pinned: spec.pinned, span: this.span(path, "key"),
     };
@@ -136,9 +140,9 @@ class Resolver {
     } else {
       if (spec.size !== undefined) this.fail("invalid-map", `'size' is for ring buffers; a ${kind} map has max_entries`, [...path, "size"], "use max_entries:", "key");
       const isArray = kind === "array" || kind === "percpu_array";
-      map.key = spec.key === undefined && isArray ? { scalar: u32, size: 4 } : this.mapType(name, "key", spec.key, [...path, "key"]);
+      map.key = spec.key === undefined && isArray ? { kind: "scalar", scalar: u32 } : this.mapType(name, "key", spec.key, [...path, "key"]);
       map.value = this.mapValue(name, spec.value, [...path, "value"]);
-      if (isArray && map.key?.scalar && !(map.key.scalar.kind === "int" && map.key.scalar.size === 4)) {
+      if (isArray && map.key?.kind === "scalar" && !(map.key.scalar.kind === "int" && map.key.scalar.size === 4)) {
         this.fail("invalid-map", "array maps are indexed by u32", [...path, "key"], "remove 'key:' or set it to u32");
       }
       if (isArray && spec.max_entries === undefined) this.fail("invalid-map", "an array map needs max_entries (its length)", path, "add max_entries:", "key");
@@ -148,9 +152,9 @@ class Resolver {
     this.maps.set(name, map);
   }
 
-  private mapValue(mapName: string, spec: ValueTypeSpec | HistogramSpec | undefined, path: SpecPath): IrMapType | undefined {
+  private mapValue(mapName: string, spec: ValueTypeSpec | HistogramSpec | undefined, path: SpecPath): RMapType | undefined {
     const cName = cNames.histogram(mapName);
-    if (spec === "hist") return { histogram: { kind: "log2", slots: LOG2_SLOTS, cName }, size: LOG2_SLOTS * 8 };
+    if (spec === "hist") return { kind: "histogram", histogram: { kind: "log2", slots: LOG2_SLOTS, cName } };
     if (typeof spec === "object" && spec !== null && "lhist" in spec && typeof spec.lhist === "object") {
       const { min, max, step } = spec.lhist as { min: number; max: number; step: number };
       const slots = Math.ceil((max - min) / step) + 2;
@@ -162,30 +166,28 @@ class Resolver {
         this.fail("invalid-map", `lhist would have ${slots} buckets, more than ${MAX_LINEAR_SLOTS}`, [...path, "lhist"], "raise step or narrow min..max");
         return undefined;
       }
-      return { histogram: { kind: "linear", min, max, step, slots, cName }, size: slots * 8 };
+      return { kind: "histogram", histogram: { kind: "linear", min, max, step, slots, cName } };
     }
     return this.mapType(mapName, "value", spec as ValueTypeSpec | undefined, path);
   }
 
-  private mapType(mapName: string, role: "key" | "value", spec: ValueTypeSpec | undefined, path: SpecPath): IrMapType | undefined {
+  private mapType(mapName: string, role: "key" | "value", spec: ValueTypeSpec | undefined, path: SpecPath): RMapType | undefined {
     if (spec === undefined) {
       this.fail("invalid-map", `map '${mapName}' needs a ${role} type`, path.slice(0, -1), `add '${role}: u32' (or another type)`, "key");
       return undefined;
     }
     if (typeof spec === "string") {
-      const scalar = parseTypeName(spec)!;
-      return { scalar, size: scalar.kind === "int" ? scalar.size : scalar.kind === "bool" ? 1 : scalar.size };
+      return { kind: "scalar", scalar: parseTypeName(spec)! };
     }
     const members = Object.entries(spec).map(([name, t]) => {
       const problem = cIdentifierProblem(name);
       if (problem) this.fail("invalid-name", `member name '${name}' cannot be used: ${problem}`, [...path, name], "rename it", "key");
       return { name, tsName: tsNames.property(name), type: parseTypeName(t)! };
     });
-    const layout = layoutStruct(members);
-    return { struct: { cName: cNames.mapStruct(mapName, role), tsName: tsNames.mapStruct(mapName, role), layout, members }, size: layout.size };
+    return { kind: "struct", struct: { cName: cNames.mapStruct(mapName, role), tsName: tsNames.mapStruct(mapName, role), members, layout: undefined } };
   }
 
-  private outputMap(name: string | undefined, path: SpecPath): IrMap | undefined {
+  private outputMap(name: string | undefined, path: SpecPath): RMap | undefined {
     const mapName = name ?? "events";
     const existing = this.maps.get(mapName);
     if (existing) {
@@ -201,19 +203,19 @@ class Resolver {
         "declare it under maps: with type: ringbuf, or leave 'output' out");
       return undefined;
     }
-    const map: IrMap = { name: "events", tsName: tsNames.property("events"), ts: mapTsNames(this.name, "events"), kind: "ringbuf", maxEntries: DEFAULT_RINGBUF_SIZE, events: [], implicit: true, span: this.span(path) };
+    const map: RMap = { name: "events", tsName: tsNames.property("events"), ts: mapTsNames(this.name, "events"), kind: "ringbuf", maxEntries: DEFAULT_RINGBUF_SIZE, events: [], implicit: true, span: this.span(path) };
     this.maps.set("events", map);
     return map;
   }
 
   // ---- programs -----------------------------------------------------------------------------
 
-  /** One program, or the entry and exit programs of a pair. */
-  private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>): IrProgram[] {
+  /** One program of the spec (an entry/exit pair stays one: lower.ts splits it). */
+  private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>): ResolvedProgram | undefined {
     const attach = resolveAttach(spec.attach, this.attachContext([...path, "attach"]));
-    if (!attach) return [];
+    if (!attach) return undefined;
     const exitAttach = spec.exit !== undefined ? resolveExit(attach, spec.exit, this.attachContext([...path, "exit"])) : undefined;
-    if (spec.exit !== undefined && !exitAttach) return [];
+    if (spec.exit !== undefined && !exitAttach) return undefined;
     const name = this.programName(spec, attach, path, usedNames);
     const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types);
     const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
@@ -224,11 +226,11 @@ class Resolver {
       this.bag.add(error("filter-type", "a filter must be a condition, not a string", filter.span, "compare it: comm == \"bash\""));
       filter = undefined;
     }
-    const updates = (spec.update ?? []).map((u, i) => this.update(u, [...path, "update", i], typer)).filter((u): u is IrUpdate => !!u);
+    const updates = (spec.update ?? []).map((u, i) => this.update(u, [...path, "update", i], typer)).filter((u): u is RUpdate => !!u);
     for (const d of typer.problems) this.bag.add(d);
 
-    let event: IrEvent | undefined;
-    let output: IrMap | undefined;
+    let event: REvent | undefined;
+    let output: RMap | undefined;
     if (fields.length > 0) {
       output = this.outputMap(spec.output, path);
       const eventName = spec.event ?? name;
@@ -237,7 +239,7 @@ class Resolver {
       }
       event = {
         name: eventName, cName: cNames.event(eventName), tsName: tsNames.event(eventName), description: spec.description,
-        fields, layout: layoutStruct(fields), span: this.span(path),
+        fields, layout: undefined, span: this.span(path),
       };
       this.events.push(event);
       output?.events.push(event);
@@ -246,51 +248,9 @@ class Resolver {
     } else if (!spec.fields?.length && !spec.update?.length) {
       this.fail("no-effect", "this program captures nothing and updates no map", path, "add 'fields:' to emit events, or 'update:' to fill a map");
     }
-    const base = { description: spec.description, event, output, updates, span: this.span(path) };
-    if (!exitAttach) return [{ name, attach, section: sectionOf(attach), filter, ...base }];
-    return this.pair(name, attach, exitAttach, filter, base, path, usedNames);
-  }
-
-  /**
-   * An entry/exit pair: the entry stashes the entry values the exit uses under the thread id;
-   * a filter on entry values alone runs at the entry, so unwanted calls are never stashed.
-   */
-  private pair(name: string, entry: AttachPoint, exit: AttachPoint, filter: IrExpr | undefined,
-    base: Omit<IrProgram, "name" | "attach" | "section" | "filter">, path: SpecPath, used: Set<string>): IrProgram[] {
-    const exitOnly = (s: ValueSource) => s.kind === "latency" || s.kind === "errno" || (s.kind !== "stashed" && s.kind !== "builtin" && s.kind !== "param");
-    const entryFilter = filter && !sourcesIn(filter).some(exitOnly) ? unstash(filter) : undefined;
-    const exitFilter = entryFilter ? undefined : filter;
-    const stashed = [
-      ...(base.event?.fields.map((f) => f.source) ?? []),
-      ...sourcesIn(exitFilter),
-      ...base.updates.flatMap(updateSources),
-    ].flatMap(stashedIn);
-    const members: IrStash["members"] = [];
-    for (const s of stashed) {
-      const key = sourceKey(s.inner);
-      let member = members.find((m) => sourceKey(m.source) === key);
-      if (!member) {
-        const wanted = s.inner.kind === "tracepoint-field" ? s.inner.field.name : s.inner.kind === "kprobe-arg" ? `arg${s.inner.index}` : `v${members.length}`;
-        member = { name: members.some((m) => m.name === wanted) ? `${wanted}_${members.length}` : wanted, source: s.inner, type: stashedType(s, base.event) };
-        members.push(member);
-      }
-      s.member = member.name;
-    }
-    const cName = cNames.stash(name);
-    const layout = layoutStruct(members, [{ name: "pg_ts", type: u64 }]);
-    const span = this.span(path);
-    // Internal: no TS names.
-    const valueType: IrMapType = { struct: { cName, tsName: "", layout, members: [] }, size: layout.size };
-    const stashMap: IrMap = { name: cNames.stashMap(name), tsName: "", kind: "hash", maxEntries: DEFAULT_MAX_ENTRIES, key: { scalar: u32, size: 4 }, value: valueType, events: [], implicit: true, internal: true, span };
-    const scratch: IrMap = { name: cNames.scratchMap(name), tsName: "", kind: "percpu_array", maxEntries: 1, key: { scalar: u32, size: 4 }, value: valueType, events: [], implicit: true, internal: true, span };
-    this.maps.set(stashMap.name, stashMap);
-    this.maps.set(scratch.name, scratch);
-    const stash: IrStash = { map: stashMap, scratch, cName, members, layout };
-    const exitName = uniqueName(cNames.exitProgram(name), used);
-    return [
-      { name, attach: entry, section: sectionOf(entry), filter: entryFilter, updates: [], stashes: stash, description: base.description, span },
-      { ...base, name: exitName, attach: exit, section: sectionOf(exit), filter: exitFilter, unstashes: stash },
-    ];
+    const program: ResolvedProgram = { name, attach, section: sectionOf(attach), description: spec.description, filter, event, output, updates, span: this.span(path) };
+    if (!exitAttach) return program;
+    return { ...program, exit: { attach: exitAttach, section: sectionOf(exitAttach), name: uniqueName(cNames.exitProgram(name), usedNames) } };
   }
 
   private programName(spec: ProgramSpec, attach: AttachPoint, path: SpecPath, used: Set<string>): string {
@@ -367,7 +327,7 @@ class Resolver {
     }
   }
 
-  private update(spec: UpdateSpec, path: SpecPath, typer: ExprTyper): IrUpdate | undefined {
+  private update(spec: UpdateSpec, path: SpecPath, typer: ExprTyper): RUpdate | undefined {
     const map = this.maps.get(spec.map);
     if (!map || map.internal) {
       this.fail("unknown-map", `no map called '${spec.map}'.${didYouMean(spec.map, Object.keys(this.spec.maps ?? {}))}`, [...path, "map"], "declare it under maps:");
@@ -377,13 +337,14 @@ class Resolver {
       this.fail("invalid-update", `'${map.name}' is a ring buffer: programs send it events, not updates`, [...path, "map"], "use 'fields:' (and 'output:') to emit events");
       return undefined;
     }
+    if (!map.key || !map.value) return undefined; // the map's declaration has its error already
     const ops = (["count", "sum", "min", "max", "set", "hist", "delete"] as const).filter((op) => spec[op] !== undefined);
     if (ops.length !== 1) {
       this.fail("invalid-update", ops.length ? `an update does one thing, and this one says ${ops.join(" and ")}` : "say what the update does",
         path, "use one of count: true, sum: EXPR, min: EXPR, max: EXPR, set: EXPR, hist: EXPR, delete: true");
       return undefined;
     }
-    const op: UpdateOp = ops[0]!;
+    const op = ops[0]!;
     const span = this.span(path);
     const condition = spec.if !== undefined ? typer.check(spec.if, [...path, "if"], "if") : undefined;
     if (spec.if !== undefined && (!condition || condition.type.kind === "string")) {
@@ -396,16 +357,19 @@ class Resolver {
         "compare strings in the program's filter instead"));
       return undefined;
     }
-    const done = (u: IrUpdate | undefined): IrUpdate | undefined => u && (condition ? { ...u, condition } : u);
     const isArray = map.kind === "array" || map.kind === "percpu_array";
     if (spec.key === undefined && !isArray) {
       this.fail("invalid-update", `map '${map.name}' is a ${map.kind}: say which key to update`, path, "add key: EXPR (or one per member of a struct key)");
       return undefined;
     }
-    const key = spec.key === undefined ? { kind: "int" as const, value: 0n, type: u32, span } : this.composite(map.key!, spec.key, [...path, "key"], typer, `key of '${map.name}'`);
+    const key: RComposite | undefined = spec.key === undefined
+      ? { kind: "scalar", type: u32, expr: { kind: "int", value: 0n, type: u32, span } }
+      : this.composite(map.key, spec.key, [...path, "key"], typer, `key of '${map.name}'`);
     if (!key) return undefined;
-    const value = map.value!;
-    const scalarValue = (expr: IrExpr | undefined, what: string) => {
+    const base = { map, key, ...(condition ? { condition } : {}), span };
+    const value = map.value;
+    const scalarValue = (text: string, what: string): IrExpr | undefined => {
+      const expr = typer.check(text, [...path, what], what);
       if (expr && expr.type.kind === "string") {
         this.bag.add(error("invalid-update", `${what} needs a number, and this is a string`, expr.span));
         return undefined;
@@ -414,48 +378,49 @@ class Resolver {
     };
     switch (op) {
       case "count": case "sum": case "min": case "max": {
-        if (!value.scalar || value.scalar.kind !== "int") {
+        if (value.kind !== "scalar" || value.scalar.kind !== "int") {
           this.fail("invalid-update", `${op} needs a map whose value is an integer, and '${map.name}' holds ${describeValue(value)}`, [...path, op], "declare value: u64");
           return undefined;
         }
-        if (op === "count") return done({ map, op, key, span });
-        const expr = scalarValue(typer.check(spec[op]!, [...path, op], op), op);
-        return done(expr && { map, op, key, value: expr, span });
+        const counter = value.scalar;
+        if (op === "count") return { ...base, op, counter };
+        const expr = scalarValue(spec[op]!, op);
+        return expr && { ...base, op, counter, value: expr };
       }
       case "hist": {
-        if (!value.histogram) {
+        if (value.kind !== "histogram") {
           this.fail("invalid-update", `hist needs a map whose value is a histogram, and '${map.name}' holds ${describeValue(value)}`, [...path, "hist"], "declare value: hist, or value: { lhist: { min, max, step } }");
           return undefined;
         }
-        const expr = scalarValue(typer.check(spec.hist!, [...path, "hist"], "hist"), "hist");
-        return done(expr && { map, op, key, value: expr, span });
+        const expr = scalarValue(spec.hist!, "hist");
+        return expr && { ...base, op, histogram: value.histogram, value: expr };
       }
       case "set": {
-        if (value.histogram) {
+        if (value.kind === "histogram") {
           this.fail("invalid-update", `'${map.name}' holds a histogram: add to it with hist:`, [...path, "set"]);
           return undefined;
         }
         const v = this.composite(value, spec.set!, [...path, "set"], typer, `value of '${map.name}'`);
-        return done(v && { map, op, key, value: v, span });
+        return v && { ...base, op, value: v };
       }
       case "delete":
         if (isArray) {
           this.fail("invalid-update", "array map entries cannot be deleted", [...path, "delete"], "set them to zero instead");
           return undefined;
         }
-        return done({ map, op, key, span });
+        return { ...base, op };
     }
   }
 
   /** A key or value: one expression, or one per struct member (every member named). */
-  private composite(type: IrMapType, spec: string | number | Record<string, string | number>, path: SpecPath, typer: ExprTyper, what: string): IrComposite | undefined {
-    if (type.struct) {
+  private composite(type: RMapType, spec: string | number | Record<string, string | number>, path: SpecPath, typer: ExprTyper, what: string): RComposite | undefined {
+    if (type.kind === "struct") {
       const members = type.struct.members;
       if (typeof spec !== "object") {
         this.fail("invalid-update", `the ${what} is a struct: give one value per member`, path, `e.g. { ${members.map((m) => `${m.name}: ...`).join(", ")} }`);
         return undefined;
       }
-      const out: Array<{ member: string; expr: IrExpr }> = [];
+      const out: Array<{ member: IrStructMember; expr: IrExpr }> = [];
       for (const m of members) {
         if (!(m.name in spec)) this.fail("invalid-update", `the ${what} needs '${m.name}'`, path, `add ${m.name}: EXPR`);
       }
@@ -466,16 +431,16 @@ class Resolver {
           continue;
         }
         const expr = typer.check(text, [...path, member], "value");
-        if (expr && this.assignable(expr, m.type)) out.push({ member, expr });
+        if (expr && this.assignable(expr, m.type)) out.push({ member: m, expr });
       }
-      return out.length === members.length ? out : undefined;
+      return out.length === members.length ? { kind: "struct", struct: type.struct, members: out } : undefined;
     }
     if (typeof spec === "object") {
       this.fail("invalid-update", `the ${what} is ${describeValue(type)}, not a struct`, path, "give a single expression");
       return undefined;
     }
     const expr = typer.check(spec, path, "value");
-    return expr && type.scalar && this.assignable(expr, type.scalar) ? expr : undefined;
+    return expr && type.kind === "scalar" && this.assignable(expr, type.scalar) ? { kind: "scalar", type: type.scalar, expr } : undefined;
   }
 
   private assignable(expr: IrExpr, to: ScalarOrString): boolean {
@@ -490,16 +455,6 @@ class Resolver {
     }
     return true;
   }
-
-  private assignEventTags(): void {
-    for (const map of this.maps.values()) {
-      if (map.events.length < 2) continue;
-      map.events.forEach((event, i) => {
-        event.tag = i + 1;
-        event.layout = layoutStruct(event.fields, [{ name: "pg_type", type: u32 }]);
-      });
-    }
-  }
 }
 
 function sectionOf(a: AttachPoint): string {
@@ -507,58 +462,12 @@ function sectionOf(a: AttachPoint): string {
 }
 
 
-function stringValues(e: IrExpr): Array<IrExpr & { kind: "value" }> {
-  switch (e.kind) {
-    case "value": return e.type.kind === "string" ? [e] : [];
-    case "unary": return stringValues(e.operand);
-    case "binary": return [...stringValues(e.left), ...stringValues(e.right)];
-    default: return [];
+function describeValue(t: RMapType): string {
+  switch (t.kind) {
+    case "histogram": return "a histogram";
+    case "struct": return "a struct";
+    case "scalar": return typeName(t.scalar);
   }
-}
-
-
-/** The stashed sources inside a source (errno wraps ret, which may itself come from the entry). */
-function stashedIn(s: ValueSource): Array<ValueSource & { kind: "stashed" }> {
-  if (s.kind === "stashed") return [s];
-  if (s.kind === "errno") return stashedIn(s.ret);
-  return [];
-}
-
-/** The type a stashed value is kept as: the field's (strings sized as the event wants), or its own. */
-function stashedType(s: ValueSource & { kind: "stashed" }, event: IrEvent | undefined): ScalarOrString {
-  const field = event?.fields.find((f) => f.source === s);
-  if (field) return field.type;
-  const inner = s.inner;
-  if (inner.kind === "tracepoint-field") {
-    const a = inner.field.access;
-    if (a.kind === "int") return a.type;
-    if (a.kind === "char_array") return { kind: "string", size: a.length };
-    if (a.kind === "pointer") return u64;
-    return { kind: "string", size: 256 };
-  }
-  if (inner.kind === "kprobe-arg") return inner.read === "int" ? u64 : { kind: "string", size: 256 };
-  if (inner.kind === "path") {
-    if (inner.read === "char_array" && inner.capture.kind === "char_array") return { kind: "string", size: inner.capture.length };
-    if (inner.read === "kernel_string" || inner.read === "user_string") return { kind: "string", size: 256 };
-    if (inner.capture.kind === "int") return { kind: "int", size: inner.capture.size as 1 | 2 | 4 | 8, signed: inner.capture.signed };
-  }
-  return u64;
-}
-
-/** The same expression read at the entry: stashed values become the values themselves. */
-function unstash(e: IrExpr): IrExpr {
-  switch (e.kind) {
-    case "value": return e.source.kind === "stashed" ? { ...e, source: e.source.inner } : e;
-    case "unary": return { ...e, operand: unstash(e.operand) };
-    case "binary": return { ...e, left: unstash(e.left), right: unstash(e.right) };
-    default: return e;
-  }
-}
-
-function describeValue(t: IrMapType): string {
-  if (t.histogram) return "a histogram";
-  if (t.struct) return "a struct";
-  return typeName(t.scalar!);
 }
 
 function fits(value: bigint, type: IntType): boolean {

@@ -4,6 +4,7 @@ import { DiagnosticError, type Diagnostic } from "../../src/compiler/diagnostics
 import type { IrProbe } from "../../src/compiler/ir.js";
 import { Tracefs } from "../../src/kernel/tracefs.js";
 import { SpecSource } from "../../src/compiler/parse.js";
+import { lowerProbe } from "../../src/compiler/lower.js";
 import { resolveProbe, type KernelInfo } from "../../src/compiler/resolve.js";
 import { validateSpec } from "../../src/compiler/validate.js";
 
@@ -18,7 +19,7 @@ export const fixtureKernel: KernelInfo = {
 export function frontEnd(text: string, file = "probes/test.yaml", kernel = fixtureKernel): { probe?: IrProbe; diagnostics: Diagnostic[] } {
   try {
     const source = SpecSource.parse(file, text);
-    return { probe: resolveProbe(source, validateSpec(source), kernel), diagnostics: [] };
+    return { probe: lowerProbe(resolveProbe(source, validateSpec(source), kernel)), diagnostics: [] };
   } catch (e) {
     if (e instanceof DiagnosticError) return { diagnostics: e.diagnostics };
     throw e;

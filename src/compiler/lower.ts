@@ -1,0 +1,182 @@
+/**
+ * Lower: the resolved IR into what the emitters read, in one pass. Entry/exit pairs become two
+ * programs and the stash between them; ring buffers carrying several events get their tags;
+ * every struct (params, events, map keys and values, stashes) is laid out here, once.
+ */
+import {
+  sourceKey, sourcesIn, stashedIn, updateSources,
+  type IrComposite, type IrEvent, type IrExpr, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrStruct, type IrUpdate,
+  type ResolvedProbe, type ResolvedProgram, type ValueSource,
+} from "./ir.js";
+import { layoutStruct } from "./layout.js";
+import { cNames } from "./names.js";
+import { u32, u64, type ScalarOrString } from "./types.js";
+
+/** Entries of the per-thread hash map that holds a pair's entry values. */
+const STASH_ENTRIES = 10240;
+
+export function lowerProbe(probe: ResolvedProbe): IrProbe {
+  return new Lowering(probe).run();
+}
+
+class Lowering {
+  private readonly events = new Map<IrEvent<undefined>, IrEvent>();
+  private readonly maps = new Map<IrMap<undefined>, IrMap>();
+  private readonly structs = new Map<IrStruct<undefined>, IrStruct>();
+  /** Maps in the order the C declares them: declared ones, then each program's plumbing. */
+  private readonly order: IrMap[] = [];
+
+  constructor(private readonly probe: ResolvedProbe) {}
+
+  run(): IrProbe {
+    const { probe } = this;
+    // A ring buffer carrying several event types tags each record first.
+    const tags = new Map<IrEvent<undefined>, number>();
+    for (const m of probe.maps) if (m.events.length > 1) m.events.forEach((e, i) => tags.set(e, i + 1));
+    for (const e of probe.events) {
+      const tag = tags.get(e);
+      this.events.set(e, { ...e, ...(tag !== undefined ? { tag } : {}), layout: layoutStruct(e.fields, tag !== undefined ? [{ name: "pg_type", type: u32 }] : []) });
+    }
+    for (const m of probe.maps) this.maps.set(m, this.map(m));
+    this.order.push(...probe.maps.filter((m) => !m.implicit).map((m) => this.lowered(m)));
+    const programs = probe.programs.flatMap((p) => this.program(p));
+    return {
+      ...probe,
+      programs,
+      maps: this.order,
+      events: probe.events.map((e) => this.event(e)),
+      paramsLayout: layoutStruct(probe.params.map((p) => ({ name: p.name, type: p.type }))),
+    };
+  }
+
+  private event(e: IrEvent<undefined>): IrEvent {
+    return found(this.events, e, "event");
+  }
+
+  private lowered(m: IrMap<undefined>): IrMap {
+    return found(this.maps, m, "map");
+  }
+
+  private struct(s: IrStruct<undefined>): IrStruct {
+    let out = this.structs.get(s);
+    if (!out) this.structs.set(s, (out = { ...s, layout: layoutStruct(s.members) }));
+    return out;
+  }
+
+  private map(m: IrMap<undefined>): IrMap {
+    const { key, value, events, ...rest } = m;
+    return { ...rest, ...(key ? { key: this.mapType(key) } : {}), ...(value ? { value: this.mapType(value) } : {}), events: events.map((e) => this.event(e)) };
+  }
+
+  private mapType(t: IrMapType<undefined>): IrMapType {
+    return t.kind === "struct" ? { kind: "struct", struct: this.struct(t.struct) } : t;
+  }
+
+  private composite(c: IrComposite<undefined>): IrComposite {
+    return c.kind === "scalar" ? c : { ...c, struct: this.struct(c.struct) };
+  }
+
+  private update(u: IrUpdate<undefined>): IrUpdate {
+    const base = { map: this.lowered(u.map), key: this.composite(u.key), ...(u.condition ? { condition: u.condition } : {}), span: u.span };
+    switch (u.op) {
+      case "count": return { ...base, op: u.op, counter: u.counter };
+      case "sum": case "min": case "max": return { ...base, op: u.op, counter: u.counter, value: u.value };
+      case "hist": return { ...base, op: u.op, histogram: u.histogram, value: u.value };
+      case "set": return { ...base, op: u.op, value: this.composite(u.value) };
+      case "delete": return { ...base, op: u.op };
+    }
+  }
+
+  /** One program, or the entry and exit programs of a pair. */
+  private program(p: ResolvedProgram): IrProgram[] {
+    const { exit, event, output, updates, ...rest } = p;
+    // The default ring buffer is declared where the first program that writes to it is.
+    if (output?.implicit && !this.order.includes(this.lowered(output))) this.order.push(this.lowered(output));
+    const lowered: IrProgram = {
+      ...rest,
+      ...(event ? { event: this.event(event) } : {}),
+      ...(output ? { output: this.lowered(output) } : {}),
+      updates: updates.map((u) => this.update(u)),
+    };
+    return exit ? this.pair(lowered, exit) : [lowered];
+  }
+
+  /**
+   * An entry/exit pair: the entry stashes the entry values the exit uses under the thread id;
+   * a filter on entry values alone runs at the entry, so unwanted calls are never stashed.
+   */
+  private pair(p: IrProgram, exit: NonNullable<ResolvedProgram["exit"]>): IrProgram[] {
+    const exitOnly = (s: ValueSource) => s.kind === "latency" || s.kind === "errno" || (s.kind !== "stashed" && s.kind !== "builtin" && s.kind !== "param");
+    const entryFilter = p.filter && !sourcesIn(p.filter).some(exitOnly) ? unstash(p.filter) : undefined;
+    const exitFilter = entryFilter ? undefined : p.filter;
+    const stashed = [
+      ...(p.event?.fields.map((f) => f.source) ?? []),
+      ...sourcesIn(exitFilter),
+      ...p.updates.flatMap(updateSources),
+    ].flatMap(stashedIn);
+    const members: IrStash["members"] = [];
+    for (const s of stashed) {
+      const key = sourceKey(s.inner);
+      let member = members.find((m) => sourceKey(m.source) === key);
+      if (!member) {
+        const wanted = s.inner.kind === "tracepoint-field" ? s.inner.field.name : s.inner.kind === "kprobe-arg" ? `arg${s.inner.index}` : `v${members.length}`;
+        member = { name: members.some((m) => m.name === wanted) ? `${wanted}_${members.length}` : wanted, source: s.inner, type: stashedType(s, p.event) };
+        members.push(member);
+      }
+      s.member = member.name;
+    }
+    const cName = cNames.stash(p.name);
+    const layout = layoutStruct(members, [{ name: "pg_ts", type: u64 }]);
+    const { span } = p;
+    // Internal: no TS names, and no members a loader would read.
+    const value: IrMapType = { kind: "struct", struct: { cName, tsName: "", layout, members: [] } };
+    const key: IrMapType = { kind: "scalar", scalar: u32 };
+    const internal = { tsName: "", key, value, events: [], implicit: true, internal: true, span };
+    const stashMap: IrMap = { ...internal, name: cNames.stashMap(p.name), kind: "hash", maxEntries: STASH_ENTRIES };
+    const scratch: IrMap = { ...internal, name: cNames.scratchMap(p.name), kind: "percpu_array", maxEntries: 1 };
+    this.order.push(stashMap, scratch);
+    const stash: IrStash = { map: stashMap, scratch, cName, members, layout };
+    const { filter: _, event, output, updates, ...entry } = p;
+    return [
+      { ...entry, filter: entryFilter, updates: [], stashes: stash },
+      { ...p, name: exit.name, attach: exit.attach, section: exit.section, filter: exitFilter, unstashes: stash },
+    ];
+  }
+}
+
+function found<K, V>(map: Map<K, V>, key: K, what: string): V {
+  const value = map.get(key);
+  if (value === undefined) throw new Error(`lower: an ${what} the probe does not list`);
+  return value;
+}
+
+/** The type a stashed value is kept as: the field's (strings sized as the event wants), or its own. */
+function stashedType(s: ValueSource & { kind: "stashed" }, event: IrEvent | undefined): ScalarOrString {
+  const field = event?.fields.find((f) => f.source === s);
+  if (field) return field.type;
+  const inner = s.inner;
+  if (inner.kind === "tracepoint-field") {
+    const a = inner.field.access;
+    if (a.kind === "int") return a.type;
+    if (a.kind === "char_array") return { kind: "string", size: a.length };
+    if (a.kind === "pointer") return u64;
+    return { kind: "string", size: 256 };
+  }
+  if (inner.kind === "kprobe-arg") return inner.read === "int" ? u64 : { kind: "string", size: 256 };
+  if (inner.kind === "path") {
+    if (inner.read === "char_array" && inner.capture.kind === "char_array") return { kind: "string", size: inner.capture.length };
+    if (inner.read === "kernel_string" || inner.read === "user_string") return { kind: "string", size: 256 };
+    if (inner.capture.kind === "int") return { kind: "int", size: inner.capture.size as 1 | 2 | 4 | 8, signed: inner.capture.signed };
+  }
+  return u64;
+}
+
+/** The same expression read at the entry: stashed values become the values themselves. */
+function unstash(e: IrExpr): IrExpr {
+  switch (e.kind) {
+    case "value": return e.source.kind === "stashed" ? { ...e, source: e.source.inner } : e;
+    case "unary": return { ...e, operand: unstash(e.operand) };
+    case "binary": return { ...e, left: unstash(e.left), right: unstash(e.right) };
+    default: return e;
+  }
+}
