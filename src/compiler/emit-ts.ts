@@ -29,171 +29,69 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
   return { m: tsMorph, project };
 }
 
+/**
+ * The runtime exports a loader may use, in the order its import lists them. The emitter records
+ * each one as it prints it (RuntimeImports), so the import says exactly what the file uses.
+ */
+const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "zeroBytes", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
+const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
+
+class RuntimeImports {
+  private readonly used = new Set<string>();
+
+  /** `name`, recorded as used. */
+  value(name: (typeof runtimeValues)[number]): string {
+    this.used.add(name);
+    return name;
+  }
+
+  type(name: (typeof runtimeTypes)[number]): string {
+    this.used.add(name);
+    return name;
+  }
+
+  namedImports(): string[] {
+    return [...runtimeValues.filter((n) => this.used.has(n)), ...runtimeTypes.filter((n) => this.used.has(n)).map((n) => `type ${n}`)];
+  }
+}
+
+type Statement = string | WriterFunction | StatementStructures;
+
+/** What every part of the loader is printed from. */
+interface Emit {
+  probe: IrProbe;
+  rt: RuntimeImports;
+  Kind: TsMorph["StructureKind"];
+  rings: IrMap[];
+  /** The 'events' ring buffer: the probe's `events` stream. */
+  defaultRing?: IrMap;
+  /** Maps the TS API types (not ring buffers, not internal plumbing). */
+  typedMaps: IrKeyedMap[];
+}
+
 export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<string> {
   const { m, project } = await morph();
-  const statements: Array<string | WriterFunction | StatementStructures> = [];
-  const Kind = m.StructureKind;
-  const ring = probe.maps.filter((x) => x.kind === "ringbuf");
-  const typedMaps = probe.maps.filter(isKeyed).filter((x) => !x.internal);
-  const defaultRing = ring.find((x) => x.name === "events");
-  const mapScalars = typedMaps.flatMap((x) => mapTypes(x));
-  const usesStrings = [...probe.events.flatMap((e) => e.fields.map((f) => f.type)), ...mapScalars].some((t) => t.kind === "string");
-  const perCpu = typedMaps.some(isPerCpu);
-  const histograms = typedMaps.some((x) => x.value.kind === "histogram");
-
-  const runtimeValues = [
-    "loadObject",
-    ...(typedMaps.length ? ["TypedMap"] : []),
-    ...(usesStrings ? ["readCString"] : []),
-    ...(mapScalars.some((t) => t.kind === "string") ? ["writeCString"] : []),
-    ...(typedMaps.some((x) => x.key.kind === "struct" || x.value.kind === "struct") ? ["zeroBytes"] : []),
-    ...(histograms ? ["histogramCodec"] : []),
-    ...(perCpu ? ["perCpuCodec"] : []),
-    ...(probe.params.length ? ["checkParam", "checkParamNames"] : []),
-    ...(ring.length ? ["probeStats"] : []),
+  const rings = probe.maps.filter((x) => x.kind === "ringbuf");
+  const e: Emit = {
+    probe, rt: new RuntimeImports(), Kind: m.StructureKind, rings, defaultRing: rings.find((x) => x.name === "events"),
+    typedMaps: probe.maps.filter(isKeyed).filter((x) => !x.internal),
+  };
+  const statements: Statement[] = [
+    ...eventTypes(e),
+    ...mapStructTypes(e),
+    ...optionTypes(e),
+    mapsInterface(e),
+    probeInterface(e),
+    loaderFunction(e),
+    ...e.rings.map((r): Statement => (w) => recordDecoder(w, e, r)),
+    ...e.typedMaps.map((x): Statement => (w) => mapCodecs(w, e, x)),
+    ...(probe.params.length ? [(w: CodeBlockWriter) => paramsEncoder(w, e)] : []),
+    (w) => definition(w, e),
+    (w) => embeddedObject(w, options.object),
   ];
-  const runtimeTypes = [
-    ...(typedMaps.length ? ["Codec"] : []),
-    ...(ring.length ? ["EventStream", "ProbeStats"] : []),
-    ...(histograms ? ["Histogram"] : []),
-    ...(perCpu ? ["PerCpu"] : []),
-    "LoadedObject", "LoadOptions", "ObjectDefinition",
-  ];
-  statements.push({
-    kind: Kind.ImportDeclaration,
-    moduleSpecifier: options.runtimeImport,
-    namedImports: [...runtimeValues, ...runtimeTypes.map((t) => `type ${t}`)],
-  });
-
-  // Event interfaces, and one union per ring buffer.
-  for (const event of probe.events) {
-    statements.push({
-      kind: Kind.Interface,
-      name: event.tsName,
-      isExported: true,
-      docs: docs(event.description ?? `Event '${event.name}'.`),
-      properties: [
-        ...(event.tag !== undefined ? [{ name: "type", type: JSON.stringify(event.name), isReadonly: true, docs: docs("Which event this is.") }] : []),
-        ...event.fields.map((f) => ({ name: f.tsName, type: f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) })),
-      ],
-    });
-  }
-  for (const r of ring) {
-    statements.push({
-      kind: Kind.TypeAlias,
-      name: names(r).eventType,
-      isExported: true,
-      docs: docs(`Every event of the '${r.name}' ring buffer.`),
-      type: r.events.length ? r.events.map((e) => e.tsName).join(" | ") : "never",
-    });
-  }
-
-  // Map key/value struct interfaces.
-  for (const map of typedMaps) {
-    for (const t of [map.key, map.value]) {
-      if (t.kind !== "struct") continue;
-      statements.push({
-        kind: Kind.Interface,
-        name: t.struct.tsName,
-        isExported: true,
-        docs: docs(`${t === map.key ? "Key" : "Value"} of map '${map.name}'.`),
-        properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: tsType(mm.type) })),
-      });
-    }
-  }
-
-  const publicParams = probe.params;
-  if (publicParams.length) {
-    statements.push({
-      kind: Kind.Interface,
-      name: probe.ts.params,
-      isExported: true,
-      docs: docs(`Runtime parameters of ${probe.name}, set at load; each has a default.`),
-      properties: publicParams.map((p) => ({
-        name: p.tsName,
-        hasQuestionToken: true,
-        type: p.type.kind === "bool" ? "boolean" : p.type.size === 8 ? "bigint | number" : "number",
-        docs: docs(`${p.description ? `${p.description} ` : ""}(${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`}, default ${p.type.kind === "bool" ? String(p.default !== 0n) : String(p.default)})`),
-      })),
-    });
-  }
-  statements.push({
-    kind: Kind.Interface,
-    name: probe.ts.mapSizes,
-    isExported: true,
-    docs: docs("Map sizes that replace the spec's at load."),
-    properties: probe.maps.filter((x) => !x.internal).map((x) => ({
-      name: x.tsName,
-      hasQuestionToken: true,
-      type: x.kind === "ringbuf" ? "{ size?: number }" : "{ maxEntries: number }",
-      docs: docs(x.kind === "ringbuf"
-        ? `Ring buffer size in bytes, a power of two (default ${x.maxEntries}); it must hold what the programs write in drainIntervalMs.`
-        : `Largest number of entries (default ${x.maxEntries}).`),
-    })),
-  });
-  statements.push({
-    kind: Kind.Interface,
-    name: probe.ts.loadOptions,
-    isExported: true,
-    extends: ["LoadOptions"],
-    docs: docs(`How to load ${probe.name}: ${publicParams.length ? "parameters, " : ""}map sizes, and the runtime's options.`),
-    properties: [
-      ...(publicParams.length ? [{ name: "params", hasQuestionToken: true, type: probe.ts.params, docs: docs("Values of the runtime parameters.") }] : []),
-      { name: "maps", hasQuestionToken: true, type: probe.ts.mapSizes, docs: docs("Map sizes instead of the spec's.") },
-    ],
-  });
-  statements.push({
-    kind: Kind.Interface,
-    name: probe.ts.maps,
-    isExported: true,
-    docs: docs(`The maps of ${probe.name}, typed.`),
-    properties: typedMaps.map((x) => ({
-      name: x.tsName,
-      isReadonly: true,
-      type: `TypedMap<${mapTsType(x.key)}, ${mapValueTsType(x)}>`,
-      docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
-    })),
-  });
-
-  statements.push({
-    kind: Kind.Interface,
-    name: probe.ts.probe,
-    isExported: true,
-    extends: ["Disposable"],
-    docs: docs(`${probe.name}, loaded and attached.${probe.description ? ` ${probe.description}` : ""}`),
-    properties: [
-      ...(defaultRing ? [{ name: "events", isReadonly: true, type: `EventStream<${names(defaultRing).eventType}>`, docs: docs("Events from the 'events' ring buffer: `for await (const ev of probe.events)`, or `probe.events.on(fn)`.") }] : []),
-      ...(ring.some((r) => r !== defaultRing)
-        ? [{ name: "streams", isReadonly: true, type: `{ ${ring.filter((r) => r !== defaultRing).map((r) => `readonly ${r.tsName}: EventStream<${names(r).eventType}>`).join("; ")} }`, docs: docs("Events from the other ring buffers.") }]
-        : []),
-      { name: "maps", isReadonly: true, type: probe.ts.maps, docs: docs("Typed access to the probe's maps.") },
-      { name: "object", isReadonly: true, type: "LoadedObject", docs: docs("The loaded object: raw maps and program statistics.") },
-    ],
-    methods: [
-      ...(ring.length ? [{ name: "stats", returnType: "ProbeStats", docs: docs("Ring buffer drops (reservations the kernel refused because a ring was full) and per-program statistics.") }] : []),
-      { name: "close", returnType: "void", docs: docs("Detaches every program and frees the maps. Idempotent.") },
-    ],
-  });
-
-  statements.push({
-    kind: Kind.Function,
-    name: probe.ts.loader,
-    isExported: true,
-    isAsync: true,
-    docs: docs(`Loads ${probe.name} (${pathInComment(probe.source, "ts")}) into the kernel and attaches its programs.`),
-    parameters: [{ name: "options", type: probe.ts.loadOptions, initializer: "{}" }],
-    returnType: `Promise<${probe.ts.probe}>`,
-    statements: (w) => loaderBody(w, probe, ring, defaultRing, typedMaps),
-  });
-
-  for (const r of ring) statements.push((w) => recordDecoder(w, r));
-  for (const map of typedMaps) statements.push((w) => mapCodecs(w, map));
-  if (probe.params.length) statements.push((w) => paramsEncoder(w, probe));
-
-  statements.push((w) => definition(w, probe));
-  statements.push((w) => embeddedObject(w, options.object));
-
   const file: SourceFile = project.createSourceFile(`/${probe.name}.ts`, { statements }, { overwrite: true });
+  // Printing recorded what the file uses from the runtime.
+  file.insertImportDeclaration(0, { moduleSpecifier: options.runtimeImport, namedImports: e.rt.namedImports() });
   const header = [
     `// Code generated by probegen ${version} from ${pathInComment(probe.source, "ts")}. DO NOT EDIT.`,
     `// Edit the spec and run: probegen build ${pathInComment(probe.source, "ts")}`,
@@ -202,6 +100,140 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   const text = header + file.getFullText();
   project.removeSourceFile(file);
   return text;
+}
+
+/** One interface per event, and one union per ring buffer. */
+function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
+  return [
+    ...probe.events.map((event): Statement => ({
+      kind: Kind.Interface,
+      name: event.tsName,
+      isExported: true,
+      docs: docs(event.description ?? `Event '${event.name}'.`),
+      properties: [
+        ...(event.tag !== undefined ? [{ name: "type", type: JSON.stringify(event.name), isReadonly: true, docs: docs("Which event this is.") }] : []),
+        ...event.fields.map((f) => ({ name: f.tsName, type: f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) })),
+      ],
+    })),
+    ...rings.map((r): Statement => ({
+      kind: Kind.TypeAlias,
+      name: names(r).eventType,
+      isExported: true,
+      docs: docs(`Every event of the '${r.name}' ring buffer.`),
+      type: r.events.length ? r.events.map((x) => x.tsName).join(" | ") : "never",
+    })),
+  ];
+}
+
+/** Interfaces of struct keys and values. */
+function mapStructTypes({ Kind, typedMaps }: Emit): Statement[] {
+  return typedMaps.flatMap((map) => (["key", "value"] as const).flatMap((role): Statement[] => {
+    const t = map[role];
+    if (t.kind !== "struct") return [];
+    return [{
+      kind: Kind.Interface,
+      name: t.struct.tsName,
+      isExported: true,
+      docs: docs(`${role === "key" ? "Key" : "Value"} of map '${map.name}'.`),
+      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: tsType(mm.type) })),
+    }];
+  }));
+}
+
+/** What loadX() takes: parameters, map sizes, and the runtime's options. */
+function optionTypes({ probe, Kind, rt }: Emit): Statement[] {
+  const params = probe.params;
+  return [
+    ...(params.length ? [{
+      kind: Kind.Interface,
+      name: probe.ts.params,
+      isExported: true,
+      docs: docs(`Runtime parameters of ${probe.name}, set at load; each has a default.`),
+      properties: params.map((p) => ({
+        name: p.tsName,
+        hasQuestionToken: true,
+        type: p.type.kind === "bool" ? "boolean" : p.type.size === 8 ? "bigint | number" : "number",
+        docs: docs(`${p.description ? `${p.description} ` : ""}(${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`}, default ${p.type.kind === "bool" ? String(p.default !== 0n) : String(p.default)})`),
+      })),
+    } satisfies Statement] : []),
+    {
+      kind: Kind.Interface,
+      name: probe.ts.mapSizes,
+      isExported: true,
+      docs: docs("Map sizes that replace the spec's at load."),
+      properties: probe.maps.filter((x) => !x.internal).map((x) => ({
+        name: x.tsName,
+        hasQuestionToken: true,
+        type: x.kind === "ringbuf" ? "{ size?: number }" : "{ maxEntries: number }",
+        docs: docs(x.kind === "ringbuf"
+          ? `Ring buffer size in bytes, a power of two (default ${x.maxEntries}); it must hold what the programs write in drainIntervalMs.`
+          : `Largest number of entries (default ${x.maxEntries}).`),
+      })),
+    },
+    {
+      kind: Kind.Interface,
+      name: probe.ts.loadOptions,
+      isExported: true,
+      extends: [rt.type("LoadOptions")],
+      docs: docs(`How to load ${probe.name}: ${params.length ? "parameters, " : ""}map sizes, and the runtime's options.`),
+      properties: [
+        ...(params.length ? [{ name: "params", hasQuestionToken: true, type: probe.ts.params, docs: docs("Values of the runtime parameters.") }] : []),
+        { name: "maps", hasQuestionToken: true, type: probe.ts.mapSizes, docs: docs("Map sizes instead of the spec's.") },
+      ],
+    },
+  ];
+}
+
+function mapsInterface({ probe, Kind, rt, typedMaps }: Emit): Statement {
+  return {
+    kind: Kind.Interface,
+    name: probe.ts.maps,
+    isExported: true,
+    docs: docs(`The maps of ${probe.name}, typed.`),
+    properties: typedMaps.map((x) => ({
+      name: x.tsName,
+      isReadonly: true,
+      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt)}, ${mapValueTsType(x, rt)}>`,
+      docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
+    })),
+  };
+}
+
+function probeInterface({ probe, Kind, rt, rings, defaultRing }: Emit): Statement {
+  const others = rings.filter((r) => r !== defaultRing);
+  return {
+    kind: Kind.Interface,
+    name: probe.ts.probe,
+    isExported: true,
+    extends: ["Disposable"],
+    docs: docs(`${probe.name}, loaded and attached.${probe.description ? ` ${probe.description}` : ""}`),
+    properties: [
+      ...(defaultRing ? [{ name: "events", isReadonly: true, type: `${rt.type("EventStream")}<${names(defaultRing).eventType}>`, docs: docs("Events from the 'events' ring buffer: `for await (const ev of probe.events)`, or `probe.events.on(fn)`.") }] : []),
+      ...(others.length
+        ? [{ name: "streams", isReadonly: true, type: `{ ${others.map((r) => `readonly ${r.tsName}: ${rt.type("EventStream")}<${names(r).eventType}>`).join("; ")} }`, docs: docs("Events from the other ring buffers.") }]
+        : []),
+      { name: "maps", isReadonly: true, type: probe.ts.maps, docs: docs("Typed access to the probe's maps.") },
+      { name: "object", isReadonly: true, type: rt.type("LoadedObject"), docs: docs("The loaded object: raw maps and program statistics.") },
+    ],
+    methods: [
+      ...(rings.length ? [{ name: "stats", returnType: rt.type("ProbeStats"), docs: docs("Ring buffer drops (reservations the kernel refused because a ring was full) and per-program statistics.") }] : []),
+      { name: "close", returnType: "void", docs: docs("Detaches every program and frees the maps. Idempotent.") },
+    ],
+  };
+}
+
+function loaderFunction(e: Emit): Statement {
+  const { probe, Kind } = e;
+  return {
+    kind: Kind.Function,
+    name: probe.ts.loader,
+    isExported: true,
+    isAsync: true,
+    docs: docs(`Loads ${probe.name} (${pathInComment(probe.source, "ts")}) into the kernel and attaches its programs.`),
+    parameters: [{ name: "options", type: probe.ts.loadOptions, initializer: "{}" }],
+    returnType: `Promise<${probe.ts.probe}>`,
+    statements: (w) => loaderBody(w, e),
+  };
 }
 
 function docs(text: string | undefined) {
@@ -216,16 +248,11 @@ function tsType(t: ScalarOrString): string {
   }
 }
 
-/** The scalars a map's codecs read and write (histograms need none). */
-function mapTypes(m: IrKeyedMap): ScalarOrString[] {
-  return [m.key, m.value].flatMap((t) => (t.kind === "scalar" ? [t.scalar] : t.kind === "struct" ? t.struct.members.map((x) => x.type) : []));
-}
-
-function mapTsType(t: IrMapType): string {
+function mapTsType(t: IrMapType, rt: RuntimeImports): string {
   switch (t.kind) {
     case "struct": return t.struct.tsName;
     case "scalar": return tsType(t.scalar);
-    case "histogram": return "Histogram";
+    case "histogram": return rt.type("Histogram");
   }
 }
 
@@ -235,7 +262,7 @@ function names(m: IrMap): MapTsNames {
   return m.ts;
 }
 
-function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRing: IrMap | undefined, typedMaps: IrMap[]): void {
+function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMaps }: Emit): void {
   const hasPublic = probe.params.length > 0;
   w.writeLine(`const { ${hasPublic ? "params, " : ""}maps: sizes, ...runtime } = options;`);
   w.writeLine("const mapSizes: Record<string, number> = {};");
@@ -244,14 +271,14 @@ function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRi
     w.writeLine(`if (sizes?.${x.tsName}?.${field} !== undefined) mapSizes[${JSON.stringify(x.name)}] = sizes.${x.tsName}.${field};`);
   }
   const rodata = probe.params.length ? `, rodata: encodeParams(params)` : "";
-  w.writeLine(`const object = await loadObject({ ...definition${rodata} }, { ...runtime, mapSizes });`);
+  w.writeLine(`const object = await ${rt.value("loadObject")}({ ...definition${rodata} }, { ...runtime, mapSizes });`);
   w.write("try").block(() => {
     w.write(`const maps: ${probe.ts.maps} = `).inlineBlock(() => {
-      for (const x of typedMaps) w.writeLine(`${x.tsName}: new TypedMap(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")}),`);
+      for (const x of typedMaps) w.writeLine(`${x.tsName}: new ${rt.value("TypedMap")}(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")}),`);
     }).write(";").newLine();
     w.write("return ").inlineBlock(() => {
       if (defaultRing) w.writeLine(`events: object.ringBuffer(${JSON.stringify(defaultRing.name)}, ${names(defaultRing).decoder}),`);
-      const others = ring.filter((r) => r !== defaultRing);
+      const others = rings.filter((r) => r !== defaultRing);
       if (others.length) {
         w.write("streams: ").inlineBlock(() => {
           for (const r of others) w.writeLine(`${r.tsName}: object.ringBuffer(${JSON.stringify(r.name)}, ${names(r).decoder}),`);
@@ -259,7 +286,7 @@ function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRi
       }
       w.writeLine("maps,");
       w.writeLine("object,");
-      if (ring.length) w.writeLine("stats: () => probeStats(object),");
+      if (rings.length) w.writeLine(`stats: () => ${rt.value("probeStats")}(object),`);
       w.writeLine("close: () => object.close(),");
       w.writeLine("[Symbol.dispose]: () => object.close(),");
     }).write(";").newLine();
@@ -271,18 +298,18 @@ function loaderBody(w: CodeBlockWriter, probe: IrProbe, ring: IrMap[], defaultRi
 }
 
 /** Parameters into the bytes of struct pg_params (the object's .rodata), defaults filled in. */
-function paramsEncoder(w: CodeBlockWriter, probe: IrProbe): void {
+function paramsEncoder(w: CodeBlockWriter, { probe, rt }: Emit): void {
   const at = new Map(probe.paramsLayout.members.map((m) => [m.name, m.offset]));
   w.writeLine(`/** Parameters into the bytes of struct pg_params, the object's .rodata (layout checked in C). */`);
   w.write(`function encodeParams(params: ${probe.ts.params} = {}): Uint8Array `).block(() => {
-    w.writeLine(`checkParamNames(${JSON.stringify(probe.name)}, params, [${probe.params.map((p) => JSON.stringify(p.tsName)).join(", ")}]);`);
+    w.writeLine(`${rt.value("checkParamNames")}(${JSON.stringify(probe.name)}, params, [${probe.params.map((p) => JSON.stringify(p.tsName)).join(", ")}]);`);
     w.writeLine(`const bytes = new Uint8Array(${probe.paramsLayout.size});`);
     w.writeLine("const view = new DataView(bytes.buffer);");
     for (const p of probe.params) {
       const size = p.type.kind === "bool" ? 1 : p.type.size;
       const signed = p.type.kind === "int" && p.type.signed;
       const fallback = p.type.kind === "bool" ? String(p.default !== 0n) : `${p.default}n`;
-      const value = `checkParam(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName} ?? ${fallback}, ${size}, ${signed})`;
+      const value = `${rt.value("checkParam")}(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName} ?? ${fallback}, ${size}, ${signed})`;
       const offset = at.get(p.name)!;
       if (size === 8) w.writeLine(`view.set${signed ? "BigInt" : "BigUint"}64(${offset}, ${value}, true);`);
       else if (size === 1) w.writeLine(`view.set${signed ? "Int" : "Uint"}8(${offset}, Number(${value}));`);
@@ -293,10 +320,10 @@ function paramsEncoder(w: CodeBlockWriter, probe: IrProbe): void {
 }
 
 /** `view.getUint32(offset + 4, true)` and friends, at the layout's offsets. */
-function readExpr(t: ScalarOrString, at: string): string {
+function readExpr(t: ScalarOrString, at: string, rt: RuntimeImports): string {
   switch (t.kind) {
     case "bool": return `view.getUint8(${at}) !== 0`;
-    case "string": return `readCString(view, ${at}, ${t.size})`;
+    case "string": return `${rt.value("readCString")}(view, ${at}, ${t.size})`;
     case "int": {
       const bits = t.size * 8;
       const method = t.size === 8 ? `get${t.signed ? "BigInt" : "BigUint"}64` : `get${t.signed ? "Int" : "Uint"}${bits}`;
@@ -305,10 +332,10 @@ function readExpr(t: ScalarOrString, at: string): string {
   }
 }
 
-function writeStmt(t: ScalarOrString, at: string, value: string): string {
+function writeStmt(t: ScalarOrString, at: string, value: string, rt: RuntimeImports): string {
   switch (t.kind) {
     case "bool": return `view.setUint8(${at}, ${value} ? 1 : 0);`;
-    case "string": return `writeCString(view, ${at}, ${t.size}, ${value});`;
+    case "string": return `${rt.value("writeCString")}(view, ${at}, ${t.size}, ${value});`;
     case "int": {
       const method = t.size === 8 ? `set${t.signed ? "BigInt" : "BigUint"}64` : `set${t.signed ? "Int" : "Uint"}${t.size * 8}`;
       return t.size === 1 ? `view.${method}(${at}, ${value});` : `view.${method}(${at}, ${value}, true);`;
@@ -325,24 +352,24 @@ function plus(offset: number): string {
   return offset === 0 ? "offset" : `offset + ${offset}`;
 }
 
-function eventObject(w: CodeBlockWriter, event: IrEvent): void {
+function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports): void {
   const at = new Map(event.layout.members.map((m) => [m.name, m.offset]));
   w.inlineBlock(() => {
     if (event.tag !== undefined) w.writeLine(`type: ${JSON.stringify(event.name)},`);
     for (const f of event.fields) {
       const offset = at.get(f.name)!;
-      w.writeLine(`${f.tsName}: ${f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset))},`);
+      w.writeLine(`${f.tsName}: ${f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset), rt)},`);
     }
   });
 }
 
-function recordDecoder(w: CodeBlockWriter, r: IrMap): void {
+function recordDecoder(w: CodeBlockWriter, { rt }: Emit, r: IrMap): void {
   const type = names(r).eventType;
   w.writeLine(`/** Decodes one record of the '${r.name}' ring buffer (layout checked in C by _Static_assert). */`);
   w.write(`export function ${names(r).decoder}(view: DataView, offset: number): ${type} `).block(() => {
     if (r.events.length === 1) {
       w.write("return ");
-      eventObject(w, r.events[0]!);
+      eventObject(w, r.events[0]!, rt);
       w.write(";").newLine();
       return;
     }
@@ -354,7 +381,7 @@ function recordDecoder(w: CodeBlockWriter, r: IrMap): void {
       for (const e of r.events) {
         w.write(`case ${e.tag}:`).newLine().indent(() => {
           w.write("return ");
-          eventObject(w, e);
+          eventObject(w, e, rt);
           w.write(";").newLine();
         });
       }
@@ -368,42 +395,43 @@ function codecName(m: IrMap, role: "key" | "value"): string {
   return role === "key" ? names(m).keyCodec : names(m).valueCodec;
 }
 
-function mapCodecs(w: CodeBlockWriter, m: IrKeyedMap): void {
+function mapCodecs(w: CodeBlockWriter, { rt }: Emit, m: IrKeyedMap): void {
   for (const role of ["key", "value"] as const) {
     const t = m[role];
     const perCpu = role === "value" && isPerCpu(m);
     const name = perCpu ? names(m).oneCpuCodec : codecName(m, role);
-    const tsT = mapTsType(t);
+    const tsT = mapTsType(t, rt);
+    const codec = rt.type("Codec");
     if (t.kind === "histogram") {
       const h = t.histogram;
       const shape = h.kind === "log2" ? `{ kind: "log2" }` : `{ kind: "linear", min: ${h.min}, max: ${h.max}, step: ${h.step} }`;
-      w.writeLine(`const ${name}: Codec<Histogram> = histogramCodec(${shape}, ${h.slots});`);
+      w.writeLine(`const ${name}: ${codec}<${tsT}> = ${rt.value("histogramCodec")}(${shape}, ${h.slots});`);
     } else {
-      w.write(`const ${name}: Codec<${tsT}> = `).inlineBlock(() => codecBody(w, t)).write(";").newLine();
+      w.write(`const ${name}: ${codec}<${tsT}> = `).inlineBlock(() => codecBody(w, t, rt)).write(";").newLine();
     }
     if (perCpu) {
       w.writeLine(`/** One value per possible CPU; \`total\` adds them up. */`);
-      w.writeLine(`const ${codecName(m, role)}: Codec<PerCpu<${tsT}>> = perCpuCodec(${name}, ${adder(t)});`);
+      w.writeLine(`const ${codecName(m, role)}: ${codec}<${rt.type("PerCpu")}<${tsT}>> = ${rt.value("perCpuCodec")}(${name}, ${adder(t)});`);
     }
   }
 }
 
-function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }): void {
+function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }, rt: RuntimeImports): void {
   w.writeLine(`size: ${mapTypeSize(t)},`);
   if (t.kind === "scalar") {
-    w.writeLine(`decode: (view, offset) => ${readExpr(t.scalar, "offset")},`);
-    w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", "value").replace(/;$/, "")},`);
+    w.writeLine(`decode: (view, offset) => ${readExpr(t.scalar, "offset", rt)},`);
+    w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", "value", rt).replace(/;$/, "")},`);
     return;
   }
   const s = t.struct;
   const layout: StructLayout = s.layout;
   const at = new Map(layout.members.map((x) => [x.name, x.offset]));
   w.write("decode: (view, offset) => (").inlineBlock(() => {
-    for (const x of s.members) w.writeLine(`${x.tsName}: ${readExpr(x.type, plus(at.get(x.name)!))},`);
+    for (const x of s.members) w.writeLine(`${x.tsName}: ${readExpr(x.type, plus(at.get(x.name)!), rt)},`);
   }).write("),").newLine();
   w.write("encode: (value, view, offset) => ").inlineBlock(() => {
-    w.writeLine(`zeroBytes(view, offset, ${layout.size});`);
-    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`));
+    w.writeLine(`${rt.value("zeroBytes")}(view, offset, ${layout.size});`);
+    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`, rt));
   }).write(",").newLine();
 }
 
@@ -422,13 +450,13 @@ function isPerCpu(m: IrMap): boolean {
   return m.kind.includes("percpu");
 }
 
-function mapValueTsType(m: IrKeyedMap): string {
-  const v = mapTsType(m.value);
-  return isPerCpu(m) ? `PerCpu<${v}>` : v;
+function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports): string {
+  const v = mapTsType(m.value, rt);
+  return isPerCpu(m) ? `${rt.type("PerCpu")}<${v}>` : v;
 }
 
-function definition(w: CodeBlockWriter, probe: IrProbe): void {
-  w.write("const definition: ObjectDefinition = ").inlineBlock(() => {
+function definition(w: CodeBlockWriter, { probe, rt }: Emit): void {
+  w.write(`const definition: ${rt.type("ObjectDefinition")} = `).inlineBlock(() => {
     w.writeLine(`name: ${JSON.stringify(probe.name)},`);
     w.writeLine(`source: ${JSON.stringify(probe.source)},`);
     w.writeLine("object: objectBytes(),");
