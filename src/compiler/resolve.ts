@@ -145,7 +145,6 @@ class Resolver {
       if (isArray && map.key?.kind === "scalar" && !(map.key.scalar.kind === "int" && map.key.scalar.size === 4)) {
         this.fail("invalid-map", "array maps are indexed by u32", [...path, "key"], "remove 'key:' or set it to u32");
       }
-      if (isArray && spec.max_entries === undefined) this.fail("invalid-map", "an array map needs max_entries (its length)", path, "add max_entries:", "key");
       if (isArray && spec.flags?.includes("no_prealloc")) this.fail("invalid-map", "array maps are always preallocated", [...path, "flags"], "remove no_prealloc");
       map.maxEntries = spec.max_entries ?? DEFAULT_MAX_ENTRIES;
     }
@@ -282,10 +281,7 @@ class Resolver {
   private field(spec: FieldSpec, path: SpecPath, scope: Scope): IrField | undefined {
     const obj = typeof spec === "string" ? { from: spec } : spec;
     const from = obj.from ?? obj.name;
-    if (!from) {
-      this.fail("invalid-field", "a field needs 'from' or 'name'", path, "e.g. { name: path, from: filename }");
-      return undefined;
-    }
+    if (!from) return undefined; // the schema requires one of them
     const fromPath: SpecPath = typeof spec === "string" ? path : [...path, obj.from ? "from" : "name"];
     const value = scope.lookup(from.split("."), this.span(fromPath), obj.type);
     if (!value) return undefined;

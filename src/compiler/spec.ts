@@ -1,72 +1,120 @@
-/** The shape of a spec after schema validation: what the YAML says, before any resolution. */
+// Generated from schemas/probe.schema.json by scripts/spec-types.mjs. DO NOT EDIT: change the schema and run
+// node scripts/spec-types.mjs. The shape of a spec after schema validation, before any resolution.
 
-export type ScalarTypeName = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool";
-/** A scalar, "string[N]", or a struct of named scalars/strings. */
-export type ValueTypeSpec = string | Record<string, string>;
-
-export type HistogramSpec = "hist" | { lhist: { min: number; max: number; step: number } };
-
-export interface ParamSpec {
-  type: ScalarTypeName;
-  default?: number | boolean;
+/** A declarative eBPF probe: where to attach, what to capture, which events and maps it produces. */
+export interface ProbeSpec {
+  /** Probe name; becomes generated/NAME.* and loadName(). Defaults to the file name. */
+  name?: IdentifierSpec;
+  /** What the probe observes; becomes the loader's doc comment. */
   description?: string;
+  /** License string of the BPF object (GPL-compatible licences unlock GPL-only helpers). */
+  license?: string;
+  /** Runtime parameters: typed constants set at load (loadX({ params })), usable in filters and updates as params.NAME. */
+  params?: { [name: string]: ParamSpec };
+  /** Maps by name. A ring buffer called 'events' is created automatically when a program emits events. */
+  maps?: { [name: string]: MapSpec };
+  /** The programs of this probe: one per attach point. */
+  programs: Array<ProgramSpec>;
 }
+
+/** lower_snake_case, starting with a letter, at most 48 characters */
+export type IdentifierSpec = string;
+
+export type ScalarTypeSpec = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool";
+
+/** A scalar type (u8..u64, i8..i64, bool), a fixed-size string (string[16]) or a struct of named members. */
+export type ValueTypeSpec = ScalarTypeSpec | string | { [name: string]: ScalarTypeSpec | string };
+
+/** A size in bytes: an integer or a string such as 256KiB or 16MiB. */
+export type SizeSpec = number | string;
 
 export interface MapSpec {
   type: "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
   description?: string;
-  size?: number | string;
+  /** Ring buffer size in bytes (a power of two, at least one page). */
+  size?: SizeSpec;
   key?: ValueTypeSpec;
   value?: ValueTypeSpec | HistogramSpec;
   max_entries?: number;
+  /** Map flags: no_prealloc allocates hash entries on demand. */
   flags?: Array<"no_prealloc">;
+  /** Pin the map in bpffs (/sys/fs/bpf/NAME) so it outlives the process and is shared by the next load. */
   pinned?: boolean;
 }
 
-export type ExpressionSpec = string | number;
-
-export interface UpdateSpec {
-  map: string;
-  key?: ExpressionSpec | Record<string, ExpressionSpec>;
-  count?: true;
-  sum?: string;
-  min?: string;
-  max?: string;
-  set?: ExpressionSpec | Record<string, ExpressionSpec>;
-  hist?: string;
-  delete?: true;
-  if?: string;
-}
-
-export interface FieldObjectSpec {
-  name?: string;
+/** A value to capture: a name (pid, uid, comm, a tracepoint argument, arg0, retval ...) or an object. */
+export type FieldSpec = string | {
+  /** Field name in the event (default: the source's last name). */
+  name?: IdentifierSpec;
+  /** Where the value comes from. */
   from?: string;
-  type?: ScalarTypeName | "user_string" | "kernel_string";
+  /** Override the inferred type; required for kprobe arguments (default u64). */
+  type?: "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool" | "user_string" | "kernel_string";
+  /** String capacity in bytes, NUL included. */
   size?: number;
-  /** How TS reads a 64-bit integer: "bigint" (default, exact) or "number" (exact below 2^53). */
+  /** How TypeScript reads a 64-bit integer: bigint (default, exact) or number (no BigInt per event; exact below 2^53, e.g. 104 days of nanoseconds, rounded to the nearest representable value above). */
   as?: "bigint" | "number";
   description?: string;
-}
-
-export type FieldSpec = string | FieldObjectSpec;
+};
 
 export interface ProgramSpec {
-  name?: string;
+  /** Program name (default: derived from the attach point). */
+  name?: IdentifierSpec;
+  /** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME or raw_tracepoint/NAME (raw_tp/NAME) */
   attach: string;
   description?: string;
+  /** Keep only events for which this is true, e.g. 'uid != 0 && comm == "bash"'. */
   filter?: string;
-  event?: string;
-  output?: string;
-  fields?: FieldSpec[];
+  /** Event type name (default: the program name). */
+  event?: IdentifierSpec;
+  /** Ring buffer map to emit into (default: events). */
+  output?: IdentifierSpec;
+  /** What each event captures, in order. */
+  fields?: Array<FieldSpec>;
+  /** Pair this entry with its exit: kretprobe/FUNC or a tracepoint (true: the matching kretprobe or sys_exit_* tracepoint). Fields and updates then run at exit and can use entry values, ret, errno and latency. */
   exit?: true | string;
-  update?: UpdateSpec[];
+  /** Map updates this program makes, in order. */
+  update?: Array<UpdateSpec>;
 }
 
-export interface ProbeSpec {
-  name?: string;
+export interface ParamSpec {
+  type: "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool";
+  /** Value when the loader is not given one (default 0 / false). */
+  default?: number | boolean;
   description?: string;
-  license?: string;
-  params?: Record<string, ParamSpec>;
-  maps?: Record<string, MapSpec>;
-  programs: ProgramSpec[];
+}
+
+/** A histogram value: 'hist' (log2 buckets, like bpftrace's hist()) or { lhist: { min, max, step } } (linear buckets). */
+export type HistogramSpec = "hist" | {
+  lhist: {
+    min: number;
+    max: number;
+    step: number;
+  };
+};
+
+/** A value: a name (pid, args.count, params.min) or an expression (ret < 0, latency / 1000). */
+export type ExpressionSpec = string;
+
+export interface UpdateSpec {
+  /** The map to update. */
+  map: IdentifierSpec;
+  /** The key: an expression, or for a struct key one expression per member. */
+  key?: ExpressionSpec | number | { [name: string]: ExpressionSpec | number };
+  /** Add one. */
+  count?: true;
+  /** Add this value. */
+  sum?: ExpressionSpec;
+  /** Keep the smallest value seen. */
+  min?: ExpressionSpec;
+  /** Keep the largest value seen. */
+  max?: ExpressionSpec;
+  /** Store this value (for a struct value, one expression per member). */
+  set?: ExpressionSpec | number | { [name: string]: ExpressionSpec | number };
+  /** Add this value to the map's histogram. */
+  hist?: ExpressionSpec;
+  /** Remove the key. */
+  delete?: true;
+  /** Make this update only when this is true (the program's filter applies too). */
+  if?: ExpressionSpec;
 }

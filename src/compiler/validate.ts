@@ -10,13 +10,14 @@ import { packageRoot } from "./package-info.js";
 import { didYouMean } from "./suggest.js";
 import type { ProbeSpec } from "./spec.js";
 
-let compiled: ValidateFunction | undefined;
+// ProbeSpec is generated from this schema (scripts/spec-types.mjs), so a spec it accepts has that type.
+let compiled: ValidateFunction<ProbeSpec> | undefined;
 
-function validator(): ValidateFunction {
+function validator(): ValidateFunction<ProbeSpec> {
   if (!compiled) {
     const schema = JSON.parse(readFileSync(schemaFile(), "utf8"));
     const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-    compiled = ajv.compile(schema);
+    compiled = ajv.compile<ProbeSpec>(schema);
   }
   return compiled;
 }
@@ -27,7 +28,7 @@ function schemaFile(): string {
 
 export function validateSpec(source: SpecSource): ProbeSpec {
   const validate = validator();
-  if (validate(source.value)) return source.value as ProbeSpec;
+  if (validate(source.value)) return source.value;
   throw new DiagnosticError(describeErrors(source, validate.errors ?? []));
 }
 
