@@ -13,6 +13,7 @@ import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
 import { emitC } from "./emit-c.js";
 import { emitTs } from "./emit-ts.js";
 import type { IrProbe } from "./ir.js";
+import { licenseProblem } from "./license.js";
 import { KernelSymbols } from "./kernel/kallsyms.js";
 import { Tracefs } from "./kernel/tracefs.js";
 import { SpecSource } from "./parse.js";
@@ -115,6 +116,8 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     const base = join(options.outDir, probe.name);
     const cPath = `${base}.bpf.c`;
     const cText = emitC(probe, displayPath(cPath));
+    const license = licenseProblem(probe.license, cText, source.spanOf(["license"]));
+    if (license) throw new DiagnosticError([license]);
     if (options.checkOnly) return result;
     const runtimeImport = options.runtimeImport ?? "probegen/runtime";
     const key = options.cache && await options.cache.key({
