@@ -120,9 +120,28 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     }
   } catch (err) {
     obj.close();
-    throw withContext(err, context);
+    throw withContext(mapCreationFailure(err, def, options), context);
   }
   return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 });
+}
+
+/**
+ * A load that failed because the kernel would not create a map (too large for its limits or for
+ * memory) names the map and the size it was asked for, instead of the object alone.
+ */
+function mapCreationFailure(err: unknown, def: ObjectDefinition, options: LoadOptions): unknown {
+  if (!(err instanceof BpfError) || err.map) return err;
+  const name = /map '([^']+)': failed to create/.exec(err.libbpfLog ?? "")?.[1];
+  const map = def.maps.find((m) => m.name === name);
+  if (!map) return err;
+  const entries = options.mapSizes?.[map.name] ?? map.maxEntries;
+  const bytes = map.type === "ringbuf" ? entries : entries * (map.keySize + map.valueSize);
+  const what = map.type === "ringbuf" ? `a ${entries}-byte ring buffer` : `a ${map.type} map of ${entries} entries of ${map.keySize} + ${map.valueSize} bytes`;
+  return new BpfError({
+    operation: "map.create", errno: err.errno, map: map.name, libbpfLog: err.libbpfLog, cause: err,
+    detail: `the kernel would not create map '${map.name}', ${what} (${(bytes / 2 ** 20).toFixed(1)} MiB before per-CPU copies): ` +
+      "make it smaller (max_entries, or size for a ring buffer, in the spec or with the loader's maps option)",
+  });
 }
 
 class LoadedBpfObject implements LoadedObject {
