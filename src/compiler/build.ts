@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { basename, isAbsolute, join, relative, sep } from "node:path";
+import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { BuildCache } from "./cache.js";
 import { Btf } from "./btf/index.js";
 import { compileC } from "./clang.js";
@@ -39,6 +39,7 @@ export interface BuiltFile {
 }
 
 export interface SpecResult {
+  /** The spec as the user can open it: relative to the working directory inside it, else absolute. */
   spec: string;
   probe?: IrProbe;
   files: BuiltFile[];
@@ -100,15 +101,25 @@ function displayPath(path: string): string {
   return !rel || rel.startsWith("../") || isAbsolute(rel) ? basename(path) : rel;
 }
 
+/**
+ * A path as diagnostics name it, so the user can open it: relative to the working directory
+ * when inside it, absolute otherwise.
+ */
+function userPath(path: string): string {
+  const rel = relative(process.cwd(), path).split(sep).join("/");
+  return !rel || rel.startsWith("../") || isAbsolute(rel) ? resolve(path) : rel;
+}
+
 async function buildOne(specPath: string, options: BuildOptions & { kernel: KernelInfo }): Promise<SpecResult> {
   const spec = displayPath(specPath);
-  const result: SpecResult = { spec, files: [], diagnostics: [], stale: [] };
+  const shown = userPath(specPath);
+  const result: SpecResult = { spec: shown, files: [], diagnostics: [], stale: [] };
   try {
     let text: string;
     try {
       text = await readFile(specPath, "utf8");
     } catch (e) {
-      throw new DiagnosticError([error("no-such-spec", `cannot read ${spec}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
+      throw new DiagnosticError([error("no-such-spec", `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
     }
     const source = SpecSource.parse(spec, text);
     const probe = resolveProbe(source, validateSpec(source), options.kernel);
@@ -146,7 +157,8 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     }
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;
-    result.diagnostics = e.diagnostics;
+    // The passes name the spec as generated files do; the user is shown a path they can open.
+    result.diagnostics = e.diagnostics.map((d) => (d.span?.file === spec ? { ...d, span: { ...d.span, file: shown } } : d));
   }
   return result;
 }

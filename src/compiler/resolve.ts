@@ -7,7 +7,7 @@ import { DiagnosticBag, DiagnosticError, error, type SourceSpan } from "./diagno
 import { ExprTyper, sourceKey, sourcesIn, updateSources } from "./expr-typer.js";
 import type { AttachPoint, IrComposite, IrEvent, IrExpr, IrField, IrMap, IrMapType, IrParam, IrProbe, IrProgram, IrStash, IrUpdate, MapKind, UpdateOp, ValueSource } from "./ir.js";
 import type { KernelSymbols } from "./kernel/kallsyms.js";
-import type { Tracefs } from "./kernel/tracefs.js";
+import { Tracefs } from "./kernel/tracefs.js";
 import { layoutStruct } from "./layout.js";
 import { camelCase, cIdentifierProblem, pascalCase } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
@@ -340,7 +340,8 @@ class Resolver {
       const [category, name] = rest as [string, string];
       const tracefs = this.kernel.tracefs();
       if (!tracefs) {
-        this.fail("no-tracefs", "tracefs is not mounted, so tracepoint formats cannot be read", path, "mount it: mount -t tracefs tracefs /sys/kernel/tracing (as root)");
+        const { reason, hint } = Tracefs.problem();
+        this.fail("no-tracefs", `${reason}, so tracepoint formats cannot be read`, path, hint);
         return undefined;
       }
       const format = tracefs.format(category, name);

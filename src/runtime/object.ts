@@ -116,7 +116,13 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     if (options.attach !== false) {
       // Attach what the definition lists; a bare object (no list) attaches every program by its SEC().
       const programs = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name, attach: p.section }));
-      for (const p of programs) obj.attach(p.name, p.attach);
+      for (const p of programs) {
+        try {
+          obj.attach(p.name, p.attach);
+        } catch (err) {
+          throw withContext(err, { ...context, attach: p.attach });
+        }
+      }
     }
   } catch (err) {
     obj.close();
