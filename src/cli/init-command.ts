@@ -32,7 +32,10 @@ export async function initCommand(name: string, flags: { attach: string; output?
   if (kind === "tracepoint") {
     const [category, event] = rest;
     const tracefs = Tracefs.find();
-    if (!tracefs) throw new CliError("tracefs is not mounted, so the tracepoint's fields cannot be read", ExitCode.Kernel, "mount it: mount -t tracefs tracefs /sys/kernel/tracing");
+    if (!tracefs) {
+      const { reason, hint } = Tracefs.problem();
+      throw new CliError(`${reason}, so the tracepoint's fields cannot be read`, ExitCode.Kernel, hint);
+    }
     const format = category && event ? tracefs.format(category, event) : undefined;
     if (!format) {
       const near = closest(target, tracefs.allNames(), 3);

@@ -81,7 +81,10 @@ export function globMatcher(glob: string): (s: string) => boolean {
 
 function tracefs(): Tracefs {
   const t = Tracefs.find();
-  if (!t) throw new CliError("tracefs is not mounted, so the kernel's tracepoints cannot be listed", ExitCode.Kernel, "mount it: mount -t tracefs tracefs /sys/kernel/tracing (as root)");
+  if (!t) {
+    const { reason, hint } = Tracefs.problem();
+    throw new CliError(`${reason}, so the kernel's tracepoints cannot be listed`, ExitCode.Kernel, hint);
+  }
   return t;
 }
 

@@ -119,16 +119,17 @@ function parseParams(probe: IrProbe, args: string[]): Record<string, number | bi
 // ---- streaming -------------------------------------------------------------------------------
 
 async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, durationMs: number | undefined): Promise<number> {
+  const closed = new Set<"stdout" | "stderr">();
+  const outputClosed = whenOutputCloses(closed);
   const printer = flags.json ? jsonPrinter() : new TablePrinter(probe);
   const unsubscribe = loaded.events?.on((e) => {
-    if (!stdoutClosed) printer.event(e);
+    if (!closed.has("stdout")) printer.event(e);
   });
   const programs = safe(() => loaded.object.programInfo().length, probe.programs.length);
   process.stderr.write(`Attached ${programs} program${programs === 1 ? "" : "s"} of ${probe.name}. ${durationMs ? `Running for ${flags.duration}` : "Ctrl-C to stop"}.\n`);
 
   let signals = 0;
   let keepAlive: NodeJS.Timeout | undefined;
-  let stdoutClosed = false;
   printer.start?.();
   const why = await new Promise<string>((resolve) => {
     const onSignal = (sig: string) => {
@@ -140,11 +141,7 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
       resolve(sig);
     };
     // `probegen run x.yaml | head`: the reader went away; detach as on Ctrl-C.
-    process.stdout.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code !== "EPIPE") throw e;
-      stdoutClosed = true;
-      resolve("stdout closed");
-    });
+    void outputClosed.then(resolve);
     process.on("SIGINT", () => onSignal("SIGINT"));
     process.on("SIGTERM", () => onSignal("SIGTERM"));
     if (durationMs) setTimeout(() => resolve("duration"), durationMs);
@@ -157,9 +154,26 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   unsubscribe?.();
   const snapshot = readMaps(probe, loaded);
   loaded.close();
-  if (!stdoutClosed) printer.end(snapshot);
-  if (!flags.json) process.stderr.write(`Detached (${why === "duration" ? "duration over" : why}).\n`);
+  if (!closed.has("stdout")) printer.end(snapshot);
+  if (!flags.json && !closed.has("stderr")) process.stderr.write(`Detached (${why === "duration" ? "duration over" : why}).\n`);
   return ExitCode.Ok;
+}
+
+/**
+ * Resolves when a reader of stdout or stderr goes away (EPIPE), noting which in `closed`; the
+ * run then ends as on Ctrl-C, writing nothing more to that stream, and exits 0.
+ */
+function whenOutputCloses(closed: Set<"stdout" | "stderr">): Promise<string> {
+  return new Promise((resolve) => {
+    for (const name of ["stdout", "stderr"] as const) {
+      process[name].on("error", (e: NodeJS.ErrnoException) => {
+        // Writes already queued fail too once the stream is closed; only a first non-EPIPE error is real.
+        if (e.code !== "EPIPE" && !closed.has(name)) throw e;
+        closed.add(name);
+        resolve(`${name} closed`);
+      });
+    }
+  });
 }
 
 function safe<T>(f: () => T, fallback: T): T {
@@ -269,7 +283,9 @@ function jsonPrinter(): Printer {
     event: (e) => process.stdout.write(jsonText(e) + "\n"),
     end: (s) => {
       const maps = Object.fromEntries(s.maps.map((m) => [m.name, m.entries.map(([k, v]) => ({ key: k, value: typeof (v as { render?: unknown })?.render === "function" ? { ...(v as object) } : v }))]));
-      process.stdout.write(jsonText({ maps, drops: { kernel: s.kernelDrops ?? null, userspace: s.userDrops } }) + "\n");
+      // Drop counts exist only for a probe with a ring buffer (its pg_drops counter).
+      const drops = s.kernelDrops === undefined ? {} : { drops: { kernel: s.kernelDrops, userspace: s.userDrops } };
+      process.stdout.write(jsonText({ maps, ...drops }) + "\n");
     },
   };
 }

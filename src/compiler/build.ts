@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { basename, isAbsolute, join, relative, sep } from "node:path";
+import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { BuildCache } from "./cache.js";
 import { Btf } from "../kernel/btf/index.js";
 import { compileC } from "./clang.js";
@@ -13,6 +13,7 @@ import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
 import { emitC } from "./emit-c.js";
 import { emitTs } from "./emit-ts.js";
 import type { IrProbe } from "./ir.js";
+import { licenseProblem } from "./license.js";
 import { KernelSymbols } from "../kernel/kallsyms.js";
 import { Tracefs } from "../kernel/tracefs.js";
 import { SpecSource } from "./parse.js";
@@ -39,6 +40,7 @@ export interface BuiltFile {
 }
 
 export interface SpecResult {
+  /** The spec as the user can open it: relative to the working directory inside it, else absolute. */
   spec: string;
   probe?: IrProbe;
   files: BuiltFile[];
@@ -100,15 +102,25 @@ function displayPath(path: string): string {
   return !rel || rel.startsWith("../") || isAbsolute(rel) ? basename(path) : rel;
 }
 
+/**
+ * A path as diagnostics name it, so the user can open it: relative to the working directory
+ * when inside it, absolute otherwise.
+ */
+function userPath(path: string): string {
+  const rel = relative(process.cwd(), path).split(sep).join("/");
+  return !rel || rel.startsWith("../") || isAbsolute(rel) ? resolve(path) : rel;
+}
+
 async function buildOne(specPath: string, options: BuildOptions & { kernel: KernelInfo }): Promise<SpecResult> {
   const spec = displayPath(specPath);
-  const result: SpecResult = { spec, files: [], diagnostics: [], stale: [] };
+  const shown = userPath(specPath);
+  const result: SpecResult = { spec: shown, files: [], diagnostics: [], stale: [] };
   try {
     let text: string;
     try {
       text = await readFile(specPath, "utf8");
     } catch (e) {
-      throw new DiagnosticError([error("no-such-spec", `cannot read ${spec}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
+      throw new DiagnosticError([error("no-such-spec", `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
     }
     const source = SpecSource.parse(spec, text);
     const probe = lowerProbe(resolveProbe(source, validateSpec(source), options.kernel));
@@ -116,6 +128,8 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     const base = join(options.outDir, probe.name);
     const cPath = `${base}.bpf.c`;
     const cText = emitC(probe, displayPath(cPath));
+    const license = licenseProblem(probe.license, cText, source.spanOf(["license"]));
+    if (license) throw new DiagnosticError([license]);
     if (options.checkOnly) return result;
     const runtimeImport = options.runtimeImport ?? "probegen/runtime";
     const key = options.cache && await options.cache.key({
@@ -144,7 +158,8 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     }
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;
-    result.diagnostics = e.diagnostics;
+    // The passes name the spec as generated files do; the user is shown a path they can open.
+    result.diagnostics = e.diagnostics.map((d) => (d.span?.file === spec ? { ...d, span: { ...d.span, file: shown } } : d));
   }
   return result;
 }

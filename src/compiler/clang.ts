@@ -47,29 +47,54 @@ export async function compileC(input: CompileInput, tools = toolchain()): Promis
     const args = ["-g", "-O2", "-target", "bpf", `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`,
       "-Wall", "-Werror=implicit-function-declaration", "-fno-ident", "-fdebug-compilation-dir=.", "-c", input.cPath, "-o", objPath];
     const result = await run(tools.clang, args, "clang", scratch);
-    if (result.exitCode !== 0) throw new DiagnosticError(clangDiagnostics(result.stderr, input.specPath, input.cPath));
+    if (result.exitCode !== 0) {
+      const mapped = clangDiagnostics(result.stderr, input.specPath, input.cPath);
+      throw new DiagnosticError(mapped.length ? mapped : [toolFailed("clang", tools.clang, result)]);
+    }
     const strip = await run(tools.strip, ["-g", objPath], "llvm-strip", scratch);
-    if (strip.exitCode !== 0) throw new DiagnosticError([error("toolchain", `llvm-strip failed: ${strip.stderr.trim()}`)]);
+    if (strip.exitCode !== 0) throw new DiagnosticError([toolFailed("llvm-strip", tools.strip, strip)]);
     return new Uint8Array(await readFile(objPath));
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
-async function run(file: string, args: string[], what: string, cwd: string) {
-  try {
-    return await execa(file, args, { reject: false, stdin: "ignore", cwd });
-  } catch {
-    throw new DiagnosticError([error("toolchain", `${what} could not be run ('${file}')`, undefined,
-      "install it: apt-get install -y clang llvm libbpf-dev (or set PROBEGEN_CLANG / PROBEGEN_LLVM_STRIP)")]);
+type Tool = "clang" | "llvm-strip";
+
+/** Where each tool comes from: its Debian package, and the variable that names another binary. */
+const toolSources: Record<Tool, { debianPackage: string; variable: string }> = {
+  clang: { debianPackage: "clang", variable: "PROBEGEN_CLANG" },
+  "llvm-strip": { debianPackage: "llvm", variable: "PROBEGEN_LLVM_STRIP" },
+};
+
+async function run(file: string, args: string[], tool: Tool, cwd: string) {
+  const result = await execa(file, args, { reject: false, stdin: "ignore", cwd });
+  if (result.exitCode === undefined && result.signal === undefined) {
+    // It never started: execa reports the spawn error's code (ENOENT, EACCES) here.
+    const { debianPackage, variable } = toolSources[tool];
+    const missing = result.code === "ENOENT";
+    const message = missing
+      ? `${tool} was not found ('${file}' ${file.includes("/") ? "does not exist" : "is not in PATH"})`
+      : `${tool} could not be started ('${file}': ${result.code ?? result.shortMessage})`;
+    throw new DiagnosticError([error("toolchain", message, undefined,
+      `install it: apt-get install -y ${debianPackage} (or set ${variable} to the path of the ${tool} to use)`)]);
   }
+  return result;
+}
+
+/** A tool that failed without a diagnostic probegen can place: its exit status and what it printed. */
+function toolFailed(tool: Tool, file: string, result: { exitCode?: number; signal?: string; stderr: string }): Diagnostic {
+  const status = result.signal ? `was killed by ${result.signal}` : `exited with status ${result.exitCode}`;
+  const stderr = result.stderr.trim();
+  return error("toolchain", `${tool} ${status}${stderr ? `: ${stderr.split("\n").slice(0, 5).join(" / ")}` : " and printed nothing"}`, undefined,
+    `check that '${file} --version' works, or set ${toolSources[tool].variable} to a working ${tool}`);
 }
 
 const clangLine = /^(.+?):(\d+):(\d+): (error|warning|fatal error): (.*)$/;
 
 /**
- * clang's messages, mapped back: a location in the spec (via #line) is the user's to fix;
- * a location in the generated C is a probegen bug, and says so.
+ * clang's errors, mapped back: a location in the spec (via #line) is the user's to fix; a
+ * location in the generated C is a probegen bug, and says so. Empty when clang printed none.
  */
 export function clangDiagnostics(stderr: string, specFile: string, cFile: string): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -82,6 +107,5 @@ export function clangDiagnostics(stderr: string, specFile: string, cFile: string
     else out.push(error("internal", `generated C did not compile at ${file}:${l}:${c}: ${message}`, { file: specFile, line: 1, column: 1 },
       `this is a probegen bug; please report it with ${specFile} and ${cFile}`));
   }
-  if (out.length === 0) out.push(error("clang", `clang failed: ${stderr.trim().split("\n").slice(0, 5).join(" / ")}`));
   return out;
 }

@@ -78,6 +78,13 @@ function tokenize(text: string): Token[] {
   return tokens;
 }
 
+/**
+ * How deep an expression may nest (operators inside operators, parentheses included). Far beyond
+ * what a person writes; it keeps every recursive pass (typing, folding, printing) off the end of
+ * the stack and the printed C within clang's 256 levels of brackets.
+ */
+export const MAX_EXPRESSION_DEPTH = 64;
+
 const levels: BinaryOp[][] = [["||"], ["&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
 
 export function parseFilter(text: string): FilterAst {
@@ -85,6 +92,22 @@ export function parseFilter(text: string): FilterAst {
   let pos = 0;
   const peek = () => tokens[pos]!;
   const isOp = (v: string) => { const t = peek(); return t.kind === "op" && t.value === v; };
+  const depths = new WeakMap<FilterAst, number>();
+  const depthOf = (node: FilterAst) => depths.get(node) ?? 1;
+  let open = 0; // parentheses and prefix operators the parser is inside of now
+  const tooDeep = (start: number, end: number) => new FilterSyntaxError(
+    `this expression nests more than ${MAX_EXPRESSION_DEPTH} levels deep`, start, end,
+    "split it into simpler conditions (a filter, an update's 'if', a param)");
+  /** Records a new node's depth, refusing one deeper than the limit. */
+  const measured = <T extends FilterAst>(node: T, ...children: FilterAst[]): T => {
+    const depth = 1 + Math.max(0, ...children.map(depthOf));
+    if (depth > MAX_EXPRESSION_DEPTH) throw tooDeep(node.start, node.end);
+    depths.set(node, depth);
+    return node;
+  };
+  const enter = (t: Token) => {
+    if (++open > MAX_EXPRESSION_DEPTH) throw tooDeep(t.start, t.end);
+  };
 
   function binary(level: number): FilterAst {
     if (level === levels.length) return unary();
@@ -94,7 +117,7 @@ export function parseFilter(text: string): FilterAst {
       if (t.kind !== "op" || !levels[level]!.includes(t.value as BinaryOp)) return left;
       pos++;
       const right = binary(level + 1);
-      left = { kind: "binary", op: t.value as BinaryOp, left, right, start: left.start, end: right.end };
+      left = measured({ kind: "binary", op: t.value as BinaryOp, left, right, start: left.start, end: right.end }, left, right);
     }
   }
 
@@ -102,8 +125,10 @@ export function parseFilter(text: string): FilterAst {
     const t = peek();
     if (t.kind === "op" && (t.value === "!" || t.value === "-" || t.value === "~")) {
       pos++;
+      enter(t);
       const operand = unary();
-      return { kind: "unary", op: t.value, operand, start: t.start, end: operand.end };
+      open--;
+      return measured({ kind: "unary", op: t.value, operand, start: t.start, end: operand.end }, operand);
     }
     return primary();
   }
@@ -129,10 +154,12 @@ export function parseFilter(text: string): FilterAst {
       }
       case "op":
         if (t.value === "(") {
+          enter(t);
           const inner = binary(0);
           if (!isOp(")")) throw new FilterSyntaxError("expected ')'", peek().start, peek().end, "close the parenthesis");
           pos++;
-          return inner;
+          open--;
+          return measured(inner, inner);
         }
         throw new FilterSyntaxError(`unexpected '${t.value}'`, t.start, t.end, "expected a value: a name, a number or a string");
       case "eof":

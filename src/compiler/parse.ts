@@ -2,7 +2,7 @@
  * Parse: YAML text to a plain value, keeping the document so that any later pass can turn a
  * path inside the spec (["programs", 0, "filter"]) into a file:line:column span.
  */
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import { DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
 
 export type SpecPath = ReadonlyArray<string | number>;
@@ -19,7 +19,7 @@ export class SpecSource {
     this.text = text;
     this.doc = doc;
     this.lines = lines;
-    this.value = doc.toJS({ maxAliasCount: 100 });
+    this.value = toValue(file, doc, lines);
   }
 
   static parse(file: string, text: string): SpecSource {
@@ -83,6 +83,22 @@ function spanOfOffsets(file: string, lines: LineCounter, start: number, end: num
   const b = lines.linePos(Math.max(start, end));
   return { file, line: a.line, column: a.col, endLine: b.line, endColumn: b.col };
 }
+
+/** The document as a plain value; aliases that expand without bound (a "billion laughs") are refused. */
+function toValue(file: string, doc: Document.Parsed, lines: LineCounter): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    let at: [number, number] = [0, 0];
+    visit(doc, { Alias(_, node) { if (node.range) { at = [node.range[0], node.range[1]]; return visit.BREAK; } return undefined; } });
+    throw new DiagnosticError([error("yaml-aliases", `the YAML aliases of this spec expand to too many copies (${e.message.toLowerCase()})`,
+      spanOfOffsets(file, lines, at[0], at[1]), `write the values out, or use fewer aliases (at most ${MAX_ALIAS_COUNT} copies)`)]);
+  }
+}
+
+/** Copies the YAML aliases of one spec may make in all. */
+const MAX_ALIAS_COUNT = 100;
 
 function firstLine(message: string): string {
   return message.split("\n")[0] ?? message;

@@ -133,8 +133,8 @@ class Resolver {
         if (spec[extra] !== undefined) this.fail("invalid-map", `a ring buffer has no '${extra}'`, [...path, extra], "give its byte size with 'size:'", "key");
       }
       const size = spec.size === undefined ? DEFAULT_RINGBUF_SIZE : parseSize(spec.size);
-      if (size < 4096 || (size & (size - 1)) !== 0) {
-        this.fail("invalid-map", `ring buffer size ${size} is not a power of two of at least 4096 bytes`, [...path, "size"], "use e.g. 256KiB, 1MiB or 16MiB");
+      if (!Number.isSafeInteger(size) || size < 4096 || size > MAX_RINGBUF_SIZE || !isPowerOfTwo(size)) {
+        this.fail("invalid-map", `ring buffer size ${size} is not a power of two from 4 KiB to 2 GiB (the kernel's limit)`, [...path, "size"], "use e.g. 256KiB, 1MiB or 16MiB");
       }
       map.maxEntries = size;
     } else {
@@ -197,6 +197,7 @@ class Resolver {
       }
       return existing;
     }
+    if (name !== undefined && this.declaredButRefused(name)) return undefined;
     if (name !== undefined) {
       this.fail("unknown-map", `no map called '${name}'.${didYouMean(name, Object.keys(this.spec.maps ?? {}))}`, [...path, "output"],
         "declare it under maps: with type: ringbuf, or leave 'output' out");
@@ -323,8 +324,14 @@ class Resolver {
     }
   }
 
+  /** A map the spec declares whose declaration was refused: its own error says why, once. */
+  private declaredButRefused(name: string): boolean {
+    return !this.maps.has(name) && Object.hasOwn(this.spec.maps ?? {}, name);
+  }
+
   private update(spec: UpdateSpec, path: SpecPath, typer: ExprTyper): RUpdate | undefined {
     const map = this.maps.get(spec.map);
+    if (!map && this.declaredButRefused(spec.map)) return undefined;
     if (!map || map.internal) {
       this.fail("unknown-map", `no map called '${spec.map}'.${didYouMean(spec.map, Object.keys(this.spec.maps ?? {}))}`, [...path, "map"], "declare it under maps:");
       return undefined;
@@ -472,6 +479,14 @@ function fits(value: bigint, type: IntType): boolean {
 }
 
 const units: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** The largest ring the kernel creates: its size is a 32-bit max_entries. */
+const MAX_RINGBUF_SIZE = 2 ** 31;
+
+/** Exact for any safe integer (a 32-bit `&` is not: 2^32 + 4096 passed it). */
+function isPowerOfTwo(n: number): boolean {
+  return n > 0 && Number.isInteger(Math.log2(n));
+}
 
 export function parseSize(size: number | string): number {
   if (typeof size === "number") return size;

@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { TRACEFS_MOUNT_POINTS, tracefsAccess, tracefsProblem } from "../runtime/tracefs-mount.js";
 import type { IntType, ScalarOrString } from "../compiler/types.js";
 
 export interface TracepointField {
@@ -29,8 +30,6 @@ export interface TracepointFormat {
   fields: TracepointField[];
 }
 
-const candidates = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
-
 export class Tracefs {
   private eventsCache?: Map<string, string[]>;
   private readonly formats = new Map<string, TracepointFormat | undefined>();
@@ -39,11 +38,13 @@ export class Tracefs {
 
   /** The mounted tracefs, or undefined when none is mounted (or we may not read it). */
   static find(): Tracefs | undefined {
-    const override = process.env.PROBEGEN_TRACEFS;
-    for (const dir of override ? [override] : candidates) {
-      if (existsSync(join(dir, "events"))) return new Tracefs(dir);
-    }
-    return undefined;
+    const access = tracefsAccess(mountPoints());
+    return access.state === "readable" ? new Tracefs(access.root) : undefined;
+  }
+
+  /** Why find() found none ("tracefs is not mounted", or not readable), and what to do. */
+  static problem(): { reason: string; hint: string } {
+    return tracefsProblem(tracefsAccess(mountPoints()));
   }
 
   categories(): Map<string, string[]> {
@@ -75,6 +76,11 @@ export class Tracefs {
     }
     return this.formats.get(key);
   }
+}
+
+function mountPoints(): string[] {
+  const override = process.env.PROBEGEN_TRACEFS;
+  return override ? [override] : TRACEFS_MOUNT_POINTS;
 }
 
 const fieldLine = /^\s*field:(.+?);\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);/;

@@ -2,6 +2,8 @@
 // plain-words explanation and, for load failures, the trimmed verifier log.
 import { constants } from "node:os";
 
+import { explainPermissionDenied, memlockLimitApplies } from "./privileges.js";
+import { tracefsAccess, tracefsProblem } from "./tracefs-mount.js";
 import { parseLibbpfLog, trimVerifierLog } from "./verifier-log.js";
 
 /** libbpf's own error codes (libbpf.h, enum libbpf_errno). */
@@ -27,9 +29,6 @@ const EXPLANATIONS: Record<string, string> = {
   EACCES:
     "permission denied: for a program load this almost always means the verifier rejected the program (see the verifier log); " +
     "otherwise the program type does not fit the attach point or a capability is missing",
-  EPERM:
-    "operation not permitted: the process lacks the privileges for BPF (run as root, or grant CAP_BPF and CAP_PERFMON; " +
-    "CAP_SYS_ADMIN on older kernels), or the locked-memory limit is too low on kernels before 5.11",
   EINVAL:
     "invalid argument: the kernel refused a malformed request, such as a map or program type it does not support, " +
     "a bad flag, or a map type mismatch",
@@ -67,10 +66,22 @@ export function errnoName(errno: number): string {
   return LIBBPF_CODES[errno]?.[0] ?? ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
 }
 
-export function explainErrno(errno: number, operation = ""): string {
+/**
+ * Plain words for an errno from `operation`; `attach` (a SEC()-style attach string) lets an
+ * attach failure name its real cause, such as tracefs not being mounted.
+ */
+export function explainErrno(errno: number, operation = "", attach = ""): string {
   const libbpf = LIBBPF_CODES[errno];
   if (libbpf) return libbpf[1];
   const code = errnoName(errno);
+  if (operation === "attach" && /^(tracepoint|tp)\//.test(attach)) {
+    const access = tracefsAccess();
+    if (access.state !== "readable") {
+      const { reason, hint } = tracefsProblem(access);
+      return `${reason}, so the tracepoint's id cannot be read to attach to it; ${hint}`;
+    }
+  }
+  if (code === "EPERM") return explainPermissionDenied();
   if (operation === "map.update" && code === "E2BIG") return EXPLANATIONS.E2BIG_MAP;
   if (operation === "map.update" && code === "ENOENT") {
     return "no such entry: the key is not in the map and the update asked for 'exist' (BPF_EXIST)";
@@ -90,6 +101,8 @@ export interface BpfErrorInit {
   /** What was being done, e.g. `update in map 'counts' failed`. */
   detail: string;
   program?: string;
+  /** Where the program was being attached (SEC()-style, e.g. "tracepoint/syscalls/sys_enter_openat"). */
+  attach?: string;
   map?: string;
   object?: string;
   /** Spec file and line of the program, from the ObjectDefinition. */
@@ -114,6 +127,7 @@ export class BpfError extends Error {
   explanation: string;
   verifierLog?: string;
   program?: string;
+  attach?: string;
   map?: string;
   object?: string;
   /** The verifier's final message, e.g. "R0 invalid mem access 'map_value_or_null'". */
@@ -127,7 +141,7 @@ export class BpfError extends Error {
 
   constructor(init: BpfErrorInit) {
     const code = errnoName(init.errno);
-    const explanation = explainErrno(init.errno, init.operation);
+    const explanation = explainErrno(init.errno, init.operation, init.attach);
     super(formatMessage(init, code, explanation), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "BpfError";
     this.operation = init.operation;
@@ -135,7 +149,7 @@ export class BpfError extends Error {
     this.errno = init.errno;
     this.code = code;
     this.explanation = explanation;
-    for (const key of ["verifierLog", "program", "map", "object", "verifierMessage", "verifierExplanation", "sourceLine", "libbpfLog"] as const) {
+    for (const key of ["verifierLog", "program", "attach", "map", "object", "verifierMessage", "verifierExplanation", "sourceLine", "libbpfLog"] as const) {
       if (init[key] !== undefined) this[key] = init[key];
     }
   }
@@ -161,8 +175,13 @@ function formatMessage(init: BpfErrorInit, code: string, explanation: string): s
   }
   lines.push(`  ${code}:${" ".repeat(Math.max(1, 9 - code.length))}${meaning}`);
   if (init.verifierLog) lines.push("  verifier log (trimmed):", ...init.verifierLog.split("\n").map((l) => `    ${l}`));
-  else if (init.libbpfLog) lines.push("  libbpf:", ...lastLines(init.libbpfLog, 8).map((l) => `    ${l}`));
+  else if (init.libbpfLog) lines.push("  libbpf:", ...lastLines(withoutStaleAdvice(init.libbpfLog), 8).map((l) => `    ${l}`));
   return lines.join("\n");
+}
+
+/** libbpf suggests raising 'ulimit -l' on any EPERM as root; since 5.11 that limit no longer applies. */
+function withoutStaleAdvice(log: string): string {
+  return memlockLimitApplies() ? log : log.split("\n").filter((l) => !l.includes("try raising 'ulimit -l'")).join("\n");
 }
 
 function lastLines(text: string, n: number): string[] {
@@ -198,7 +217,7 @@ export function makeNativeError(operation: string, errno: number, detail: string
 }
 
 /** Re-creates a native error with the spec's context (object name, source file and line). */
-export function withContext(err: unknown, context: { object: string; source?: string; lines?: Map<string, number> }): unknown {
+export function withContext(err: unknown, context: { object: string; source?: string; lines?: Map<string, number>; attach?: string }): unknown {
   if (!(err instanceof BpfError)) return err;
   const line = err.program ? context.lines?.get(err.program) : undefined;
   return new BpfError({
@@ -206,6 +225,7 @@ export function withContext(err: unknown, context: { object: string; source?: st
     errno: err.errno,
     detail: err.detail,
     program: err.program,
+    attach: context.attach ?? err.attach,
     map: err.map,
     object: context.object,
     source: context.source,

@@ -16,6 +16,16 @@ export type AttachTarget =
   /** fentry, fexit, tp_btf: the target is the program's BTF attach id, set at open from its section. */
   | { kind: "trace" };
 
+/** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
+function attachText(t: AttachTarget): string | undefined {
+  switch (t.kind) {
+    case "tracepoint": return `tracepoint/${t.category}/${t.name}`;
+    case "kprobe": return `${t.retprobe ? "kretprobe" : "kprobe"}/${t.function}`;
+    case "raw_tracepoint": return `raw_tracepoint/${t.name}`;
+    case "trace": return undefined;
+  }
+}
+
 /** Everything a generated loader tells the runtime about one compiled object. */
 export interface ObjectDefinition {
   /** Spec name, e.g. "opensnoop" (used in errors). */
@@ -127,13 +137,39 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     if (options.attach !== false) {
       // Attach what the definition lists; a bare object (no list) attaches every program by its SEC().
       const programs: ObjectDefinition["programs"] = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name }));
-      for (const p of programs) obj.attach(p.name, p.attach);
+      const sections = new Map(obj.programs().map((p) => [p.name, p.section]));
+      for (const p of programs) {
+        try {
+          obj.attach(p.name, p.attach);
+        } catch (err) {
+          throw withContext(err, { ...context, attach: (p.attach && attachText(p.attach)) ?? sections.get(p.name) });
+        }
+      }
     }
   } catch (err) {
     obj.close();
-    throw withContext(err, context);
+    throw withContext(mapCreationFailure(err, def, options), context);
   }
   return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 });
+}
+
+/**
+ * A load that failed because the kernel would not create a map (too large for its limits or for
+ * memory) names the map and the size it was asked for, instead of the object alone.
+ */
+function mapCreationFailure(err: unknown, def: ObjectDefinition, options: LoadOptions): unknown {
+  if (!(err instanceof BpfError) || err.map) return err;
+  const name = /map '([^']+)': failed to create/.exec(err.libbpfLog ?? "")?.[1];
+  const map = def.maps.find((m) => m.name === name);
+  if (!map) return err;
+  const entries = options.mapSizes?.[map.name] ?? map.maxEntries;
+  const bytes = map.type === "ringbuf" ? entries : entries * (map.keySize + map.valueSize);
+  const what = map.type === "ringbuf" ? `a ${entries}-byte ring buffer` : `a ${map.type} map of ${entries} entries of ${map.keySize} + ${map.valueSize} bytes`;
+  return new BpfError({
+    operation: "map.create", errno: err.errno, map: map.name, libbpfLog: err.libbpfLog, cause: err,
+    detail: `the kernel would not create map '${map.name}', ${what} (${(bytes / 2 ** 20).toFixed(1)} MiB before per-CPU copies): ` +
+      "make it smaller (max_entries, or size for a ring buffer, in the spec or with the loader's maps option)",
+  });
 }
 
 class LoadedBpfObject implements LoadedObject {

@@ -91,8 +91,14 @@ describe("spec diagnostics name the file, line and column and say how to fix it"
 
   it("ring buffer sizes must be powers of two", () => {
     const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [pid]\n", "maps:\n  events: { type: ringbuf, size: 5000 }\n"));
-    expect(located(diagnostics)).toEqual(["probes/test.yaml:4:34: ring buffer size 5000 is not a power of two of at least 4096 bytes"]);
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:4:34: ring buffer size 5000 is not a power of two from 4 KiB to 2 GiB (the kernel's limit)"]);
   });
+
+  it.each([["4294971392", "2^32 + 4096: a 32-bit power-of-two test passed it"], ["4GiB", "over the kernel's 32-bit size"], ["1e30", "a float that JSON Schema counts as an integer"]])(
+    "ring buffer size %s is refused before the kernel sees it (%s)", (size) => {
+      const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [pid]\n", `maps:\n  events: { type: ringbuf, size: ${size} }\n`));
+      expect(diagnostics.map((d) => d.code)).toEqual(["invalid-map"]);
+    });
 
   it("reports every error in one run", () => {
     const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_opnat\n  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [nope, pid]\n"));

@@ -11,7 +11,7 @@ describe("BpfError", () => {
     [2, "ENOENT", /no such entry/],
     [17, "EEXIST", /already in the map/],
     [12, "ENOMEM", /out of memory/],
-    [1, "EPERM", /privileges/],
+    [1, "EPERM", /operation not permitted/],
     [524, "ENOTSUPP", /not supported/],
     [4007, "LIBBPF_ERRNO__VERIFY", /verifier/],
   ])("errno %d is %s with an explanation", (errno, code, words) => {

@@ -3,7 +3,7 @@
  * checked against the kernel's BTF when there is one). sys_enter_X pairs with sys_exit_X.
  */
 import { crossCheckFormat } from "../../kernel/crosscheck.js";
-import type { TracepointFormat } from "../../kernel/tracefs.js";
+import { Tracefs, type TracepointFormat } from "../../kernel/tracefs.js";
 import { cNames } from "../names.js";
 import { closest, didYouMean } from "../suggest.js";
 import type { AttachContext, AttachKind, ContextStruct } from "./kind.js";
@@ -20,7 +20,10 @@ export const tracepoint: AttachKind<TracepointPoint> = {
   resolve(target, ctx) {
     const [category, name] = target.split("/") as [string, string];
     const tracefs = ctx.tracefs();
-    if (!tracefs) return ctx.fail("no-tracefs", "tracefs is not mounted, so tracepoint formats cannot be read", "mount it: mount -t tracefs tracefs /sys/kernel/tracing (as root)");
+    if (!tracefs) {
+      const { reason, hint } = Tracefs.problem();
+      return ctx.fail("no-tracefs", `${reason}, so tracepoint formats cannot be read`, hint);
+    }
     const format = tracefs.format(category, name);
     if (!format) {
       const all = tracefs.allNames();

@@ -1,0 +1,254 @@
+/**
+ * Mutations of a spec: each takes a parsed spec (changed in place) or its YAML text, and returns
+ * what it did, so a failing case says how it was made.
+ */
+import { stringify } from "yaml";
+import { attachPoints, deepExpr, hostileNames, interestingNumbers, interestingStrings, keyTypes, plainNames, randomExpr, valueNames } from "./pools.js";
+import type { Random } from "./random.js";
+
+type Node = Record<string, unknown> | unknown[];
+type Path = Array<string | number>;
+type Spec = Record<string, unknown>;
+
+function isNode(v: unknown): v is Node {
+  return typeof v === "object" && v !== null;
+}
+
+/** Every path in the tree, the root excepted. */
+function paths(root: unknown, at: Path = []): Path[] {
+  if (!isNode(root)) return [];
+  const out: Path[] = [];
+  for (const [k, v] of Object.entries(root)) {
+    const p = [...at, Array.isArray(root) ? Number(k) : k];
+    out.push(p, ...paths(v, p));
+  }
+  return out;
+}
+
+function parentOf(root: unknown, path: Path): Node {
+  let node = root as Node;
+  for (const k of path.slice(0, -1)) node = (node as Record<string, unknown>)[k as string] as Node;
+  return node;
+}
+
+function get(root: unknown, path: Path): unknown {
+  return (parentOf(root, path) as Record<string | number, unknown>)[path[path.length - 1]!];
+}
+
+function set(root: unknown, path: Path, value: unknown): void {
+  (parentOf(root, path) as Record<string | number, unknown>)[path[path.length - 1]!] = value;
+}
+
+function remove(root: unknown, path: Path): void {
+  const parent = parentOf(root, path);
+  const last = path[path.length - 1]!;
+  if (Array.isArray(parent)) parent.splice(last as number, 1);
+  else delete parent[last as string];
+}
+
+const expressionKeys = new Set(["filter", "if", "sum", "hist", "min", "max", "value"]);
+
+function programs(spec: Spec): Spec[] {
+  if (!Array.isArray(spec.programs)) spec.programs = [{ attach: "tracepoint/syscalls/sys_enter_openat", fields: ["pid"] }];
+  return (spec.programs as unknown[]).filter(isNode) as Spec[];
+}
+
+function maps(spec: Spec): Record<string, Spec> {
+  if (!isNode(spec.maps) || Array.isArray(spec.maps)) spec.maps = {};
+  return spec.maps as Record<string, Spec>;
+}
+
+function someProgram(r: Random, spec: Spec): Spec {
+  const ps = programs(spec);
+  if (!ps.length) (spec.programs as unknown[]).push({ attach: "tracepoint/syscalls/sys_enter_openat", fields: ["pid"] });
+  return r.pick(programs(spec));
+}
+
+function someName(r: Random): string {
+  return r.chance(0.7) ? r.pick(hostileNames) : r.pick(plainNames);
+}
+
+export type SpecMutation = (r: Random, spec: Spec) => string;
+
+export const specMutations: Record<string, SpecMutation> = {
+  deleteKey(r, spec) {
+    const all = paths(spec);
+    if (!all.length) return "nothing to delete";
+    const p = r.pick(all);
+    remove(spec, p);
+    return `deleted ${p.join(".")}`;
+  },
+  replaceScalar(r, spec) {
+    const leaves = paths(spec).filter((p) => !isNode(get(spec, p)));
+    if (!leaves.length) return "no scalar";
+    const p = r.pick(leaves);
+    const v = r.chance(0.5) ? r.pick(interestingNumbers) : r.pick(interestingStrings);
+    set(spec, p, v);
+    return `${p.join(".")} = ${JSON.stringify(v)?.slice(0, 40)}`;
+  },
+  swapType(r, spec) {
+    const all = paths(spec);
+    if (!all.length) return "nothing to swap";
+    const p = r.pick(all);
+    const v = r.pick<unknown>([null, [], {}, [1, 2], { a: 1 }, true, 3, "x"]);
+    set(spec, p, v);
+    return `${p.join(".")} = ${JSON.stringify(v)}`;
+  },
+  renameThing(r, spec) {
+    const name = someName(r);
+    switch (r.int(0, 4)) {
+      case 0: {
+        const m = maps(spec);
+        const old = r.pick(Object.keys(m).length ? Object.keys(m) : ["counts"]);
+        m[name] = m[old] ?? { type: "hash", key: "u32", value: "u64" };
+        if (old !== name) delete m[old];
+        for (const p of programs(spec)) for (const u of (Array.isArray(p.update) ? p.update : []) as Spec[]) if (isNode(u) && u.map === old) u.map = name;
+        return `map ${old} -> ${name}`;
+      }
+      case 1: someProgram(r, spec).name = name; return `program name ${name}`;
+      case 2: someProgram(r, spec).event = name; return `event ${name}`;
+      case 3: spec.name = name; return `probe name ${name}`;
+      default: {
+        const p = someProgram(r, spec);
+        p.fields = [...(Array.isArray(p.fields) ? p.fields : []), { name, from: r.pick(valueNames) }];
+        return `field ${name}`;
+      }
+    }
+  },
+  duplicateEntry(r, spec) {
+    const m = maps(spec);
+    const keys = Object.keys(m);
+    if (keys.length && r.chance(0.5)) {
+      const k = r.pick(keys);
+      m[`${k}_2`] = structuredClone(m[k]);
+      return `map ${k} copied`;
+    }
+    const ps = programs(spec);
+    (spec.programs as unknown[]).push(structuredClone(r.pick(ps.length ? ps : [{ attach: "tracepoint/syscalls/sys_enter_openat" }])));
+    return "program copied";
+  },
+  deepExpression(r, spec) {
+    const n = r.pick([50, 200, 300, 1000, 20000]);
+    someProgram(r, spec).filter = deepExpr(r, n);
+    return `filter nested ${n}`;
+  },
+  randomExpression(r, spec) {
+    const p = someProgram(r, spec);
+    const e = randomExpr(r, r.int(1, 4));
+    if (r.chance(0.5)) p.filter = e;
+    else p.fields = [...(Array.isArray(p.fields) ? p.fields : []), { name: "v", from: e }];
+    return `expression ${e}`;
+  },
+  extremeNumber(r, spec) {
+    const m = maps(spec);
+    const name = r.pick(Object.keys(m).length ? Object.keys(m) : ["events"]);
+    m[name] ??= { type: "ringbuf" };
+    const what = r.pick(m[name]!.type === "ringbuf" ? ["size"] : ["max_entries", "lhist"]);
+    const n = r.pick(interestingNumbers);
+    if (what === "lhist") m[name]!.value = { lhist: { min: r.pick([0, 5, 10, 1e21]), max: r.pick([5, 10, 100, 1e21]), step: r.pick([1, 3, 0, 1e30]) } };
+    else m[name]![what] = n;
+    return `map ${name} ${what} ${JSON.stringify(n)?.slice(0, 30)}`;
+  },
+  addUpdate(r, spec) {
+    const m = maps(spec);
+    const name = r.chance(0.95) && Object.keys(m).length ? r.pick(Object.keys(m)) : "nomap";
+    const kind = r.pick(["count", "sum", "hist", "min", "max"]);
+    const update: Spec = { map: name, [kind]: kind === "count" ? true : r.chance(0.5) ? r.pick(valueNames) : randomExpr(r, 2) };
+    if (r.chance(0.8)) update.key = r.chance(0.7) ? r.pick(valueNames) : r.chance(0.5) ? r.int(-2, 5) : { a: r.pick(valueNames), b: "pid" };
+    if (r.chance(0.3)) update.if = randomExpr(r, 2);
+    const p = someProgram(r, spec);
+    p.update = [...(Array.isArray(p.update) ? p.update : []), update];
+    return `update ${JSON.stringify(update).slice(0, 60)}`;
+  },
+  addMap(r, spec) {
+    const name = someName(r);
+    const type = r.pick(["hash", "lru_hash", "percpu_hash", "array", "percpu_array", "ringbuf", "lru_percpu_hash"]);
+    const map: Spec = { type };
+    if (type !== "ringbuf" && r.chance(0.9)) map.key = r.pick(keyTypes);
+    if (type !== "ringbuf") map.value = r.pick<unknown>([...keyTypes, "hist", { lhist: { min: 0, max: 100, step: 10 } }]);
+    if (type === "ringbuf" ? r.chance(0.3) : type.includes("array") || r.chance(0.4)) map[type === "ringbuf" ? "size" : "max_entries"] = r.chance(0.7) ? r.pick([1, 64, 4096, 65536]) : r.pick(interestingNumbers);
+    maps(spec)[name] = map;
+    return `map ${name}: ${JSON.stringify(map).slice(0, 60)}`;
+  },
+  addField(r, spec) {
+    const p = someProgram(r, spec);
+    const f = r.chance(0.5) ? r.pick(valueNames) : { name: someName(r), from: r.pick(valueNames), ...(r.chance(0.3) ? { type: r.pick(["u8", "u32", "u64", "i64", "string[8]", "u8[16]", "bool"]) } : {}) };
+    p.fields = [...(Array.isArray(p.fields) ? p.fields : []), f];
+    return `field ${JSON.stringify(f)}`;
+  },
+  toggleExit(r, spec) {
+    const p = someProgram(r, spec);
+    p.exit = p.exit ? undefined : r.pick<unknown>([true, "tracepoint/sched/sched_switch", "kretprobe/do_sys_openat2"]);
+    if (p.exit === undefined) delete p.exit;
+    return `exit ${JSON.stringify(p.exit)}`;
+  },
+  changeAttach(r, spec) {
+    const a = r.pick(attachPoints);
+    someProgram(r, spec).attach = a;
+    return `attach ${a}`;
+  },
+  addParam(r, spec) {
+    const name = r.chance(0.5) ? "p" : someName(r);
+    const type = r.pick(["u8", "u16", "u32", "u64", "i8", "i64", "bool"]);
+    const param: Spec = { type };
+    if (r.chance(0.6)) param.default = r.pick<unknown>([0, 1, -1, 255, 256, 2 ** 32, true, 1e21, 2 ** 53 + 1]);
+    spec.params = { ...(isNode(spec.params) ? spec.params : {}), [name]: param };
+    if (r.chance(0.7)) someProgram(r, spec).filter = `pid != params.${name}`;
+    return `param ${name} ${JSON.stringify(param)}`;
+  },
+  changeLicense(r, spec) {
+    spec.license = r.pick(["GPL", "MIT", "Dual MIT/GPL", "Proprietary", "GPL v2", ""]);
+    return `license ${JSON.stringify(spec.license)}`;
+  },
+  expressionInPlace(r, spec) {
+    // An expression-valued key somewhere in the spec gets a random expression.
+    const at = paths(spec).filter((p) => expressionKeys.has(String(p[p.length - 1])));
+    if (!at.length) return "no expression";
+    const p = r.pick(at);
+    const e = randomExpr(r, r.int(1, 4));
+    set(spec, p, e);
+    return `${p.join(".")} = ${e}`;
+  },
+};
+
+export type TextMutation = (r: Random, text: string) => { text: string; what: string };
+
+export const textMutations: Record<string, TextMutation> = {
+  yamlText(r, text) {
+    switch (r.int(0, 6)) {
+      case 0: {
+        // A billion-laughs alias bomb.
+        const lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"];
+        for (let i = 1; i < 12; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(", ")}]`);
+        return { text: `${lines.join("\n")}\n${text}`, what: "alias bomb" };
+      }
+      case 1: return { text: text.replace(/filter: .*/, "filter: start[pid] > 0"), what: "unquoted [" };
+      case 2: return { text: text.slice(0, r.int(0, text.length)), what: "truncated" };
+      case 3: return { text: text.replace(/\n  /, "\n\t "), what: "tab indent" };
+      case 4: return { text: `${text}\nname: again\n`, what: "duplicate key" };
+      case 5: return { text: text.replace(/: /, ": \u0000"), what: "NUL" };
+      default: return { text: text.replace(/\n/g, "\r\n"), what: "CRLF" };
+    }
+  },
+};
+
+/** Mutations that keep most of a spec valid come up more often, so more cases reach clang and the kernel. */
+const weighted = Object.keys(specMutations).flatMap((name) =>
+  Array.from({ length: ["deleteKey", "replaceScalar", "swapType"].includes(name) ? 1 : 3 }, () => name));
+
+/** 1 or 2 mutations of a seed spec, as YAML text, and what they were. */
+export function mutate(r: Random, seed: Record<string, unknown>): { text: string; steps: string[] } {
+  const spec = structuredClone(seed);
+  const steps: string[] = [];
+  for (let i = r.int(1, 2); i > 0; i--) {
+    const name = r.pick(weighted);
+    steps.push(`${name}: ${specMutations[name]!(r, spec)}`);
+  }
+  let text = stringify(spec, { lineWidth: 0 });
+  if (r.chance(0.06)) {
+    const m = textMutations.yamlText!(r, text);
+    text = m.text;
+    steps.push(`yamlText: ${m.what}`);
+  }
+  return { text, steps };
+}

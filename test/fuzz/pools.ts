@@ -1,0 +1,70 @@
+/** What the fuzzer says: names, numbers and expressions that have found bugs, and plain ones. */
+import type { Random } from "./random.js";
+
+export const attachPoints = [
+  "tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_exit_openat", "tracepoint/syscalls/sys_enter_read",
+  "tracepoint/syscalls/sys_enter_execve", "tracepoint/sched/sched_switch", "tracepoint/sched/sched_process_exec",
+  "tracepoint/sched/sched_wakeup", "tracepoint/raw_syscalls/sys_enter", "tracepoint/raw_syscalls/sys_exit",
+  "tracepoint/sock/inet_sock_set_state", "tracepoint/syscalls/sys_enter_opnat", "tracepoint/nope/nope",
+  "kprobe/do_sys_openat2", "kretprobe/do_sys_openat2", "fentry/do_sys_openat2", "fexit/do_sys_openat2",
+  "tp_btf/sched_process_exec", "kprobe/no_such_function_x",
+] as const;
+
+/** Names that collide with C keywords, libbpf/helper globals, generated names, or each other. */
+export const hostileNames = [
+  "exit", "nan", "license", "barrier_var", "e", "st", "ctx", "type", "a_key", "event_a", "stash_x", "x_key",
+  "by_user", "by__user", "a1", "a_1", "events", "main", "printf", "memset", "bpf", "int", "u64", "min", "max",
+  "open", "probe", "params", "maps", "close", "object", "stats", "constructor", "prototype", "__proto__",
+  "a".repeat(48), `${"b".repeat(40)}_one`, `${"b".repeat(40)}_two`, "x", "default", "new", "delete",
+] as const;
+
+export const plainNames = ["pid", "tid", "uid", "gid", "comm", "ktime", "cpu", "ret", "errno", "latency", "filename", "flags", "count", "n"] as const;
+
+/** Sources a field or an expression can name. */
+export const valueNames = [
+  "pid", "tid", "uid", "gid", "comm", "ktime", "cpu", "ppid", "cgroup", "boot_ns", "ret", "errno", "latency",
+  "filename", "flags", "mode", "dfd", "args.filename", "args.flags", "args.count", "args.fd", "args.args",
+  "args.saddr", "args.saddr_v6", "args.sport", "args.newstate", "args.id", "args.next_pid", "args.prev_comm",
+  "params.p", "params.target_pid", "arg0", "arg1", "retval", "task.real_parent.tgid", "task.comm", "nope",
+] as const;
+
+export const interestingNumbers: unknown[] = [
+  0, 1, -1, 2, 7, 16, 255, 256, 4095, 4096, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 4294971392,
+  2 ** 53 + 1, 1e21, 1e30, Number.MAX_SAFE_INTEGER, "1".repeat(400), "18446744073709551616", "16MiB", "4GiB", "3KiB",
+  "0", 0.5, -0.0,
+];
+
+export const interestingStrings: unknown[] = [
+  "", " ", "x", "a\"b", "*/", "${x}", "`", "\u2028", "\u0000", "\n#define x 1", "string[16]", "string[0]",
+  "string[4096]", "string[9999]", "u8", "u64", "i64", "bool", "hist", "ringbuf", "hash", "é", "GPL", "MIT",
+  "Dual BSD/GPL", "x".repeat(300),
+];
+
+export const keyTypes: unknown[] = [
+  "u8", "u16", "u32", "u64", "i32", "i64", "bool", "string[16]", "string[64]", "string[600]",
+  { a: "u32", b: "u64" }, { comm: "string[16]", pid: "u32" }, { big: "string[520]" },
+];
+
+const binaryOps = ["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=", "&&", "||"];
+const unaryOps = ["!", "-", "~"];
+const literals = ["0", "1", "-1", "64", "65", "4096", "2147483648", "4294967296", "18446744073709551615", "18446744073709551616",
+  "1e21", '"abc"', '"a\\"b"', "'x'", "true"];
+
+/** A random expression, `depth` levels at most. */
+export function randomExpr(r: Random, depth = 3): string {
+  if (depth <= 0 || r.chance(0.3)) return r.chance(0.7) ? r.pick(valueNames) : r.pick(literals);
+  switch (r.int(0, 3)) {
+    case 0: return `${r.pick(unaryOps)}${randomExpr(r, depth - 1)}`;
+    case 1: return `(${randomExpr(r, depth - 1)})`;
+    default: return `${randomExpr(r, depth - 1)} ${r.pick(binaryOps)} ${randomExpr(r, depth - 1)}`;
+  }
+}
+
+/** An expression nested `n` deep: parentheses, negations, or one long chain. */
+export function deepExpr(r: Random, n: number): string {
+  switch (r.int(0, 2)) {
+    case 0: return `${"(".repeat(n)}pid${")".repeat(n)} == 1`;
+    case 1: return `${"!".repeat(n)}pid`;
+    default: return Array.from({ length: n }, () => r.pick(["pid", "1", "uid"])).join(" + ");
+  }
+}
