@@ -49,7 +49,7 @@ export function resolveExit(entry: AttachPoint, exit: true | string, ctx: Attach
   }
   const kind = attachKind(entry);
   const found = kind.exitOf?.(entry, ctx);
-  if (found !== undefined && found !== null) return found as AttachPoint;
+  if (found !== undefined && found !== null) return found;
   if (found === undefined && kind.exitOf) return undefined;
   return ctx.fail("invalid-exit", `probegen cannot tell the exit of ${kind.section(entry)}`,
     "name it: exit: tracepoint/CATEGORY/NAME or exit: kretprobe/FUNCTION (exit: true works for kprobes and sys_enter_* tracepoints)");

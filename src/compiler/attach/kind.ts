@@ -8,6 +8,7 @@ import type { KernelSymbols } from "../../kernel/kallsyms.js";
 import type { TracepointField, TracepointFormat, Tracefs } from "../../kernel/tracefs.js";
 import type { AttachTarget } from "../../runtime/object.js";
 import type { ArgContext } from "../ir.js";
+import type { AttachPoint } from "./index.js";
 
 /** What a kind may ask while it checks a target against the kernel. */
 export interface AttachContext {
@@ -76,7 +77,7 @@ export interface AttachKind<P extends { kind: string }> {
   /** Can be the exit half of a pair. */
   readonly isExit?: boolean;
   /** The exit `exit: true` means for this entry: null when there is none, undefined after a failure. */
-  exitOf?(entry: P, ctx: AttachContext): { kind: string } | undefined | null;
+  exitOf?(entry: P, ctx: AttachContext): AttachPoint | undefined | null;
   /** When this kind is named as an exit but cannot be one: what to write instead. */
   exitHint?(point: P): string | undefined;
   /** A kind's own hint for a name its programs cannot read. */
