@@ -93,7 +93,8 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
 
   describe("raw_syscalls/sys_enter", () => {
     type SysargsEvent = { pid: number; id: bigint; args: bigint[]; firstTwo: bigint[] };
-    let load: (options: { params: { pid: number } }) => Promise<Disposable & { events: { on(fn: (e: SysargsEvent) => void): void } }>;
+    type Sysargs = Disposable & { events: { on(fn: (e: SysargsEvent) => void): void }; maps: { argsByNr: { get(nr: bigint): bigint[] | undefined } } };
+    let load: (options: { params: { pid: number } }) => Promise<Sysargs>;
     beforeAll(async () => {
       mkdirSync(out, { recursive: true });
       const [result] = await buildSpecs(["test/fixtures/e2e/sysargs.yaml"], { outDir: out });
@@ -129,6 +130,8 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
       expect(pread.args[3]).toBe(12345n);
       // `type: u64[2]` reads the first two elements of the same array.
       expect(pread.firstTwo).toEqual(pread.args.slice(0, 2));
+      // The map holds the same six values (the child made one pread64).
+      expect(probe.maps.argsByNr.get(PREAD64[process.arch]!)).toEqual(pread.args);
       // Only the child's syscalls passed the filter.
       expect(events.every((e) => e.pid === child.pid)).toBe(true);
     });
