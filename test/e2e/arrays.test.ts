@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildSpecs } from "../../src/compiler/build.js";
@@ -92,7 +92,7 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
   });
 
   describe("raw_syscalls/sys_enter", () => {
-    type SysargsEvent = { pid: number; id: bigint; args: bigint[]; firstTwo: bigint[] };
+    type SysargsEvent = { pid: number; id: bigint; args: bigint[]; firstTwo: bigint[]; auxv: bigint[] };
     type Sysargs = Disposable & { events: { on(fn: (e: SysargsEvent) => void): void }; maps: { argsByNr: { get(nr: bigint): bigint[] | undefined } } };
     let load: (options: { params: { pid: number } }) => Promise<Sysargs>;
     beforeAll(async () => {
@@ -112,6 +112,9 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
       `], { stdio: ["pipe", "pipe", "inherit"] });
       const [line] = (await once(child.stdout!, "data")) as [Buffer];
       const fd = BigInt(line.toString().trim());
+      // The child's auxiliary vector as the kernel keeps it (mm->saved_auxv): pairs of u64.
+      const auxv = readFileSync(`/proc/${child.pid}/auxv`);
+      const auxvHead = [0, 1, 2, 3].map((i) => auxv.readBigUInt64LE(i * 8));
 
       using probe = await load({ params: { pid: child.pid! } });
       const events: SysargsEvent[] = [];
@@ -130,6 +133,8 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
       expect(pread.args[3]).toBe(12345n);
       // `type: u64[2]` reads the first two elements of the same array.
       expect(pread.firstTwo).toEqual(pread.args.slice(0, 2));
+      // A CO-RE path ending in an array (task.mm.saved_auxv, unsigned long[N]) read as its first four u64.
+      expect(pread.auxv).toEqual(auxvHead);
       // The map holds the same six values (the child made one pread64).
       expect(probe.maps.argsByNr.get(PREAD64[process.arch]!)).toEqual(pread.args);
       // Only the child's syscalls passed the filter.
