@@ -280,7 +280,7 @@ export class Scope {
     return {
       source: { kind: "path", root, rootType: typeof rootType === "number" ? btf.resolve(rootType) : rootId, steps: r.steps, capture, read },
       type,
-      description: `${btf.describe(last.type)} ${written} (read with CO-RE)`,
+      description: `${read === "pointer" ? "the address in " : ""}${btf.describe(last.type)} ${written} (read with CO-RE)`,
       ...(read === "pointer" && !override ? { address: btf.describe(last.type) } : {}),
     };
   }
@@ -341,7 +341,7 @@ export class Scope {
     const type = this.overrideType(field.name, pointer ? u64 : inferred, override, span);
     if (!type) return undefined;
     const readAs: TracepointField = pointer ? { ...field, access: { kind: "pointer" } } : type.kind === "array" ? { ...field, access: { kind: "array", type } } : field;
-    return { source: { kind: "tracepoint-field", field: readAs }, type, description };
+    return { source: { kind: "tracepoint-field", field: readAs }, type, description: pointer ? `the address in ${description}` : description };
   }
 
   private registerValue(source: ValueSource, span: SourceSpan, override: string | undefined, fallback: IntType): ResolvedValue | undefined {
