@@ -92,7 +92,9 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
   });
 
   describe("raw_syscalls/sys_enter", () => {
-    type SysargsEvent = { pid: number; id: bigint; args: bigint[]; firstTwo: bigint[]; auxv: bigint[] };
+    type EnterEvent = { type: "enter"; pid: number; id: bigint; args: bigint[]; firstTwo: bigint[]; auxv: bigint[] };
+    type CallEvent = { type: "call"; id: bigint; args: bigint[]; ret: bigint };
+    type SysargsEvent = EnterEvent | CallEvent;
     type Sysargs = Disposable & { events: { on(fn: (e: SysargsEvent) => void): void }; maps: { argsByNr: { get(nr: bigint): bigint[] | undefined } } };
     let load: (options: { params: { pid: number } }) => Promise<Sysargs>;
     beforeAll(async () => {
@@ -123,9 +125,9 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
       child.stdin!.write("go\n");
       await exited;
       const isPread = (e: SysargsEvent) => e.id === PREAD64[process.arch] && e.args[0] === fd;
-      await waitFor(() => events.some(isPread), 2000, "the child's pread64");
+      await waitFor(() => events.filter(isPread).length === 2, 2000, "the child's pread64, at its entry and its exit");
 
-      const pread = events.find(isPread)!;
+      const pread = events.find((e): e is EnterEvent => e.type === "enter" && isPread(e))!;
       expect(pread.args).toHaveLength(6);
       expect(pread.args[0]).toBe(fd);
       expect(pread.args[1]).not.toBe(0n); // the buffer's address in the child: an argument it passed
@@ -138,7 +140,11 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
       // The map holds the same six values (the child made one pread64).
       expect(probe.maps.argsByNr.get(PREAD64[process.arch]!)).toEqual(pread.args);
       // Only the child's syscalls passed the filter.
-      expect(events.every((e) => e.pid === child.pid)).toBe(true);
+      expect(events.every((e) => e.type === "call" || e.pid === child.pid)).toBe(true);
+      // At the exit, the arguments come back from the entry's stash, whole; pread read 7 zeros.
+      const call = events.find((e): e is CallEvent => e.type === "call" && isPread(e))!;
+      expect(call.args).toEqual(pread.args);
+      expect(call.ret).toBe(7n);
     });
   });
 });
