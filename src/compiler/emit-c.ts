@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readString, scalarValue } from "./c-expr.js";
+import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "./btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
@@ -14,7 +14,7 @@ import type { IrComposite, IrExpr, IrField, IrMap, IrMapType, IrProbe, IrProgram
 import type { TracepointFormat } from "./kernel/tracefs.js";
 import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
-import { cScalarType, type ScalarOrString } from "./types.js";
+import { cDeclaration, cScalarType, sizeOf, type ScalarOrString } from "./types.js";
 
 let template: Handlebars.TemplateDelegate | undefined;
 
@@ -87,7 +87,7 @@ function structsOf(probe: IrProbe) {
 function structView(cName: string, layout: StructLayout) {
   return {
     cName,
-    members: layout.members.map((m) => ({ decl: declare(m.type, m.name) })),
+    members: layout.members.map((m) => ({ decl: cDeclaration(m.type, m.name) })),
     asserts: [
       `_Static_assert(sizeof(struct ${cName}) == ${layout.size}, "probegen layout: size of ${cName}");`,
       ...layout.members.map((m) => `_Static_assert(__builtin_offsetof(struct ${cName}, ${m.name}) == ${m.offset}, "probegen layout: ${cName}.${m.name}");`),
@@ -99,10 +99,6 @@ function paramsView(probe: IrProbe) {
   const view = structView("pg_params", probe.paramsLayout);
   const defaults = probe.params.map((p) => `.${p.name} = ${p.default}${p.type.kind === "int" && p.type.signed ? "LL" : "ULL"},`);
   return { ...view, defaults };
-}
-
-function declare(type: ScalarOrString, name: string): string {
-  return type.kind === "string" ? `char ${name}[${type.size}]` : `${cScalarType(type)} ${name}`;
 }
 
 function contextName(f: TracepointFormat): string {
@@ -127,6 +123,7 @@ function contextView(format: TracepointFormat) {
     if (f.offset > at) members.push({ decl: `__u8 pg_pad${pad++}[${f.offset - at}]` });
     const storage =
       f.access.kind === "char_array" ? `char ${f.name}[${f.size}]`
+      : f.access.kind === "array" ? cDeclaration(f.access.type, f.name)
       : f.size === 1 || f.size === 2 || f.size === 4 || f.size === 8 ? `__${f.signed ? "s" : "u"}${f.size * 8} ${f.name}`
       : `__u8 ${f.name}[${f.size}]`;
     members.push({ decl: storage });
@@ -147,7 +144,9 @@ function cTypeOf(t: IrMapType): string {
   if (t.struct) return `struct ${t.struct.cName}`;
   if (t.histogram) return `struct ${t.histogram.cName}`;
   const s = t.scalar!;
-  return s.kind === "string" ? `char[${s.size}]` : cScalarType(s);
+  if (s.kind === "string") return `char[${s.size}]`;
+  if (s.kind === "array") return `${cScalarType(s.element)}[${s.length}]`;
+  return cScalarType(s);
 }
 
 function mapView(m: IrMap) {
@@ -262,6 +261,7 @@ class BodyWriter {
     this.line(`${locals.stash}->pg_ts = bpf_ktime_get_ns();`);
     for (const m of s.members) {
       if (m.type.kind === "string") this.line(readString(m.source, `${locals.stash}->${m.name}`, m.type.size));
+      else if (m.type.kind === "array") this.line(readArray(m.source, `${locals.stash}->${m.name}`, sizeOf(m.type)));
       else this.line(`${locals.stash}->${m.name} = ${scalarValue(m.source, m.type)};`);
     }
     this.line(`__u32 pg_tid = (__u32)${locals.pidTgid};`);
@@ -298,6 +298,7 @@ class BodyWriter {
   private capture(f: IrField): void {
     this.at(f.span);
     if (f.type.kind === "string") this.readInto(f.source, `e->${f.name}`, f.type.size);
+    else if (f.type.kind === "array") this.line(readArray(f.source, `e->${f.name}`, sizeOf(f.type)));
     else this.line(`e->${f.name} = ${scalarValue(f.source, f.type)};`);
     this.back();
   }
@@ -414,8 +415,8 @@ class BodyWriter {
       return;
     }
     const s = type.scalar!;
-    if (s.kind === "string") {
-      this.line(`char ${name}[${s.size}];`, 2);
+    if (s.kind === "string" || s.kind === "array") {
+      this.line(`${cDeclaration(s, name)};`, 2);
       this.line(`__builtin_memset(${name}, 0, sizeof(${name}));`, 2);
     } else {
       this.line(`${cScalarType(s)} ${name};`, 2);
@@ -426,6 +427,8 @@ class BodyWriter {
   private assign(dst: string, type: ScalarOrString, expr: IrExpr): void {
     if (type.kind === "string") {
       this.readInto((expr as IrExpr & { kind: "value" }).source, dst, type.size, 2);
+    } else if (type.kind === "array") {
+      this.line(readArray((expr as IrExpr & { kind: "value" }).source, dst, sizeOf(type)), 2);
     } else {
       this.line(`${dst} = (${cScalarType(type)})${wrap(printExpr(expr, noStrings))};`, 2);
     }

@@ -7,7 +7,7 @@ import type { IrEvent, IrMap, IrMapType, IrProbe } from "./ir.js";
 import type { StructLayout } from "./layout.js";
 import { pathInComment, tsDocText } from "./escape.js";
 import { version } from "./package-info.js";
-import type { ScalarOrString } from "./types.js";
+import { isByteArray, type ArrayType, type ScalarOrString } from "./types.js";
 
 export interface EmitTsOptions {
   /** Module the loader imports the runtime from. */
@@ -35,7 +35,8 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   const typedMaps = probe.maps.filter((x) => x.kind !== "ringbuf" && !x.internal);
   const defaultRing = ring.find((x) => x.name === "events");
   const mapScalars = typedMaps.flatMap((x) => mapTypes(x));
-  const usesStrings = [...probe.events.flatMap((e) => e.fields.map((f) => f.type)), ...mapScalars].some((t) => t.kind === "string");
+  const eventTypes = probe.events.flatMap((e) => e.fields.map((f) => f.type));
+  const usesStrings = [...eventTypes, ...mapScalars].some((t) => t.kind === "string");
   const perCpu = typedMaps.some(isPerCpu);
   const histograms = typedMaps.some((x) => x.value?.histogram);
 
@@ -44,6 +45,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     ...(typedMaps.length ? ["TypedMap"] : []),
     ...(usesStrings ? ["readCString"] : []),
     ...(mapScalars.some((t) => t.kind === "string") ? ["writeCString"] : []),
+    ...arrayHelpers([...eventTypes, ...mapScalars], mapScalars),
     ...(typedMaps.some((x) => x.key?.struct || x.value?.struct) ? ["zeroBytes"] : []),
     ...(histograms ? ["histogramCodec"] : []),
     ...(perCpu ? ["perCpuCodec"] : []),
@@ -212,7 +214,16 @@ function tsType(t: ScalarOrString): string {
     case "int": return t.size === 8 ? "bigint" : "number";
     case "bool": return "boolean";
     case "string": return "string";
+    case "array": return isByteArray(t) ? "Uint8Array" : `${tsType(t.element)}[]`;
   }
+}
+
+/** The runtime's array helpers the decoders (all types) and encoders (map types) call. */
+function arrayHelpers(all: ScalarOrString[], encoded: ScalarOrString[]): string[] {
+  const arrays = (ts: ScalarOrString[]) => ts.filter((t): t is ArrayType => t.kind === "array");
+  const read = new Set(arrays(all).map((t) => (isByteArray(t) ? "readBytes" : t.element.size === 8 ? "readBigInts" : "readInts")));
+  const write = new Set(arrays(encoded).map((t) => (t.element.size === 8 ? "writeBigInts" : "writeInts")));
+  return [...read, ...write].sort();
 }
 
 function mapTypes(m: IrMap): ScalarOrString[] {
@@ -294,6 +305,11 @@ function readExpr(t: ScalarOrString, at: string): string {
   switch (t.kind) {
     case "bool": return `view.getUint8(${at}) !== 0`;
     case "string": return `readCString(view, ${at}, ${t.size})`;
+    case "array": {
+      if (isByteArray(t)) return `readBytes(view, ${at}, ${t.length})`;
+      const { size, signed } = t.element;
+      return size === 8 ? `readBigInts(view, ${at}, ${t.length}, ${signed})` : `readInts(view, ${at}, ${t.length}, ${size}, ${signed})`;
+    }
     case "int": {
       const bits = t.size * 8;
       const method = t.size === 8 ? `get${t.signed ? "BigInt" : "BigUint"}64` : `get${t.signed ? "Int" : "Uint"}${bits}`;
@@ -306,6 +322,10 @@ function writeStmt(t: ScalarOrString, at: string, value: string): string {
   switch (t.kind) {
     case "bool": return `view.setUint8(${at}, ${value} ? 1 : 0);`;
     case "string": return `writeCString(view, ${at}, ${t.size}, ${value});`;
+    case "array": {
+      const { size, signed } = t.element;
+      return size === 8 ? `writeBigInts(view, ${at}, ${t.length}, ${signed}, ${value});` : `writeInts(view, ${at}, ${t.length}, ${size}, ${signed}, ${value});`;
+    }
     case "int": {
       const method = t.size === 8 ? `set${t.signed ? "BigInt" : "BigUint"}64` : `set${t.signed ? "Int" : "Uint"}${t.size * 8}`;
       return t.size === 1 ? `view.${method}(${at}, ${value});` : `view.${method}(${at}, ${value}, true);`;
@@ -407,6 +427,7 @@ function codecBody(w: CodeBlockWriter, t: IrMapType): void {
 /** How two CPUs' values add up: numbers, bigints, histograms, structs member by member. */
 function adder(t: IrMapType): string {
   if (t.histogram) return "(a, b) => a.add(b)";
+  // Strings and arrays have no sum: the total keeps the first CPU's.
   if (t.scalar) return t.scalar.kind === "int" ? "(a, b) => a + b" : t.scalar.kind === "bool" ? "(a, b) => a || b" : "(a) => a";
   const members = t.struct!.members.map((x) => {
     const v = x.type.kind === "int" ? `a.${x.tsName} + b.${x.tsName}` : x.type.kind === "bool" ? `a.${x.tsName} || b.${x.tsName}` : `a.${x.tsName}`;

@@ -9,6 +9,7 @@ import type { StructLayout } from "./layout.js";
 import type { BoolType, IntType, ScalarOrString, StringType } from "./types.js";
 
 import type { Capture, FuncSignature, PathStep } from "./btf/index.js";
+import type { BtfRead } from "./btf-values.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
@@ -31,7 +32,7 @@ export type ValueSource =
    * A kernel struct member read with CO-RE: `task.real_parent.tgid`. `root` is a BTF type id
    * (the struct the path starts in) so the emitter can print the needed types.
    */
-  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: "int" | "user_string" | "kernel_string" | "char_array" | "pointer" }
+  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: BtfRead }
   | { kind: "param"; param: IrParam }
   /** Exit of a pair: nanoseconds since the entry. */
   | { kind: "latency" }

@@ -17,7 +17,7 @@ import { crossCheckFormat } from "./kernel/crosscheck.js";
 import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { closest, didYouMean } from "./suggest.js";
-import { parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { parseTypeName, sizeOf, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 export interface KernelInfo {
   tracefs(): Tracefs | undefined;
@@ -182,7 +182,7 @@ class Resolver {
     }
     if (typeof spec === "string") {
       const scalar = parseTypeName(spec)!;
-      return { scalar, size: scalar.kind === "int" ? scalar.size : scalar.kind === "bool" ? 1 : scalar.size };
+      return { scalar, size: sizeOf(scalar) };
     }
     const members = Object.entries(spec).map(([name, t]) => {
       const problem = cIdentifierProblem(name);
@@ -230,8 +230,8 @@ class Resolver {
     this.checkUniqueFields(fields);
     const typer = new ExprTyper(this.source, scope, fields);
     let filter = spec.filter !== undefined ? typer.check(spec.filter, [...path, "filter"]) : undefined;
-    if (filter && filter.type.kind === "string") {
-      this.bag.add(error("filter-type", "a filter must be a condition, not a string", filter.span, "compare it: comm == \"bash\""));
+    if (filter && (filter.type.kind === "string" || filter.type.kind === "array")) {
+      this.bag.add(error("filter-type", `a filter must be a condition, not ${filter.type.kind === "string" ? "a string" : "an array"}`, filter.span, "compare it: comm == \"bash\""));
       filter = undefined;
     }
     const updates = (spec.update ?? []).map((u, i) => this.update(u, [...path, "update", i], typer)).filter((u): u is IrUpdate => !!u);
@@ -414,6 +414,11 @@ class Resolver {
     const fromPath: SpecPath = typeof spec === "string" ? path : [...path, obj.from ? "from" : "name"];
     const value = scope.lookup(from.split("."), this.span(fromPath), obj.type);
     if (!value) return undefined;
+    if (value.address) {
+      this.fail("invalid-field", `'${from}' is a pointer (${value.address}): probegen copies an address into an event only when asked`, fromPath,
+        "add 'type: u64' to capture the address itself, or capture what it points to (a member: NAME.MEMBER, or a string: type: kernel_string)");
+      return undefined;
+    }
     const name = obj.name ?? from.split(".").at(-1)!;
     const problem = cIdentifierProblem(name);
     if (problem) {
@@ -477,8 +482,8 @@ class Resolver {
     const op: UpdateOp = ops[0]!;
     const span = this.span(path);
     const condition = spec.if !== undefined ? typer.check(spec.if, [...path, "if"], "if") : undefined;
-    if (spec.if !== undefined && (!condition || condition.type.kind === "string")) {
-      if (condition) this.bag.add(error("invalid-update", "'if' must be a condition, not a string", condition.span, "compare it: ret < 0"));
+    if (spec.if !== undefined && (!condition || condition.type.kind === "string" || condition.type.kind === "array")) {
+      if (condition) this.bag.add(error("invalid-update", `'if' must be a condition, not ${condition.type.kind === "string" ? "a string" : "an array"}`, condition.span, "compare it: ret < 0"));
       return undefined;
     }
     const unstashedString = condition && stringValues(condition).find((v) => v.source.kind !== "stashed");
@@ -497,8 +502,8 @@ class Resolver {
     if (!key) return undefined;
     const value = map.value!;
     const scalarValue = (expr: IrExpr | undefined, what: string) => {
-      if (expr && expr.type.kind === "string") {
-        this.bag.add(error("invalid-update", `${what} needs a number, and this is a string`, expr.span));
+      if (expr && (expr.type.kind === "string" || expr.type.kind === "array")) {
+        this.bag.add(error("invalid-update", `${what} needs a number, and this is ${expr.type.kind === "string" ? "a string" : `an array (${typeName(expr.type)})`}`, expr.span));
         return undefined;
       }
       return expr;
@@ -570,6 +575,15 @@ class Resolver {
   }
 
   private assignable(expr: IrExpr, to: ScalarOrString): boolean {
+    if (expr.type.kind === "array" || to.kind === "array") {
+      // Arrays are copied whole: the same bytes, from a captured value.
+      if (expr.kind !== "value" || expr.type.kind !== "array" || to.kind !== "array" || sizeOf(expr.type) !== sizeOf(to)) {
+        this.bag.add(error("invalid-update", `cannot store ${expr.kind === "value" ? typeName(expr.type) : "a number"} in ${typeName(to)}`, expr.span,
+          to.kind === "array" ? `give a captured array of ${sizeOf(to)} bytes, such as a tracepoint's address field` : "declare the map with an array type, e.g. u8[16]"));
+        return false;
+      }
+      return true;
+    }
     const fromString = expr.type.kind === "string";
     if (fromString !== (to.kind === "string")) {
       this.bag.add(error("invalid-update", `cannot store ${fromString ? "a string" : "a number"} in ${typeName(to)}`, expr.span));
@@ -634,6 +648,7 @@ function stashedType(s: ValueSource & { kind: "stashed" }, event: IrEvent | unde
     if (a.kind === "int") return a.type;
     if (a.kind === "char_array") return { kind: "string", size: a.length };
     if (a.kind === "pointer") return u64;
+    if (a.kind === "array") return a.type;
     return { kind: "string", size: 256 };
   }
   if (inner.kind === "kprobe-arg") return inner.read === "int" ? u64 : { kind: "string", size: 256 };
@@ -641,6 +656,7 @@ function stashedType(s: ValueSource & { kind: "stashed" }, event: IrEvent | unde
     if (inner.read === "char_array" && inner.capture.kind === "char_array") return { kind: "string", size: inner.capture.length };
     if (inner.read === "kernel_string" || inner.read === "user_string") return { kind: "string", size: 256 };
     if (inner.capture.kind === "int") return { kind: "int", size: inner.capture.size as 1 | 2 | 4 | 8, signed: inner.capture.signed };
+    if (inner.capture.kind === "array") return { kind: "array", element: { kind: "int", size: inner.capture.elementSize, signed: inner.capture.signed }, length: inner.capture.length };
   }
   return u64;
 }

@@ -1,7 +1,9 @@
 /** The shape of a spec after schema validation: what the YAML says, before any resolution. */
 
 export type ScalarTypeName = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool";
-/** A scalar, "string[N]", or a struct of named scalars/strings. */
+/** An array of integers: "u8[16]", "u64[6]". */
+export type ArrayTypeName = `${"u" | "i"}${8 | 16 | 32 | 64}[${number}]`;
+/** A scalar, "string[N]", an array "u8[N]", or a struct of named scalars/strings/arrays. */
 export type ValueTypeSpec = string | Record<string, string>;
 
 export type HistogramSpec = "hist" | { lhist: { min: number; max: number; step: number } };
@@ -41,7 +43,7 @@ export interface UpdateSpec {
 export interface FieldObjectSpec {
   name?: string;
   from?: string;
-  type?: ScalarTypeName | "user_string" | "kernel_string";
+  type?: ScalarTypeName | ArrayTypeName | "user_string" | "kernel_string";
   size?: number;
   /** How TS reads a 64-bit integer: "bigint" (default, exact) or "number" (exact below 2^53). */
   as?: "bigint" | "number";
