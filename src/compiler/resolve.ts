@@ -473,6 +473,8 @@ class Resolver {
       this.fail("invalid-update", `'${map.name}' is a ring buffer: programs send it events, not updates`, [...path, "map"], "use 'fields:' (and 'output:') to emit events");
       return undefined;
     }
+    // A map whose key or value type was refused has said why at its declaration.
+    if (!map.value || (!map.key && map.kind !== "array" && map.kind !== "percpu_array")) return undefined;
     const ops = (["count", "sum", "min", "max", "set", "hist", "delete"] as const).filter((op) => spec[op] !== undefined);
     if (ops.length !== 1) {
       this.fail("invalid-update", ops.length ? `an update does one thing, and this one says ${ops.join(" and ")}` : "say what the update does",
@@ -500,7 +502,7 @@ class Resolver {
     }
     const key = spec.key === undefined ? { kind: "int" as const, value: 0n, type: u32, span } : this.composite(map.key!, spec.key, [...path, "key"], typer, `key of '${map.name}'`);
     if (!key) return undefined;
-    const value = map.value!;
+    const value = map.value;
     const scalarValue = (expr: IrExpr | undefined, what: string) => {
       if (expr && (expr.type.kind === "string" || expr.type.kind === "array")) {
         this.bag.add(error("invalid-update", `${what} needs a number, and this is ${expr.type.kind === "string" ? "a string" : `an array (${typeName(expr.type)})`}`, expr.span));
@@ -591,6 +593,11 @@ class Resolver {
     }
     if (fromString && expr.kind !== "value") {
       this.bag.add(error("invalid-update", "a string here must be a captured value such as comm or filename", expr.span));
+      return false;
+    }
+    if (!fromString && stringValues(expr).length > 0) {
+      this.bag.add(error("invalid-update", "map keys and values cannot compare strings", expr.span,
+        "compare strings in the program's filter, or use the string itself as the key (key: comm)"));
       return false;
     }
     return true;
