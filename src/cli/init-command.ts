@@ -43,7 +43,9 @@ export async function initCommand(name: string, flags: { attach: string; output?
         "find one with: probegen list tracepoints 'CATEGORY/*'");
     }
     const taken = new Set(builtinValues.map(([n]) => n));
-    const chosen = format.fields.filter((f) => !f.name.startsWith("__") && !taken.has(f.name)).slice(0, 3);
+    // Addresses are captured only when a spec asks (type: u64), so the starter leaves pointers out.
+    const capturable = (f: TracepointField) => f.access.kind !== "pointer" && defaultFieldType(f, 256) !== undefined;
+    const chosen = format.fields.filter((f) => !f.name.startsWith("__") && !taken.has(f.name) && capturable(f)).slice(0, 3);
     program = ["pid", "comm", ...chosen.map((f) => f.name)];
     comments = [
       `# Values of tracepoint/${target} (C type -> captured as):`,
@@ -99,11 +101,14 @@ export async function initCommand(name: string, flags: { attach: string; output?
 }
 
 function describe(f: TracepointField): string {
-  const t = typeName(defaultFieldType(f, 256));
+  const type = defaultFieldType(f, 256);
+  if (!type) return "not capturable (an array of no fixed length)";
+  const t = typeName(type);
   switch (f.access.kind) {
     case "user_string": return `${t} (user string)`;
     case "kernel_string": return `${t} (kernel string)`;
-    case "pointer": return `${t} (address)`;
+    case "pointer": return `its address only with type: u64`;
+    case "array": return `${t} (copied by value)`;
     default: return t;
   }
 }

@@ -123,7 +123,10 @@ async function describe(kind: "tracepoint" | "kprobe" | "kretprobe" | "fentry", 
       throw new CliError(`the kernel has no tracepoint '${name}'${near.length ? `. Did you mean ${near.map((n) => `'${n}'`).join(", ")}?` : ""}`, ExitCode.SpecError,
         "list them with: probegen list tracepoints 'CATEGORY/*'");
     }
-    const args = format.fields.map((f) => ({ name: f.name, cType: f.cType, type: typeName(defaultFieldType(f, 256)), note: note(f) }));
+    const args = format.fields.map((f) => {
+      const type = defaultFieldType(f, 256);
+      return { name: f.name, cType: f.cType, type: type ? typeName(type) : "(not capturable)", note: note(f) };
+    });
     if (json) {
       process.stdout.write(JSON.stringify({ attach: `tracepoint/${category}/${event}`, args, builtins: builtinValues.map(([n, t]) => ({ name: n, type: t })) }, null, 2) + "\n");
       return ExitCode.Ok;
@@ -147,7 +150,7 @@ async function describe(kind: "tracepoint" | "kprobe" | "kretprobe" | "fentry", 
       name: kind === "fentry" ? p.name : `arg${i}`,
       cType: kind === "fentry" ? p.cType : `${p.cType} ${p.name}`,
       type: kind === "kprobe" && i > 4 ? "(not readable: libbpf reads 5 registers)" : "u64",
-      note: p.charPointer ? "a string: type: user_string or kernel_string" : p.size && p.size < 8 ? `or type: ${p.signed ? "i" : "u"}${p.size * 8}` : p.pointer ? "an address" : "",
+      note: p.charPointer ? "a string: type: user_string or kernel_string" : p.size && p.size < 8 ? `or type: ${p.signed ? "i" : "u"}${p.size * 8}` : p.pointer ? "an address: captured only with type: u64" : "",
     }));
   if (json) {
     process.stdout.write(JSON.stringify({ attach: `${kind}/${name}`, returnType: proto?.returnType, args: values }, null, 2) + "\n");
@@ -163,8 +166,10 @@ function note(f: TracepointField): string {
   switch (f.access.kind) {
     case "user_string": return "user-space string (bpf_probe_read_user_str); size: to change";
     case "kernel_string": return "kernel string; size: to change";
-    case "pointer": return "an address";
+    case "pointer": return "an address: captured only with type: u64";
     case "data_loc_string": return "string stored in the record";
+    case "array": return f.access.type.element.size === 1 ? "bytes, copied by value" : "copied by value";
+    case "unsized_array": return "an array of no fixed length";
     default: return "";
   }
 }

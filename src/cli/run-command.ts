@@ -261,7 +261,8 @@ function openFlags(v: number): string {
 }
 
 function jsonText(value: unknown): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v));
+  // Bytes (u8[N]) print as an array of numbers, as bpftrace prints them.
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v instanceof Uint8Array ? [...v] : v));
 }
 
 function defaultWidth(field: IrField): number {
@@ -269,6 +270,7 @@ function defaultWidth(field: IrField): number {
   if (t.kind === "bool") return 5;
   if (t.kind === "string") return Math.min(t.size - 1, 16);
   if ((field.source as { kind: string }).kind === "builtin" && (field.source as { name: string }).name === "ktime") return 15;
+  if (t.kind === "array") return Math.min(t.length * ({ 1: 4, 2: 6, 4: 11, 8: 21 }[t.element.size]), 40);
   return { 1: 4, 2: 6, 4: 7, 8: 12 }[t.size];
 }
 

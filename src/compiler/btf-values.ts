@@ -2,11 +2,14 @@
  * Kernel types as probegen values: what a BTF type is captured as (integer, string, address),
  * and the prototypes of functions and BTF tracepoints, for arguments by name.
  */
-import type { Btf, FuncSignature } from "../kernel/btf/index.js";
+import { arrayCapture, type Btf, type FuncSignature } from "../kernel/btf/index.js";
 import type { ScalarOrString } from "./types.js";
 
+/** How the value is read: an integer, a string through a pointer, an array copied whole, or a pointer's address. */
+export type BtfRead = "int" | "kernel_string" | "user_string" | "char_array" | "array" | "pointer";
+
 export type BtfCapture =
-  | { ok: true; type: ScalarOrString; read: "int" | "kernel_string" | "user_string" | "char_array" | "pointer" }
+  | { ok: true; type: ScalarOrString; read: BtfRead }
   | { ok: false; why: string };
 
 /** How a value of BTF type `id` is captured; `charSize` sizes strings read through a pointer. */
@@ -29,9 +32,11 @@ export function captureOf(btf: Btf, id: number, charSize: number): BtfCapture {
       return { ok: true, type: { kind: "int", size: 8, signed: false }, read: "pointer" };
     }
     case "array": {
-      const elem = btf.type(btf.resolve(t.type));
-      if (elem.kind === "int" && elem.size === 1) return { ok: true, type: { kind: "string", size: t.nelems }, read: "char_array" };
-      return { ok: false, why: `an array (${btf.describe(id)})` };
+      const c = arrayCapture(btf, t);
+      if ("error" in c) return { ok: false, why: `${btf.describe(id)}: ${c.error}` };
+      if (c.kind === "char_array") return { ok: true, type: { kind: "string", size: c.length }, read: "char_array" };
+      if (c.kind !== "array") throw new Error("arrayCapture returned a non-array");
+      return { ok: true, type: { kind: "array", element: { kind: "int", size: c.elementSize, signed: c.signed }, length: c.length }, read: "array" };
     }
     case "struct":
     case "union":

@@ -20,7 +20,7 @@ export function needsUidGid(s: ValueSource): boolean {
 export function scalarValue(source: ValueSource, type: ScalarOrString): string {
   const raw = rawScalar(source);
   if (type.kind === "bool") return `!!(${raw})`;
-  if (type.kind !== "int") throw new Error("scalarValue on a string source");
+  if (type.kind !== "int") throw new Error(`scalarValue on a ${type.kind} source`);
   return `(${cScalarType(type)})${raw}`;
 }
 
@@ -78,6 +78,19 @@ export function readString(source: ValueSource, dst: string, size: number): stri
     }
     case "stashed": return `__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${size});`;
     default: throw new Error(`${source.kind} is not a string`);
+  }
+}
+
+/**
+ * A statement copying `size` bytes of the array `source` into `dst`: the array's own bytes,
+ * never its address (an array in C decays to a pointer wherever it is used as a value).
+ */
+export function readArray(source: ValueSource, dst: string, size: number): string {
+  switch (source.kind) {
+    case "tracepoint-field": return `bpf_probe_read_kernel(${dst}, ${size}, ctx->${source.field.name});`;
+    case "path": return `BPF_CORE_READ_INTO(&${dst}, ${coreArgs(source)});`;
+    case "stashed": return `__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${size});`;
+    default: throw new Error(`${source.kind} is not an array`);
   }
 }
 

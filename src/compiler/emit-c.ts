@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readString, scalarValue } from "./c-expr.js";
+import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
@@ -13,7 +13,7 @@ import { programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, t
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
-import { cScalarType, type ScalarOrString } from "./types.js";
+import { cDeclaration, cScalarType, sizeOf, type ScalarOrString } from "./types.js";
 
 let template: Handlebars.TemplateDelegate | undefined;
 
@@ -89,7 +89,7 @@ function structsOf(probe: IrProbe) {
 function structView(cName: string, layout: StructLayout) {
   return {
     cName,
-    members: layout.members.map((m) => ({ decl: declare(m.type, m.name) })),
+    members: layout.members.map((m) => ({ decl: cDeclaration(m.type, m.name) })),
     asserts: [
       `_Static_assert(sizeof(struct ${cName}) == ${layout.size}, "probegen layout: size of ${cName}");`,
       ...layout.members.map((m) => `_Static_assert(__builtin_offsetof(struct ${cName}, ${m.name}) == ${m.offset}, "probegen layout: ${cName}.${m.name}");`),
@@ -101,10 +101,6 @@ function paramsView(probe: IrProbe) {
   const view = structView("pg_params", probe.paramsLayout);
   const defaults = probe.params.map((p) => `.${p.name} = ${p.default}${p.type.kind === "int" && p.type.signed ? "LL" : "ULL"},`);
   return { ...view, defaults };
-}
-
-function declare(type: ScalarOrString, name: string): string {
-  return type.kind === "string" ? `char ${name}[${type.size}]` : `${cScalarType(type)} ${name}`;
 }
 
 function programContext(p: IrProgram): CContext {
@@ -137,7 +133,12 @@ function cTypeOf(t: IrMapType): string {
   switch (t.kind) {
     case "struct": return `struct ${t.struct.cName}`;
     case "histogram": return `struct ${t.histogram.cName}`;
-    case "scalar": return t.scalar.kind === "string" ? `char[${t.scalar.size}]` : cScalarType(t.scalar);
+    case "scalar": {
+      const s = t.scalar;
+      if (s.kind === "string") return `char[${s.size}]`;
+      if (s.kind === "array") return `${cScalarType(s.element)}[${s.length}]`;
+      return cScalarType(s);
+    }
   }
 }
 
@@ -240,6 +241,7 @@ class BodyWriter {
     this.line(`${locals.stash}->pg_ts = bpf_ktime_get_ns();`);
     for (const m of s.members) {
       if (m.type.kind === "string") this.line(readString(m.source, `${locals.stash}->${m.name}`, m.type.size));
+      else if (m.type.kind === "array") this.line(readArray(m.source, `${locals.stash}->${m.name}`, sizeOf(m.type)));
       else this.line(`${locals.stash}->${m.name} = ${scalarValue(m.source, m.type)};`);
     }
     this.line(`__u32 pg_tid = (__u32)${locals.pidTgid};`);
@@ -275,6 +277,7 @@ class BodyWriter {
   private capture(f: IrField): void {
     this.at(f.span);
     if (f.type.kind === "string") this.readInto(f.source, `e->${f.name}`, f.type.size);
+    else if (f.type.kind === "array") this.line(readArray(f.source, `e->${f.name}`, sizeOf(f.type)));
     else this.line(`e->${f.name} = ${scalarValue(f.source, f.type)};`);
     this.back();
   }
@@ -386,8 +389,8 @@ class BodyWriter {
       return;
     }
     const s = value.type;
-    if (s.kind === "string") {
-      this.line(`char ${name}[${s.size}];`, 2);
+    if (s.kind === "string" || s.kind === "array") {
+      this.line(`${cDeclaration(s, name)};`, 2);
       this.line(`__builtin_memset(${name}, 0, sizeof(${name}));`, 2);
     } else {
       this.line(`${cScalarType(s)} ${name};`, 2);
@@ -400,6 +403,9 @@ class BodyWriter {
       // The resolver admits only captured values here (not literals or arithmetic).
       if (expr.kind !== "value") throw new Error("a string key or value that is not a captured value");
       this.readInto(expr.source, dst, type.size, 2);
+    } else if (type.kind === "array") {
+      if (expr.kind !== "value") throw new Error("an array key or value that is not a captured value");
+      this.line(readArray(expr.source, dst, sizeOf(type)), 2);
     } else {
       this.line(`${dst} = (${cScalarType(type)})${wrap(printExpr(expr, noStrings))};`, 2);
     }

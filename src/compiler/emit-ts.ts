@@ -9,7 +9,7 @@ import type { MapTsNames } from "./names.js";
 import type { StructLayout } from "./layout.js";
 import { pathInComment, tsDocText } from "./escape.js";
 import { version } from "./package-info.js";
-import type { ScalarOrString } from "./types.js";
+import { isByteArray, type ScalarOrString } from "./types.js";
 
 export interface EmitTsOptions {
   /** Module the loader imports the runtime from. */
@@ -33,7 +33,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * The runtime exports a loader may use, in the order its import lists them. The emitter records
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses.
  */
-const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "zeroBytes", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "zeroBytes", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
 
 class RuntimeImports {
@@ -245,6 +245,7 @@ function tsType(t: ScalarOrString): string {
     case "int": return t.size === 8 ? "bigint" : "number";
     case "bool": return "boolean";
     case "string": return "string";
+    case "array": return isByteArray(t) ? "Uint8Array" : `${tsType(t.element)}[]`;
   }
 }
 
@@ -324,6 +325,11 @@ function readExpr(t: ScalarOrString, at: string, rt: RuntimeImports): string {
   switch (t.kind) {
     case "bool": return `view.getUint8(${at}) !== 0`;
     case "string": return `${rt.value("readCString")}(view, ${at}, ${t.size})`;
+    case "array": {
+      if (isByteArray(t)) return `${rt.value("readBytes")}(view, ${at}, ${t.length})`;
+      const { size, signed } = t.element;
+      return size === 8 ? `${rt.value("readBigInts")}(view, ${at}, ${t.length}, ${signed})` : `${rt.value("readInts")}(view, ${at}, ${t.length}, ${size}, ${signed})`;
+    }
     case "int": {
       const bits = t.size * 8;
       const method = t.size === 8 ? `get${t.signed ? "BigInt" : "BigUint"}64` : `get${t.signed ? "Int" : "Uint"}${bits}`;
@@ -336,6 +342,12 @@ function writeStmt(t: ScalarOrString, at: string, value: string, rt: RuntimeImpo
   switch (t.kind) {
     case "bool": return `view.setUint8(${at}, ${value} ? 1 : 0);`;
     case "string": return `${rt.value("writeCString")}(view, ${at}, ${t.size}, ${value});`;
+    case "array": {
+      const { size, signed } = t.element;
+      return size === 8
+        ? `${rt.value("writeBigInts")}(view, ${at}, ${t.length}, ${signed}, ${value});`
+        : `${rt.value("writeInts")}(view, ${at}, ${t.length}, ${size}, ${signed}, ${value});`;
+    }
     case "int": {
       const method = t.size === 8 ? `set${t.signed ? "BigInt" : "BigUint"}64` : `set${t.signed ? "Int" : "Uint"}${t.size * 8}`;
       return t.size === 1 ? `view.${method}(${at}, ${value});` : `view.${method}(${at}, ${value}, true);`;
@@ -438,6 +450,7 @@ function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct
 /** How two CPUs' values add up: numbers, bigints, histograms, structs member by member. */
 function adder(t: IrMapType): string {
   if (t.kind === "histogram") return "(a, b) => a.add(b)";
+  // Strings and arrays have no sum: the total keeps the first CPU's.
   if (t.kind === "scalar") return t.scalar.kind === "int" ? "(a, b) => a + b" : t.scalar.kind === "bool" ? "(a, b) => a || b" : "(a) => a";
   const members = t.struct.members.map((x) => {
     const v = x.type.kind === "int" ? `a.${x.tsName} + b.${x.tsName}` : x.type.kind === "bool" ? `a.${x.tsName} || b.${x.tsName}` : `a.${x.tsName}`;

@@ -7,7 +7,7 @@ import { FilterSyntaxError, parseFilter, type FilterAst } from "./filter.js";
 import { sourceName, type IrExpr, type IrField } from "./ir.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
-import { i64, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { i64, typeName, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 export class ExprTyper {
   readonly problems: Diagnostic[] = [];
@@ -65,12 +65,17 @@ class Visitor {
         const captured = node.path.length === 1 ? this.fields.find((f) => f.name === node.path[0] && f.source.kind !== "builtin") : undefined;
         if (captured) return { kind: "value", source: captured.source, type: captured.type, span };
         const value = this.scope.lookup(node.path, span);
+        if (value?.address && this.what !== "filter" && this.what !== "if") {
+          return this.problem(`'${node.path.join(".")}' is a pointer (${value.address}): a map holds an address only when asked`, span,
+            "capture it as a field with 'type: u64' (the address) and use the field's name here");
+        }
         return value ? { kind: "value", source: value.source, type: value.type, span } : undefined;
       }
       case "unary": {
         const operand = this.visit(node.operand);
         if (!operand) return undefined;
         if (operand.type.kind === "string") return this.problem(`'${node.op}' needs a number, not a string`, span, "compare the string with == or !=");
+        if (operand.type.kind === "array") return this.arrayOperand(operand, span);
         const type: IntType | BoolType = node.op === "!" ? { kind: "bool" } : operand.type.kind === "int" ? operand.type : i64;
         return { kind: "unary", op: node.op, operand, type, span };
       }
@@ -83,6 +88,7 @@ class Visitor {
     const left = this.visit(node.left);
     const right = this.visit(node.right);
     if (!left || !right) return undefined;
+    for (const side of [left, right]) if (side.type.kind === "array") return this.arrayOperand(side, span);
     const ls = left.type.kind === "string";
     const rs = right.type.kind === "string";
     if (ls || rs) {
@@ -103,6 +109,12 @@ class Visitor {
     const comparison = ["==", "!=", "<", "<=", ">", ">="].includes(node.op);
     const type: IntType | BoolType = logical || comparison ? { kind: "bool" } : widest(left.type, right.type);
     return { kind: "binary", op: node.op, left, right, type, span };
+  }
+
+  /** Arrays are captured, stored in maps and compared in user space; in an expression they mean nothing yet. */
+  private arrayOperand(e: IrExpr, span: SourceSpan): undefined {
+    return this.problem(`'${nameOf(e)}' is an array (${typeName(e.type as ScalarOrString)}), which cannot be compared or computed with`, span,
+      "capture it as a field (or use it whole as a map key or value) and compare it in user space");
   }
 
   private problem(message: string, span: SourceSpan, hint?: string): undefined {

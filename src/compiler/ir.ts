@@ -8,9 +8,10 @@ import type { TracepointField } from "../kernel/tracefs.js";
 import type { AttachPoint } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import type { MapTsNames, ProbeTsNames } from "./names.js";
-import { sizeOf, type BoolType, type IntType, type ScalarOrString, type StringType } from "./types.js";
+import { sizeOf, typeName, type BoolType, type IntType, type ScalarOrString, type StringType } from "./types.js";
 
 import type { Capture, PathStep } from "../kernel/btf/index.js";
+import type { BtfRead } from "./btf-values.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
@@ -33,7 +34,7 @@ export type ValueSource =
    * A kernel struct member read with CO-RE: `task.real_parent.tgid`. `root` is a BTF type id
    * (the struct the path starts in) so the emitter can print the needed types.
    */
-  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: "int" | "user_string" | "kernel_string" | "char_array" | "pointer" }
+  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: BtfRead }
   | { kind: "param"; param: IrParam }
   /** Exit of a pair: nanoseconds since the entry. */
   | { kind: "latency" }
@@ -316,7 +317,7 @@ export function sourceName(s: ValueSource): string {
 export function sourceKey(s: ValueSource): string {
   switch (s.kind) {
     case "builtin": return `builtin:${s.name}`;
-    case "tracepoint-field": return `tp:${s.field.name}:${s.field.access.kind}`;
+    case "tracepoint-field": return `tp:${s.field.name}:${s.field.access.kind}${s.field.access.kind === "array" ? `:${typeName(s.field.access.type)}` : ""}`;
     case "kprobe-arg": return `arg:${s.index}:${s.read}:${s.ctx ?? "regs"}`;
     case "retval": return `retval:${s.arrayIndex ?? ""}`;
     case "path": return `path:${sourceName(s)}:${s.read}`;

@@ -160,6 +160,7 @@ function stashedType(s: ValueSource & { kind: "stashed" }, event: IrEvent | unde
     if (a.kind === "int") return a.type;
     if (a.kind === "char_array") return { kind: "string", size: a.length };
     if (a.kind === "pointer") return u64;
+    if (a.kind === "array") return a.type;
     return { kind: "string", size: 256 };
   }
   if (inner.kind === "kprobe-arg") return inner.read === "int" ? u64 : { kind: "string", size: 256 };
@@ -167,6 +168,7 @@ function stashedType(s: ValueSource & { kind: "stashed" }, event: IrEvent | unde
     if (inner.read === "char_array" && inner.capture.kind === "char_array") return { kind: "string", size: inner.capture.length };
     if (inner.read === "kernel_string" || inner.read === "user_string") return { kind: "string", size: 256 };
     if (inner.capture.kind === "int") return { kind: "int", size: inner.capture.size as 1 | 2 | 4 | 8, signed: inner.capture.signed };
+    if (inner.capture.kind === "array") return { kind: "array", element: { kind: "int", size: inner.capture.elementSize, signed: inner.capture.signed }, length: inner.capture.length };
   }
   return u64;
 }

@@ -14,7 +14,7 @@ import type { Btf } from "../kernel/btf/index.js";
 import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
-import { parseTypeName, typeName, u32, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 export type { KernelInfo };
 
@@ -222,8 +222,8 @@ class Resolver {
     this.checkUniqueFields(fields);
     const typer = new ExprTyper(this.source, scope, fields);
     let filter = spec.filter !== undefined ? typer.check(spec.filter, [...path, "filter"]) : undefined;
-    if (filter && filter.type.kind === "string") {
-      this.bag.add(error("filter-type", "a filter must be a condition, not a string", filter.span, "compare it: comm == \"bash\""));
+    if (filter && (filter.type.kind === "string" || filter.type.kind === "array")) {
+      this.bag.add(error("filter-type", `a filter must be a condition, not ${filter.type.kind === "string" ? "a string" : "an array"}`, filter.span, "compare it: comm == \"bash\""));
       filter = undefined;
     }
     const updates = (spec.update ?? []).map((u, i) => this.update(u, [...path, "update", i], typer)).filter((u): u is RUpdate => !!u);
@@ -286,6 +286,11 @@ class Resolver {
     const fromPath: SpecPath = typeof spec === "string" ? path : [...path, obj.from ? "from" : "name"];
     const value = scope.lookup(from.split("."), this.span(fromPath), obj.type);
     if (!value) return undefined;
+    if (value.address) {
+      this.fail("invalid-field", `'${from}' is a pointer (${value.address}): probegen copies an address into an event only when asked`, fromPath,
+        "add 'type: u64' to capture the address itself, or capture what it points to (a member: NAME.MEMBER, or a string: type: kernel_string)");
+      return undefined;
+    }
     const name = obj.name ?? from.split(".").at(-1)!;
     const problem = cIdentifierProblem(name);
     if (problem) {
@@ -350,8 +355,8 @@ class Resolver {
     const op = ops[0]!;
     const span = this.span(path);
     const condition = spec.if !== undefined ? typer.check(spec.if, [...path, "if"], "if") : undefined;
-    if (spec.if !== undefined && (!condition || condition.type.kind === "string")) {
-      if (condition) this.bag.add(error("invalid-update", "'if' must be a condition, not a string", condition.span, "compare it: ret < 0"));
+    if (spec.if !== undefined && (!condition || condition.type.kind === "string" || condition.type.kind === "array")) {
+      if (condition) this.bag.add(error("invalid-update", `'if' must be a condition, not ${condition.type.kind === "string" ? "a string" : "an array"}`, condition.span, "compare it: ret < 0"));
       return undefined;
     }
     const unstashedString = condition && stringValues(condition).find((v) => v.source.kind !== "stashed");
@@ -373,8 +378,8 @@ class Resolver {
     const value = map.value;
     const scalarValue = (text: string, what: string): IrExpr | undefined => {
       const expr = typer.check(text, [...path, what], what);
-      if (expr && expr.type.kind === "string") {
-        this.bag.add(error("invalid-update", `${what} needs a number, and this is a string`, expr.span));
+      if (expr && (expr.type.kind === "string" || expr.type.kind === "array")) {
+        this.bag.add(error("invalid-update", `${what} needs a number, and this is ${expr.type.kind === "string" ? "a string" : `an array (${typeName(expr.type)})`}`, expr.span));
         return undefined;
       }
       return expr;
@@ -447,6 +452,15 @@ class Resolver {
   }
 
   private assignable(expr: IrExpr, to: ScalarOrString): boolean {
+    if (expr.type.kind === "array" || to.kind === "array") {
+      // Arrays are copied whole: the same bytes, from a captured value.
+      if (expr.kind !== "value" || expr.type.kind !== "array" || to.kind !== "array" || sizeOf(expr.type) !== sizeOf(to)) {
+        this.bag.add(error("invalid-update", `cannot store ${expr.kind === "value" ? typeName(expr.type) : "a number"} in ${typeName(to)}`, expr.span,
+          to.kind === "array" ? `give a captured array of ${sizeOf(to)} bytes, such as a tracepoint's address field` : "declare the map with an array type, e.g. u8[16]"));
+        return false;
+      }
+      return true;
+    }
     const fromString = expr.type.kind === "string";
     if (fromString !== (to.kind === "string")) {
       this.bag.add(error("invalid-update", `cannot store ${fromString ? "a string" : "a number"} in ${typeName(to)}`, expr.span));
@@ -454,6 +468,11 @@ class Resolver {
     }
     if (fromString && expr.kind !== "value") {
       this.bag.add(error("invalid-update", "a string here must be a captured value such as comm or filename", expr.span));
+      return false;
+    }
+    if (!fromString && stringValues(expr).length > 0) {
+      this.bag.add(error("invalid-update", "map keys and values cannot compare strings", expr.span,
+        "compare strings in the program's filter, or use the string itself as the key (key: comm)"));
       return false;
     }
     return true;

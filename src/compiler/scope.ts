@@ -10,7 +10,7 @@ import { attachKind, type ReturnValue } from "./attach/index.js";
 import type { ArgContext, AttachPoint, Builtin, IrParam, PathRoot, ValueSource } from "./ir.js";
 import { defaultFieldType, type TracepointField } from "../kernel/tracefs.js";
 import { didYouMean } from "./suggest.js";
-import { i64, parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { i64, parseTypeName, sizeOf, typeName, u32, u64, type IntType, type ScalarOrString } from "./types.js";
 
 export const builtins: Record<Builtin, { type: ScalarOrString; description: string }> = {
   pid: { type: u32, description: "process id (the thread group id)" },
@@ -29,6 +29,11 @@ export interface ResolvedValue {
   source: ValueSource;
   type: ScalarOrString;
   description?: string;
+  /**
+   * Set when the value is a pointer's address (its C type): filters may compare it, but it is
+   * copied into an event or a map only when the spec asks for it with `type: u64`.
+   */
+  address?: string;
 }
 
 export type Report = (code: string, message: string, span: SourceSpan, hint?: string) => void;
@@ -85,7 +90,7 @@ export class Scope {
     }
     if (path.length === 1 && path[0]! in builtins) {
       const b = builtins[path[0] as Builtin];
-      const type = this.overrideInt(name, b.type, override, span);
+      const type = this.overrideType(name, b.type, override, span);
       return type ? { source: { kind: "builtin", name: path[0] as Builtin }, type, description: b.description } : undefined;
     }
     if (this.entry) {
@@ -106,7 +111,7 @@ export class Scope {
     if (name === "latency") return { source: { kind: "latency" }, type: u64, description: "nanoseconds from entry to exit" };
     if (name === "ret" || name === "retval") {
       if (!ret) return this.unknown(name, span);
-      const type = this.overrideInt(name, ret.type, override, span);
+      const type = this.overrideType(name, ret.type, override, span);
       return type && { source: ret.source, type, description: "return value" };
     }
     if (name === "errno") {
@@ -126,7 +131,10 @@ export class Scope {
     switch (ret?.kind) {
       case "register": return { source: { kind: "retval" }, type: i64 };
       case "array": return this.fexitReturn(ret.index, ret.type);
-      case "field": return { source: { kind: "tracepoint-field", field: ret.field }, type: defaultFieldType(ret.field, DEFAULT_STRING_SIZE) };
+      case "field": {
+        const type = defaultFieldType(ret.field, DEFAULT_STRING_SIZE);
+        return type && { source: { kind: "tracepoint-field", field: ret.field }, type };
+      }
       case undefined: return undefined;
     }
   }
@@ -166,15 +174,30 @@ export class Scope {
     const btf = this.types.load()!;
     const captured = captureOf(btf, typeId, DEFAULT_STRING_SIZE);
     if (!captured.ok || captured.type.kind === "string") return { source: { kind: "retval", arrayIndex: index }, type: i64, description: "return value" };
-    const type = override && span ? this.overrideInt("retval", captured.type, override, span) : captured.type;
-    return type && { source: { kind: "retval", arrayIndex: index }, type, description: `return value (${btf.describe(typeId)})` };
+    const type = override && span ? this.overrideType("retval", captured.type, override, span) : captured.type;
+    const address = captured.read === "pointer" && !override ? { address: btf.describe(typeId) } : {};
+    return type && { source: { kind: "retval", arrayIndex: index }, type, description: `return value (${btf.describe(typeId)})`, ...address };
   }
 
   /** A function argument typed from BTF, or a member path starting at one. */
   private btfArg(index: number, ctx: ArgContext, typeId: number, members: string[], span: SourceSpan, override?: string): ResolvedValue | undefined {
     const btf = this.types.load()!;
     const cType = btf.describe(typeId);
-    if (members.length > 0) return this.corePath({ kind: "arg", index, ctx, cType }, typeId, members, span, override);
+    const byValue = this.structsByValue(index);
+    if (byValue) {
+      this.report("invalid-type", `argument ${index} comes after ${byValue}, a struct passed by value, which moves the arguments after it`, span,
+        "probegen cannot read arguments past a struct passed by value yet");
+      return undefined;
+    }
+    if (members.length > 0) {
+      const kind = btf.type(btf.resolve(typeId)).kind;
+      if (kind === "struct" || kind === "union") {
+        this.report("invalid-type", `argument ${index} is ${cType}, a ${kind} passed by value: probegen reads members through pointers only`, span,
+          "probe a function that takes a pointer to it");
+        return undefined;
+      }
+      return this.corePath({ kind: "arg", index, ctx, cType }, typeId, members, span, override);
+    }
     const captured = captureOf(btf, typeId, DEFAULT_STRING_SIZE);
     if (!captured.ok) {
       this.report("invalid-type", `argument ${index} is ${captured.why}`, span, "capture one of its members: args.NAME.MEMBER");
@@ -187,7 +210,17 @@ export class Scope {
       return { source: { kind: "kprobe-arg", index, read, ctx }, type: captured.type, description };
     }
     if (override) return this.registerValue({ kind: "kprobe-arg", index, read: "int", ctx }, span, override, u64);
-    return { source: { kind: "kprobe-arg", index, read: "int", ctx }, type: captured.type, description };
+    return { source: { kind: "kprobe-arg", index, read: "int", ctx }, type: captured.type, description, ...(captured.read === "pointer" ? { address: cType } : {}) };
+  }
+
+  /** The first struct passed by value before argument `index`, if any (it shifts the registers or slots after it). */
+  private structsByValue(index: number): string | undefined {
+    const attach = this.entry ?? this.attach;
+    const args = attachKind(attach).arguments(attach);
+    if (args.kind !== "args" || !args.proto) return undefined;
+    const btf = this.types.load()!;
+    const param = args.proto.params.slice(0, index).find((p) => ["struct", "union"].includes(btf.type(btf.resolve(p.type)).kind));
+    return param && `${btf.describe(param.type)} ${param.name}`.trim();
   }
 
   /** `task.real_parent.tgid`, `args.how.flags`: members read with CO-RE, checked against BTF. */
@@ -237,7 +270,11 @@ export class Scope {
         this.report("invalid-type", `'${members.at(-1)}' is ${btf.describe(last.type)}, not a char pointer`, span, "remove 'type'");
         return undefined;
       } else {
-        const t = this.overrideInt(written, type.kind === "string" ? u64 : type, override, span);
+        if (type.kind === "string") {
+          this.report("invalid-type", `'${members.at(-1)}' is ${btf.describe(last.type)}, text, and cannot be read as ${override}`, span, "remove 'type'");
+          return undefined;
+        }
+        const t = this.overrideType(written, type, override, span);
         if (!t) return undefined;
         type = t;
       }
@@ -245,7 +282,8 @@ export class Scope {
     return {
       source: { kind: "path", root, rootType: typeof rootType === "number" ? btf.resolve(rootType) : rootId, steps: r.steps, capture, read },
       type,
-      description: `${btf.describe(last.type)} ${written} (read with CO-RE)`,
+      description: `${read === "pointer" ? "the address in " : ""}${btf.describe(last.type)} ${written} (read with CO-RE)`,
+      ...(read === "pointer" && !override ? { address: btf.describe(last.type) } : {}),
     };
   }
 
@@ -263,35 +301,46 @@ export class Scope {
     return `available: ${this.names().join(", ")}`;
   }
 
-  private overrideInt(name: string, type: ScalarOrString, override: string | undefined, span: SourceSpan): ScalarOrString | undefined {
+  /** `type:` on a value: an integer read as another integer, an array as another array of at most its bytes. */
+  private overrideType(name: string, type: ScalarOrString, override: string | undefined, span: SourceSpan): ScalarOrString | undefined {
     if (!override || override === typeName(type)) return type;
     const parsed = parseTypeName(override);
-    if (type.kind === "int" && parsed && parsed.kind !== "string") return parsed;
-    this.report("invalid-type", `'${name}' is ${typeName(type)} and cannot be read as ${override}`, span, "remove 'type'");
+    if (type.kind === "int" && (parsed?.kind === "int" || parsed?.kind === "bool")) return parsed;
+    if (type.kind === "array" && parsed?.kind === "array" && sizeOf(parsed) <= sizeOf(type)) return parsed;
+    const hint = type.kind === "array"
+      ? `an array can be read as another array of at most ${sizeOf(type)} bytes (e.g. u8[${sizeOf(type)}]), or remove 'type'`
+      : "remove 'type'";
+    this.report("invalid-type", `'${name}' is ${typeName(type)} and cannot be read as ${override}`, span, hint);
     return undefined;
   }
 
   private tracepointValue(field: TracepointField, span: SourceSpan, override?: string): ResolvedValue | undefined {
     const inferred = defaultFieldType(field, DEFAULT_STRING_SIZE);
     const description = `${field.cType} ${field.name} (tracepoint argument)`;
-    if (!override) return { source: { kind: "tracepoint-field", field }, type: inferred, description };
     const access = field.access;
+    if (!inferred) {
+      this.report("invalid-type", `'${field.name}' is '${field.cType}', an array of no fixed length, which probegen cannot capture`, span, "capture another field");
+      return undefined;
+    }
+    if (!override) return { source: { kind: "tracepoint-field", field }, type: inferred, description, ...(access.kind === "pointer" ? { address: field.cType } : {}) };
+    const pointer = access.kind === "user_string" || access.kind === "kernel_string" || access.kind === "pointer";
     if (override === "user_string" || override === "kernel_string") {
-      if (access.kind !== "user_string" && access.kind !== "kernel_string" && access.kind !== "pointer") {
+      if (!pointer) {
         this.report("invalid-type", `'${field.name}' is '${field.cType}', not a pointer, so it cannot be read as a string`, span, "remove 'type'");
         return undefined;
       }
       const readAs = { ...field, access: { kind: override } } as TracepointField;
       return { source: { kind: "tracepoint-field", field: readAs }, type: { kind: "string", size: DEFAULT_STRING_SIZE }, description };
     }
-    const scalar = parseTypeName(override) as IntType | BoolType;
     if (access.kind === "data_loc_string" || access.kind === "char_array") {
       this.report("invalid-type", `'${field.name}' is a string ('${field.cType}') and cannot be read as ${override}`, span, "remove 'type'");
       return undefined;
     }
-    // A pointer read as an integer is its address.
-    const readAs = access.kind === "int" ? field : ({ ...field, access: { kind: "int", type: u64 } } as TracepointField);
-    return { source: { kind: "tracepoint-field", field: readAs }, type: scalar, description };
+    // A pointer read as an integer is its address, asked for.
+    const type = this.overrideType(field.name, pointer ? u64 : inferred, override, span);
+    if (!type) return undefined;
+    const readAs: TracepointField = pointer ? { ...field, access: { kind: "pointer" } } : type.kind === "array" ? { ...field, access: { kind: "array", type } } : field;
+    return { source: { kind: "tracepoint-field", field: readAs }, type, description: pointer ? `the address in ${description}` : description };
   }
 
   private registerValue(source: ValueSource, span: SourceSpan, override: string | undefined, fallback: IntType): ResolvedValue | undefined {
@@ -302,7 +351,13 @@ export class Scope {
       }
       return { source: { ...source, read: override }, type: { kind: "string", size: DEFAULT_STRING_SIZE } };
     }
-    const type = override ? (parseTypeName(override) as IntType | BoolType) : fallback;
+    const parsed = override ? parseTypeName(override) : fallback;
+    if (parsed?.kind !== "int" && parsed?.kind !== "bool") {
+      this.report("invalid-type", `${source.kind === "retval" ? "a return value" : "an argument"} is one 64-bit register, and cannot be read as ${override}`, span,
+        "read it as an integer (u64, i32...), or name an array member behind a pointer: args.NAME.MEMBER");
+      return undefined;
+    }
+    const type = parsed;
     return { source, type, description: source.kind === "retval" ? "return value" : `argument ${(source as { index: number }).index}` };
   }
 }

@@ -22,8 +22,11 @@ export type IdentifierSpec = string;
 
 export type ScalarTypeSpec = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool";
 
-/** A scalar type (u8..u64, i8..i64, bool), a fixed-size string (string[16]) or a struct of named members. */
-export type ValueTypeSpec = ScalarTypeSpec | string | { [name: string]: ScalarTypeSpec | string };
+/** an array of integers, copied by value: u8[16] (bytes, a Uint8Array in TypeScript), u32[4], u64[6] (arrays of numbers or bigints) */
+export type ArrayTypeSpec = string;
+
+/** A scalar type (u8..u64, i8..i64, bool), a fixed-size string (string[16]), an array of integers (u8[16]) or a struct of named members. */
+export type ValueTypeSpec = ScalarTypeSpec | string | ArrayTypeSpec | { [name: string]: ScalarTypeSpec | string | ArrayTypeSpec };
 
 /** A size in bytes: an integer or a string such as 256KiB or 16MiB. */
 export type SizeSpec = number | string;
@@ -48,8 +51,8 @@ export type FieldSpec = string | {
   name?: IdentifierSpec;
   /** Where the value comes from. */
   from?: string;
-  /** Override the inferred type; required for kprobe arguments (default u64). */
-  type?: "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool" | "user_string" | "kernel_string";
+  /** Override the inferred type: another integer width; u64 on a pointer to capture its address (addresses are captured only when asked); user_string or kernel_string to read the string a pointer points to; an array type (u8[16], u32[4]) to read an array as other elements or only its first bytes. Kprobe arguments without BTF default to u64. */
+  type?: "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool" | "user_string" | "kernel_string" | ArrayTypeSpec;
   /** String capacity in bytes, NUL included. */
   size?: number;
   /** How TypeScript reads a 64-bit integer: bigint (default, exact) or number (no BigInt per event; exact below 2^53, e.g. 104 days of nanoseconds, rounded to the nearest representable value above). */

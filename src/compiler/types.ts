@@ -1,11 +1,17 @@
-/** The value types probegen lays out and decodes: fixed-width integers, booleans, C strings, structs. */
+/** The value types probegen lays out and decodes: fixed-width integers, booleans, C strings, arrays, structs. */
 
 export type IntType = { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean };
 export type BoolType = { kind: "bool" };
 /** A NUL-terminated string in a fixed-size char array. */
 export type StringType = { kind: "string"; size: number };
+/**
+ * A fixed-length array of integers, copied by value: u8[16] is bytes (an address, a hash),
+ * u64[6] the six syscall arguments. Never a pointer to the array.
+ */
+export type ArrayType = { kind: "array"; element: IntType; length: number };
 export type StructType = { kind: "struct"; members: Array<{ name: string; type: ScalarOrString }> };
-export type ScalarOrString = IntType | BoolType | StringType;
+/** What one field, map key/value or struct member holds (arrays included: they are copied whole). */
+export type ScalarOrString = IntType | BoolType | StringType | ArrayType;
 export type ValueType = ScalarOrString | StructType;
 
 export const u8: IntType = { kind: "int", size: 1, signed: false };
@@ -23,12 +29,19 @@ const scalarNames: Record<string, ScalarOrString> = {
   bool: { kind: "bool" },
 };
 
-/** Parses "u32", "string[16]"; undefined for anything else. */
+/** Parses "u32", "string[16]", "u8[16]"; undefined for anything else. */
 export function parseTypeName(name: string): ScalarOrString | undefined {
   const scalar = scalarNames[name];
   if (scalar) return scalar;
-  const m = /^string\[(\d+)\]$/.exec(name);
-  return m ? { kind: "string", size: Number(m[1]) } : undefined;
+  const m = /^(string|[ui](?:8|16|32|64))\[(\d+)\]$/.exec(name);
+  if (!m || Number(m[2]) === 0) return undefined;
+  if (m[1] === "string") return { kind: "string", size: Number(m[2]) };
+  return { kind: "array", element: scalarNames[m[1]!] as IntType, length: Number(m[2]) };
+}
+
+/** Whether an array holds bytes (u8): TS reads those as a Uint8Array, others as arrays of numbers or bigints. */
+export function isByteArray(t: ArrayType): boolean {
+  return t.element.size === 1 && !t.element.signed;
 }
 
 export function sizeOf(t: ValueType): number {
@@ -36,11 +49,13 @@ export function sizeOf(t: ValueType): number {
     case "int": return t.size;
     case "bool": return 1;
     case "string": return t.size;
+    case "array": return t.element.size * t.length;
     case "struct": throw new Error("struct sizes come from the layout pass");
   }
 }
 
 export function alignOf(t: ScalarOrString): number {
+  if (t.kind === "array") return t.element.size;
   return t.kind === "int" ? t.size : 1;
 }
 
@@ -49,8 +64,16 @@ export function typeName(t: ValueType): string {
     case "int": return `${t.signed ? "i" : "u"}${t.size * 8}`;
     case "bool": return "bool";
     case "string": return `string[${t.size}]`;
+    case "array": return `${typeName(t.element)}[${t.length}]`;
     case "struct": return `{ ${t.members.map((m) => `${m.name}: ${typeName(m.type)}`).join(", ")} }`;
   }
+}
+
+/** A declaration of `name` as `t`: `__u32 pid`, `char comm[16]`, `__u8 saddr[4]`. */
+export function cDeclaration(t: ScalarOrString, name: string): string {
+  if (t.kind === "string") return `char ${name}[${t.size}]`;
+  if (t.kind === "array") return `${cScalarType(t.element)} ${name}[${t.length}]`;
+  return `${cScalarType(t)} ${name}`;
 }
 
 /** The C spelling of a scalar, for declarations. */

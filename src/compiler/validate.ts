@@ -47,7 +47,9 @@ function describeErrors(source: SpecSource, errors: ErrorObject[]): Diagnostic[]
   const kept = [...byPath.entries()].filter(
     ([path, e]) => e.keyword === "additionalProperties" || !paths.some((p) => p !== path && p.startsWith(path + "/")),
   );
-  return kept.map(([, e]) => describe(source, e));
+  // A value that fails an enum and a pattern (type: u64 or type: "u8[16]") hears about both.
+  const patterns = new Map(errors.filter((e) => e.keyword === "pattern").map((e) => [e.instancePath, e]));
+  return kept.map(([path, e]) => describe(source, e, e.keyword === "enum" ? patterns.get(path) : undefined));
 }
 
 /** Prefer errors that say what is wrong with the value itself over type mismatches of other branches. */
@@ -69,7 +71,7 @@ function pathOf(pointer: string): SpecPath {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
-function describe(source: SpecSource, e: ErrorObject): Diagnostic {
+function describe(source: SpecSource, e: ErrorObject, alternative?: ErrorObject): Diagnostic {
   const path = pathOf(e.instancePath);
   const where = path.length ? `'${path.join(".")}'` : "the spec";
   const description = (e.parentSchema as { description?: string } | undefined)?.description;
@@ -85,8 +87,9 @@ function describe(source: SpecSource, e: ErrorObject): Diagnostic {
         `add a '${e.params.missingProperty}:' entry`);
     case "enum": {
       const allowed = (e.params.allowedValues as unknown[]).map(String);
+      const other = (alternative?.parentSchema as { description?: string } | undefined)?.description;
       return error("invalid-value", `${where} is '${String(e.data)}', which is not allowed.${didYouMean(String(e.data), allowed)}`,
-        source.spanOf(path), `use one of: ${allowed.join(", ")}`);
+        source.spanOf(path), `use one of: ${allowed.join(", ")}${other ? `; or ${other}` : ""}`);
     }
     case "pattern":
       return error("invalid-value", `${where} is '${String(e.data)}', which is not valid here`, source.spanOf(path),

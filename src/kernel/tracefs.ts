@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TRACEFS_MOUNT_POINTS, tracefsAccess, tracefsProblem } from "../runtime/tracefs-mount.js";
-import type { IntType, ScalarOrString } from "../compiler/types.js";
+import type { ArrayType, IntType, ScalarOrString } from "../compiler/types.js";
 
 export interface TracepointField {
   name: string;
@@ -21,7 +21,9 @@ export interface TracepointField {
     | { kind: "kernel_string" }        // pointer to a kernel string
     | { kind: "pointer" }              // any other pointer: captured as its address
     | { kind: "data_loc_string" }      // __data_loc char[]: string stored inside the record
-    | { kind: "char_array"; length: number }; // char name[N] inline in the record
+    | { kind: "char_array"; length: number } // char name[N] inline in the record: text
+    | { kind: "array"; type: ArrayType }     // __u8 saddr[4], unsigned long args[6]: copied by value
+    | { kind: "unsized_array" };              // u32 buf[]: a trailing array of no fixed length
 }
 
 export interface TracepointFormat {
@@ -130,7 +132,8 @@ const knownIntTypes: Record<string, { size: 1 | 2 | 4 | 8; signed: boolean }> = 
 
 function accessOf(category: string, cType: string, arrayLength: number | undefined, size: number, signed: boolean): TracepointField["access"] {
   if (cType.startsWith("__data_loc") && cType.includes("char")) return { kind: "data_loc_string" };
-  if (arrayLength !== undefined && /\bchar\b/.test(cType)) return { kind: "char_array", length: arrayLength };
+  if (cType.endsWith("[]")) return { kind: "unsized_array" };
+  if (arrayLength !== undefined) return arrayAccess(cType.replace(/\[\d+\]$/, ""), arrayLength, size, signed);
   if (cType.includes("*")) {
     if (/^(const\s+)?(unsigned\s+)?char\s*\*$/.test(cType.replace(/\s*__user\s*/, " ").trim())) {
       // Syscall arguments point into the calling process; other tracepoints record kernel pointers.
@@ -138,19 +141,40 @@ function accessOf(category: string, cType: string, arrayLength: number | undefin
     }
     return { kind: "pointer" };
   }
-  const base = cType.replace(/\b(const|volatile)\b/g, "").trim();
-  const known = knownIntTypes[base];
-  if (known && known.size <= size) return { kind: "int", type: { kind: "int", ...known } };
-  const width = ([1, 2, 4, 8] as const).find((w) => w === size) ?? 8;
-  return { kind: "int", type: { kind: "int", size: width, signed } };
+  return { kind: "int", type: intType(cType, size, signed) };
 }
 
-/** The type a captured tracepoint field has by default. */
-export function defaultFieldType(field: TracepointField, stringSize: number): ScalarOrString {
+/**
+ * `char comm[16]` is text; any other array (`__u8 saddr[4]`, `unsigned char addr[6]`,
+ * `unsigned long args[6]`) is copied element by element's width, never read as one integer.
+ */
+function arrayAccess(elementCType: string, length: number, size: number, signed: boolean): TracepointField["access"] {
+  const base = elementCType.replace(/\b(const|volatile)\b/g, "").trim();
+  if (base === "char") return { kind: "char_array", length };
+  const element = intType(base, size / length, signed);
+  // An element type we cannot size from the record: keep its bytes.
+  if (element.size * length !== size) return { kind: "array", type: { kind: "array", element: { kind: "int", size: 1, signed: false }, length: size } };
+  return { kind: "array", type: { kind: "array", element, length } };
+}
+
+/** The integer type tracefs's C type names, checked against the size the record gives it. */
+function intType(cType: string, size: number, signed: boolean): IntType {
+  const base = cType.replace(/\b(const|volatile)\b/g, "").trim();
+  const known = knownIntTypes[base];
+  // Syscall arguments are stored in 8-byte slots: an int argument reads its own 4 bytes.
+  if (known && known.size <= size) return { kind: "int", ...known };
+  const width = ([1, 2, 4, 8] as const).find((w) => w === size) ?? 8;
+  return { kind: "int", size: width, signed };
+}
+
+/** The type a captured tracepoint field has by default (pointers: their address, when asked); undefined when it cannot be captured. */
+export function defaultFieldType(field: TracepointField, stringSize: number): ScalarOrString | undefined {
   switch (field.access.kind) {
     case "int": return field.access.type;
     case "pointer": return { kind: "int", size: 8, signed: false };
     case "char_array": return { kind: "string", size: field.access.length };
+    case "array": return field.access.type;
+    case "unsized_array": return undefined;
     default: return { kind: "string", size: stringSize };
   }
 }

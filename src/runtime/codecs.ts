@@ -1,5 +1,6 @@
 // Helpers generated decoders/encoders call for fixed-size C strings
-// (char comm[16], char filename[256]): NUL-terminated, UTF-8, zero-padded.
+// (char comm[16], char filename[256]): NUL-terminated, UTF-8, zero-padded; and for
+// arrays of integers (u8 saddr[4], u64 args[6]), at the end of this file.
 //
 // readCString is on every event's path (once per string field), so it allocates
 // nothing on its common paths (docs/performance.md, "Event path after the runtime work"):
@@ -108,4 +109,60 @@ export function writeCString(view: DataView, offset: number, size: number, value
 /** Zeroes `size` bytes at `offset`: encoders call it first so struct padding never carries stale bytes into a map key. */
 export function zeroBytes(view: DataView, offset: number, size: number): void {
   new Uint8Array(view.buffer, view.byteOffset + offset, size).fill(0);
+}
+
+// Arrays (u8 saddr[4], unsigned long args[6]) are copied out of the record: the ring reader
+// reuses its batch buffer, so a view into it would change under the caller.
+
+/** Copies `length` bytes at `offset` (a u8[N] field) into a new Uint8Array. */
+export function readBytes(view: DataView, offset: number, length: number): Uint8Array {
+  if (offset < 0 || offset + length > view.byteLength) throw new RangeError(`u8[${length}] at offset ${offset} is outside the ${view.byteLength}-byte record`);
+  return new Uint8Array(view.buffer, view.byteOffset + offset, length).slice();
+}
+
+/** Reads `length` little-endian integers of 1, 2 or 4 bytes (u16[8], i32[4]...). */
+export function readInts(view: DataView, offset: number, length: number, size: 1 | 2 | 4, signed: boolean): number[] {
+  const out = new Array<number>(length);
+  for (let i = 0, at = offset; i < length; i++, at += size) {
+    out[i] = size === 1 ? (signed ? view.getInt8(at) : view.getUint8(at))
+      : size === 2 ? (signed ? view.getInt16(at, true) : view.getUint16(at, true))
+      : signed ? view.getInt32(at, true) : view.getUint32(at, true);
+  }
+  return out;
+}
+
+/** Reads `length` little-endian 64-bit integers (u64[6]) as bigints, like every 64-bit field. */
+export function readBigInts(view: DataView, offset: number, length: number, signed: boolean): bigint[] {
+  const out = new Array<bigint>(length);
+  for (let i = 0; i < length; i++) out[i] = signed ? view.getBigInt64(offset + i * 8, true) : view.getBigUint64(offset + i * 8, true);
+  return out;
+}
+
+/** Writes exactly `length` integers of 1, 2 or 4 bytes (a Uint8Array for u8[N]); RangeError on a wrong length or value. */
+export function writeInts(view: DataView, offset: number, length: number, size: 1 | 2 | 4, signed: boolean, values: ArrayLike<number>): void {
+  checkLength(values, length, `${signed ? "i" : "u"}${size * 8}`);
+  const bits = size * 8;
+  const min = signed ? -(2 ** (bits - 1)) : 0;
+  const max = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+  for (let i = 0, at = offset; i < length; i++, at += size) {
+    const v = values[i]!;
+    if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`element ${i} (${v}) is not a ${signed ? "i" : "u"}${bits}`);
+    if (size === 1) view.setUint8(at, v & 0xff);
+    else if (size === 2) view.setUint16(at, v & 0xffff, true);
+    else view.setUint32(at, v >>> 0, true);
+  }
+}
+
+/** Writes exactly `length` 64-bit integers; RangeError on a wrong length or value. */
+export function writeBigInts(view: DataView, offset: number, length: number, signed: boolean, values: ArrayLike<bigint>): void {
+  checkLength(values, length, signed ? "i64" : "u64");
+  for (let i = 0; i < length; i++) {
+    const v = values[i]!;
+    if (signed ? BigInt.asIntN(64, v) !== v : BigInt.asUintN(64, v) !== v) throw new RangeError(`element ${i} (${v}) is not a ${signed ? "i" : "u"}64`);
+    view.setBigUint64(offset + i * 8, BigInt.asUintN(64, v), true);
+  }
+}
+
+function checkLength(values: ArrayLike<unknown>, length: number, element: string): void {
+  if (values.length !== length) throw new RangeError(`expected ${length} elements for ${element}[${length}], got ${values.length}`);
 }

@@ -68,7 +68,8 @@ function addonPath(): string {
   }
   throw new Error(
     `probegen: native addon ${ADDON} not found above ${fileURLToPath(import.meta.url)}; ` +
-      "build it with `npm install` (runs node-gyp rebuild; needs libbpf-dev, libelf-dev, zlib1g-dev)",
+      "build it with `npm rebuild probegen` in your app (`npm run install` in a probegen clone): " +
+      "node-gyp rebuild, which needs g++, make, pkg-config and libbpf-dev",
   );
 }
 

@@ -50,6 +50,15 @@ describe.skipIf(!hasTracefs)("probegen list (running kernel)", () => {
     expect(typo.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("shows arrays as arrays, bytes as bytes, and that pointers are addresses only when asked", async () => {
+    const sys = await probegen(["list", "tracepoint", "raw_syscalls/sys_enter"]);
+    expect(sys.exitCode, sys.stderr).toBe(0);
+    expect(sys.stdout).toMatch(/unsigned long\[6\]\s+args\s+u64\[6\]\s+copied by value/);
+    const tcp = await probegen(["list", "tracepoint", "sock/inet_sock_set_state"]);
+    expect(tcp.stdout).toMatch(/__u8\[16\]\s+saddr_v6\s+u8\[16\]\s+bytes, copied by value/);
+    expect(tcp.stdout).toMatch(/const void \*\s+skaddr\s+u64\s+an address: captured only with type: u64/);
+  });
+
   it("rejects what it cannot list with exit 2", async () => {
     expect((await probegen(["list", "uprobes"])).exitCode).toBe(2);
     expect((await probegen(["list", "tracepoint", "syscalls/*"])).exitCode).toBe(2);
@@ -71,6 +80,20 @@ describe("probegen init", () => {
     expect(b.exitCode, b.stderr).toBe(0);
     expect(existsSync(join(scratch, "generated/myopens.bpf.o"))).toBe(true);
     expect(readFileSync(join(scratch, "generated/myopens.ts"), "utf8")).toContain("filename: string;");
+  });
+
+  it("a starter for a tracepoint with arrays captures them by value and leaves pointers out", async () => {
+    for (const [name, attach] of [["rawsys", "tracepoint/raw_syscalls/sys_enter"], ["tcpstate", "tracepoint/sock/inet_sock_set_state"]] as const) {
+      const r = await probegen(["init", name, "--attach", attach], scratch, env);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const b = await probegen(["build", `probes/${name}.yaml`], scratch, env);
+      expect(b.exitCode, b.stderr).toBe(0);
+    }
+    expect(readFileSync(join(scratch, "probes/rawsys.yaml"), "utf8")).toMatch(/      - args\n[^]*#\s+args\s+unsigned long\[6\]\s+-> u64\[6\] \(copied by value\)/);
+    expect(readFileSync(join(scratch, "generated/rawsys.ts"), "utf8")).toContain("args: bigint[];");
+    const tcp = readFileSync(join(scratch, "probes/tcpstate.yaml"), "utf8");
+    expect(tcp).not.toMatch(/      - skaddr/);
+    expect(tcp).toMatch(/#\s+skaddr\s+const void \*\s+-> its address only with type: u64/);
   });
 
   it("refuses to overwrite, bad names and unknown attach points (exit 2)", async () => {

@@ -32,6 +32,25 @@ programs:
     fields:
       - { name: ret, from: retval, type: i8 }
       - { name: tiny_unsigned, from: retval, type: u16 }
+  - attach: tracepoint/sock/inet_sock_set_state
+    event: addrs
+    fields:
+      - saddr
+      - saddr_v6
+      - name: halves
+        from: saddr_v6
+        type: i16[8]
+      - sport
+  - attach: tracepoint/raw_syscalls/sys_enter
+    event: sys
+    fields:
+      - args
+      - name: signed_args
+        from: args
+        type: i64[2]
+      - name: low_words
+        from: args
+        type: u32[3]
 `;
 
 /** The struct declaration and its asserts, cut out of the generated C. */
@@ -131,6 +150,57 @@ int main(void) {
   return 0;
 }`);
     expect(decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 8)).toEqual({ type: "done", ret: -5, tinyUnsigned: 65535 });
+  });
+
+  it("arrays: bytes as Uint8Array copies, wider elements as numbers and bigints", async () => {
+    const bytes = await hostBytes(`${prelude}
+${structBlock(cText, "pg_event_addrs")}
+int main(void) {
+  struct pg_event_addrs e;
+  memset(&e, 0xA5, sizeof e);
+  e.pg_type = 3;
+  const __u8 lo[4] = { 127, 0, 0, 1 };
+  memcpy(e.saddr, lo, 4);
+  for (int i = 0; i < 16; i++) e.saddr_v6[i] = (__u8)(0xf0 + i);
+  for (int i = 0; i < 8; i++) e.halves[i] = (__s16)(i % 2 ? -1 - i : 1000 * i);
+  e.sport = 8080;
+  fwrite(&e, sizeof e, 1, stdout);
+  return 0;
+}`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const ev = decode(view, 0) as { saddr: Uint8Array; saddrV6: Uint8Array };
+    expect(ev).toEqual({
+      type: "addrs",
+      saddr: Uint8Array.of(127, 0, 0, 1),
+      saddrV6: Uint8Array.from({ length: 16 }, (_, i) => 0xf0 + i),
+      halves: [0, -2, 2000, -4, 4000, -6, 6000, -8],
+      sport: 8080,
+    });
+    // A copy: the record's bytes can be reused (the ring reader reuses its batch buffer).
+    new Uint8Array(bytes.buffer).fill(0);
+    expect([...ev.saddr]).toEqual([127, 0, 0, 1]);
+  });
+
+  it("arrays of 64-bit elements, and a prefix read as other elements", async () => {
+    const bytes = await hostBytes(`${prelude}
+${structBlock(cText, "pg_event_sys")}
+int main(void) {
+  struct pg_event_sys e;
+  memset(&e, 0xA5, sizeof e);
+  e.pg_type = 4;
+  for (int i = 0; i < 6; i++) e.args[i] = 0xfffffffffffffff0ull + i;
+  e.signed_args[0] = -1;
+  e.signed_args[1] = 9223372036854775807ll;
+  e.low_words[0] = 1; e.low_words[1] = 4294967295u; e.low_words[2] = 3;
+  fwrite(&e, sizeof e, 1, stdout);
+  return 0;
+}`);
+    expect(decode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0)).toEqual({
+      type: "sys",
+      args: [0, 1, 2, 3, 4, 5].map((i) => 0xfffffffffffffff0n + BigInt(i)),
+      signedArgs: [-1n, 9223372036854775807n],
+      lowWords: [1, 4294967295, 3],
+    });
   });
 
   it("an unknown tag is an error, not a wrong object", () => {

@@ -62,3 +62,23 @@ describe("fuzzer regressions: the licence", () => {
     expect(await build('"Dual MIT/GPL"', "pid, filename")).toEqual([]);
   });
 });
+
+describe("fuzzer regressions: maps whose declaration was refused", () => {
+  const withMap = (map: string, update: string) =>
+    `${program(`    update: [${update}]\n`)}maps:\n  m: ${map}\n`;
+
+  it.each([
+    ["an inverted lhist used by a hist update", "{ type: hash, key: u32, value: { lhist: { min: 10, max: 5, step: 1 } } }", "{ map: m, key: pid, hist: pid }"],
+    ["a hash map with no key", "{ type: hash, value: u64 }", "{ map: m, key: pid, count: true }"],
+    ["a hash map with no value", "{ type: hash, key: u32 }", "{ map: m, key: pid, count: true }"],
+  ])("%s is one error at the declaration, not a crash", (_, map, update) => {
+    const { diagnostics } = frontEnd(withMap(map, update));
+    expect(diagnostics.map((d) => [d.code, d.span?.line])).toEqual([["invalid-map", expect.any(Number)]]);
+    expect(diagnostics[0]!.span!.line).toBeGreaterThanOrEqual(6);
+  });
+
+  it("a comparison of strings as a map key is a located error", () => {
+    const { diagnostics } = frontEnd(withMap("{ type: hash, key: u32, value: u64 }", '{ map: m, key: "comm == \\"bash\\"", count: true }'));
+    expect(located(diagnostics)).toEqual([expect.stringMatching(/^probes\/test\.yaml:4:\d+: map keys and values cannot compare strings$/)]);
+  });
+});

@@ -1,7 +1,9 @@
 /** opensnoop end to end: the generated loader, in the real kernel, sees this process's own open. */
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadOpensnoop, type OpenEvent } from "../../generated/opensnoop.js";
 import { bpfSupport, skipNote } from "../runtime/helpers.js";
@@ -50,5 +52,19 @@ describe.skipIf(!support.ok)("opensnoop on the running kernel", () => {
       }
     }
     expect(mine?.filename).toBe(path);
+  });
+
+  it("lets the process exit when a handler closes the probe (the reader stops delivering, nothing stays on the loop)", async () => {
+    // A child process: only its exit shows whether the loop was left with a live handle.
+    const loader = pathToFileURL(resolve("dist/generated/opensnoop.js")).href;
+    const script = `
+      import { closeSync, openSync } from "node:fs";
+      import { loadOpensnoop } from ${JSON.stringify(loader)};
+      const probe = await loadOpensnoop();
+      probe.events.on(() => probe.close());
+      closeSync(openSync(${JSON.stringify(path)}, "r"));`;
+    const child = await execa("node", ["--input-type=module", "-e", script], { reject: false, timeout: 10_000 });
+    expect(child.timedOut, "still running 10 s after the probe closed").toBe(false);
+    expect(child.exitCode, child.stderr).toBe(0);
   });
 });

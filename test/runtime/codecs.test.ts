@@ -121,3 +121,37 @@ describe("readCString fast paths (cached Buffer, char[16] intern cache, latin1/u
     expect(readCString(view, 0, 32)).toBe("shared ü");
   });
 });
+
+describe("arrays", async () => {
+  const { readBigInts, readBytes, readInts, writeBigInts, writeInts } = await import("../../src/runtime/index.js");
+  const buf = new ArrayBuffer(64);
+  const view = new DataView(buf, 8); // non-zero byteOffset on purpose
+
+  it("round-trip bytes, narrow and 64-bit integers at the view's offsets", () => {
+    writeInts(view, 0, 4, 1, false, Uint8Array.of(127, 0, 0, 1));
+    writeInts(view, 4, 3, 2, true, [-1, 32767, -32768]);
+    writeInts(view, 12, 2, 4, false, [4294967295, 7]);
+    writeBigInts(view, 24, 2, true, [-2n, 9223372036854775807n]);
+    expect(readBytes(view, 0, 4)).toEqual(Uint8Array.of(127, 0, 0, 1));
+    expect(readInts(view, 4, 3, 2, true)).toEqual([-1, 32767, -32768]);
+    expect(readInts(view, 12, 2, 4, false)).toEqual([4294967295, 7]);
+    expect(readBigInts(view, 24, 2, true)).toEqual([-2n, 9223372036854775807n]);
+    expect(readBigInts(view, 24, 1, false)).toEqual([2n ** 64n - 2n]);
+  });
+
+  it("readBytes copies: later writes to the record do not change it", () => {
+    writeInts(view, 0, 2, 1, false, [1, 2]);
+    const bytes = readBytes(view, 0, 2);
+    writeInts(view, 0, 2, 1, false, [9, 9]);
+    expect([...bytes]).toEqual([1, 2]);
+    expect(bytes.buffer).not.toBe(buf);
+  });
+
+  it("refuses a wrong length, an element out of range, and bytes outside the record", () => {
+    expect(() => writeInts(view, 0, 4, 1, false, [1, 2, 3])).toThrow(/expected 4 elements for u8\[4\], got 3/);
+    expect(() => writeInts(view, 0, 1, 1, false, [256])).toThrow(/is not a u8/);
+    expect(() => writeInts(view, 0, 1, 2, true, [1.5])).toThrow(/is not a i16/);
+    expect(() => writeBigInts(view, 0, 1, false, [-1n])).toThrow(/is not a u64/);
+    expect(() => readBytes(view, 50, 8)).toThrow(RangeError);
+  });
+});

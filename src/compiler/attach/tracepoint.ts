@@ -6,6 +6,7 @@ import { crossCheckFormat } from "../../kernel/crosscheck.js";
 import { Tracefs, type TracepointFormat } from "../../kernel/tracefs.js";
 import { cNames } from "../names.js";
 import { closest, didYouMean } from "../suggest.js";
+import { cDeclaration } from "../types.js";
 import type { AttachContext, AttachKind, ContextStruct } from "./kind.js";
 
 export interface TracepointPoint {
@@ -70,6 +71,7 @@ function contextStruct(format: TracepointFormat): ContextStruct {
     if (f.offset > at) members.push({ decl: `__u8 pg_pad${pad++}[${f.offset - at}]` });
     const storage =
       f.access.kind === "char_array" ? `char ${f.name}[${f.size}]`
+      : f.access.kind === "array" ? cDeclaration(f.access.type, f.name)
       : f.size === 1 || f.size === 2 || f.size === 4 || f.size === 8 ? `__${f.signed ? "s" : "u"}${f.size * 8} ${f.name}`
       : `__u8 ${f.name}[${f.size}]`;
     members.push({ decl: storage });

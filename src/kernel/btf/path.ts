@@ -28,7 +28,10 @@ export interface PathStep {
 export type Capture =
   | { kind: "int"; size: number; signed: boolean; bool: boolean; enum: boolean; bitfieldSize: number }
   | { kind: "pointer"; target: number; charPointer: boolean }
-  | { kind: "char_array"; length: number };
+  /** char name[N]: text. */
+  | { kind: "char_array"; length: number }
+  /** Any other array of integers (__u8 addr[16], u64 counts[4]): copied by value. */
+  | { kind: "array"; length: number; elementSize: 1 | 2 | 4 | 8; signed: boolean };
 
 export type PathErrorKind = "no_member" | "not_composite" | "incomplete" | "not_capturable";
 
@@ -142,11 +145,7 @@ function classify(btf: Btf, id: number, bitfieldSize: number): Capture | { error
       const target = btf.type(btf.resolve(t.type));
       return { kind: "pointer", target: target.id, charPointer: isChar(target) };
     }
-    case "array": {
-      const elem = btf.type(btf.resolve(t.type));
-      if (isChar(elem)) return { kind: "char_array", length: t.nelems };
-      return { error: `only char arrays can be captured whole; capture one element, or a member of ${btf.describe(t.type)}` };
-    }
+    case "array": return arrayCapture(btf, t);
     case "struct": case "union": {
       const names = memberNames(btf, t.id);
       return { error: `a ${t.kind} is captured one member at a time, e.g. '.${names[0] ?? "member"}' (members: ${names.slice(0, 12).join(", ")}${names.length > 12 ? ", ..." : ""})` };
@@ -154,6 +153,17 @@ function classify(btf: Btf, id: number, bitfieldSize: number): Capture | { error
     case "float": return { error: "BPF programs cannot handle floating point values" };
     default: return { error: `a ${t.kind} has no value to capture` };
   }
+}
+
+/** `char comm[16]` is text; other arrays of integers are copied whole; anything else is refused. */
+export function arrayCapture(btf: Btf, t: { type: number; nelems: number }): Capture | { error: string } {
+  const elem = btf.type(btf.resolve(t.type));
+  if (elem.kind === "int" && elem.size === 1 && (elem.char || elem.name === "char")) return { kind: "char_array", length: t.nelems };
+  if ((elem.kind === "int" || elem.kind === "enum" || elem.kind === "enum64") && [1, 2, 4, 8].includes(elem.size) && !(elem.kind === "int" && elem.bool) && t.nelems > 0) {
+    return { kind: "array", length: t.nelems, elementSize: elem.size as 1 | 2 | 4 | 8, signed: elem.signed };
+  }
+  if (t.nelems === 0) return { error: "an array of no fixed length" };
+  return { error: `only arrays of integers can be captured whole; capture one member of ${btf.describe(t.type)} instead` };
 }
 
 function isChar(t: ReturnType<Btf["type"]>): boolean {

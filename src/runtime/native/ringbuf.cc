@@ -365,7 +365,9 @@ void RingCore::OnAsync(uv_async_t* h) {
     return;
   }
   if (!c->running_) return;  // staged chunks wait for Start()
-  if (c->DeliverStaged() > 0) uv_idle_start(&c->idle_, OnIdle);  // maybe more: next loop turn
+  // Maybe more: next loop turn. Not if the callback closed the reader: a closing
+  // handle started again would keep the loop alive, and be freed while queued.
+  if (c->DeliverStaged() > 0 && !c->closed_) uv_idle_start(&c->idle_, OnIdle);
 }
 
 void RingCore::OnIdle(uv_idle_t* h) {

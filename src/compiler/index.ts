@@ -1,0 +1,42 @@
+/**
+ * probegen/compiler: the compiler as a library, for build tools, editors and scripts. It does
+ * what `probegen build` and `probegen check` do, and reports each problem in a spec as a Diagnostic
+ * (a code, a message, its file:line:column, a hint) rather than throwing.
+ *
+ *   const [result] = await build(["probes/opensnoop.yaml"], { outDir: "generated" });
+ *   for (const d of result.diagnostics) console.error(formatDiagnostic(d));
+ */
+import { buildSpecs, type BuildOptions, type SpecResult } from "./build.js";
+
+export { runningKernel, type BuildOptions, type BuiltFile, type SpecResult } from "./build.js";
+export type { KernelInfo } from "../kernel/index.js";
+export { BuildCache, defaultCacheDir } from "./cache.js";
+export {
+  DiagnosticError,
+  formatDiagnostic,
+  type Diagnostic,
+  type FormatOptions,
+  type Severity,
+  type SourceSpan,
+} from "./diagnostics.js";
+export { version } from "./package-info.js";
+
+/**
+ * Builds each spec to NAME.bpf.c, NAME.bpf.o and NAME.ts in `options.outDir` (with `check`,
+ * compares with what is there instead of writing). One result per spec, in the given order;
+ * a spec with errors has diagnostics and no files.
+ */
+export function build(specs: string[], options: BuildOptions): Promise<SpecResult[]> {
+  return buildSpecs(specs, options);
+}
+
+/** What `check` needs: the kernel to check against (default: the running one) and a progress callback. */
+export type CheckOptions = Pick<BuildOptions, "kernel" | "onProgress">;
+
+/**
+ * Checks each spec against the schema and the kernel's types without running clang or writing
+ * anything: fast enough for an editor on every save. One result per spec, with its diagnostics.
+ */
+export function check(specs: string[], options: CheckOptions = {}): Promise<SpecResult[]> {
+  return buildSpecs(specs, { ...options, outDir: ".", checkOnly: true });
+}
