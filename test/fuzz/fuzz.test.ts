@@ -1,6 +1,7 @@
 /**
  * The spec fuzzer in the test suite: a fixed seed, a few hundred cases. Every case must be
- * rejected with a located diagnostic, or build, import, type-check and load. The long run is
+ * rejected with a located diagnostic, or build, import, type-check, load and pass the oracles
+ * (oracles.ts); the bundled and documented specs must build as written. The long run is
  * `npm run fuzz -- --cases N`.
  */
 import { describe, expect, it } from "vitest";

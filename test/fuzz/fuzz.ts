@@ -1,21 +1,26 @@
 /**
- * The spec fuzzer: makes specs (mutations of the bundled and documented specs, and specs walked
- * from the schema), puts each through the whole pipeline the way a user would (build, import the
- * loader, load it into the kernel, type-check it), and sorts the outcomes. The compiler's promise:
- * a spec is rejected with a located diagnostic before clang runs, or it builds, type-checks, loads
- * and attaches. Anything else is a bug.
+ * The spec fuzzer: makes specs (the bundled and documented specs as written, targeted mutations
+ * that plant the trigger of a known bug class, random mutations, and specs walked from the
+ * schema), puts each through the whole pipeline the way a user would (build, import the loader,
+ * load it into the kernel, type-check it), and sorts the outcomes. The compiler's promise: a spec
+ * is rejected with a located diagnostic before clang runs, or it builds, type-checks, loads and
+ * attaches, and does what it says (oracles.ts: events fit their ring, decoders keep every field,
+ * programs can fire). Anything else is a bug.
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { stringify } from "yaml";
 import { buildSpecs, runningKernel } from "../../src/compiler/build.js";
 import type { KernelInfo } from "../../src/compiler/resolve.js";
 import type { IrProbe } from "../../src/compiler/ir.js";
 import { BpfError } from "../../src/runtime/errors.js";
 import { loadCorpus, type Seed } from "./corpus.js";
 import { SchemaGenerator } from "./generate.js";
-import { mutate } from "./mutate.js";
+import { mutate, type Spec } from "./mutate.js";
+import { decoderFindings, staticFindings, tsNameClash, type SilentBug } from "./oracles.js";
 import { Random } from "./random.js";
+import { baseSpec, targetedMutations } from "./targeted.js";
 
 export type Outcome =
   | "rejected with a located diagnostic"
@@ -28,7 +33,9 @@ export type Outcome =
   | "verifier rejection"
   | "load failure"
   | "loader does not import"
-  | "loader fails tsc --strict";
+  | "loader fails tsc --strict"
+  | "bundled or documented spec rejected"
+  | SilentBug;
 
 export const acceptable: ReadonlySet<Outcome> = new Set<Outcome>([
   "rejected with a located diagnostic", "built and loaded", "built; refused at load naming the map", "built; host lacks the program type",
@@ -37,9 +44,13 @@ export const acceptable: ReadonlySet<Outcome> = new Set<Outcome>([
 export interface CaseResult {
   index: number;
   steps: string[];
+  /** The targeted mutation that made the case, if one did: the bug class it aims at. */
+  target?: string;
   outcome: Outcome;
   detail?: string;
   specPath: string;
+  /** How long the case took, build to load (the type check runs once for all). */
+  ms?: number;
 }
 
 export interface FuzzOptions {
@@ -53,13 +64,42 @@ export interface FuzzOptions {
   onCase?: (r: CaseResult) => void;
 }
 
-/** The spec text of case `index`: the same for the same seed, whatever ran before it. */
-export function makeCase(seed: number, index: number, corpus: Seed[], schema: SchemaGenerator): { text: string; steps: string[] } {
+export interface FuzzCase {
+  text: string;
+  steps: string[];
+  target?: string;
+  /** A corpus spec as written: the bundled probes and the docs' examples must build. */
+  pristine?: boolean;
+}
+
+/** Seeds whose programs all attach to tracepoints: they load on any host, so targeted cases reach the kernel. */
+function tracepointOnly(seed: Seed): boolean {
+  const ps = seed.spec.programs;
+  return Array.isArray(ps) && ps.every((p) => String((p as Spec | null)?.attach).startsWith("tracepoint/"));
+}
+
+/**
+ * The spec of case `index`: the same for the same seed, whatever ran before it. The first cases
+ * are the corpus as written; then a mix of targeted, random and schema-walked specs.
+ */
+export function makeCase(seed: number, index: number, corpus: Seed[], schema: SchemaGenerator): FuzzCase {
+  if (index < corpus.length) return { text: stringify(corpus[index]!.spec, { lineWidth: 0 }), steps: [`${corpus[index]!.origin}, as written`], pristine: true };
   const r = new Random(Math.imul(seed, 0x01000193) ^ Math.imul(index + 1, 0x9e3779b1));
-  if (r.chance(0.2)) return schema.spec(r);
-  const origin = r.pick(corpus);
-  const m = mutate(r, origin.spec);
-  return { text: m.text, steps: [`from ${origin.origin}`, ...m.steps] };
+  const roll = r.next();
+  if (roll < 0.1) return schema.spec(r);
+  if (roll < 0.45) {
+    const origin = r.pick(corpus);
+    const m = mutate(r, origin.spec);
+    return { text: m.text, steps: [`from ${origin.origin}`, ...m.steps] };
+  }
+  const seeds = corpus.filter(tracepointOnly);
+  const origin = r.chance(0.6) || !seeds.length ? undefined : r.pick(seeds);
+  const spec = origin ? structuredClone(origin.spec) : baseSpec(r);
+  const target = r.pick(Object.keys(targetedMutations));
+  const steps = [`from ${origin?.origin ?? "a one-program spec"}`, `${target}: ${targetedMutations[target]!(r, spec)}`];
+  // Now and then one random mutation on top, so the trigger also meets the unusual.
+  const m = r.chance(0.15) ? mutate(r, spec, 1) : { text: stringify(spec, { lineWidth: 0 }), steps: [] };
+  return { text: m.text, steps: [...steps, ...m.steps], target };
 }
 
 export async function runFuzz(options: FuzzOptions): Promise<CaseResult[]> {
@@ -82,24 +122,27 @@ export async function runFuzz(options: FuzzOptions): Promise<CaseResult[]> {
       mkdirSync(caseDir, { recursive: true });
       const specPath = `${caseDir}/c${index}.yaml`;
       writeFileSync(specPath, made.text);
-      const result = await runCase(index, made.steps, specPath, caseDir, kernel, options.hostLacks ?? new Set(), loaders);
+      const start = performance.now();
+      const result = await runCase(index, made, specPath, caseDir, kernel, options.hostLacks ?? new Set(), loaders);
+      result.ms = Math.round(performance.now() - start);
       results.push(result);
       options.onCase?.(result);
     }
   };
   await Promise.all([worker(), worker()]);
-  for (const bad of await typeCheck(loaders.map((l) => l.path))) {
-    const l = loaders.find((x) => x.path === bad.file)!;
-    if (acceptable.has(l.result.outcome)) Object.assign(l.result, { outcome: "loader fails tsc --strict", detail: bad.message });
+  // Only loaders that passed everything else: a case has one outcome, its first bug.
+  const passed = loaders.filter((l) => acceptable.has(l.result.outcome));
+  for (const bad of await typeCheck(passed.map((l) => l.path))) {
+    Object.assign(passed.find((x) => x.path === bad.file)!.result, { outcome: "loader fails tsc --strict", detail: bad.message });
   }
   results.sort((a, b) => a.index - b.index);
   writeFileSync(`${dir}/results.json`, JSON.stringify(results, null, 1));
   return results;
 }
 
-async function runCase(index: number, steps: string[], specPath: string, outDir: string, kernel: KernelInfo, hostLacks: ReadonlySet<string>,
+async function runCase(index: number, made: FuzzCase, specPath: string, outDir: string, kernel: KernelInfo, hostLacks: ReadonlySet<string>,
   loaders: Array<{ result: CaseResult; path: string }>): Promise<CaseResult> {
-  const result: CaseResult = { index, steps, specPath, outcome: "crash" };
+  const result: CaseResult = { index, steps: made.steps, specPath, outcome: "crash", ...(made.target ? { target: made.target } : {}) };
   const done = (outcome: Outcome, detail?: string) => Object.assign(result, { outcome, detail: detail?.slice(0, 400) });
   let built;
   try {
@@ -110,20 +153,26 @@ async function runCase(index: number, steps: string[], specPath: string, outDir:
   const diagnostics = built!.diagnostics;
   if (diagnostics.length) {
     const first = (code: (c: string) => boolean) => diagnostics.find((d) => code(d.code));
-    const clang = first((c) => c === "clang" || c === "internal");
+    const clang = first((c) => c === "clang" || c === "internal" || c === "toolchain");
     if (clang) return done("clang failure", `${clang.code}: ${clang.message}`);
     const unlocated = diagnostics.find((d) => !d.span || !d.span.file || !d.span.line || !d.span.column);
     if (unlocated) return done("diagnostic without a location", `${unlocated.code}: ${unlocated.message}`);
-    return done("rejected with a located diagnostic", `${diagnostics[0]!.code}: ${diagnostics[0]!.message}`);
+    return done(made.pristine ? "bundled or documented spec rejected" : "rejected with a located diagnostic", `${diagnostics[0]!.code}: ${diagnostics[0]!.message}`);
   }
+  const object = built!.files.find((f) => f.path.endsWith(".bpf.o"))!.contents;
+  const silent = staticFindings(built!.probe!, object);
+  if (silent) return done(silent.bug, silent.detail);
   const loaderPath = built!.files.find((f) => f.path.endsWith(".ts"))!.path;
   loaders.push({ result, path: resolve(loaderPath) });
   let loader: Record<string, unknown>;
   try {
     loader = await import(pathToFileURL(resolve(loaderPath)).href) as Record<string, unknown>;
   } catch (e) {
-    return done("loader does not import", `${(e as Error).name}: ${(e as Error).message}`);
+    const clash = tsNameClash(built!.probe!);
+    return clash ? done(clash.bug, clash.detail) : done("loader does not import", `${(e as Error).name}: ${(e as Error).message}`);
   }
+  const wrong = decoderFindings(built!.probe!, loader, readFileSync(loaderPath, "utf8")) ?? tsNameClash(built!.probe!);
+  if (wrong) return done(wrong.bug, wrong.detail);
   const lacking = kindsOf(built!.probe!).filter((k) => hostLacks.has(k));
   if (lacking.length) return done("built; host lacks the program type", lacking.join(", "));
   const load = Object.entries(loader).find(([k, v]) => k.startsWith("load") && typeof v === "function")?.[1] as
@@ -155,14 +204,16 @@ async function typeCheck(files: string[]): Promise<Array<{ file: string; message
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: ["node"],
     paths: { "probegen/runtime": [resolve("src/runtime/index.ts")] },
   });
-  const bad = new Map<string, string>();
-  for (const d of ts.getPreEmitDiagnostics(program)) {
-    const file = d.file?.fileName;
-    if (!file || !files.includes(resolve(file)) || bad.has(resolve(file))) continue;
-    const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0);
-    bad.set(resolve(file), `line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`);
+  // The loaders' own diagnostics only: the runtime they import is the project's tsc run's business.
+  const bad: Array<{ file: string; message: string }> = [];
+  for (const file of files) {
+    const source = program.getSourceFile(file);
+    const d = source && [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)][0];
+    if (!source || !d) continue;
+    const { line } = source.getLineAndCharacterOfPosition(d.start ?? 0);
+    bad.push({ file, message: `line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, " ")}` });
   }
-  return [...bad].map(([file, message]) => ({ file, message }));
+  return bad;
 }
 
 /** The outcome table, bugs marked, with one example of each bug. */
@@ -174,8 +225,14 @@ export function formatTable(results: CaseResult[]): string {
   const bugs = rows.filter(([o]) => !acceptable.has(o));
   if (bugs.length) lines.push("", "Examples (reproduce one with `npm run fuzz -- --seed SEED --case N`):");
   for (const [o, rs] of bugs) {
-    const r = rs[0]!;
-    lines.push(`- ${o}: case ${r.index} (${rs.length} like it): ${r.steps.join("; ")}\n    ${r.detail ?? ""}`);
+    // One example per way of getting there: each targeted mutation is a bug class of its own.
+    const byTarget = new Map<string, CaseResult[]>();
+    for (const r of rs) byTarget.set(r.target ?? "untargeted", [...(byTarget.get(r.target ?? "untargeted") ?? []), r]);
+    lines.push(`- **${o}** (${rs.length}):`);
+    for (const [target, like] of byTarget) {
+      const r = like[0]!;
+      lines.push(`  - ${target}, case ${r.index} (${like.length} like it): ${r.steps.join("; ")}\n      ${r.detail ?? ""}`);
+    }
   }
   return lines.join("\n");
 }

@@ -8,9 +8,9 @@ import type { Random } from "./random.js";
 
 type Node = Record<string, unknown> | unknown[];
 type Path = Array<string | number>;
-type Spec = Record<string, unknown>;
+export type Spec = Record<string, unknown>;
 
-function isNode(v: unknown): v is Node {
+export function isNode(v: unknown): v is Node {
   return typeof v === "object" && v !== null;
 }
 
@@ -48,17 +48,17 @@ function remove(root: unknown, path: Path): void {
 
 const expressionKeys = new Set(["filter", "if", "sum", "hist", "min", "max", "value"]);
 
-function programs(spec: Spec): Spec[] {
+export function programs(spec: Spec): Spec[] {
   if (!Array.isArray(spec.programs)) spec.programs = [{ attach: "tracepoint/syscalls/sys_enter_openat", fields: ["pid"] }];
   return (spec.programs as unknown[]).filter(isNode) as Spec[];
 }
 
-function maps(spec: Spec): Record<string, Spec> {
+export function maps(spec: Spec): Record<string, Spec> {
   if (!isNode(spec.maps) || Array.isArray(spec.maps)) spec.maps = {};
   return spec.maps as Record<string, Spec>;
 }
 
-function someProgram(r: Random, spec: Spec): Spec {
+export function someProgram(r: Random, spec: Spec): Spec {
   const ps = programs(spec);
   if (!ps.length) (spec.programs as unknown[]).push({ attach: "tracepoint/syscalls/sys_enter_openat", fields: ["pid"] });
   return r.pick(programs(spec));
@@ -236,11 +236,11 @@ export const textMutations: Record<string, TextMutation> = {
 const weighted = Object.keys(specMutations).flatMap((name) =>
   Array.from({ length: ["deleteKey", "replaceScalar", "swapType"].includes(name) ? 1 : 3 }, () => name));
 
-/** 1 or 2 mutations of a seed spec, as YAML text, and what they were. */
-export function mutate(r: Random, seed: Record<string, unknown>): { text: string; steps: string[] } {
+/** `count` (default: 1 or 2) mutations of a seed spec, as YAML text, and what they were. */
+export function mutate(r: Random, seed: Record<string, unknown>, count = r.int(1, 2)): { text: string; steps: string[] } {
   const spec = structuredClone(seed);
   const steps: string[] = [];
-  for (let i = r.int(1, 2); i > 0; i--) {
+  for (let i = count; i > 0; i--) {
     const name = r.pick(weighted);
     steps.push(`${name}: ${specMutations[name]!(r, spec)}`);
   }

@@ -52,15 +52,20 @@ setInterval(() => process.ppid, 2);
 \`;
 const w = new Worker(src, { eval: true });
 let id = 0, batches = 0;
-w.on("message", (m) => { if (m > 1) id = m; else batches++; });
-setTimeout(async () => {
+// Terminate once the worker's reader has delivered a batch (not after a fixed time: on a loaded
+// machine the worker may still be loading then), while its timer keeps records coming.
+let terminating = false;
+w.on("message", async (m) => {
+  if (m > 1) id = m; else batches++;
+  if (!id || !batches || terminating) return;
+  terminating = true;
   await w.terminate();
   setTimeout(() => {
     const out = require("child_process").execFileSync("bpftool", ["--json", "prog", "list"], { encoding: "utf8" });
     const still = JSON.parse(out).some((p) => p.id === id);
     console.log(JSON.stringify({ id, batches, still }));
   }, 300);
-}, 200);
+});
 `;
 
 function runChild(mode: string) {

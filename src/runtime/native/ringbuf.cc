@@ -402,11 +402,16 @@ size_t RingCore::DeliverStaged() {
   }
   Napi::Env env(env_);
   Napi::HandleScope scope(env);
-  if (span > batchCap_) {
-    batchCap_ = NextPow2(span);
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, batchCap_);
-    batchData_ = static_cast<uint8_t*>(ab.Data());
-    batch_ = Napi::Persistent(ab);
+  try {
+    if (span > batchCap_) {
+      Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, NextPow2(span));
+      batchCap_ = ab.ByteLength();
+      batchData_ = static_cast<uint8_t*>(ab.Data());
+      batch_ = Napi::Persistent(ab);
+    }
+  } catch (const Napi::Error& e) {
+    ReportOrDrop(e);
+    return 0;
   }
   CopyOutOfRing(stage_, stageCap_, head, batchData_, span);
   {
@@ -419,10 +424,21 @@ size_t RingCore::DeliverStaged() {
     onBatch_.MakeCallback(env.Global(), {batch_.Value(), Napi::Number::New(env, static_cast<double>(span))},
                           *asyncContext_);
   } catch (const Napi::Error& e) {
-    napi_fatal_exception(env_, e.Value());
+    ReportOrDrop(e);
   }
   delivering_ = false;
   return span;
+}
+
+void RingCore::ReportOrDrop(const Napi::Error& e) {
+  // A worker being terminated can no longer run JS: every call fails, even the one that would
+  // make an error object, and its records go with it. Anything else is the handler's own error.
+  Napi::Value error = e.Value();
+  if (error.IsEmpty() || error.IsUndefined()) {
+    Pause();
+    return;
+  }
+  napi_fatal_exception(env_, error);
 }
 
 size_t RingCore::Drain() {
@@ -441,7 +457,7 @@ void RingCore::DeliverError(int err) {
   try {
     onBatch_.MakeCallback(env.Global(), {env.Null(), Napi::Number::New(env, err)}, *asyncContext_);
   } catch (const Napi::Error& e) {
-    napi_fatal_exception(env_, e.Value());
+    ReportOrDrop(e);
   }
 }
 

@@ -63,6 +63,7 @@ class RingCore {
   // JS thread.
   size_t DeliverStaged();      // one batch of staged chunks to JS
   void DeliverError(int err);
+  void ReportOrDrop(const Napi::Error& e);  // a JS error to the process, or nothing when JS cannot run
 
   napi_env env_ = nullptr;
   // Holds env teardown (and so the addon's unloading) until libuv has run
