@@ -2,7 +2,7 @@
  * Oracles for a spec that built: wrong results no stage throws on. Each looks at what the compiler
  * produced (the IR, the BPF object, the loader) and names what the user would lose.
  */
-import { elfSection } from "../../src/compiler/btf/elf.js";
+import { elfSection } from "../../src/kernel/btf/elf.js";
 import type { IrEvent, IrMap, IrProbe } from "../../src/compiler/ir.js";
 
 export type SilentBug =
@@ -77,17 +77,17 @@ function typeShadowsTag(probe: IrProbe): Finding | undefined {
  */
 export function tsNameClash(probe: IrProbe): Finding | undefined {
   const publicMaps = probe.maps.filter((m) => !m.internal);
+  const structs = publicMaps.flatMap((m) => [m.key, m.value]).flatMap((t) => (t?.kind === "struct" ? [t.struct] : []));
   const scopes: Array<[string, Array<[string, string]>]> = [
     ["maps", publicMaps.map((m) => [m.name, m.tsName])],
     ["params", probe.params.map((p) => [p.name, p.tsName])],
     ["types", [
       ...probe.events.map((e): [string, string] => [`event ${e.name}`, e.tsName]),
-      ...publicMaps.flatMap((m) => [m.key?.struct, m.value?.struct]).filter((s) => s !== undefined).map((s): [string, string] => [s.cName, s.tsName]),
+      ...structs.map((s): [string, string] => [s.cName, s.tsName]),
       ["the probe's event union", probe.ts.event], ["the probe", probe.ts.probe], ["the maps", probe.ts.maps],
     ]],
     ...probe.events.map((e): [string, Array<[string, string]>] => [`event ${e.name}`, [...(e.tag !== undefined ? [["the tag", "type"] as [string, string]] : []), ...e.fields.map((f): [string, string] => [f.name, f.tsName])]]),
-    ...publicMaps.flatMap((m) => [m.key?.struct, m.value?.struct]).filter((s) => s !== undefined)
-      .map((s): [string, Array<[string, string]>] => [s.cName, s.members.map((x): [string, string] => [x.name, x.tsName])]),
+    ...structs.map((s): [string, Array<[string, string]>] => [s.cName, s.members.map((x): [string, string] => [x.name, x.tsName])]),
   ];
   for (const [scope, names] of scopes) {
     const seen = new Map<string, string>();
