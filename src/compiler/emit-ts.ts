@@ -44,7 +44,9 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     ...(typedMaps.length ? ["TypedMap"] : []),
     ...(usesStrings ? ["readCString"] : []),
     ...(mapScalars.some((t) => t.kind === "string") ? ["writeCString"] : []),
-    ...(typedMaps.some((x) => x.key?.struct || x.value?.struct) ? ["zeroBytes"] : []),
+    ...(mapScalars.some((t) => t.kind === "int") ? ["writeInt"] : []),
+    ...(mapScalars.some((t) => t.kind === "bool") ? ["writeBool"] : []),
+    ...(typedMaps.some((x) => x.key?.struct || x.value?.struct) ? ["beginStruct"] : []),
     ...(histograms ? ["histogramCodec"] : []),
     ...(perCpu ? ["perCpuCodec"] : []),
     ...(probe.params.length ? ["checkParam", "checkParamNames"] : []),
@@ -279,7 +281,8 @@ function paramsEncoder(w: CodeBlockWriter, probe: IrProbe): void {
       const size = p.type.kind === "bool" ? 1 : p.type.size;
       const signed = p.type.kind === "int" && p.type.signed;
       const fallback = p.type.kind === "bool" ? String(p.default !== 0n) : `${p.default}n`;
-      const value = `checkParam(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName} ?? ${fallback}, ${size}, ${signed})`;
+      const type = p.type.kind === "bool" ? "bool" : intTypeName(p.type);
+      const value = `checkParam(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName}, ${fallback}, "${type}")`;
       const offset = at.get(p.name)!;
       if (size === 8) w.writeLine(`view.set${signed ? "BigInt" : "BigUint"}64(${offset}, ${value}, true);`);
       else if (size === 1) w.writeLine(`view.set${signed ? "Int" : "Uint"}8(${offset}, Number(${value}));`);
@@ -302,15 +305,18 @@ function readExpr(t: ScalarOrString, at: string): string {
   }
 }
 
-function writeStmt(t: ScalarOrString, at: string, value: string): string {
+/** A checked write (the runtime refuses values that do not fit); `member` names a struct member in its errors. */
+function writeStmt(t: ScalarOrString, at: string, value: string, member?: string): string {
+  const named = member === undefined ? "" : `, ${JSON.stringify(member)}`;
   switch (t.kind) {
-    case "bool": return `view.setUint8(${at}, ${value} ? 1 : 0);`;
-    case "string": return `writeCString(view, ${at}, ${t.size}, ${value});`;
-    case "int": {
-      const method = t.size === 8 ? `set${t.signed ? "BigInt" : "BigUint"}64` : `set${t.signed ? "Int" : "Uint"}${t.size * 8}`;
-      return t.size === 1 ? `view.${method}(${at}, ${value});` : `view.${method}(${at}, ${value}, true);`;
-    }
+    case "bool": return `writeBool(view, ${at}, ${value}${named});`;
+    case "string": return `writeCString(view, ${at}, ${t.size}, ${value}${named});`;
+    case "int": return `writeInt(view, ${at}, "${intTypeName(t)}", ${value}${named});`;
   }
+}
+
+function intTypeName(t: { size: number; signed: boolean }): string {
+  return `${t.signed ? "i" : "u"}${t.size * 8}`;
 }
 
 /** A 64-bit integer as a number from its two 32-bit halves: no BigInt, exact below 2^53. */
@@ -399,8 +405,8 @@ function codecBody(w: CodeBlockWriter, t: IrMapType): void {
     for (const x of s.members) w.writeLine(`${x.tsName}: ${readExpr(x.type, plus(at.get(x.name)!))},`);
   }).write("),").newLine();
   w.write("encode: (value, view, offset) => ").inlineBlock(() => {
-    w.writeLine(`zeroBytes(view, offset, ${layout.size});`);
-    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`));
+    w.writeLine(`beginStruct(view, offset, ${layout.size}, value, [${s.members.map((x) => JSON.stringify(x.tsName)).join(", ")}]);`);
+    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`, x.tsName));
   }).write(",").newLine();
 }
 

@@ -201,6 +201,7 @@ class LoadedBpfObject implements LoadedObject {
       decode,
       options,
       () => this.#streams.delete(stream),
+      mapName,
     );
     this.#streams.add(stream);
     return stream;
