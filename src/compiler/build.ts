@@ -3,7 +3,7 @@
  * with them (--check). Specs are independent, so several are built at once.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { BuildCache } from "./cache.js";
@@ -19,6 +19,7 @@ import { Tracefs } from "./kernel/tracefs.js";
 import { SpecSource } from "./parse.js";
 import { resolveProbe, type KernelInfo } from "./resolve.js";
 import { validateSpec } from "./validate.js";
+import { changedFiles, writeOutputs } from "./write-outputs.js";
 
 export interface BuildOptions {
   outDir: string;
@@ -149,11 +150,10 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
       { path: `${base}.ts`, contents: outputs.ts },
     ];
     if (options.check) {
-      result.stale = await staleFiles(result.files);
+      result.stale = (await changedFiles(result.files)).map((f) => displayPath(f.path));
     } else {
       await mkdir(options.outDir, { recursive: true });
-      const changed = await staleFiles(result.files);
-      for (const f of result.files) if (changed.includes(displayPath(f.path))) await writeFile(f.path, f.contents);
+      await writeOutputs(result.files, join(options.outDir, `.${probe.name}.lock`));
     }
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;
@@ -163,10 +163,3 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
   return result;
 }
 
-async function staleFiles(files: BuiltFile[]): Promise<string[]> {
-  const stale: string[] = [];
-  for (const f of files) {
-    if (!existsSync(f.path) || !Buffer.from(await readFile(f.path)).equals(Buffer.from(f.contents))) stale.push(displayPath(f.path));
-  }
-  return stale;
-}

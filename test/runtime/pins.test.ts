@@ -33,6 +33,7 @@ programs:
 `;
 
 interface CountsProbe extends Disposable {
+  close(): void;
   maps: { counts: { get(k: number | bigint): bigint | undefined; set(k: number | bigint, v: bigint): void } };
 }
 
