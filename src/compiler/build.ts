@@ -97,6 +97,25 @@ export async function buildSpecs(specs: string[], options: BuildOptions): Promis
  * A path as written into generated files: relative to the working directory, posix; a path
  * outside it is known by its file name alone.
  */
+/** Why the file system refused: the user's to fix (another -o, space, permissions), not a crash. */
+const WRITE_PROBLEMS: Record<string, string> = {
+  EACCES: "permission denied", EPERM: "operation not permitted", EROFS: "read-only file system",
+  ENOSPC: "no space left on the device", EDQUOT: "disk quota exceeded", ENOTDIR: "a part of the path is not a directory",
+  EEXIST: "a file is in the way", EISDIR: "a directory is in the way",
+};
+
+async function writeOrExplain(outDir: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const problem = err.code ? WRITE_PROBLEMS[err.code] : undefined;
+    if (!problem) throw e;
+    throw new DiagnosticError([error("cannot-write", `cannot write the outputs in ${userPath(outDir)}: ${problem} (${err.code})`, undefined,
+      "choose an output directory this user may write: -o DIR")]);
+  }
+}
+
 function displayPath(path: string): string {
   const rel = relative(process.cwd(), path).split(sep).join("/");
   return !rel || rel.startsWith("../") || isAbsolute(rel) ? basename(path) : rel;
@@ -152,8 +171,10 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     if (options.check) {
       result.stale = (await changedFiles(result.files)).map((f) => displayPath(f.path));
     } else {
-      await mkdir(options.outDir, { recursive: true });
-      await writeOutputs(result.files, join(options.outDir, `.${probe.name}.lock`));
+      await writeOrExplain(options.outDir, async () => {
+        await mkdir(options.outDir, { recursive: true });
+        await writeOutputs(result.files, join(options.outDir, `.${probe.name}.lock`));
+      });
     }
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;

@@ -35,9 +35,11 @@ export function preparePins(probe: string, maps: readonly NativeMapInfo[]): void
       mkdirSync(dirname(map.pinPath), { recursive: true });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
+      const denied = e.code === "EACCES" || e.code === "EPERM";
       throw new BpfError({
         operation: "map.pin", errno: -(e.errno ?? -1), map: map.name, object: probe, cause: err,
-        detail: `cannot create ${dirname(map.pinPath)} for pinned map '${map.name}' (is bpffs mounted at /sys/fs/bpf? mount -t bpf bpf /sys/fs/bpf)`,
+        detail: `cannot create ${dirname(map.pinPath)} for pinned map '${map.name}'` +
+          (denied ? "" : " (is bpffs mounted at /sys/fs/bpf? mount -t bpf bpf /sys/fs/bpf)"),
       });
     }
     const pinned = native().pinnedMapInfo(map.pinPath);
