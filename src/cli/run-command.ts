@@ -2,8 +2,7 @@
  * `probegen run SPEC`: build into a temporary directory, transpile the loader, import it, load
  * and attach, print events until Ctrl-C or --duration, then detach and print the maps.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildSpecs } from "../compiler/build.js";
@@ -15,6 +14,7 @@ import { kernelDrops } from "../runtime/stats.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics } from "./output.js";
+import { createRunDir } from "./run-dir.js";
 import { formatTable, humanNs, parseDuration } from "./table.js";
 
 export interface RunFlags {
@@ -44,7 +44,9 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     throw usageError(`--duration '${flags.duration}' is not a duration`, "e.g. 500ms, 10s, 2m");
   }
   const runtime = join(packageRoot, "dist", "src", "runtime", "index.js");
-  const dir = await mkdtemp(join(tmpdir(), "probegen-run-"));
+  // Until the probe streams (and handles signals itself), a signal ends the run at once.
+  const runDir = createRunDir();
+  const dir = runDir.path;
   try {
     // 1. Build (nothing goes to generated/); the loader imports this package's compiled runtime.
     const [result] = await buildSpecs([specPath], { outDir: dir, runtimeImport: pathToFileURL(runtime).href, cache: new BuildCache() });
@@ -77,9 +79,10 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
       if (e instanceof RangeError || e instanceof TypeError) throw usageError((e as Error).message);
       throw e;
     }
+    runDir.releaseSignals();
     return await stream(probe, loaded, flags, durationMs);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    runDir.remove();
   }
 }
 

@@ -3,7 +3,7 @@
  * with them (--check). Specs are independent, so several are built at once.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { BuildCache } from "./cache.js";
@@ -20,6 +20,7 @@ import { SpecSource } from "./parse.js";
 import { lowerProbe } from "./lower.js";
 import { resolveProbe, type KernelInfo } from "./resolve.js";
 import { validateSpec } from "./validate.js";
+import { changedFiles, writeOutputs } from "./write-outputs.js";
 
 export interface BuildOptions {
   outDir: string;
@@ -97,6 +98,25 @@ export async function buildSpecs(specs: string[], options: BuildOptions): Promis
  * A path as written into generated files: relative to the working directory, posix; a path
  * outside it is known by its file name alone.
  */
+/** Why the file system refused: the user's to fix (another -o, space, permissions), not a crash. */
+const WRITE_PROBLEMS: Record<string, string> = {
+  EACCES: "permission denied", EPERM: "operation not permitted", EROFS: "read-only file system",
+  ENOSPC: "no space left on the device", EDQUOT: "disk quota exceeded", ENOTDIR: "a part of the path is not a directory",
+  EEXIST: "a file is in the way", EISDIR: "a directory is in the way",
+};
+
+async function writeOrExplain(outDir: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const problem = err.code ? WRITE_PROBLEMS[err.code] : undefined;
+    if (!problem) throw e;
+    throw new DiagnosticError([error("cannot-write", `cannot write the outputs in ${userPath(outDir)}: ${problem} (${err.code})`, undefined,
+      "choose an output directory this user may write: -o DIR")]);
+  }
+}
+
 function displayPath(path: string): string {
   const rel = relative(process.cwd(), path).split(sep).join("/");
   return !rel || rel.startsWith("../") || isAbsolute(rel) ? basename(path) : rel;
@@ -150,11 +170,12 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
       { path: `${base}.ts`, contents: outputs.ts },
     ];
     if (options.check) {
-      result.stale = await staleFiles(result.files);
+      result.stale = (await changedFiles(result.files)).map((f) => displayPath(f.path));
     } else {
-      await mkdir(options.outDir, { recursive: true });
-      const changed = await staleFiles(result.files);
-      for (const f of result.files) if (changed.includes(displayPath(f.path))) await writeFile(f.path, f.contents);
+      await writeOrExplain(options.outDir, async () => {
+        await mkdir(options.outDir, { recursive: true });
+        await writeOutputs(result.files, join(options.outDir, `.${probe.name}.lock`));
+      });
     }
   } catch (e) {
     if (!(e instanceof DiagnosticError)) throw e;
@@ -164,10 +185,3 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
   return result;
 }
 
-async function staleFiles(files: BuiltFile[]): Promise<string[]> {
-  const stale: string[] = [];
-  for (const f of files) {
-    if (!existsSync(f.path) || !Buffer.from(await readFile(f.path)).equals(Buffer.from(f.contents))) stale.push(displayPath(f.path));
-  }
-  return stale;
-}

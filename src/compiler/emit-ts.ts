@@ -33,7 +33,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * The runtime exports a loader may use, in the order its import lists them. The emitter records
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses.
  */
-const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "zeroBytes", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "zeroBytes", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
 
 class RuntimeImports {
@@ -310,7 +310,8 @@ function paramsEncoder(w: CodeBlockWriter, { probe, rt }: Emit): void {
       const size = p.type.kind === "bool" ? 1 : p.type.size;
       const signed = p.type.kind === "int" && p.type.signed;
       const fallback = p.type.kind === "bool" ? String(p.default !== 0n) : `${p.default}n`;
-      const value = `${rt.value("checkParam")}(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName} ?? ${fallback}, ${size}, ${signed})`;
+      const type = p.type.kind === "bool" ? "bool" : intTypeName(p.type);
+      const value = `${rt.value("checkParam")}(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName}, ${fallback}, "${type}")`;
       const offset = at.get(p.name)!;
       if (size === 8) w.writeLine(`view.set${signed ? "BigInt" : "BigUint"}64(${offset}, ${value}, true);`);
       else if (size === 1) w.writeLine(`view.set${signed ? "Int" : "Uint"}8(${offset}, Number(${value}));`);
@@ -338,21 +339,24 @@ function readExpr(t: ScalarOrString, at: string, rt: RuntimeImports): string {
   }
 }
 
-function writeStmt(t: ScalarOrString, at: string, value: string, rt: RuntimeImports): string {
+/** A checked write (the runtime refuses values that do not fit); `member` names a struct member in its errors. */
+function writeStmt(t: ScalarOrString, at: string, value: string, rt: RuntimeImports, member?: string): string {
+  const named = member === undefined ? "" : `, ${JSON.stringify(member)}`;
   switch (t.kind) {
-    case "bool": return `view.setUint8(${at}, ${value} ? 1 : 0);`;
-    case "string": return `${rt.value("writeCString")}(view, ${at}, ${t.size}, ${value});`;
+    case "bool": return `${rt.value("writeBool")}(view, ${at}, ${value}${named});`;
+    case "string": return `${rt.value("writeCString")}(view, ${at}, ${t.size}, ${value}${named});`;
+    case "int": return `${rt.value("writeInt")}(view, ${at}, "${intTypeName(t)}", ${value}${named});`;
     case "array": {
       const { size, signed } = t.element;
       return size === 8
         ? `${rt.value("writeBigInts")}(view, ${at}, ${t.length}, ${signed}, ${value});`
         : `${rt.value("writeInts")}(view, ${at}, ${t.length}, ${size}, ${signed}, ${value});`;
     }
-    case "int": {
-      const method = t.size === 8 ? `set${t.signed ? "BigInt" : "BigUint"}64` : `set${t.signed ? "Int" : "Uint"}${t.size * 8}`;
-      return t.size === 1 ? `view.${method}(${at}, ${value});` : `view.${method}(${at}, ${value}, true);`;
-    }
   }
+}
+
+function intTypeName(t: { size: number; signed: boolean }): string {
+  return `${t.signed ? "i" : "u"}${t.size * 8}`;
 }
 
 /** A 64-bit integer as a number from its two 32-bit halves: no BigInt, exact below 2^53. */
@@ -442,8 +446,8 @@ function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct
     for (const x of s.members) w.writeLine(`${x.tsName}: ${readExpr(x.type, plus(at.get(x.name)!), rt)},`);
   }).write("),").newLine();
   w.write("encode: (value, view, offset) => ").inlineBlock(() => {
-    w.writeLine(`${rt.value("zeroBytes")}(view, offset, ${layout.size});`);
-    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`, rt));
+    w.writeLine(`${rt.value("beginStruct")}(view, offset, ${layout.size}, value, [${s.members.map((x) => JSON.stringify(x.tsName)).join(", ")}]);`);
+    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`, rt, x.tsName));
   }).write(",").newLine();
 }
 

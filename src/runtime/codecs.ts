@@ -1,5 +1,5 @@
-// Helpers generated decoders/encoders call for fixed-size C strings
-// (char comm[16], char filename[256]): NUL-terminated, UTF-8, zero-padded; and for
+// Helpers generated decoders/encoders call: fixed-size C strings (char comm[16],
+// char filename[256]: NUL-terminated, UTF-8, zero-padded), checked integers and bools, and
 // arrays of integers (u8 saddr[4], u64 args[6]), at the end of this file.
 //
 // readCString is on every event's path (once per string field), so it allocates
@@ -12,6 +12,8 @@
 //     so a hit is exact for every byte sequence and returns the same string;
 //   - otherwise Buffer#indexOf finds the NUL (memchr) and Buffer#utf8Slice decodes
 //     (the same WHATWG replacement rules as TextDecoder: invalid bytes become U+FFFD).
+
+import { checkBool, checkInt, describeValue, withSubject, type IntTypeName } from "./values.js";
 
 const utf8 = new TextDecoder("utf-8"); // replaces invalid bytes with U+FFFD, never throws
 const utf8Encoder = new TextEncoder();
@@ -93,17 +95,72 @@ export function resetStringCaches(): void {
   internValues.fill(undefined);
 }
 
+// Encoders: what generated map codecs call to write a JS value into C bytes. Each checks the
+// value first (see values.ts), so a key that does not fit is refused instead of wrapping;
+// `member` names the struct member being written, for the message.
+
 /**
- * Writes `value` as UTF-8 into `size` bytes at `offset`, NUL-terminated and
- * zero-padded; throws RangeError when it does not fit (with its NUL).
+ * Writes `value` as UTF-8 into `size` bytes at `offset`, NUL-terminated and zero-padded;
+ * throws TypeError when it is not a string, RangeError when it does not fit (with its NUL).
  */
-export function writeCString(view: DataView, offset: number, size: number, value: string): void {
+export function writeCString(view: DataView, offset: number, size: number, value: unknown, member?: string): void {
+  const expected = `a string of at most ${size - 1} UTF-8 bytes`;
+  if (typeof value !== "string") throw memberError(member, value, new TypeError(`must be ${expected}, got ${describeValue(value)}`));
   const bytes = new Uint8Array(view.buffer, view.byteOffset + offset, size);
   const { read, written } = utf8Encoder.encodeInto(value, bytes);
   if (read !== value.length || written >= size) {
-    throw new RangeError(`string of ${utf8Encoder.encode(value).length} UTF-8 bytes does not fit in char[${size}] with its NUL`);
+    throw memberError(member, value, new RangeError(`must be ${expected}, got ${utf8Encoder.encode(value).length} bytes`));
   }
   bytes.fill(0, written);
+}
+
+const INT_WRITERS: Record<IntTypeName, (view: DataView, offset: number, value: number | bigint) => void> = {
+  u8: (view, offset, v) => view.setUint8(offset, Number(v)),
+  i8: (view, offset, v) => view.setInt8(offset, Number(v)),
+  u16: (view, offset, v) => view.setUint16(offset, Number(v), true),
+  i16: (view, offset, v) => view.setInt16(offset, Number(v), true),
+  u32: (view, offset, v) => view.setUint32(offset, Number(v), true),
+  i32: (view, offset, v) => view.setInt32(offset, Number(v), true),
+  u64: (view, offset, v) => view.setBigUint64(offset, BigInt(v), true),
+  i64: (view, offset, v) => view.setBigInt64(offset, BigInt(v), true),
+};
+
+/** Writes an integer of C type `type` (little-endian); throws when `value` is not one. */
+export function writeInt(view: DataView, offset: number, type: IntTypeName, value: unknown, member?: string): void {
+  let v: number | bigint;
+  try {
+    v = checkInt(value, type);
+  } catch (err) {
+    throw memberError(member, value, err);
+  }
+  INT_WRITERS[type](view, offset, v);
+}
+
+/** Writes a C bool (one byte, 0 or 1); throws when `value` is not a boolean. */
+export function writeBool(view: DataView, offset: number, value: unknown, member?: string): void {
+  try {
+    view.setUint8(offset, checkBool(value) ? 1 : 0);
+  } catch (err) {
+    throw memberError(member, value, err);
+  }
+}
+
+/**
+ * Starts encoding a struct: checks `value` is an object (its members are checked as they are
+ * written) and zeroes `size` bytes at `offset`, so padding never carries stale bytes into a key.
+ */
+export function beginStruct(view: DataView, offset: number, size: number, value: unknown, members: readonly string[]): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new TypeError(`must be an object with members ${members.join(", ")}, got ${describeValue(value)}`);
+  }
+  zeroBytes(view, offset, size);
+}
+
+/** A checker's error about a struct member: "member 'uid' must be ...", or "... is missing". */
+function memberError(member: string | undefined, value: unknown, err: unknown): unknown {
+  if (member === undefined || !(err instanceof Error)) return err;
+  if (value === undefined) return new TypeError(`member '${member}' is missing: it ${err.message.replace(/, got undefined$/, "")}`);
+  return withSubject(`member '${member}'`, err);
 }
 
 /** Zeroes `size` bytes at `offset`: encoders call it first so struct padding never carries stale bytes into a map key. */

@@ -81,6 +81,9 @@ export function explainErrno(errno: number, operation = "", attach = ""): string
       return `${reason}, so the tracepoint's id cannot be read to attach to it; ${hint}`;
     }
   }
+  if (operation === "map.pin" && (code === "EACCES" || code === "EPERM")) {
+    return "permission denied: this user may not create pins in bpffs (only root may write in /sys/fs/bpf); run it as root";
+  }
   if (code === "EPERM") return explainPermissionDenied();
   if (operation === "map.update" && code === "E2BIG") return EXPLANATIONS.E2BIG_MAP;
   if (operation === "map.update" && code === "ENOENT") {

@@ -2,7 +2,9 @@
  * Histograms as the kernel side fills them: log2 buckets (like bpftrace's hist()) or linear
  * buckets (lhist()), with counts, percentiles and bpftrace-style bars.
  */
+import { writeInt } from "./codecs.js";
 import type { Codec } from "./map.js";
+import { describeValue } from "./values.js";
 
 export type HistogramShape = { kind: "log2" } | { kind: "linear"; min: number; max: number; step: number };
 
@@ -120,7 +122,9 @@ export function histogramCodec(shape: HistogramShape, slots: number): Codec<Hist
       return new Histogram(shape, counts);
     },
     encode(value, view, offset) {
-      for (let i = 0; i < slots; i++) view.setBigUint64(offset + i * 8, BigInt(value.counts[i] ?? 0), true);
+      const counts = (value as Partial<Histogram> | null)?.counts;
+      if (!Array.isArray(counts)) throw new TypeError(`must be a Histogram, got ${describeValue(value)}`);
+      for (let i = 0; i < slots; i++) writeInt(view, offset + i * 8, "u64", counts[i] ?? 0, `counts[${i}]`);
     },
   };
 }

@@ -4,6 +4,7 @@
 // offers them and the kernel accepts them for the map, else with get_next_key.
 import { BpfError } from "./errors.js";
 import type { NativeMapInfo, NativeObject } from "./native.js";
+import { withSubject } from "./values.js";
 
 /** A fixed-size binary layout computed by the compiler; offsets are baked into the functions. */
 export interface Codec<T> {
@@ -223,20 +224,20 @@ export class TypedMap<K, V> {
   }
 
   get(key: K): V | undefined {
-    this.key.encode(key, this.k.view, 0);
+    this.encode("key", key);
     return this.raw.lookup(this.k.bytes, this.v.bytes) ? this.value.decode(this.v.view, 0) : undefined;
   }
 
   set(key: K, value: V, flags: keyof typeof UPDATE_FLAGS = "any"): void {
     const f = UPDATE_FLAGS[flags];
     if (f === undefined) throw new TypeError(`map '${this.raw.name}': flags must be "any", "noexist" or "exist"`);
-    this.key.encode(key, this.k.view, 0);
-    this.value.encode(value, this.v.view, 0);
+    this.encode("key", key);
+    this.encode("value", value);
     this.raw.update(this.k.bytes, this.v.bytes, f);
   }
 
   delete(key: K): boolean {
-    this.key.encode(key, this.k.view, 0);
+    this.encode("key", key);
     return this.raw.delete(this.k.bytes);
   }
 
@@ -319,6 +320,18 @@ export class TypedMap<K, V> {
       if (deleted < chunk) i++; // the key at that position was already gone
     }
     for (; i < n; i++) this.raw.delete(keys.subarray(i * ks, (i + 1) * ks));
+  }
+
+  /** Encodes into the scratch buffer; a value the codec refuses is named with the map and its role. */
+  private encode(role: "key", value: K): void;
+  private encode(role: "value", value: V): void;
+  private encode(role: "key" | "value", value: K | V): void {
+    try {
+      if (role === "key") this.key.encode(value as K, this.k.view, 0);
+      else this.value.encode(value as V, this.v.view, 0);
+    } catch (err) {
+      throw withSubject(`map '${this.raw.name}' ${role}`, err);
+    }
   }
 
   /** All keys, concatenated. */

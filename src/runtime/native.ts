@@ -11,7 +11,13 @@ import type { AttachTarget } from "./object.js";
 export interface NativeProgram { name: string; section: string; type: string }
 export interface NativeMapInfo {
   name: string; type: string; keySize: number; valueSize: number; maxEntries: number; fd: number;
+  /** BPF_F_* map flags. */
+  flags: number;
+  /** Where libbpf pins (or reuses) the map; null when it is not pinned. */
+  pinPath: string | null;
 }
+/** A map pinned in bpffs, as the kernel describes it. */
+export type NativePinnedMap = Pick<NativeMapInfo, "type" | "keySize" | "valueSize" | "maxEntries" | "flags">;
 export interface NativeProgramInfo {
   name: string; fd: number; id: number; runCount: bigint; runTimeNs: bigint; xlatedInsns: number; jitedBytes: number;
 }
@@ -50,7 +56,10 @@ export interface NativeObject {
 
 export interface NativeAddon {
   init(makeError: (operation: string, errno: number, message: string, extra?: Record<string, unknown>) => Error): void;
-  BpfObject: new (bytes: Uint8Array, name: string) => NativeObject;
+  /** pinRoot: the directory of pinned maps (libbpf's pin_root_path); default /sys/fs/bpf. */
+  BpfObject: new (bytes: Uint8Array, name: string, pinRoot?: string) => NativeObject;
+  /** The map pinned at `path`, or null when nothing is pinned there. */
+  pinnedMapInfo(path: string): NativePinnedMap | null;
   libbpfVersion: string;
 }
 

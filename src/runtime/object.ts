@@ -3,6 +3,7 @@
 import { BpfError, withContext } from "./errors.js";
 import { NativeRawMap, type RawMap } from "./map.js";
 import { native, type NativeMapInfo, type NativeObject } from "./native.js";
+import { pinDirectory, preparePins } from "./pins.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
 
 /**
@@ -126,13 +127,14 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
   };
   let obj: NativeObject;
   try {
-    obj = new (native().BpfObject)(def.object, def.name);
+    obj = new (native().BpfObject)(def.object, def.name, pinDirectory(def.name));
   } catch (err) {
     throw withContext(err, context);
   }
   try {
     for (const [name, size] of Object.entries(options.mapSizes ?? {})) obj.setMaxEntries(name, size);
     if (def.rodata) obj.setRodata(def.rodata);
+    preparePins(def.name, obj.maps());
     await obj.loadAsync(); // the verifier runs off the event loop
     if (options.attach !== false) {
       // Attach what the definition lists; a bare object (no list) attaches every program by its SEC().
@@ -223,6 +225,7 @@ class LoadedBpfObject implements LoadedObject {
       decode,
       options,
       () => this.#streams.delete(stream),
+      mapName,
     );
     this.#streams.add(stream);
     return stream;

@@ -1,22 +1,20 @@
 /** Runtime parameters: checked before they are written into the object's .rodata. */
+import { checkBool, checkInt, withSubject, type IntTypeName } from "./values.js";
 
-/** Throws a TypeError/RangeError naming the parameter when `value` does not fit the C type. */
-export function checkParam(probe: string, name: string, value: unknown, size: 1 | 2 | 4 | 8, signed: boolean): bigint {
-  if (typeof value === "boolean") return value ? 1n : 0n;
-  if (typeof value !== "number" && typeof value !== "bigint") {
-    throw new TypeError(`${probe}: parameter '${name}' must be a number, got ${typeof value}`);
+/**
+ * The parameter's value for .rodata: `value`, or `fallback` (the spec's default) when it is
+ * undefined. Throws a TypeError/RangeError naming the parameter when the value does not fit
+ * the C type: null is not "unset", a bool takes only booleans, a 64-bit integer a bigint or a
+ * safe integer.
+ */
+export function checkParam(probe: string, name: string, value: unknown, fallback: bigint | boolean, type: IntTypeName | "bool"): bigint {
+  const v = value === undefined ? fallback : value;
+  try {
+    if (type === "bool") return checkBool(v) ? 1n : 0n;
+    return BigInt(checkInt(v, type));
+  } catch (err) {
+    throw withSubject(`${probe}: parameter '${name}'`, err);
   }
-  if (typeof value === "number" && !Number.isInteger(value)) {
-    throw new RangeError(`${probe}: parameter '${name}' must be an integer, got ${value}`);
-  }
-  const v = BigInt(value);
-  const bits = BigInt(size * 8);
-  const min = signed ? -(1n << (bits - 1n)) : 0n;
-  const max = signed ? (1n << (bits - 1n)) - 1n : (1n << bits) - 1n;
-  if (v < min || v > max) {
-    throw new RangeError(`${probe}: parameter '${name}' is ${v}, outside ${signed ? "i" : "u"}${size * 8} (${min}..${max})`);
-  }
-  return v;
 }
 
 /** Rejects parameter names the probe does not declare, listing the ones it does. */

@@ -1,6 +1,7 @@
 /** Per-CPU map values: one slot per possible CPU, each padded to 8 bytes, as the kernel hands them over. */
 import { readFileSync } from "node:fs";
 import type { Codec } from "./map.js";
+import { describeValue, withSubject } from "./values.js";
 
 let possible: number | undefined;
 
@@ -35,8 +36,16 @@ export function perCpuCodec<V>(inner: Codec<V>, add: (a: V, b: V) => V): Codec<P
       return { perCpu, total: perCpu.reduce(add) };
     },
     encode(value, view, offset) {
+      const values = (value as Partial<PerCpu<V>> | null)?.perCpu;
+      if (!Array.isArray(values)) throw new TypeError(`must be a PerCpu value ({ perCpu: [one value per CPU] }), got ${describeValue(value)}`);
       new Uint8Array(view.buffer, view.byteOffset + offset, slot * cpus).fill(0);
-      for (let i = 0; i < cpus && i < value.perCpu.length; i++) inner.encode(value.perCpu[i]!, view, offset + i * slot);
+      for (let i = 0; i < cpus && i < values.length; i++) {
+        try {
+          inner.encode(values[i]!, view, offset + i * slot);
+        } catch (err) {
+          throw withSubject(`perCpu[${i}]`, err);
+        }
+      }
     },
   };
 }

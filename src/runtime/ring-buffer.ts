@@ -155,6 +155,7 @@ export class RingBufferStream<E> implements EventStream<E> {
   readonly #lowWaterMark: number;
   #view: DataView | undefined;
   readonly #onClose: () => void;
+  readonly #name: string;
   // While a batch is being delivered: the events decoded so far (when iterators
   // want them) and the event being delivered, so an iterator started by a
   // listener mid-batch begins with that event, as it would have before.
@@ -168,7 +169,9 @@ export class RingBufferStream<E> implements EventStream<E> {
     decode: RecordDecoder<E>,
     options: RingBufferOptions,
     onClose: () => void,
+    name = "ring buffer",
   ) {
+    this.#name = name;
     const hwm = options.highWaterMark ?? 65536;
     if (!Number.isInteger(hwm) || hwm < 1) throw new RangeError(`highWaterMark must be a positive integer, got ${hwm}`);
     this.#highWaterMark = hwm;
@@ -184,7 +187,11 @@ export class RingBufferStream<E> implements EventStream<E> {
   }
 
   on(listener: (event: E) => void): () => void {
-    if (this.#closed) return () => {};
+    // A listener added to a closed stream would never hear an event: say so instead.
+    if (this.#closed) {
+      const detail = `ring buffer '${this.#name}' is closed: on() cannot subscribe after close(); load the probe again to read more events`;
+      throw new BpfError({ operation: "ringBuffer.on", errno: 9, detail, map: this.#name });
+    }
     this.#listeners.add(listener);
     this.#listenerList = [...this.#listeners];
     this.#update();

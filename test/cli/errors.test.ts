@@ -177,3 +177,61 @@ describe.skipIf(!support.ok)("probegen run and its output", () => {
     expect(last.maps.opens.length).toBeGreaterThan(0);
   });
 });
+
+describe("a user without CAP_BPF (nobody, every capability cleared)", () => {
+  const nobody = [...asNobody, "--inh-caps=-all"];
+  /** The CLI as nobody, with a tracefs nobody may read (the fixture), so the privilege is what is tested. */
+  const cliAsNobody = (args: string[]) =>
+    sh(nobody[0]!, [...nobody.slice(1), process.execPath, bin, ...args], { ...fixtureEnv, HOME: "/nonexistent" });
+  const writable = join(scratch, "nobody-writes-here");
+  mkdirSync(writable, { recursive: true });
+  chmodSync(writable, 0o777);
+
+  it("check and build need no privilege; a build into a directory nobody may write says which and what to do", async (ctx) => {
+    if (!isRoot) return ctx.skip("needs root to run probegen as nobody");
+    const check = await cliAsNobody(["check", "probes/opensnoop.yaml"]);
+    expect(check.exitCode, check.stderr).toBe(0);
+    const build = await cliAsNobody(["build", "-o", join(writable, "out"), "probes/opensnoop.yaml"]);
+    expect(build.exitCode, build.stderr).toBe(0);
+    expect(readFileSync(join(writable, "out", "opensnoop.bpf.o")).length).toBeGreaterThan(0);
+
+    const rootOnly = join(scratch, "root-only");
+    mkdirSync(rootOnly, { recursive: true });
+    chmodSync(rootOnly, 0o755);
+    const refused = await cliAsNobody(["build", "-o", rootOnly, "probes/opensnoop.yaml"]);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain(`error: cannot write the outputs in ${rootOnly}: permission denied (EACCES)`);
+    expect(refused.stderr).toContain("hint: choose an output directory this user may write: -o DIR");
+    expect(refused.stderr).not.toMatch(/internal error|\n\s+at /);
+  });
+
+  it.skipIf(!support.ok)("probegen run builds, then says the capability is missing (exit 4)", async (ctx) => {
+    if (!isRoot) return ctx.skip("needs root to run probegen as nobody");
+    const r = await cliAsNobody(["run", "-d", "1s", "probes/opensnoop.yaml"]);
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stderr).toContain("probegen run: cannot load BPF object 'opensnoop' (probes/opensnoop.yaml): EPERM (errno 1)");
+    expect(r.stderr).toContain("this process lacks CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); run it as root, or give it those capabilities");
+  });
+
+  it.skipIf(!support.ok)("a loader with a pinned map says pins need root, not that bpffs is missing", async (ctx) => {
+    if (!isRoot) return ctx.skip("needs root to run a loader as nobody");
+    const dir = join(scratch, "pinned");
+    mkdirSync(dir, { recursive: true });
+    const spec = join(dir, `nobody_pin_${process.pid}.yaml`);
+    writeFileSync(spec, `name: nobody_pin_${process.pid}
+maps:
+  counts: { type: hash, key: u32, value: u64, pinned: true }
+programs:
+  - attach: tracepoint/syscalls/sys_enter_getppid
+    update:
+      - { map: counts, key: pid, count: true }
+`);
+    const loader = await buildLoaderModule(spec, dir);
+    const r = await sh(nobody[0]!, [...nobody.slice(1), process.execPath, "--input-type=module", "-e", loadScript(loader, `loadNobodyPin${process.pid}`)]);
+    expect(r.exitCode, r.stderr).toBe(4);
+    expect(r.stdout).toContain(`cannot create /sys/fs/bpf/probegen/nobody_pin_${process.pid} for pinned map 'counts'`);
+    expect(r.stdout).toContain("EACCES (errno 13)");
+    expect(r.stdout).toContain("this user may not create pins in bpffs (only root may write in /sys/fs/bpf); run it as root");
+    expect(r.stdout).not.toContain("is bpffs mounted");
+  });
+});

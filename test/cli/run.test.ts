@@ -1,5 +1,5 @@
 /** `probegen run` and `probegen stats` on the real kernel: events, clean detach on SIGINT, stats. */
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -96,3 +96,53 @@ describe.skipIf(!support.ok)("probegen run", () => {
     }
   });
 });
+
+describe.skipIf(!support.ok)("probegen run's temporary directory", () => {
+  // Each run gets its own TMPDIR, so the test sees exactly the directories `run` makes there.
+  const tmp = mkdtempSync(join(tmpdir(), "probegen-cli-run-tmp-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const runDirs = () => readdirSync(tmp).filter((d) => d.startsWith("probegen-run-"));
+  const run = (args: string[], env: Record<string, string> = {}) => spawnProbegen(["run", ...args, "probes/opensnoop.yaml"], process.cwd(), { TMPDIR: tmp, ...env });
+  const until = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!cond()) throw new Error(`timed out waiting for ${what}`);
+  };
+
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    it(`${signal} while it builds (before anything is attached) removes it`, async () => {
+      // An empty cache: the build runs clang, long enough to be interrupted.
+      const child = run(["-d", "30s"], { PROBEGEN_CACHE_DIR: mkdtempSync(join(tmp, "cache-")) });
+      await until(() => runDirs().length > 0, "the run's directory");
+      expect(runDirs()).toEqual([expect.stringMatching(new RegExp(`^probegen-run-${child.pid}-`))]);
+      child.kill(signal);
+      const r = await child;
+      expect([r.exitCode, r.signal], r.all).toEqual([signal === "SIGINT" ? 130 : 143, undefined]);
+      expect(runDirs()).toEqual([]);
+    });
+
+    it(`${signal} while it streams removes it`, async () => {
+      const child = run([]);
+      await collect(child.stderr!).until(/Ctrl-C to stop/);
+      expect(runDirs()).toHaveLength(1);
+      child.kill(signal);
+      const r = await child;
+      expect(r.exitCode, r.all).toBe(0);
+      expect(runDirs()).toEqual([]);
+    });
+  }
+
+  it("after a SIGKILL, the next run removes the directory of the dead one (and keeps a live one's)", async () => {
+    const killed = run([]);
+    await collect(killed.stderr!).until(/Ctrl-C to stop/);
+    killed.kill("SIGKILL");
+    await killed;
+    expect(runDirs()).toEqual([expect.stringMatching(new RegExp(`^probegen-run-${killed.pid}-`))]);
+    const live = join(tmp, `probegen-run-${process.pid}-alive`); // this test process is alive
+    mkdirSync(live);
+    const next = await run(["-d", "200ms"]);
+    expect(next.exitCode, next.all).toBe(0);
+    expect(runDirs()).toEqual([`probegen-run-${process.pid}-alive`]);
+    rmSync(live, { recursive: true });
+  });
+});
+

@@ -158,7 +158,7 @@ describe.skipIf(!support.ok)("maps, aggregations, pairs and params on the runnin
     for (let i = 0; i < 20 && delivered < 150; i++) await settle();
     expect(probe.stats().dropped).toBe(0);
     expect(delivered).toBe(150);
-    await expect(load({ params: { targetPid: -1 } })).rejects.toThrow("aggregates: parameter 'targetPid' is -1, outside u32 (0..4294967295)");
+    await expect(load({ params: { targetPid: -1 } })).rejects.toThrow("aggregates: parameter 'targetPid' must be a u32 (an integer in 0..4294967295), got -1");
     await expect(load({ params: { targetPd: 1 } as never })).rejects.toThrow("aggregates: unknown parameter 'targetPd'; it has: targetPid, minRet");
   });
 });

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <unistd.h>
+
 #include "ringbuf.h"
 
 namespace probegen {
@@ -54,12 +56,15 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                      });
 }
 
-// new BpfObject(bytes: Uint8Array, name: string)
+// new BpfObject(bytes: Uint8Array, name: string, pinRoot?: string)
+// pinRoot: the directory pinned maps (LIBBPF_PIN_BY_NAME) live in, instead of libbpf's /sys/fs/bpf.
 BpfObject::BpfObject(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BpfObject>(info) {
   Napi::Env env = info.Env();
   Bytes bytes = BytesArg(info, 0, "object bytes");
   name_ = StringArg(info, 1, "object name");
-  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name_.c_str());
+  std::string pinRoot = info[2].IsUndefined() ? "" : StringArg(info, 2, "pin root");
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name_.c_str(),
+              .pin_root_path = pinRoot.empty() ? nullptr : pinRoot.c_str());
   LibbpfLogCapture capture;
   // libbpf copies the ELF image, so the JS buffer may move or die afterwards.
   bpf_object* obj = bpf_object__open_mem(bytes.data, bytes.length, &opts);
@@ -151,6 +156,9 @@ Napi::Value BpfObject::Maps(const Napi::CallbackInfo& info) {
     o.Set("keySize", bpf_map__key_size(m));
     o.Set("valueSize", bpf_map__value_size(m));
     o.Set("maxEntries", bpf_map__max_entries(m));
+    o.Set("flags", bpf_map__map_flags(m));
+    const char* pin = bpf_map__pin_path(m);
+    o.Set("pinPath", pin ? Napi::Value(Napi::String::New(env, pin)) : env.Null());
     o.Set("fd", loaded_ ? bpf_map__fd(m) : -1);
     out.Set(i, o);
   }
@@ -383,8 +391,35 @@ Napi::Value BpfObject::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// pinnedMapInfo(path): what the map pinned at `path` is, or null when nothing is pinned there;
+// checked against a map before libbpf reuses the pin, to say what differs.
+static Napi::Value PinnedMapInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(info, 0, "pin path");
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return env.Null();
+    ThrowBpf(env, "map.pin", -err, "cannot open the pinned map at " + path);
+  }
+  bpf_map_info mi = {};
+  uint32_t len = sizeof(mi);
+  int err = bpf_obj_get_info_by_fd(fd, &mi, &len);
+  close(fd);
+  if (err) ThrowBpf(env, "map.pin", err, path + " is pinned but is not a map the kernel describes");
+  Napi::Object o = Napi::Object::New(env);
+  const char* type = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(mi.type));
+  o.Set("type", type ? type : "unknown");
+  o.Set("keySize", mi.key_size);
+  o.Set("valueSize", mi.value_size);
+  o.Set("maxEntries", mi.max_entries);
+  o.Set("flags", mi.map_flags);
+  return o;
+}
+
 Napi::Object InitObject(Napi::Env env, Napi::Object exports) {
   exports.Set("BpfObject", BpfObject::Define(env));
+  exports.Set("pinnedMapInfo", Napi::Function::New<PinnedMapInfo>(env, "pinnedMapInfo"));
   return exports;
 }
 
