@@ -5,12 +5,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { buildSpecs } from "../compiler/build.js";
-import { BuildCache } from "../compiler/cache.js";
-import type { IrField, IrMap, IrMapType, IrProbe, IrStructMember } from "../compiler/ir.js";
-import { packageRoot } from "../compiler/package-info.js";
-import { errnoName } from "../runtime/errors.js";
-import { kernelDrops } from "../runtime/stats.js";
+import { build, BuildCache, packageRoot, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
+import { errnoName, kernelDrops } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics } from "./output.js";
@@ -49,7 +45,7 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
   const dir = runDir.path;
   try {
     // 1. Build (nothing goes to generated/); the loader imports this package's compiled runtime.
-    const [result] = await buildSpecs([specPath], { outDir: dir, runtimeImport: pathToFileURL(runtime).href, cache: new BuildCache() });
+    const [result] = await build([specPath], { outDir: dir, runtimeImport: pathToFileURL(runtime).href, cache: new BuildCache() });
     if (result!.diagnostics.length > 0) {
       printDiagnostics(result!.diagnostics);
       return ExitCode.SpecError;
@@ -79,8 +75,11 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
       if (e instanceof RangeError || e instanceof TypeError) throw usageError((e as Error).message);
       throw e;
     }
+    // stream() installs its own signal handlers before its first await; only then are the
+    // directory's released, so the process is never without one (with none, a signal kills it).
+    const streaming = stream(probe, loaded, flags, durationMs);
     runDir.releaseSignals();
-    return await stream(probe, loaded, flags, durationMs);
+    return await streaming;
   } finally {
     runDir.remove();
   }
