@@ -1,6 +1,5 @@
 /** `probegen build [--check] [--out-dir DIR] [--json] [--no-cache] SPEC...` */
-import { buildSpecs, runningKernel, type SpecResult } from "../compiler/build.js";
-import { BuildCache } from "../compiler/cache.js";
+import { build, BuildCache, runningKernel, type SpecResult } from "../compiler/index.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { ExitCode } from "./exit-codes.js";
 
@@ -19,7 +18,7 @@ export async function buildCommand(specs: string[], flags: BuildFlags): Promise<
   const tty = useColor(process.stderr);
   const cache = flags.cache === false ? undefined : flags.cache instanceof BuildCache ? flags.cache : new BuildCache();
   const started = performance.now();
-  const results = await buildSpecs(specs, {
+  const results = await build(specs, {
     outDir: flags.outDir,
     check: flags.check,
     runtimeImport: flags.runtimeImport,

@@ -5,20 +5,15 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
-import { buildSpecs } from "../compiler/build.js";
-import { KernelSymbols } from "../kernel/kallsyms.js";
-import { defaultFieldType, Tracefs, type TracepointField } from "../kernel/tracefs.js";
-import { cIdentifierProblem } from "../compiler/names.js";
-import { packageRoot } from "../compiler/package-info.js";
-import { closest } from "../compiler/suggest.js";
-import { typeName } from "../compiler/types.js";
+import { check, closest, identifierProblem, packageRoot, typeName } from "../compiler/index.js";
+import { defaultFieldType, KernelSymbols, Tracefs, type TracepointField } from "../kernel/index.js";
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics } from "./output.js";
 import { builtinValues } from "./list-command.js";
 
 export async function initCommand(name: string, flags: { attach: string; output?: string; force: boolean }): Promise<number> {
-  const problem = cIdentifierProblem(name);
+  const problem = identifierProblem(name);
   if (problem || !/^[a-z][a-z0-9_]*$/.test(name)) {
     throw usageError(`'${name}' cannot name a probe: ${problem ?? "use lower_snake_case (a-z, 0-9, _)"}`);
   }
@@ -90,7 +85,7 @@ export async function initCommand(name: string, flags: { attach: string; output?
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, text);
   // The starter must be right: check it against this kernel now.
-  const [result] = await buildSpecs([out], { outDir: "generated", checkOnly: true });
+  const [result] = await check([out]);
   if (result!.diagnostics.length) {
     printDiagnostics(result!.diagnostics);
     process.stderr.write(`wrote ${out}, but it does not check: this is a probegen bug; please report it\n`);
@@ -115,5 +110,5 @@ function describe(f: TracepointField): string {
 
 function safeName(name: string, fallback: string): string {
   const taken = builtinValues.some(([n]) => n === name);
-  return name && !taken && !cIdentifierProblem(name) && /^[a-z_][a-z0-9_]*$/.test(name) ? name : fallback;
+  return name && !taken && !identifierProblem(name) && /^[a-z_][a-z0-9_]*$/.test(name) ? name : fallback;
 }

@@ -5,10 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { KernelSymbols } from "../kernel/kallsyms.js";
-import { defaultFieldType, Tracefs, type TracepointField } from "../kernel/tracefs.js";
-import { closest } from "../compiler/suggest.js";
-import { typeName } from "../compiler/types.js";
+import { closest, typeName } from "../compiler/index.js";
+import { defaultFieldType, KernelSymbols, Tracefs, type TracepointField } from "../kernel/index.js";
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatTable } from "./table.js";

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { execa } from "execa";
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
-import { DROPS_MAP } from "../runtime/stats.js";
+import { DROPS_MAP } from "../runtime/index.js";
 import { globMatcher } from "./list-command.js";
 import { formatTable, humanBytes, humanNs, parseDuration } from "./table.js";
 

@@ -19,7 +19,11 @@ export {
   type Severity,
   type SourceSpan,
 } from "./diagnostics.js";
-export { version } from "./package-info.js";
+export { packageRoot, version } from "./package-info.js";
+export type { IrField, IrMap, IrMapType, IrProbe, IrStructMember } from "./ir.js";
+export { cIdentifierProblem as identifierProblem } from "./names.js";
+export { closest } from "./suggest.js";
+export { typeName } from "./types.js";
 
 /**
  * Builds each spec to NAME.bpf.c, NAME.bpf.o and NAME.ts in `options.outDir` (with `check`,

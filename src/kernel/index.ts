@@ -6,6 +6,10 @@ import type { Btf } from "./btf/index.js";
 import type { KernelSymbols } from "./kallsyms.js";
 import type { Tracefs } from "./tracefs.js";
 
+export { Btf } from "./btf/index.js";
+export { KernelSymbols } from "./kallsyms.js";
+export { defaultFieldType, Tracefs, type TracepointField } from "./tracefs.js";
+
 export interface KernelInfo {
   tracefs(): Tracefs | undefined;
   symbols(): KernelSymbols | undefined;
