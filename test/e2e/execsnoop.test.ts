@@ -1,5 +1,5 @@
 /** execsnoop end to end: the test spawns a child and sees its exec. */
-import { spawn } from "node:child_process";
+import { eventsOfChild } from "../helpers/child-events.js";
 import { describe, expect, it } from "vitest";
 import { loadExecsnoop, type ExecEvent } from "../../generated/execsnoop.js";
 import { bpfSupport, skipNote } from "../runtime/helpers.js";
@@ -10,13 +10,7 @@ skipNote(support, "e2e/execsnoop.test.ts");
 describe.skipIf(!support.ok)("execsnoop on the running kernel", () => {
   it("sees a child the test spawns, with its pid, its parent (read with CO-RE), comm and path", async () => {
     using probe = await loadExecsnoop();
-    const events: ExecEvent[] = [];
-    probe.events.on((ev) => events.push(ev));
-    const child = spawn("/bin/true", [], { stdio: "ignore" });
-    await new Promise((resolve) => child.on("exit", resolve));
-    const deadline = Date.now() + 1000;
-    while (!events.some((e) => e.pid === child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    const mine = events.filter((e) => e.pid === child.pid);
-    expect(mine).toEqual([{ pid: child.pid, ppid: process.pid, uid: process.getuid!(), comm: "true", oldPid: child.pid, filename: "/bin/true" }]);
+    const child = await eventsOfChild<ExecEvent>(probe.events, "/bin/true");
+    expect(child.events).toEqual([{ pid: child.pid, ppid: process.pid, uid: process.getuid!(), comm: "true", oldPid: child.pid, filename: "/bin/true" }]);
   });
 });

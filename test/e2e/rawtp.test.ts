@@ -4,7 +4,7 @@
  * bprm by name and followed with CO-RE. Raw tracepoints need no tracing program type, so this
  * runs on the host.
  */
-import { spawn } from "node:child_process";
+import { eventsOfChild } from "../helpers/child-events.js";
 import { mkdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildSpecs } from "../../src/compiler/build.js";
@@ -36,12 +36,7 @@ describe.skipIf(!support.ok)("raw_tp/sched_process_exec on the running kernel", 
 
   it("sees a child the test spawns, its arguments typed and followed from BTF", async () => {
     using probe = await load();
-    const events: ExecEvent[] = [];
-    probe.events.on((ev) => events.push(ev));
-    const child = spawn("/bin/true", [], { stdio: "ignore" });
-    await new Promise((resolve) => child.on("exit", resolve));
-    const deadline = Date.now() + 1000;
-    while (!events.some((e) => e.pid === child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(events.filter((e) => e.pid === child.pid)).toEqual([{ pid: child.pid, oldPid: child.pid, parent: process.pid, path: "/bin/true", comm: "true" }]);
+    const child = await eventsOfChild<ExecEvent>(probe.events, "/bin/true");
+    expect(child.events).toEqual([{ pid: child.pid, oldPid: child.pid, parent: process.pid, path: "/bin/true", comm: "true" }]);
   });
 });
