@@ -203,7 +203,8 @@ class Resolver {
       return existing;
     }
     if (name !== undefined && this.declaredButRefused(name)) return undefined;
-    if (name !== undefined) {
+    // `output: events` names the default ring, which is made for the spec when it declares none.
+    if (name !== undefined && name !== "events") {
       this.fail("unknown-map", `no map called '${name}'.${didYouMean(name, Object.keys(this.spec.maps ?? {}))}`, [...path, "output"],
         "declare it under maps: with type: ringbuf, or leave 'output' out");
       return undefined;

@@ -55,6 +55,12 @@ describe("two spec names that are one TS name are refused at the second, naming 
   });
 });
 
+it("`output: events` names the default ring, as docs/spec.md shows, when the spec declares no map of that name", () => {
+  const { probe, diagnostics } = frontEnd(spec(program("    output: events\n    fields: [pid]\n")));
+  expect(diagnostics).toEqual([]);
+  expect(probe!.maps.map((m) => [m.name, m.kind, m.events.length])).toEqual([["events", "ringbuf", 1]]);
+});
+
 describe("names the loader gives a meaning of its own", () => {
   it("a field 'type' in a ring of two events is refused: 'type' tells them apart", () => {
     const { diagnostics } = frontEnd(spec(program("    event: one\n    fields: [pid, { name: type, from: uid }]\n") + program("    name: second\n    event: two\n    fields: [pid]\n")));
