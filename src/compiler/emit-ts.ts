@@ -31,7 +31,8 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
 
 /**
  * The runtime exports a loader may use, in the order its import lists them. The emitter records
- * each one as it prints it (RuntimeImports), so the import says exactly what the file uses.
+ * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
+ * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
 const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "zeroBytes", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
@@ -39,20 +40,34 @@ const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu
 class RuntimeImports {
   private readonly used = new Set<string>();
 
-  /** `name`, recorded as used. */
+  /** `declared`: the names the loader declares at its top level. */
+  constructor(private readonly declared: ReadonlySet<string>) {}
+
+  /** `name` as the file knows it, recorded as used. */
   value(name: (typeof runtimeValues)[number]): string {
     this.used.add(name);
-    return name;
+    return this.local(name);
   }
 
   type(name: (typeof runtimeTypes)[number]): string {
     this.used.add(name);
-    return name;
+    return this.local(name);
+  }
+
+  private local(name: string): string {
+    return this.declared.has(name) ? `runtime${name.charAt(0).toUpperCase()}${name.slice(1)}` : name;
   }
 
   namedImports(): string[] {
-    return [...runtimeValues.filter((n) => this.used.has(n)), ...runtimeTypes.filter((n) => this.used.has(n)).map((n) => `type ${n}`)];
+    const named = (n: string) => (this.local(n) === n ? n : `${n} as ${this.local(n)}`);
+    return [...runtimeValues.filter((n) => this.used.has(n)).map(named), ...runtimeTypes.filter((n) => this.used.has(n)).map((n) => `type ${named(n)}`)];
   }
+}
+
+/** Every name the loader declares at its top level (names.ts made them all). */
+function declaredNames(probe: IrProbe): Set<string> {
+  const structs = probe.maps.flatMap((m) => [m.key, m.value]).flatMap((t) => (t?.kind === "struct" ? [t.struct.tsName] : []));
+  return new Set([...Object.values(probe.ts), ...probe.events.map((e) => e.tsName), ...probe.maps.flatMap((m) => Object.values(m.ts ?? {})), ...structs]);
 }
 
 type Statement = string | WriterFunction | StatementStructures;
@@ -73,7 +88,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   const { m, project } = await morph();
   const rings = probe.maps.filter((x) => x.kind === "ringbuf");
   const e: Emit = {
-    probe, rt: new RuntimeImports(), Kind: m.StructureKind, rings, defaultRing: rings.find((x) => x.name === "events"),
+    probe, rt: new RuntimeImports(declaredNames(probe)), Kind: m.StructureKind, rings, defaultRing: rings.find((x) => x.name === "events"),
     typedMaps: probe.maps.filter(isKeyed).filter((x) => !x.internal),
   };
   const statements: Statement[] = [

@@ -65,7 +65,9 @@ export interface IrField {
   asNumber?: boolean;
   source: ValueSource;
   description?: string;
+  /** Where its value is read (`from:`), and where its name is given (the same for `- pid`). */
   span: SourceSpan;
+  nameSpan: SourceSpan;
 }
 
 /**
@@ -138,6 +140,7 @@ export type UpdateOp = IrUpdate["op"];
 export interface IrStructMember {
   name: string;
   tsName: string;
+  span: SourceSpan;
   type: ScalarOrString;
 }
 

@@ -1,7 +1,13 @@
 /**
  * Names: every identifier the generated C and TS declare is made here, once, from the spec's
  * checked names; the IR carries the results and the emitters print them as they are.
+ *
+ * Generated names are collision-free by construction: each kind of C struct has its own prefix
+ * (pg_event_, pg_map_, pg_stash_, pg_ctx_) and user names cannot start with pg_. Where two spec
+ * names become one identifier anyway (camelCase folds `a_1` and `a1`), checkNames reports both.
  */
+import type { SourceSpan } from "./diagnostics.js";
+import type { ResolvedProbe } from "./ir.js";
 
 const cKeywords = new Set(
   ("auto break case char const continue default do double else enum extern float for goto if inline int long register " +
@@ -58,12 +64,13 @@ export function pascalCase(snake: string): string {
 /** Identifiers of the generated C, from checked snake_case names. */
 export const cNames = {
   event: (event: string) => `pg_event_${event}`,
-  mapStruct: (map: string, role: "key" | "value") => `pg_${map}_${role}`,
-  histogram: (map: string) => `pg_${map}_value`,
-  /** The record an entry leaves for its exit, and the maps that hold it. */
+  /** `pg_map_`: a map named `event_a` must not take the struct of an event named `a_key`. */
+  mapStruct: (map: string, role: "key" | "value") => `pg_map_${map}_${role}`,
+  histogram: (map: string) => cNames.mapStruct(map, "value"),
+  /** The record an entry leaves for its exit, and the maps that hold it (whole: a cut name can be another's). */
   stash: (program: string) => `pg_stash_${program}`,
-  stashMap: (program: string) => `pg_stash_${program}`.slice(0, 40),
-  scratchMap: (program: string) => `pg_scratch_${program}`.slice(0, 40),
+  stashMap: (program: string) => `pg_stash_${program}`,
+  scratchMap: (program: string) => `pg_scratch_${program}`,
   tracepointContext: (category: string, name: string) => `pg_ctx_${category}__${name}`,
   /** A program's default name from its attach point's (e.g. `do_sys_openat2_ret`), made a C identifier. */
   program(stem: string): string {
@@ -94,9 +101,18 @@ export interface ProbeTsNames {
   loadOptions: string;
 }
 
-export function probeTsNames(probe: string): ProbeTsNames {
+/**
+ * `eventTypes`: the interfaces of the probe's events. A ring's union is `${Probe}Event`, unless an
+ * event has that name (an event named like the probe): then `${Probe}Events`, a name no event
+ * interface can have (they end in "Event").
+ */
+export function probeTsNames(probe: string, eventTypes: ReadonlySet<string>): ProbeTsNames {
   const p = pascalCase(probe);
-  return { loader: `load${p}`, probe: `${p}Probe`, event: `${p}Event`, maps: `${p}Maps`, params: `${p}Params`, mapSizes: `${p}MapSizes`, loadOptions: `${p}LoadOptions` };
+  return { loader: `load${p}`, probe: `${p}Probe`, event: unionName(`${p}Event`, eventTypes), maps: `${p}Maps`, params: `${p}Params`, mapSizes: `${p}MapSizes`, loadOptions: `${p}LoadOptions` };
+}
+
+function unionName(singular: string, eventTypes: ReadonlySet<string>): string {
+  return eventTypes.has(singular) ? `${singular}s` : singular;
 }
 
 /** The identifiers the loader declares for one map (its property is `tsNames.property`). */
@@ -110,9 +126,9 @@ export interface MapTsNames {
   oneCpuCodec: string;
 }
 
-export function mapTsNames(probe: string, map: string): MapTsNames {
+export function mapTsNames(probe: string, map: string, eventTypes: ReadonlySet<string>): MapTsNames {
   const property = camelCase(map);
-  const eventType = map === "events" ? probeTsNames(probe).event : `${pascalCase(probe)}${pascalCase(map)}Event`;
+  const eventType = map === "events" ? probeTsNames(probe, eventTypes).event : unionName(`${pascalCase(probe)}${pascalCase(map)}Event`, eventTypes);
   return {
     eventType, decoder: `decode${eventType}`,
     keyCodec: `${property}KeyCodec`, valueCodec: `${property}ValueCodec`, oneCpuCodec: `${property}ValueCodecOneCpu`,
@@ -125,3 +141,80 @@ export const tsNames = {
   event: (event: string) => `${pascalCase(event)}Event`,
   mapStruct: (map: string, role: "key" | "value") => pascalCase(`${map}_${role}`),
 };
+
+/** Where an identifier came from: "field 'a_1'" at its place in the spec, or probegen's own name (no place). */
+interface NameOrigin {
+  what: string;
+  span?: SourceSpan;
+}
+
+export type NameCollisionReport = (message: string, span: SourceSpan, hint: string) => void;
+
+/** Properties every JavaScript object inherits: a param `constructor` would read Object, a field `to_string` hide toString. */
+const inheritedProperties: Array<[string, string]> = Object.getOwnPropertyNames(Object.prototype)
+  .map((p) => [p, `a property every JavaScript object inherits (${p})`]);
+
+/** Names the loader declares for itself, whatever the spec (the runtime's imports are aliased when a probe takes one). */
+const loaderOwnNames: Array<[string, string]> = ["encodeParams", "definition", "objectBytes"].map((n) => [n, `a function of the loader (${n})`]);
+
+/**
+ * Checks that no two spec names become one identifier of the generated files, and that none
+ * becomes one the generated code gives a meaning of its own: properties of one TS object (the
+ * params, the maps, one event's or one struct's members), the loader's declarations, C struct
+ * tags and globals. Each collision is reported once, at the second name, naming the first.
+ */
+export function checkNames(probe: ResolvedProbe, probeSpan: SourceSpan, report: NameCollisionReport): void {
+  const reported = new Set<string>();
+  const namespace = (language: "C" | "TypeScript", fixed: Array<[string, string]> = []) => {
+    const owners = new Map<string, NameOrigin>(fixed.map(([id, what]) => [id, { what }]));
+    return (id: string, what: string, span: SourceSpan): void => {
+      const first = owners.get(id);
+      if (!first) return void owners.set(id, { what, span });
+      // One spec name used twice (two events 'x') is the duplicate check's to report, where it is made.
+      const pair = `${first.what}\n${what}`;
+      if (first.what === what || reported.has(pair)) return;
+      reported.add(pair);
+      if (!first.span) report(`${what} becomes '${id}' in ${language}, which is ${first.what}`, span, `rename the ${what.split(" ")[0]}`);
+      else report(`${what} and ${first.what} both become '${id}' in ${language}`, span, `rename one of them (the other is at line ${first.span.line})`);
+    };
+  };
+
+  const params = namespace("TypeScript", inheritedProperties);
+  for (const p of probe.params) params(p.tsName, `parameter '${p.name}'`, p.span);
+  const maps = namespace("TypeScript", inheritedProperties);
+  for (const m of probe.maps) maps(m.tsName, `map '${m.name}'`, m.span);
+
+  for (const ring of probe.maps) {
+    const tag: Array<[string, string]> = ring.events.length > 1 ? [["type", `the tag that tells apart the events of ring '${ring.name}'`]] : [];
+    for (const e of ring.events) {
+      const fields = namespace("TypeScript", [...inheritedProperties, ...tag]);
+      for (const f of e.fields) fields(f.tsName, `field '${f.name}'`, f.nameSpan);
+    }
+  }
+  const structs = probe.maps.flatMap((m) => [m.key, m.value].flatMap((t) => (t?.kind === "struct" ? [{ map: m, struct: t.struct }] : [])));
+  for (const { struct } of structs) {
+    const members = namespace("TypeScript", inheritedProperties);
+    for (const x of struct.members) members(x.tsName, `member '${x.name}'`, x.span);
+  }
+
+  const module = namespace("TypeScript", loaderOwnNames);
+  // The union of the 'events' ring is the ring's (below).
+  for (const [role, id] of Object.entries(probe.ts)) if (role !== "event") module(id, `probe '${probe.name}'`, probeSpan);
+  for (const e of probe.events) module(e.tsName, `event '${e.name}'`, e.span);
+  for (const m of probe.maps) for (const id of Object.values(m.ts ?? {})) module(id, `map '${m.name}'`, m.span);
+  for (const { map, struct } of structs) module(struct.tsName, `map '${map.name}'`, map.span);
+
+  const tags = namespace("C", [["pg_params", "the parameters' struct (pg_params)"]]);
+  for (const e of probe.events) tags(e.cName, `event '${e.name}'`, e.span);
+  for (const { map, struct } of structs) tags(struct.cName, `map '${map.name}'`, map.span);
+  const globals = namespace("C");
+  for (const m of probe.maps) globals(m.name, `map '${m.name}'`, m.span);
+  for (const p of probe.programs) {
+    globals(p.name, `program '${p.name}'`, p.span);
+    if (!p.exit) continue;
+    globals(p.exit.name, `program '${p.name}'`, p.span);
+    tags(cNames.stash(p.name), `program '${p.name}'`, p.span);
+    globals(cNames.stashMap(p.name), `program '${p.name}'`, p.span);
+    globals(cNames.scratchMap(p.name), `program '${p.name}'`, p.span);
+  }
+}

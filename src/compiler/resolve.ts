@@ -8,7 +8,7 @@ import { ExprTyper } from "./expr-typer.js";
 import { stringValues, type AttachPoint, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
 import type { KernelInfo } from "../kernel/index.js";
 import { attachKind, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
-import { cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
+import { checkNames, cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Btf } from "../kernel/btf/index.js";
 import { Scope, type BtfUse } from "./scope.js";
@@ -41,8 +41,6 @@ class Resolver {
   private readonly events: REvent[] = [];
   private params: IrParam[] = [];
   private readonly types: BtfUse;
-  /** The probe's name, which its TS names start with. */
-  private name = "";
   private loadedBtf?: Btf | null;
 
   constructor(private readonly source: SpecSource, private readonly spec: ProbeSpec, private readonly kernel: KernelInfo) {
@@ -68,13 +66,17 @@ class Resolver {
   };
 
   run(): ResolvedProbe {
-    const name = (this.name = this.probeName());
+    const name = this.probeName();
     this.params = Object.entries(this.spec.params ?? {}).map(([n, p]) => this.param(n, p)).filter((p): p is IrParam => !!p);
     for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.declareMap(mapName, mapSpec);
-    const usedNames = new Set<string>([...this.maps.keys()]);
-    const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames) ?? []);
-    this.bag.throwIfErrors();
-    return {
+    // The names the spec gives are taken first: a default or exit name (`x_exit`) makes way for them.
+    const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
+    const namedPrograms = new Set<string>();
+    const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
+    // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
+    const eventTypes = new Set(this.events.map((e) => e.tsName));
+    for (const m of this.maps.values()) m.ts = mapTsNames(name, m.name, eventTypes);
+    const probe: ResolvedProbe = {
       name,
       source: this.source.file,
       description: this.spec.description,
@@ -83,9 +85,12 @@ class Resolver {
       maps: [...this.maps.values()],
       events: this.events,
       params: this.params,
-      ts: probeTsNames(name),
+      ts: probeTsNames(name, eventTypes),
       btfTypes: this.loadedBtf && (this.types.paths.length || this.types.declare.length) ? { btf: this.loadedBtf, paths: this.types.paths, declare: this.types.declare } : undefined,
     };
+    checkNames(probe, this.span(this.spec.name ? ["name"] : []), (message, span, hint) => this.report("name-collision", message, span, hint));
+    this.bag.throwIfErrors();
+    return probe;
   }
 
   private probeName(): string {
@@ -125,7 +130,7 @@ class Resolver {
     if (problem) return this.fail("invalid-name", `map name '${name}' cannot be used: ${problem}`, path, "rename the map", "key");
     const kind = spec.type as MapKind;
     const map: RMap = {
-      name, tsName: tsNames.property(name), ts: mapTsNames(this.name, name), kind, description: spec.description, maxEntries: 0, events: [], implicit: false,
+      name, tsName: tsNames.property(name), kind, description: spec.description, maxEntries: 0, events: [], implicit: false,
       noPrealloc: spec.flags?.includes("no_prealloc"), pinned: spec.pinned, span: this.span(path, "key"),
     };
     if (kind === "ringbuf") {
@@ -181,7 +186,7 @@ class Resolver {
     const members = Object.entries(spec).map(([name, t]) => {
       const problem = cIdentifierProblem(name);
       if (problem) this.fail("invalid-name", `member name '${name}' cannot be used: ${problem}`, [...path, name], "rename it", "key");
-      return { name, tsName: tsNames.property(name), type: parseTypeName(t)! };
+      return { name, tsName: tsNames.property(name), type: parseTypeName(t)!, span: this.span([...path, name], "key") };
     });
     return { kind: "struct", struct: { cName: cNames.mapStruct(mapName, role), tsName: tsNames.mapStruct(mapName, role), members, layout: undefined } };
   }
@@ -198,12 +203,13 @@ class Resolver {
       return existing;
     }
     if (name !== undefined && this.declaredButRefused(name)) return undefined;
-    if (name !== undefined) {
+    // `output: events` names the default ring, which is made for the spec when it declares none.
+    if (name !== undefined && name !== "events") {
       this.fail("unknown-map", `no map called '${name}'.${didYouMean(name, Object.keys(this.spec.maps ?? {}))}`, [...path, "output"],
         "declare it under maps: with type: ringbuf, or leave 'output' out");
       return undefined;
     }
-    const map: RMap = { name: "events", tsName: tsNames.property("events"), ts: mapTsNames(this.name, "events"), kind: "ringbuf", maxEntries: DEFAULT_RINGBUF_SIZE, events: [], implicit: true, span: this.span(path) };
+    const map: RMap = { name: "events", tsName: tsNames.property("events"), kind: "ringbuf", maxEntries: DEFAULT_RINGBUF_SIZE, events: [], implicit: true, span: this.span(path) };
     this.maps.set("events", map);
     return map;
   }
@@ -211,12 +217,12 @@ class Resolver {
   // ---- programs -----------------------------------------------------------------------------
 
   /** One program of the spec (an entry/exit pair stays one: lower.ts splits it). */
-  private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>): ResolvedProgram | undefined {
+  private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>, namedPrograms: Set<string>): ResolvedProgram | undefined {
     const attach = resolveAttach(spec.attach, this.attachContext([...path, "attach"]));
     if (!attach) return undefined;
     const exitAttach = spec.exit !== undefined ? resolveExit(attach, spec.exit, this.attachContext([...path, "exit"])) : undefined;
     if (spec.exit !== undefined && !exitAttach) return undefined;
-    const name = this.programName(spec, attach, path, usedNames);
+    const name = this.programName(spec, attach, path, usedNames, namedPrograms);
     const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types);
     const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
     this.checkUniqueFields(fields);
@@ -253,12 +259,14 @@ class Resolver {
     return { ...program, exit: { attach: exitAttach, section: sectionOf(exitAttach), name: uniqueName(cNames.exitProgram(name), usedNames) } };
   }
 
-  private programName(spec: ProgramSpec, attach: AttachPoint, path: SpecPath, used: Set<string>): string {
+  /** `used`: every name taken so far, the spec's own first; `named`: the program names the spec gave so far. */
+  private programName(spec: ProgramSpec, attach: AttachPoint, path: SpecPath, used: Set<string>, named: Set<string>): string {
     if (spec.name) {
       const problem = cIdentifierProblem(spec.name);
       if (problem) this.fail("invalid-name", `program name '${spec.name}' cannot be used: ${problem}`, [...path, "name"], "rename it");
-      if (used.has(spec.name)) this.fail("duplicate-name", `the name '${spec.name}' is already used by a program or map`, [...path, "name"], "give each a different name");
-      used.add(spec.name);
+      // A map of the same name is checkNames' to report.
+      if (named.has(spec.name)) this.fail("duplicate-name", `two programs are called '${spec.name}'`, [...path, "name"], "give each a different name");
+      named.add(spec.name);
       return spec.name;
     }
     return uniqueName(cNames.program(attachKind(attach).programName(attach)), used);
@@ -292,9 +300,9 @@ class Resolver {
       return undefined;
     }
     const name = obj.name ?? from.split(".").at(-1)!;
+    const namePath = obj.name !== undefined && typeof spec !== "string" ? [...path, "name"] : fromPath;
     const problem = cIdentifierProblem(name);
     if (problem) {
-      const namePath = obj.name !== undefined && typeof spec !== "string" ? [...path, "name"] : fromPath;
       this.fail("invalid-name", `field name '${name}' cannot be used: ${problem}`, namePath, "give it another name with { name: ..., from: ... }");
       return undefined;
     }
@@ -318,7 +326,7 @@ class Resolver {
         asNumber = true;
       }
     }
-    return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath) };
+    return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath), nameSpan: this.span(namePath) };
   }
 
   private checkUniqueFields(fields: IrField[]): void {

@@ -87,29 +87,29 @@ _Static_assert(__builtin_offsetof(struct pg_event_exec_not_shell, gid) == 12, "p
 _Static_assert(__builtin_offsetof(struct pg_event_exec_not_shell, filename) == 16, "probegen layout: pg_event_exec_not_shell.filename");
 
 /* Map 'by_user' key. */
-struct pg_by_user_key {
+struct pg_map_by_user_key {
 	__u32 uid;
 	char comm[16];
 };
-_Static_assert(sizeof(struct pg_by_user_key) == 20, "probegen layout: size of pg_by_user_key");
-_Static_assert(__builtin_offsetof(struct pg_by_user_key, uid) == 0, "probegen layout: pg_by_user_key.uid");
-_Static_assert(__builtin_offsetof(struct pg_by_user_key, comm) == 4, "probegen layout: pg_by_user_key.comm");
+_Static_assert(sizeof(struct pg_map_by_user_key) == 20, "probegen layout: size of pg_map_by_user_key");
+_Static_assert(__builtin_offsetof(struct pg_map_by_user_key, uid) == 0, "probegen layout: pg_map_by_user_key.uid");
+_Static_assert(__builtin_offsetof(struct pg_map_by_user_key, comm) == 4, "probegen layout: pg_map_by_user_key.comm");
 
 /* Map 'slots' value. */
-struct pg_slots_value {
+struct pg_map_slots_value {
 	__u64 count;
 	__u32 last_pid;
 	__u8 seen;
 };
-_Static_assert(sizeof(struct pg_slots_value) == 16, "probegen layout: size of pg_slots_value");
-_Static_assert(__builtin_offsetof(struct pg_slots_value, count) == 0, "probegen layout: pg_slots_value.count");
-_Static_assert(__builtin_offsetof(struct pg_slots_value, last_pid) == 8, "probegen layout: pg_slots_value.last_pid");
-_Static_assert(__builtin_offsetof(struct pg_slots_value, seen) == 12, "probegen layout: pg_slots_value.seen");
+_Static_assert(sizeof(struct pg_map_slots_value) == 16, "probegen layout: size of pg_map_slots_value");
+_Static_assert(__builtin_offsetof(struct pg_map_slots_value, count) == 0, "probegen layout: pg_map_slots_value.count");
+_Static_assert(__builtin_offsetof(struct pg_map_slots_value, last_pid) == 8, "probegen layout: pg_map_slots_value.last_pid");
+_Static_assert(__builtin_offsetof(struct pg_map_slots_value, seen) == 12, "probegen layout: pg_map_slots_value.seen");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct pg_by_user_key);
+	__type(key, struct pg_map_by_user_key);
 	__type(value, __u64);
 } by_user SEC(".maps");
 
@@ -117,7 +117,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 4);
 	__type(key, __u32);
-	__type(value, struct pg_slots_value);
+	__type(value, struct pg_map_slots_value);
 } slots SEC(".maps");
 
 struct {

@@ -61,19 +61,19 @@ _Static_assert(__builtin_offsetof(struct pg_event_open, comm) == 24, "probegen l
 _Static_assert(__builtin_offsetof(struct pg_event_open, filename) == 40, "probegen layout: pg_event_open.filename");
 
 /* Map 'latency' value: log2 histogram buckets. */
-struct pg_latency_value {
+struct pg_map_latency_value {
 	__u64 slots[64];
 };
-_Static_assert(sizeof(struct pg_latency_value) == 512, "probegen layout: size of pg_latency_value");
+_Static_assert(sizeof(struct pg_map_latency_value) == 512, "probegen layout: size of pg_map_latency_value");
 
 /* Map 'failures' key. */
-struct pg_failures_key {
+struct pg_map_failures_key {
 	__u32 uid;
 	__u32 errno;
 };
-_Static_assert(sizeof(struct pg_failures_key) == 8, "probegen layout: size of pg_failures_key");
-_Static_assert(__builtin_offsetof(struct pg_failures_key, uid) == 0, "probegen layout: pg_failures_key.uid");
-_Static_assert(__builtin_offsetof(struct pg_failures_key, errno) == 4, "probegen layout: pg_failures_key.errno");
+_Static_assert(sizeof(struct pg_map_failures_key) == 8, "probegen layout: size of pg_map_failures_key");
+_Static_assert(__builtin_offsetof(struct pg_map_failures_key, uid) == 0, "probegen layout: pg_map_failures_key.uid");
+_Static_assert(__builtin_offsetof(struct pg_map_failures_key, errno) == 4, "probegen layout: pg_map_failures_key.errno");
 
 /* What an entry leaves for its exit (pg_stash_sys_enter_openat). */
 struct pg_stash_sys_enter_openat {
@@ -88,13 +88,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, char[16]);
-	__type(value, struct pg_latency_value);
+	__type(value, struct pg_map_latency_value);
 } latency SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct pg_failures_key);
+	__type(key, struct pg_map_failures_key);
 	__type(value, __u64);
 } failures SEC(".maps");
 
@@ -197,7 +197,7 @@ int sys_enter_openat_exit(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 		barrier_var(pg_slot);
 		if (pg_slot > 63)
 			pg_slot = 63;
-		struct pg_latency_value *pg_v = bpf_map_lookup_elem(&latency, &pg_k);
+		struct pg_map_latency_value *pg_v = bpf_map_lookup_elem(&latency, &pg_k);
 		if (!pg_v) {
 			__u32 pg_zero_key = 0;
 			void *pg_zero_value = bpf_map_lookup_elem(&pg_zero, &pg_zero_key);
@@ -210,7 +210,7 @@ int sys_enter_openat_exit(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 	}
 #line 34 "test/fixtures/specs/openlat.yaml"
 	if ((__s64)ctx->ret < 0LL) { /* count failures */
-		struct pg_failures_key pg_k;
+		struct pg_map_failures_key pg_k;
 		__builtin_memset(&pg_k, 0, sizeof(pg_k));
 		pg_k.uid = (__u32)((__u32)pg_uid_gid);
 		pg_k.errno = (__u32)(__u32)((__s64)ctx->ret < 0 ? -(__s64)ctx->ret : 0);
