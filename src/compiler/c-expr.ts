@@ -76,7 +76,7 @@ export function readString(source: ValueSource, dst: string, size: number): stri
         default: throw new Error(`${f.name} is not a string`);
       }
     }
-    case "stashed": return `__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${size});`;
+    case "stashed": return copyBytes(dst, `${locals.stash}->${source.member}`, size);
     default: throw new Error(`${source.kind} is not a string`);
   }
 }
@@ -89,9 +89,23 @@ export function readArray(source: ValueSource, dst: string, size: number): strin
   switch (source.kind) {
     case "tracepoint-field": return `bpf_probe_read_kernel(${dst}, ${size}, ctx->${source.field.name});`;
     case "path": return `BPF_CORE_READ_INTO(&${dst}, ${coreArgs(source)});`;
-    case "stashed": return `__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${size});`;
+    case "stashed": return copyBytes(dst, `${locals.stash}->${source.member}`, size);
     default: throw new Error(`${source.kind} is not an array`);
   }
+}
+
+/**
+ * Largest copy left to __builtin_memcpy, which clang expands inline (one store per 1 to 8 bytes);
+ * clang 14 refuses to expand more than 1 KiB ("a call to built-in function 'memcpy' is not
+ * supported"), and long inline copies cost instructions the verifier counts.
+ */
+const INLINE_COPY_MAX = 256;
+
+/** A statement copying `size` bytes between two buffers the program owns (the stash, scratch, an event). */
+export function copyBytes(dst: string, src: string, size: number): string {
+  if (size <= INLINE_COPY_MAX) return `__builtin_memcpy(${dst}, ${src}, ${size});`;
+  // One helper call copies any size, and the verifier checks both ranges.
+  return `bpf_probe_read_kernel(${dst}, ${size}, ${src});`;
 }
 
 /** Resolves a string-valued expression to the char array that holds it. */

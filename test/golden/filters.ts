@@ -216,8 +216,8 @@ const definition: ObjectDefinition = {
     maps: [
         { name: "by_user", type: "hash", keySize: 20, valueSize: 8, maxEntries: 1024 },
         { name: "slots", type: "array", keySize: 4, valueSize: 16, maxEntries: 4 },
-        { name: "audit", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 65536 },
-        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },
+        { name: "audit", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 65536, recordSize: 280 },
+        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144, recordSize: 24 },
     ],
 };
 /** The compiled BPF object (9952 bytes), the same bytes as the .bpf.o beside this file. */
