@@ -109,7 +109,7 @@ export function copyBytes(dst: string, src: string, size: number): string {
 }
 
 /** Resolves a string-valued expression to the char array that holds it. */
-export type StringHome = (e: IrExpr & { kind: "value" }) => string;
+export type StringHome = (e: IrExpr & { kind: "value" }, literal: string) => string;
 
 export function printExpr(e: IrExpr, strings: StringHome): string {
   switch (e.kind) {
@@ -119,7 +119,7 @@ export function printExpr(e: IrExpr, strings: StringHome): string {
     case "unary": return `${e.op}(${printExpr(e.operand, strings)})`;
     case "binary": {
       if (e.left.type.kind === "string" && e.left.kind === "value" && e.right.kind === "string") {
-        const eq = stringEquals(strings(e.left), e.right.value);
+        const eq = stringEquals(strings(e.left, e.right.value), e.right.value);
         return e.op === "==" ? eq : `!${eq}`;
       }
       if (e.op === "&&" || e.op === "||") return `(${printExpr(e.left, strings)} ${e.op} ${printExpr(e.right, strings)})`;
@@ -147,6 +147,11 @@ function operandsSigned(a: IrExpr, b: IrExpr): boolean {
 function intLiteral(value: bigint, type: IntType): string {
   if (value > 0x7fffffffffffffffn) return `0x${value.toString(16)}ULL`;
   return type.signed ? `${value}LL` : `${value}ULL`;
+}
+
+/** The bytes of a string a comparison with `literal` reads: the literal's, and its NUL. */
+export function comparedBytes(literal: string): number {
+  return Buffer.byteLength(literal, "utf8") + 1;
 }
 
 /** Byte-by-byte comparison, NUL included: no loop, no .rodata, nothing for the verifier to doubt. */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { copyBytes, locals, needsPidTgid, needsTask, needsUidGid, printExpr, readArray, readString, scalarValue } from "./c-expr.js";
+import { comparedBytes, copyBytes, locals, needsPidTgid, needsTask, needsUidGid, printExpr, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
@@ -457,16 +457,19 @@ class ScratchStrings {
   private readonly buffers: Array<{ name: string; source: ValueSource; size: number }> = [];
   constructor(private readonly writer: BodyWriter, private readonly fields: IrField[]) {}
 
-  home(e: IrExpr & { kind: "value" }): string {
+  home(e: IrExpr & { kind: "value" }, literal: string): string {
     if (e.source.kind === "stashed") return `${locals.stash}->${e.source.member}`;
-    const size = (e.type as { size: number }).size;
     const field = this.fields.find((f) => sameSource(f.source, e.source) && f.type.kind === "string");
     if (field) return `e->${field.name}`;
+    // Only the bytes the comparisons read, and one more to tell "ab" from a longer string, are
+    // read onto the 512-byte stack; never more than the string's own size.
+    const size = Math.min((e.type as { size: number }).size, comparedBytes(literal) + 1);
     let buffer = this.buffers.find((b) => sameSource(b.source, e.source));
     if (!buffer) {
       buffer = { name: `pg_str${this.buffers.length}`, source: e.source, size };
       this.buffers.push(buffer);
     }
+    buffer.size = Math.max(buffer.size, size);
     return buffer.name;
   }
 

@@ -191,6 +191,39 @@ programs:
   });
 });
 
+describe("strings a filter compares", () => {
+  it("two uncaptured 256-byte strings fit the stack: only the bytes compared are read", async () => {
+    await build("tworenames", `name: tworenames
+maps:
+  m: { type: hash, key: u32, value: u64 }
+programs:
+  - attach: tracepoint/syscalls/sys_enter_renameat2
+    filter: oldname == "a" && newname == "b"
+    update: [{ map: m, key: pid, count: true }]
+`);
+  });
+
+  it.skipIf(!support.ok)("a string that only starts with the literal does not match it", async () => {
+    const short = `/tmp/pg-sz-${process.pid}`;
+    const { loadPrefix } = await build("prefix", `name: prefix
+params:
+  target_pid: { type: u32 }
+maps:
+  opens: { type: hash, key: u32, value: u64 }
+programs:
+  - attach: tracepoint/syscalls/sys_enter_openat
+    filter: pid == params.target_pid && filename == "${short}"
+    update: [{ map: opens, key: pid, count: true }]
+`);
+    using probe = await loadPrefix({ params: { targetPid: process.pid } });
+    opens(`${short}y`, 3);
+    opens(short, 2);
+    rmSync(`${short}y`);
+    rmSync(short);
+    expect(probe.maps.opens.get(process.pid)).toBe(2n);
+  });
+});
+
 describe("the documented specs", () => {
   it("'output: events' names the default ring buffer without declaring it", () => {
     const { probe, diagnostics } = frontEnd("name: t\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    output: events\n    fields: [pid]\n");
