@@ -95,7 +95,7 @@ const definition: ObjectDefinition = {
         { name: "sched_process_exec", attach: { kind: "tracepoint", category: "sched", name: "sched_process_exec" }, line: 5 },
     ],
     maps: [
-        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },
+        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144, recordSize: 296 },
     ],
 };
 /** The compiled BPF object (4632 bytes), the same bytes as the .bpf.o beside this file. */

@@ -102,7 +102,7 @@ const definition: ObjectDefinition = {
         { name: "do_sys_openat2_entry_exit", attach: { kind: "trace" }, line: 5 },
     ],
     maps: [
-        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },
+        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144, recordSize: 312 },
         { name: "pg_stash_do_sys_openat2_entry", type: "hash", keySize: 4, valueSize: 280, maxEntries: 10240 },
         { name: "pg_scratch_do_sys_openat2_entry", type: "percpu_array", keySize: 4, valueSize: 280, maxEntries: 1 },
     ],

@@ -119,7 +119,7 @@ const definition: ObjectDefinition = {
         { name: "do_sys_openat2_ret", attach: { kind: "kprobe", function: "do_sys_openat2", retprobe: true }, line: 14 },
     ],
     maps: [
-        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },
+        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144, recordSize: 296 },
     ],
 };
 /** The compiled BPF object (5024 bytes), the same bytes as the .bpf.o beside this file. */

@@ -92,7 +92,7 @@ const definition: ObjectDefinition = {
         { name: "sys_enter_openat", attach: { kind: "tracepoint", category: "syscalls", name: "sys_enter_openat" }, line: 5 },
     ],
     maps: [
-        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },
+        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144, recordSize: 296 },
     ],
 };
 /** The compiled BPF object (3808 bytes), the same bytes as the .bpf.o beside this file. */

@@ -110,7 +110,7 @@ const definition: ObjectDefinition = {
         { name: "inet_sock_set_state", attach: { kind: "tracepoint", category: "sock", name: "inet_sock_set_state" }, line: 5 },
     ],
     maps: [
-        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },
+        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144, recordSize: 88 },
     ],
 };
 /** The compiled BPF object (4696 bytes), the same bytes as the .bpf.o beside this file. */

@@ -76,7 +76,7 @@ export function readString(source: ValueSource, dst: string, size: number): stri
         default: throw new Error(`${f.name} is not a string`);
       }
     }
-    case "stashed": return `__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${size});`;
+    case "stashed": return copyBytes(dst, `${locals.stash}->${source.member}`, size);
     default: throw new Error(`${source.kind} is not a string`);
   }
 }
@@ -89,13 +89,27 @@ export function readArray(source: ValueSource, dst: string, size: number): strin
   switch (source.kind) {
     case "tracepoint-field": return `bpf_probe_read_kernel(${dst}, ${size}, ctx->${source.field.name});`;
     case "path": return `BPF_CORE_READ_INTO(&${dst}, ${coreArgs(source)});`;
-    case "stashed": return `__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${size});`;
+    case "stashed": return copyBytes(dst, `${locals.stash}->${source.member}`, size);
     default: throw new Error(`${source.kind} is not an array`);
   }
 }
 
+/**
+ * Largest copy left to __builtin_memcpy, which clang expands inline (one store per 1 to 8 bytes);
+ * clang 14 refuses to expand more than 1 KiB ("a call to built-in function 'memcpy' is not
+ * supported"), and long inline copies cost instructions the verifier counts.
+ */
+const INLINE_COPY_MAX = 256;
+
+/** A statement copying `size` bytes between two buffers the program owns (the stash, scratch, an event). */
+export function copyBytes(dst: string, src: string, size: number): string {
+  if (size <= INLINE_COPY_MAX) return `__builtin_memcpy(${dst}, ${src}, ${size});`;
+  // One helper call copies any size, and the verifier checks both ranges.
+  return `bpf_probe_read_kernel(${dst}, ${size}, ${src});`;
+}
+
 /** Resolves a string-valued expression to the char array that holds it. */
-export type StringHome = (e: IrExpr & { kind: "value" }) => string;
+export type StringHome = (e: IrExpr & { kind: "value" }, literal: string) => string;
 
 export function printExpr(e: IrExpr, strings: StringHome): string {
   switch (e.kind) {
@@ -105,7 +119,7 @@ export function printExpr(e: IrExpr, strings: StringHome): string {
     case "unary": return `${e.op}(${printExpr(e.operand, strings)})`;
     case "binary": {
       if (e.left.type.kind === "string" && e.left.kind === "value" && e.right.kind === "string") {
-        const eq = stringEquals(strings(e.left), e.right.value);
+        const eq = stringEquals(strings(e.left, e.right.value), e.right.value);
         return e.op === "==" ? eq : `!${eq}`;
       }
       if (e.op === "&&" || e.op === "||") return `(${printExpr(e.left, strings)} ${e.op} ${printExpr(e.right, strings)})`;
@@ -133,6 +147,11 @@ function operandsSigned(a: IrExpr, b: IrExpr): boolean {
 function intLiteral(value: bigint, type: IntType): string {
   if (value > 0x7fffffffffffffffn) return `0x${value.toString(16)}ULL`;
   return type.signed ? `${value}LL` : `${value}ULL`;
+}
+
+/** The bytes of a string a comparison with `literal` reads: the literal's, and its NUL. */
+export function comparedBytes(literal: string): number {
+  return Buffer.byteLength(literal, "utf8") + 1;
 }
 
 /** Byte-by-byte comparison, NUL included: no loop, no .rodata, nothing for the verifier to doubt. */

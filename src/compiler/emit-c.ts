@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { locals, needsPidTgid, needsTask, needsUidGid, printExpr, readArray, readString, scalarValue } from "./c-expr.js";
+import { comparedBytes, copyBytes, locals, needsPidTgid, needsTask, needsUidGid, printExpr, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
-import { programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type ValueSource } from "./ir.js";
+import { mapTypeSize, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type ValueSource } from "./ir.js";
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
@@ -287,7 +287,7 @@ class BodyWriter {
     if (source.kind !== "stashed") return this.line(readString(source, dst, size), depth);
     const member = this.p.unstashes!.members.find((m) => m.name === source.member)!;
     const have = (member.type as { size: number }).size;
-    this.line(`__builtin_memcpy(${dst}, ${locals.stash}->${source.member}, ${Math.min(have, size)});`, depth);
+    this.line(copyBytes(dst, `${locals.stash}->${source.member}`, Math.min(have, size)), depth);
     if (have > size) this.line(`${dst}[${size - 1}] = 0;`, depth);
   }
 
@@ -297,22 +297,23 @@ class BodyWriter {
     const m = u.map;
     this.at(u.span);
     this.line(u.condition ? `if ${wrap(printExpr(u.condition, this.stashedStrings))} { /* ${u.op} ${m.name} */` : `{ /* ${u.op} ${m.name} */`);
-    this.composite("pg_k", u.key);
+    const key = this.composite("pg_k", u.key, u.keyBuffer);
     const array = m.kind === "array" || m.kind === "percpu_array";
     const perCpu = m.kind.includes("percpu");
     switch (u.op) {
       case "delete":
-        this.line(`bpf_map_delete_elem(&${m.name}, &pg_k);`, 2);
+        this.line(`bpf_map_delete_elem(&${m.name}, &${key});`, 2);
         break;
-      case "set":
-        this.composite("pg_val", u.value);
-        this.line(`bpf_map_update_elem(&${m.name}, &pg_k, &pg_val, BPF_ANY);`, 2);
+      case "set": {
+        const value = this.composite("pg_val", u.value, u.valueBuffer);
+        this.line(`bpf_map_update_elem(&${m.name}, &${key}, &${value}, BPF_ANY);`, 2);
         break;
+      }
       case "count":
       case "sum": {
         const t = cScalarType(u.counter);
         this.line(`${t} pg_n = ${u.op === "count" ? "1" : `(${t})${wrap(printExpr(u.value, noStrings))}`};`, 2);
-        this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 2);
+        this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &${key});`, 2);
         const add = perCpu ? "*pg_v += pg_n;" : "__sync_fetch_and_add(pg_v, pg_n);";
         if (array) {
           this.line("if (pg_v)", 2);
@@ -320,9 +321,9 @@ class BodyWriter {
         } else {
           this.line("if (pg_v) {", 2);
           this.line(add, 3);
-          this.line(`} else if (bpf_map_update_elem(&${m.name}, &pg_k, &pg_n, BPF_NOEXIST) != 0) {`, 2);
+          this.line(`} else if (bpf_map_update_elem(&${m.name}, &${key}, &pg_n, BPF_NOEXIST) != 0) {`, 2);
           this.line("/* another CPU inserted the key first: add to its entry */", 3);
-          this.line(`pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 3);
+          this.line(`pg_v = bpf_map_lookup_elem(&${m.name}, &${key});`, 3);
           this.line("if (pg_v)", 3);
           this.line(add, 4);
           this.line("}", 2);
@@ -334,26 +335,26 @@ class BodyWriter {
         const t = cScalarType(u.counter);
         const better = u.op === "min" ? "<" : ">";
         this.line(`${t} pg_n = (${t})${wrap(printExpr(u.value, noStrings))};`, 2);
-        this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 2);
+        this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &${key});`, 2);
         this.line(`if (pg_v) {`, 2);
         this.line(`if (pg_n ${better} *pg_v)`, 3);
         this.line("*pg_v = pg_n;", 4);
         this.line(array ? "}" : `} else {`, 2);
         if (!array) {
-          this.line(`bpf_map_update_elem(&${m.name}, &pg_k, &pg_n, BPF_NOEXIST);`, 3);
+          this.line(`bpf_map_update_elem(&${m.name}, &${key}, &pg_n, BPF_NOEXIST);`, 3);
           this.line("}", 2);
         }
         break;
       }
       case "hist":
-        this.histogram(m, u.histogram, u.value, array, perCpu);
+        this.histogram(m, key, u.histogram, u.value, array, perCpu);
         break;
     }
     this.line("}");
     this.back();
   }
 
-  private histogram(m: IrMap, h: IrHistogram, value: IrExpr, array: boolean, perCpu: boolean): void {
+  private histogram(m: IrMap, key: string, h: IrHistogram, value: IrExpr, array: boolean, perCpu: boolean): void {
     this.line(`__s64 pg_x = (__s64)${wrap(printExpr(value, noStrings))};`, 2);
     if (h.kind === "log2") {
       this.line("__u64 pg_slot = pg_log2_slot(pg_x);", 2);
@@ -365,28 +366,32 @@ class BodyWriter {
     this.line("barrier_var(pg_slot);", 2);
     this.line(`if (pg_slot > ${h.slots - 1})`, 2);
     this.line(`pg_slot = ${h.slots - 1};`, 3);
-    this.line(`struct ${h.cName} *pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 2);
+    this.line(`struct ${h.cName} *pg_v = bpf_map_lookup_elem(&${m.name}, &${key});`, 2);
     if (!array) {
       // A new key starts from zeroed buckets, copied from a map rather than the small stack.
       this.line("if (!pg_v) {", 2);
       this.line("__u32 pg_zero_key = 0;", 3);
       this.line("void *pg_zero_value = bpf_map_lookup_elem(&pg_zero, &pg_zero_key);", 3);
       this.line("if (pg_zero_value)", 3);
-      this.line(`bpf_map_update_elem(&${m.name}, &pg_k, pg_zero_value, BPF_NOEXIST);`, 4);
-      this.line(`pg_v = bpf_map_lookup_elem(&${m.name}, &pg_k);`, 3);
+      this.line(`bpf_map_update_elem(&${m.name}, &${key}, pg_zero_value, BPF_NOEXIST);`, 4);
+      this.line(`pg_v = bpf_map_lookup_elem(&${m.name}, &${key});`, 3);
       this.line("}", 2);
     }
     this.line("if (pg_v)", 2);
     this.line(perCpu ? "pg_v->slots[pg_slot] += 1;" : "__sync_fetch_and_add(&pg_v->slots[pg_slot], 1);", 3);
   }
 
-  /** Declares `name` as the key or value type and fills it from the expressions. */
-  private composite(name: string, value: IrComposite): void {
+  /**
+   * Declares `name` as the key or value type and fills it from the expressions; returns the C
+   * lvalue that holds it: `name` on the stack, or `(*name)` in its per-CPU buffer.
+   */
+  private composite(name: string, value: IrComposite, buffer: IrMap | undefined): string {
+    if (buffer) return this.buffered(name, value, buffer);
     if (value.kind === "struct") {
       this.line(`struct ${value.struct.cName} ${name};`, 2);
       this.line(`__builtin_memset(&${name}, 0, sizeof(${name}));`, 2);
       for (const { member, expr } of value.members) this.assign(`${name}.${member.name}`, member.type, expr);
-      return;
+      return name;
     }
     const s = value.type;
     if (s.kind === "string" || s.kind === "array") {
@@ -396,6 +401,25 @@ class BodyWriter {
       this.line(`${cScalarType(s)} ${name};`, 2);
     }
     this.assign(name, s, value.expr);
+    return name;
+  }
+
+  /** A key or value too big for the stack, built in entry 0 of its per-CPU buffer after a copy of the zeroed entry 1. */
+  private buffered(name: string, value: IrComposite, buffer: IrMap): string {
+    const pointer = `(*${name})`;
+    this.line(`__u32 ${name}_slot = 0, ${name}_zeroed = 1;`, 2);
+    const decl = value.kind === "struct" ? `struct ${value.struct.cName} *${name}` : cDeclaration(value.type, pointer);
+    this.line(`${decl} = bpf_map_lookup_elem(&${buffer.name}, &${name}_slot);`, 2);
+    this.line(`void *${name}_zero = bpf_map_lookup_elem(&${buffer.name}, &${name}_zeroed);`, 2);
+    this.line(`if (!${name} || !${name}_zero)`, 2);
+    this.leave(3);
+    this.line(copyBytes(name, `${name}_zero`, mapTypeSize(buffer.value!)), 2);
+    if (value.kind === "struct") {
+      for (const { member, expr } of value.members) this.assign(`${name}->${member.name}`, member.type, expr);
+    } else {
+      this.assign(pointer, value.type, value.expr);
+    }
+    return pointer;
   }
 
   private assign(dst: string, type: ScalarOrString, expr: IrExpr): void {
@@ -433,16 +457,19 @@ class ScratchStrings {
   private readonly buffers: Array<{ name: string; source: ValueSource; size: number }> = [];
   constructor(private readonly writer: BodyWriter, private readonly fields: IrField[]) {}
 
-  home(e: IrExpr & { kind: "value" }): string {
+  home(e: IrExpr & { kind: "value" }, literal: string): string {
     if (e.source.kind === "stashed") return `${locals.stash}->${e.source.member}`;
-    const size = (e.type as { size: number }).size;
     const field = this.fields.find((f) => sameSource(f.source, e.source) && f.type.kind === "string");
     if (field) return `e->${field.name}`;
+    // Only the bytes the comparisons read, and one more to tell "ab" from a longer string, are
+    // read onto the 512-byte stack; never more than the string's own size.
+    const size = Math.min((e.type as { size: number }).size, comparedBytes(literal) + 1);
     let buffer = this.buffers.find((b) => sameSource(b.source, e.source));
     if (!buffer) {
       buffer = { name: `pg_str${this.buffers.length}`, source: e.source, size };
       this.buffers.push(buffer);
     }
+    buffer.size = Math.max(buffer.size, size);
     return buffer.name;
   }
 

@@ -6,7 +6,7 @@ import type { CodeBlockWriter, Project as ProjectType, SourceFile, StatementStru
 import { attachKind } from "./attach/index.js";
 import { isKeyed, mapTypeSize, type IrEvent, type IrKeyedMap, type IrMap, type IrMapType, type IrProbe } from "./ir.js";
 import type { MapTsNames } from "./names.js";
-import type { StructLayout } from "./layout.js";
+import { ringRecordSize, type StructLayout } from "./layout.js";
 import { pathInComment, tsDocText } from "./escape.js";
 import { version } from "./package-info.js";
 import { isByteArray, type ScalarOrString } from "./types.js";
@@ -497,7 +497,9 @@ function definition(w: CodeBlockWriter, { probe, rt }: Emit): void {
     }).write("],").newLine();
     w.write("maps: [").newLine().indent(() => {
       for (const m of probe.maps) {
-        w.writeLine(`{ name: ${JSON.stringify(m.name)}, type: ${JSON.stringify(m.kind)}, keySize: ${m.key ? mapTypeSize(m.key) : 0}, valueSize: ${m.value ? mapTypeSize(m.value) : 0}, maxEntries: ${m.maxEntries} },`);
+        const records = m.events.map((e) => ringRecordSize(e.layout));
+        const recordSize = records.length ? `, recordSize: ${Math.max(...records)}` : "";
+        w.writeLine(`{ name: ${JSON.stringify(m.name)}, type: ${JSON.stringify(m.kind)}, keySize: ${m.key ? mapTypeSize(m.key) : 0}, valueSize: ${m.value ? mapTypeSize(m.value) : 0}, maxEntries: ${m.maxEntries}${recordSize} },`);
       }
     }).write("],").newLine();
   }).write(";").newLine();

@@ -160,6 +160,12 @@ export type IrComposite<L extends Layout = StructLayout> =
 interface UpdateBase<L extends Layout> {
   map: IrMap<L>;
   key: IrComposite<L>;
+  /**
+   * Per-CPU arrays the key or value is built in when too big for the 512-byte BPF stack
+   * (lower.ts): entry 0 is built, entry 1 stays zeroed and clears it.
+   */
+  keyBuffer?: IrMap<L>;
+  valueBuffer?: IrMap<L>;
   /** Only when this holds. */
   condition?: IrExpr;
   span: SourceSpan;

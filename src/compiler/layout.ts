@@ -39,6 +39,14 @@ export function layoutStruct(
   return { size: roundUp(Math.max(offset, 1), align), align, members: placed };
 }
 
+/** What the kernel puts before each ring buffer record (BPF_RINGBUF_HDR_SZ). */
+export const RING_HEADER = 8;
+
+/** The bytes a record of this layout takes in a ring buffer: its header, rounded up to 8 as the kernel does. */
+export function ringRecordSize(layout: StructLayout): number {
+  return roundUp(layout.size + RING_HEADER, 8);
+}
+
 export function roundUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }

@@ -3,17 +3,27 @@
  * programs and the stash between them; ring buffers carrying several events get their tags;
  * every struct (params, events, map keys and values, stashes) is laid out here, once.
  */
+import { DiagnosticBag, error } from "./diagnostics.js";
 import {
-  sourceKey, sourcesIn, stashedIn, updateSources,
+  mapTypeSize, sourceKey, sourceName, sourcesIn, stashedIn, updateSources,
   type IrComposite, type IrEvent, type IrExpr, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrStruct, type IrUpdate,
   type ResolvedProbe, type ResolvedProgram, type ValueSource,
 } from "./ir.js";
-import { layoutStruct } from "./layout.js";
+import { layoutStruct, ringRecordSize, RING_HEADER } from "./layout.js";
 import { cNames } from "./names.js";
-import { u32, u64, type ScalarOrString } from "./types.js";
+import { typeName, u32, u64, type ScalarOrString } from "./types.js";
 
 /** Entries of the per-thread hash map that holds a pair's entry values. */
 const STASH_ENTRIES = 10240;
+
+/** Keys and values bigger than this are built in a per-CPU buffer, not on the 512-byte BPF stack. */
+const STACK_BUILD_MAX = 64;
+
+/** The largest value of a per-CPU map (the kernel's PCPU_MIN_UNIT_SIZE): stashes and build buffers are per-CPU. */
+export const MAX_PERCPU_VALUE = 32 * 1024;
+
+/** The most kernel memory one map may ask for, max_entries x (key + value) before per-CPU copies. */
+export const MAX_MAP_BYTES = 2 ** 30;
 
 export function lowerProbe(probe: ResolvedProbe): IrProbe {
   return new Lowering(probe).run();
@@ -25,6 +35,8 @@ class Lowering {
   private readonly structs = new Map<IrStruct<undefined>, IrStruct>();
   /** Maps in the order the C declares them: declared ones, then each program's plumbing. */
   private readonly order: IrMap[] = [];
+  private readonly buffers = new Map<string, IrMap>();
+  private readonly bag = new DiagnosticBag();
 
   constructor(private readonly probe: ResolvedProbe) {}
 
@@ -39,7 +51,10 @@ class Lowering {
     }
     for (const m of probe.maps) this.maps.set(m, this.map(m));
     this.order.push(...probe.maps.filter((m) => !m.implicit).map((m) => this.lowered(m)));
+    for (const m of this.order) this.checkLimits(m);
     const programs = probe.programs.flatMap((p) => this.program(p));
+    for (const m of this.order.filter((x) => x.implicit && x.kind === "ringbuf")) this.checkLimits(m);
+    this.bag.throwIfErrors();
     return {
       ...probe,
       programs,
@@ -47,6 +62,47 @@ class Lowering {
       events: probe.events.map((e) => this.event(e)),
       paramsLayout: layoutStruct(probe.params.map((p) => ({ name: p.name, type: p.type }))),
     };
+  }
+
+  /** What the kernel could not create or a program could never use, at the map's declaration. */
+  private checkLimits(m: IrMap): void {
+    if (m.kind === "ringbuf") {
+      for (const e of m.events) {
+        const record = ringRecordSize(e.layout);
+        // The kernel keeps a record only while it leaves at least one byte of the ring free.
+        if (record < m.maxEntries) continue;
+        this.bag.add(error("event-too-big", `event '${e.name}' takes ${record} bytes in a ring buffer (${e.layout.size} of fields and an ${RING_HEADER}-byte header); ` +
+          `ring buffer '${m.name}' has ${m.maxEntries} bytes, so every event would be dropped`, e.span,
+          `${m.implicit ? `declare 'maps: { ${m.name}: { type: ringbuf, size: ${sizeText(ringFor(record))} } }'` : `give '${m.name}' a size of at least ${sizeText(ringFor(record))}`}, or capture shorter strings (size:)`));
+      }
+      return;
+    }
+    const sizes = { key: m.key ? mapTypeSize(m.key) : 0, value: m.value ? mapTypeSize(m.value) : 0 };
+    for (const role of ["key", "value"] as const) {
+      if (sizes[role] > MAX_PERCPU_VALUE) {
+        this.bag.add(error("map-too-big", `map '${m.name}' has a ${sizes[role]}-byte ${role}; programs build keys and values in per-CPU memory, which holds at most ${MAX_PERCPU_VALUE} bytes`,
+          m.span, `make the ${role} smaller: shorter strings or arrays`));
+      }
+    }
+    const bytes = m.maxEntries * (sizes.key + sizes.value);
+    if (bytes > MAX_MAP_BYTES) {
+      this.bag.add(error("map-too-big", `map '${m.name}' would take ${(bytes / 2 ** 20).toFixed(0)} MiB of kernel memory (${m.maxEntries} entries of ${sizes.key} + ${sizes.value} bytes); the limit is ${MAX_MAP_BYTES / 2 ** 20} MiB a map`,
+        m.span, "lower max_entries, or make the key or value smaller"));
+    }
+  }
+
+  /** The per-CPU buffer a map's key or value is built in, when it is too big for the stack. */
+  private buffer(m: IrMap, role: "key" | "value"): IrMap | undefined {
+    const type = m[role];
+    if (!type || mapTypeSize(type) <= STACK_BUILD_MAX) return undefined;
+    const name = cNames.buildBuffer(m.name, role);
+    let buffer = this.buffers.get(name);
+    if (!buffer) {
+      buffer = { name, tsName: "", kind: "percpu_array", maxEntries: 2, key: { kind: "scalar", scalar: u32 }, value: type, events: [], implicit: true, internal: true, span: m.span };
+      this.buffers.set(name, buffer);
+      this.order.push(buffer);
+    }
+    return buffer;
   }
 
   private event(e: IrEvent<undefined>): IrEvent {
@@ -77,7 +133,13 @@ class Lowering {
   }
 
   private update(u: IrUpdate<undefined>): IrUpdate {
-    const base = { map: this.lowered(u.map), key: this.composite(u.key), ...(u.condition ? { condition: u.condition } : {}), span: u.span };
+    const map = this.lowered(u.map);
+    const keyBuffer = this.buffer(map, "key");
+    const valueBuffer = u.op === "set" ? this.buffer(map, "value") : undefined;
+    const base = {
+      map, key: this.composite(u.key), ...(keyBuffer ? { keyBuffer } : {}), ...(valueBuffer ? { valueBuffer } : {}),
+      ...(u.condition ? { condition: u.condition } : {}), span: u.span,
+    };
     switch (u.op) {
       case "count": return { ...base, op: u.op, counter: u.counter };
       case "sum": case "min": case "max": return { ...base, op: u.op, counter: u.counter, value: u.value };
@@ -122,12 +184,20 @@ class Lowering {
         const wanted = s.inner.kind === "tracepoint-field" ? s.inner.field.name : s.inner.kind === "kprobe-arg" ? `arg${s.inner.index}` : `v${members.length}`;
         member = { name: members.some((m) => m.name === wanted) ? `${wanted}_${members.length}` : wanted, source: s.inner, type: stashedType(s, p.event) };
         members.push(member);
+      } else {
+        // Two fields may capture one string at two sizes: the stash keeps the longer.
+        const type = stashedType(s, p.event);
+        if (type.kind === "string" && member.type.kind === "string" && type.size > member.type.size) member.type = type;
       }
       s.member = member.name;
     }
     const cName = cNames.stash(p.name);
     const layout = layoutStruct(members, [{ name: "pg_ts", type: u64 }]);
     const { span } = p;
+    if (layout.size > MAX_PERCPU_VALUE) {
+      this.bag.add(error("stash-too-big", `the entry of '${p.name}' keeps ${layout.size} bytes for its exit (${members.map((m) => `${sourceName(m.source)}: ${typeName(m.type)}`).join(", ")}); ` +
+        `it is built in per-CPU memory, which holds at most ${MAX_PERCPU_VALUE} bytes`, span, "capture shorter strings (size:) or fewer entry values"));
+    }
     // Internal: no TS names, and no members a loader would read.
     const value: IrMapType = { kind: "struct", struct: { cName, tsName: "", layout, members: [] } };
     const key: IrMapType = { kind: "scalar", scalar: u32 };
@@ -142,6 +212,17 @@ class Lowering {
       { ...p, name: exit.name, attach: exit.attach, section: exit.section, filter: exitFilter, unstashes: stash },
     ];
   }
+}
+
+/** The smallest ring buffer size that holds a record of `record` bytes. */
+function ringFor(record: number): number {
+  let size = 4096;
+  while (size <= record) size *= 2;
+  return size;
+}
+
+function sizeText(bytes: number): string {
+  return bytes >= 2 ** 20 ? `${bytes / 2 ** 20}MiB` : `${bytes / 1024}KiB`;
 }
 
 function found<K, V>(map: Map<K, V>, key: K, what: string): V {

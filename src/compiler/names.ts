@@ -71,6 +71,8 @@ export const cNames = {
   stash: (program: string) => `pg_stash_${program}`,
   stashMap: (program: string) => `pg_stash_${program}`,
   scratchMap: (program: string) => `pg_scratch_${program}`,
+  /** The per-CPU array a map's key or value is built in when too big for the stack. */
+  buildBuffer: (map: string, role: "key" | "value") => `pg_${role}buf_${map}`,
   tracepointContext: (category: string, name: string) => `pg_ctx_${category}__${name}`,
   /** A program's default name from its attach point's (e.g. `do_sys_openat2_ret`), made a C identifier. */
   program(stem: string): string {

@@ -26,6 +26,8 @@ type RUpdate = IrUpdate<undefined>;
 type RComposite = IrComposite<undefined>;
 
 const DEFAULT_RINGBUF_SIZE = 256 * 1024;
+/** The ring buffer events go to when a program names none: created unless the spec declares it. */
+const DEFAULT_RING = "events";
 const DEFAULT_MAX_ENTRIES = 10240;
 const LOG2_SLOTS = 64;
 const MAX_LINEAR_SLOTS = 1024;
@@ -192,7 +194,7 @@ class Resolver {
   }
 
   private outputMap(name: string | undefined, path: SpecPath): RMap | undefined {
-    const mapName = name ?? "events";
+    const mapName = name ?? DEFAULT_RING;
     const existing = this.maps.get(mapName);
     if (existing) {
       if (existing.kind !== "ringbuf") {
@@ -203,14 +205,14 @@ class Resolver {
       return existing;
     }
     if (name !== undefined && this.declaredButRefused(name)) return undefined;
-    // `output: events` names the default ring, which is made for the spec when it declares none.
-    if (name !== undefined && name !== "events") {
+    // `output: events` names the default ring buffer, created when no map of that name is declared.
+    if (name !== undefined && name !== DEFAULT_RING) {
       this.fail("unknown-map", `no map called '${name}'.${didYouMean(name, Object.keys(this.spec.maps ?? {}))}`, [...path, "output"],
         "declare it under maps: with type: ringbuf, or leave 'output' out");
       return undefined;
     }
-    const map: RMap = { name: "events", tsName: tsNames.property("events"), kind: "ringbuf", maxEntries: DEFAULT_RINGBUF_SIZE, events: [], implicit: true, span: this.span(path) };
-    this.maps.set("events", map);
+    const map: RMap = { name: DEFAULT_RING, tsName: tsNames.property(DEFAULT_RING), kind: "ringbuf", maxEntries: DEFAULT_RINGBUF_SIZE, events: [], implicit: true, span: this.span(path) };
+    this.maps.set(DEFAULT_RING, map);
     return map;
   }
 

@@ -37,7 +37,8 @@ export interface ObjectDefinition {
   object: Uint8Array;
   /** C function name, how to attach it (by its SEC() when absent), spec line for errors. */
   programs: Array<{ name: string; attach?: AttachTarget; line?: number }>;
-  maps: Array<{ name: string; type: string; keySize: number; valueSize: number; maxEntries: number }>;
+  /** `recordSize`: a ring buffer's largest record, its 8-byte header included. */
+  maps: Array<{ name: string; type: string; keySize: number; valueSize: number; maxEntries: number; recordSize?: number }>;
   /** Initial bytes of the .rodata map (runtime parameters). */
   rodata?: Uint8Array;
 }
@@ -112,6 +113,15 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
     if (spec?.type === "ringbuf" && (size % PAGE_SIZE !== 0 || (size & (size - 1)) !== 0)) {
       throw new RangeError(
         `loadObject(${def.name}): ring buffer '${name}' size must be a power of 2 multiple of ${PAGE_SIZE}, got ${size}`,
+      );
+    }
+    // The kernel reserves a record only while one byte of the ring stays free.
+    if (spec?.type === "ringbuf" && spec.recordSize !== undefined && size <= spec.recordSize) {
+      let enough = PAGE_SIZE;
+      while (enough <= spec.recordSize) enough *= 2;
+      throw new RangeError(
+        `loadObject(${def.name}): ring buffer '${name}' of ${size} bytes cannot hold its largest event (${spec.recordSize} bytes with its header): ` +
+          `every such event would be dropped; give it at least ${enough}`,
       );
     }
   }

@@ -174,8 +174,8 @@ SEC("tracepoint/syscalls/sys_exit_openat")
 int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 {
 	__u64 pg_pid_tgid = bpf_get_current_pid_tgid();
-	char pg_str0[16];
-	bpf_get_current_comm(pg_str0, 16);
+	char pg_str0[5];
+	bpf_get_current_comm(pg_str0, 5);
 #line 23 "test/fixtures/specs/filters.yaml"
 	if (!((pg_str0[0] == 99 && pg_str0[1] == 97 && pg_str0[2] == 116 && pg_str0[3] == 0) && ((__s64)ctx->ret < 0LL)))
 		return 0;
@@ -220,8 +220,8 @@ int exec_not_shell(struct pg_ctx_sched__sched_process_exec *ctx)
 #line 31 "test/fixtures/specs/filters.yaml"
 	bpf_probe_read_kernel_str(e->filename, 256, (const char *)ctx + (ctx->filename & 0xffff));
 #line 223 "test/.out/golden/filters.bpf.c"
-	char pg_str0[16];
-	bpf_get_current_comm(pg_str0, 16);
+	char pg_str0[4];
+	bpf_get_current_comm(pg_str0, 4);
 #line 29 "test/fixtures/specs/filters.yaml"
 	if (!(!(pg_str0[0] == 115 && pg_str0[1] == 104 && pg_str0[2] == 0) && !(e->filename[0] == 47 && e->filename[1] == 98 && e->filename[2] == 105 && e->filename[3] == 110 && e->filename[4] == 47 && e->filename[5] == 116 && e->filename[6] == 114 && e->filename[7] == 117 && e->filename[8] == 101 && e->filename[9] == 0))) {
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);

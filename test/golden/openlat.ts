@@ -156,7 +156,7 @@ const definition: ObjectDefinition = {
     maps: [
         { name: "latency", type: "hash", keySize: 16, valueSize: 512, maxEntries: 1024 },
         { name: "failures", type: "hash", keySize: 8, valueSize: 8, maxEntries: 1024 },
-        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144 },
+        { name: "events", type: "ringbuf", keySize: 0, valueSize: 0, maxEntries: 262144, recordSize: 304 },
         { name: "pg_stash_sys_enter_openat", type: "hash", keySize: 4, valueSize: 264, maxEntries: 10240 },
         { name: "pg_scratch_sys_enter_openat", type: "percpu_array", keySize: 4, valueSize: 264, maxEntries: 1 },
     ],
