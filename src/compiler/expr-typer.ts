@@ -130,19 +130,19 @@ class Visitor {
    * types of its operands decide.
    */
   private meaningful(e: IrExpr & { kind: "binary" }): boolean {
-    const divisor = constantOf(e.right);
-    if ((e.op === "/" || e.op === "%") && divisor === 0n) {
+    const right = constantOf(e.right);
+    if ((e.op === "/" || e.op === "%") && right === 0n) {
       this.problem(`${e.op === "/" ? "division" : "remainder"} by zero`, e.right.span, "divide by a number other than 0");
       return false;
     }
-    if ((e.op === "<<" || e.op === ">>") && divisor !== undefined && (divisor < 0n || divisor >= OPERATION_BITS)) {
-      this.problem(`a shift by ${integerText(divisor)}: values are 64-bit, so a shift count goes from 0 to ${OPERATION_BITS - 1n}`, e.right.span,
+    if ((e.op === "<<" || e.op === ">>") && right !== undefined && (right < 0n || right >= OPERATION_BITS)) {
+      this.problem(`a shift by ${integerText(right)}: values are 64-bit, so a shift count goes from 0 to ${OPERATION_BITS - 1n}`, e.right.span,
         e.op === ">>" ? "shift by less than 64 (a shift by 64 or more would leave nothing)" : "shift by less than 64");
       return false;
     }
     const comparison = ["==", "!=", "<", "<=", ">", ">="].includes(e.op);
     const decided = comparison && e.left.type.kind !== "string" ? constantOf(e) : undefined;
-    if (decided !== undefined && (constantOf(e.left) === undefined || constantOf(e.right) === undefined)) {
+    if (decided !== undefined && (constantOf(e.left) === undefined || right === undefined)) {
       const value = constantOf(e.left) === undefined ? e.left : e.right;
       const { min, max } = rangeOf(value)!;
       const what = value.kind === "value" && value.type.kind === "int" ? `${nameOf(value)} is ${typeName(value.type)}, from` : `${nameOf(value)} is always from`;
