@@ -212,7 +212,7 @@ int sys_enter_openat_exit(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 	if ((__s64)ctx->ret < 0LL) { /* count failures */
 		struct pg_map_failures_key pg_k;
 		__builtin_memset(&pg_k, 0, sizeof(pg_k));
-		pg_k.uid = (__u32)((__u32)pg_uid_gid);
+		pg_k.uid = (__u32)(__u32)pg_uid_gid;
 		pg_k.errno = (__u32)(__u32)((__s64)ctx->ret < 0 ? -(__s64)ctx->ret : 0);
 		__u64 pg_n = 1;
 		__u64 *pg_v = bpf_map_lookup_elem(&failures, &pg_k);

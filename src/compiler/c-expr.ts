@@ -3,7 +3,8 @@
  * identifiers that passed cIdentifierProblem, numbers, and string literals spelt out as bytes.
  */
 import type { IrExpr, ValueSource } from "./ir.js";
-import { cScalarType, type IntType, type ScalarOrString } from "./types.js";
+import { operandsSigned } from "./constants.js";
+import { cScalarType, i64, u64, type IntType, type ScalarOrString } from "./types.js";
 
 /** How the program refers to the shared helper results computed at its top. */
 export const locals = { pidTgid: "pg_pid_tgid", uidGid: "pg_uid_gid", stash: "st", params: "pg_params" } as const;
@@ -126,27 +127,62 @@ export function printExpr(e: IrExpr, strings: StringHome): string {
       // Compare and compute in 64 bits, signed unless every operand is unsigned, so C's
       // implicit conversions never surprise: `ret < 0` is signed, `uid == 0` is unsigned.
       const cast = operandsSigned(e.left, e.right) ? "__s64" : "__u64";
-      return `(${operand(e.left, cast, strings)} ${e.op} ${operand(e.right, cast, strings)})`;
+      const left = operand(e.left, cast, strings);
+      const right = operand(e.right, cast, strings);
+      const helper = divisionHelper(e);
+      if (helper) return `${helper}(${left}, ${right})`;
+      // A count known only at run time is taken modulo 64, as BPF's shift instructions do
+      // (C leaves a shift by 64 or more undefined; the typer refuses constant ones).
+      if ((e.op === "<<" || e.op === ">>") && e.right.kind !== "int") return `(${left} ${e.op} (${right} & 63))`;
+      return `(${left} ${e.op} ${right})`;
     }
   }
 }
 
-/** An operand converted to the 64-bit type the operation is done in; literals get the suffix. */
-function operand(e: IrExpr, cast: "__s64" | "__u64", strings: StringHome): string {
-  if (e.kind === "int") return e.value > 0x7fffffffffffffffn ? `0x${e.value.toString(16)}ULL` : `${e.value}${cast === "__u64" ? "ULL" : "LL"}`;
-  const already = e.type.kind === "int" && e.type.size === 8 && e.type.signed === (cast === "__s64");
+/**
+ * `e` printed as the operand of a cast or a unary operator: as it is when its shape allows
+ * (a group, a cast value, a unary operation, a literal), else parenthesised.
+ */
+export function printOperand(e: IrExpr, strings: StringHome): string {
   const printed = printExpr(e, strings);
-  return already ? printed : `(${cast})${printed}`;
+  return e.kind === "int" && e.value < 0n ? `(${printed})` : printed;
 }
 
-function operandsSigned(a: IrExpr, b: IrExpr): boolean {
-  const signed = (e: IrExpr): boolean => (e.kind === "int" ? e.value < 0n : e.type.kind === "int" && e.type.signed);
-  return signed(a) || signed(b);
+/** `e` as the condition of an `if`: in parentheses, once (a binary operation prints its own). */
+export function printCondition(e: IrExpr, strings: StringHome): string {
+  const printed = printExpr(e, strings);
+  const group = e.kind === "binary" && !(e.left.type.kind === "string" && e.op === "!=");
+  return group ? printed : `(${printed})`;
+}
+
+/**
+ * The template's helper that does a division or remainder (templates/probe.bpf.c.hbs): any
+ * signed one (BPF before cpu v4 has no signed division, and clang 14 crashes on it), and an
+ * unsigned one by a value known only at run time (C leaves x / 0 undefined; the helpers give
+ * BPF's x / 0 == 0 and x % 0 == x). Unsigned by a constant (never 0: the typer refuses it) is
+ * plain C.
+ */
+export function divisionHelper(e: IrExpr): DivisionHelper | undefined {
+  if (e.kind !== "binary" || (e.op !== "/" && e.op !== "%")) return undefined;
+  const signed = operandsSigned(e.left, e.right);
+  if (!signed && e.right.kind === "int") return undefined;
+  return `pg_${signed ? "s" : "u"}${e.op === "/" ? "div" : "mod"}`;
+}
+
+export type DivisionHelper = "pg_sdiv" | "pg_smod" | "pg_udiv" | "pg_umod";
+
+/** An operand converted to the 64-bit type the operation is done in; literals get the suffix. */
+function operand(e: IrExpr, cast: "__s64" | "__u64", strings: StringHome): string {
+  if (e.kind === "int") return intLiteral(e.value, cast === "__s64" ? i64 : u64);
+  const already = e.type.kind === "int" && e.type.size === 8 && e.type.signed === (cast === "__s64");
+  return already ? printExpr(e, strings) : `(${cast})${printOperand(e, strings)}`;
 }
 
 function intLiteral(value: bigint, type: IntType): string {
   if (value > 0x7fffffffffffffffn) return `0x${value.toString(16)}ULL`;
-  return type.signed ? `${value}LL` : `${value}ULL`;
+  // C has no literal for the smallest i64: -9223372036854775808 is 9223372036854775808 negated.
+  if (value === -(1n << 63n)) return "(-0x7fffffffffffffffLL - 1)";
+  return type.signed || value < 0n ? `${value}LL` : `${value}ULL`;
 }
 
 /** The bytes of a string a comparison with `literal` reads: the literal's, and its NUL. */

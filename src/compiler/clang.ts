@@ -44,7 +44,9 @@ export async function compileC(input: CompileInput, tools = toolchain()): Promis
     const objPath = join(scratch, "out.o");
     const arch = targetArch[process.arch] ?? "x86";
     const multiarch = process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
-    const args = ["-g", "-O2", "-target", "bpf", `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`,
+    // -fwrapv: signed arithmetic wraps, as docs/spec.md says (C leaves an overflow undefined, and clang would
+    // fold away a comparison it makes).
+    const args = ["-g", "-O2", "-fwrapv", "-target", "bpf", `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`,
       "-Wall", "-Werror=implicit-function-declaration", "-fno-ident", "-fdebug-compilation-dir=.", "-c", input.cPath, "-o", objPath];
     const result = await run(tools.clang, args, "clang", scratch);
     if (result.exitCode !== 0) {

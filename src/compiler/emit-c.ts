@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { comparedBytes, copyBytes, locals, needsPidTgid, needsTask, needsUidGid, printExpr, readArray, readString, scalarValue } from "./c-expr.js";
+import { comparedBytes, copyBytes, divisionHelper, locals, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
-import { mapTypeSize, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type ValueSource } from "./ir.js";
+import { mapTypeSize, programExprs, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type ValueSource } from "./ir.js";
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import { packageRoot, version } from "./package-info.js";
@@ -41,9 +41,16 @@ export function emitC(probe: IrProbe, cFile: string): string {
     maps: probe.maps.map(mapView),
     zeroSlots: zeroSlots || undefined,
     log2: histograms.some((h) => h.kind === "log2"),
+    division: divisionHelpers(probe),
     programs: probe.programs.map((p) => programView(p, probe.source)),
   });
   return restoreLines(text, cFile);
+}
+
+/** Which of the template's division helpers the probe's expressions call (none: no helpers). */
+function divisionHelpers(probe: IrProbe): Record<DivisionHelper, boolean> | undefined {
+  const used = new Set(probe.programs.flatMap(programExprs).flatMap((e) => divisionHelper(e) ?? []));
+  return used.size ? { pg_udiv: used.has("pg_udiv"), pg_umod: used.has("pg_umod"), pg_sdiv: used.has("pg_sdiv"), pg_smod: used.has("pg_smod") } : undefined;
 }
 
 /** Only the kernel types the probe reads, from BTF, instead of the whole vmlinux.h. */
@@ -224,10 +231,10 @@ class BodyWriter {
 
   private earlyFilter(filter: IrExpr): void {
     const scratch = new ScratchStrings(this, []);
-    const printed = printExpr(filter, scratch.home.bind(scratch));
+    const printed = printOperand(filter, scratch.home.bind(scratch));
     scratch.declare();
     this.at(filter.span);
-    this.line(`if (!${wrap(printed)})`);
+    this.line(`if (!${printed})`);
     this.leave();
     this.back();
   }
@@ -259,10 +266,10 @@ class BodyWriter {
     for (const f of event.fields) this.capture(f);
     if (lateFilter) {
       const scratch = new ScratchStrings(this, event.fields);
-      const printed = printExpr(lateFilter, scratch.home.bind(scratch));
+      const printed = printOperand(lateFilter, scratch.home.bind(scratch));
       scratch.declare();
       this.at(lateFilter.span);
-      this.line(`if (!${wrap(printed)}) {`);
+      this.line(`if (!${printed}) {`);
       this.line("bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);", 2);
       this.leave();
       this.line("}");
@@ -296,7 +303,7 @@ class BodyWriter {
   private update(u: IrUpdate): void {
     const m = u.map;
     this.at(u.span);
-    this.line(u.condition ? `if ${wrap(printExpr(u.condition, this.stashedStrings))} { /* ${u.op} ${m.name} */` : `{ /* ${u.op} ${m.name} */`);
+    this.line(u.condition ? `if ${printCondition(u.condition, this.stashedStrings)} { /* ${u.op} ${m.name} */` : `{ /* ${u.op} ${m.name} */`);
     const key = this.composite("pg_k", u.key, u.keyBuffer);
     const array = m.kind === "array" || m.kind === "percpu_array";
     const perCpu = m.kind.includes("percpu");
@@ -312,7 +319,7 @@ class BodyWriter {
       case "count":
       case "sum": {
         const t = cScalarType(u.counter);
-        this.line(`${t} pg_n = ${u.op === "count" ? "1" : `(${t})${wrap(printExpr(u.value, noStrings))}`};`, 2);
+        this.line(`${t} pg_n = ${u.op === "count" ? "1" : `(${t})${printOperand(u.value, noStrings)}`};`, 2);
         this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &${key});`, 2);
         const add = perCpu ? "*pg_v += pg_n;" : "__sync_fetch_and_add(pg_v, pg_n);";
         if (array) {
@@ -334,7 +341,7 @@ class BodyWriter {
       case "max": {
         const t = cScalarType(u.counter);
         const better = u.op === "min" ? "<" : ">";
-        this.line(`${t} pg_n = (${t})${wrap(printExpr(u.value, noStrings))};`, 2);
+        this.line(`${t} pg_n = (${t})${printOperand(u.value, noStrings)};`, 2);
         this.line(`${t} *pg_v = bpf_map_lookup_elem(&${m.name}, &${key});`, 2);
         this.line(`if (pg_v) {`, 2);
         this.line(`if (pg_n ${better} *pg_v)`, 3);
@@ -355,11 +362,12 @@ class BodyWriter {
   }
 
   private histogram(m: IrMap, key: string, h: IrHistogram, value: IrExpr, array: boolean, perCpu: boolean): void {
-    this.line(`__s64 pg_x = (__s64)${wrap(printExpr(value, noStrings))};`, 2);
+    this.line(`__s64 pg_x = (__s64)${printOperand(value, noStrings)};`, 2);
     if (h.kind === "log2") {
       this.line("__u64 pg_slot = pg_log2_slot(pg_x);", 2);
     } else {
-      this.line(`__u64 pg_slot = pg_x < ${h.min}LL ? 0 : pg_x >= ${h.max}LL ? ${h.slots - 1} : (__u64)((pg_x - ${h.min}LL) / ${h.step}) + 1;`, 2);
+      // Unsigned division (BPF has no signed one): here pg_x - min is never negative.
+      this.line(`__u64 pg_slot = pg_x < ${h.min}LL ? 0 : pg_x >= ${h.max}LL ? ${h.slots - 1} : (__u64)(pg_x - ${h.min}LL) / ${h.step}ULL + 1;`, 2);
     }
     // clang can prove the slot in range and would drop the clamp; the verifier cannot, so hide
     // the value from clang and keep the clamp the verifier needs.
@@ -431,7 +439,7 @@ class BodyWriter {
       if (expr.kind !== "value") throw new Error("an array key or value that is not a captured value");
       this.line(readArray(expr.source, dst, sizeOf(type)), 2);
     } else {
-      this.line(`${dst} = (${cScalarType(type)})${wrap(printExpr(expr, noStrings))};`, 2);
+      this.line(`${dst} = (${cScalarType(type)})${printOperand(expr, noStrings)};`, 2);
     }
   }
 
@@ -497,10 +505,6 @@ function isString(source: ValueSource): boolean {
 
 function isComm(source: ValueSource): boolean {
   return source.kind === "builtin" && source.name === "comm";
-}
-
-function wrap(expr: string): string {
-  return expr.startsWith("(") && expr.endsWith(")") ? expr : `(${expr})`;
 }
 
 /** Replaces each restore marker with a #line naming the real next line of the C file. */

@@ -7,6 +7,7 @@ import { FilterSyntaxError, parseFilter, type FilterAst } from "./filter.js";
 import { sourceName, type IrExpr, type IrField } from "./ir.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
+import { anyInteger, constantOf, integerText, OPERATION_BITS, rangeOf } from "./constants.js";
 import { i64, typeName, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 export class ExprTyper {
@@ -23,7 +24,12 @@ export class ExprTyper {
   check(text: string | number, path: SpecPath, what = "filter"): IrExpr | undefined {
     if (typeof text === "number") {
       const span = this.source.spanOf(path);
-      return { kind: "int", value: BigInt(text), type: text < 0 ? i64 : u64, span };
+      const value = this.source.integerAt(path);
+      if (value === undefined) {
+        this.problems.push(error("expression-type", `${what}: ${this.source.textAt(path) ?? text} is not a whole number`, span, "write an integer in digits, e.g. 42 or 0x2a"));
+        return undefined;
+      }
+      return new Visitor(this.source, path, this.scope, this.fields, what, this.problems).literal(value, span);
     }
     let ast: FilterAst;
     try {
@@ -54,10 +60,8 @@ class Visitor {
   visit(node: FilterAst): IrExpr | undefined {
     const span = this.at(node);
     switch (node.kind) {
-      case "int": {
-        if (node.value > 0xffffffffffffffffn) return this.problem("number does not fit in 64 bits", span);
-        return { kind: "int", value: node.value, type: node.value <= 0x7fffffffffffffffn ? i64 : u64, span };
-      }
+      case "int":
+        return this.literal(node.value, span);
       case "string":
         return { kind: "string", value: node.value, type: { kind: "string", size: Buffer.byteLength(node.value) + 1 }, span };
       case "name": {
@@ -84,6 +88,14 @@ class Visitor {
     }
   }
 
+  /** An integer as written: any a 64-bit integer holds (the place it goes checks its own type). */
+  literal(value: bigint, span: SourceSpan): IrExpr | undefined {
+    if (value < anyInteger.min || value > anyInteger.max) {
+      return this.problem(`${integerText(value)} does not fit in 64 bits (${anyInteger.min} to ${anyInteger.max})`, span, "use a smaller number");
+    }
+    return { kind: "int", value, type: value <= 0x7fffffffffffffffn ? i64 : u64, span };
+  }
+
   private binary(node: FilterAst & { kind: "binary" }, span: SourceSpan): IrExpr | undefined {
     const left = this.visit(node.left);
     const right = this.visit(node.right);
@@ -108,7 +120,37 @@ class Visitor {
     const logical = node.op === "&&" || node.op === "||";
     const comparison = ["==", "!=", "<", "<=", ">", ">="].includes(node.op);
     const type: IntType | BoolType = logical || comparison ? { kind: "bool" } : widest(left.type, right.type);
-    return { kind: "binary", op: node.op, left, right, type, span };
+    const e: IrExpr = { kind: "binary", op: node.op, left, right, type, span };
+    return this.meaningful(e) ? e : undefined;
+  }
+
+  /**
+   * Refuses what has no meaning, or only one clang would fold without a word: a constant zero
+   * divisor, a shift count outside 0..63 (every operation is done in 64 bits), a comparison the
+   * types of its operands decide.
+   */
+  private meaningful(e: IrExpr & { kind: "binary" }): boolean {
+    const right = constantOf(e.right);
+    if ((e.op === "/" || e.op === "%") && right === 0n) {
+      this.problem(`${e.op === "/" ? "division" : "remainder"} by zero`, e.right.span, "divide by a number other than 0");
+      return false;
+    }
+    if ((e.op === "<<" || e.op === ">>") && right !== undefined && (right < 0n || right >= OPERATION_BITS)) {
+      this.problem(`a shift by ${integerText(right)}: values are 64-bit, so a shift count goes from 0 to ${OPERATION_BITS - 1n}`, e.right.span,
+        e.op === ">>" ? "shift by less than 64 (a shift by 64 or more would leave nothing)" : "shift by less than 64");
+      return false;
+    }
+    const comparison = ["==", "!=", "<", "<=", ">", ">="].includes(e.op);
+    const decided = comparison && e.left.type.kind !== "string" ? constantOf(e) : undefined;
+    if (decided !== undefined && (constantOf(e.left) === undefined || right === undefined)) {
+      const value = constantOf(e.left) === undefined ? e.left : e.right;
+      const { min, max } = rangeOf(value)!;
+      const what = value.kind === "value" && value.type.kind === "int" ? `${nameOf(value)} is ${typeName(value.type)}, from` : `${nameOf(value)} is always from`;
+      this.problem(`this comparison is always ${decided ? "true" : "false"}: ${what} ${min} to ${max}`, e.span,
+        decided ? "remove it: it holds for every value" : "compare with a value it can have");
+      return false;
+    }
+    return true;
   }
 
   /** Arrays are captured, stored in maps and compared in user space; in an expression they mean nothing yet. */

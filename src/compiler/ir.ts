@@ -263,10 +263,22 @@ export function compositeExprs<L extends Layout>(c: IrComposite<L>): IrExpr[] {
   return c.kind === "scalar" ? [c.expr] : c.members.map((m) => m.expr);
 }
 
+/** The expressions of a map update: its key, its value and its condition. */
+export function updateExprs<L extends Layout>(u: IrUpdate<L>): IrExpr[] {
+  const value = u.op === "count" || u.op === "delete" ? [] : u.op === "set" ? compositeExprs(u.value) : [u.value];
+  return [...compositeExprs(u.key), ...value, ...(u.condition ? [u.condition] : [])];
+}
+
 /** Every value source a map update reads: its key, its value and its condition. */
 export function updateSources<L extends Layout>(u: IrUpdate<L>): ValueSource[] {
-  const value = u.op === "count" || u.op === "delete" ? [] : u.op === "set" ? compositeExprs(u.value) : [u.value];
-  return [...compositeExprs(u.key), ...value, ...(u.condition ? [u.condition] : [])].flatMap(sourcesIn);
+  return updateExprs(u).flatMap(sourcesIn);
+}
+
+/** Every expression a program evaluates, and every expression inside those. */
+export function programExprs(p: IrProgram): IrExpr[] {
+  const inside = (e: IrExpr): IrExpr[] =>
+    [e, ...(e.kind === "unary" ? inside(e.operand) : e.kind === "binary" ? [...inside(e.left), ...inside(e.right)] : [])];
+  return [...(p.filter ? [p.filter] : []), ...p.updates.flatMap(updateExprs)].flatMap(inside);
 }
 
 /** Every value source a program reads, wherever it reads it. */

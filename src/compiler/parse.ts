@@ -60,6 +60,23 @@ export class SpecSource {
     return spanOfOffsets(this.file, this.lines, Math.min(base + start, limit), Math.min(base + end, limit));
   }
 
+  /**
+   * The integer a YAML number at `path` spells, exactly: YAML reads numbers as doubles, to which
+   * 2^64 + 1 is 2^64 and a 400-digit number is Infinity. Undefined when it spells no integer
+   * (1.5, a string, nothing).
+   */
+  integerAt(path: SpecPath): bigint | undefined {
+    const node = this.nodeAt(path, false);
+    if (!isScalar(node) || typeof node.value !== "number" || typeof node.source !== "string") return undefined;
+    return integerLiteral(node.source);
+  }
+
+  /** The text of the scalar at `path` as the spec writes it. */
+  textAt(path: SpecPath): string | undefined {
+    const node = this.nodeAt(path, false);
+    return isScalar(node) && typeof node.source === "string" ? node.source : undefined;
+  }
+
   private nodeAt(path: SpecPath, wantKey: boolean): Node | undefined {
     let node: unknown = this.doc.contents;
     for (let i = 0; i < path.length; i++) {
@@ -76,6 +93,32 @@ export class SpecSource {
     }
     return isNode(node) ? node : undefined;
   }
+}
+
+/** A YAML 1.2 number as an exact integer: 42, -7, 0x2a, 0o52, 1e21, 2.5e3; undefined if it is not one. */
+export function integerLiteral(text: string): bigint | undefined {
+  const t = text.replace(/_/g, "");
+  const radix = /^([-+]?)0([xo])([0-9a-fA-F]+)$/.exec(t);
+  if (radix) {
+    if (radix[2] === "o" && /[89a-fA-F]/.test(radix[3]!)) return undefined;
+    const v = BigInt(`0${radix[2]}${radix[3]}`);
+    return radix[1] === "-" ? -v : v;
+  }
+  const m = /^([-+]?)(\d+)(?:\.(\d*))?(?:[eE]([-+]?\d+))?$/.exec(t);
+  if (!m) return undefined;
+  const fraction = m[3] ?? "";
+  // digits * 10^(exponent - fraction digits), whole only if the shift drops nothing but zeros.
+  const shift = Number(m[4] ?? 0) - fraction.length;
+  if (Math.abs(shift) > 100_000) return undefined;
+  const digits = BigInt(m[2]! + fraction);
+  let v: bigint;
+  if (shift >= 0) v = digits * 10n ** BigInt(shift);
+  else {
+    const unit = 10n ** BigInt(-shift);
+    if (digits % unit !== 0n) return undefined;
+    v = digits / unit;
+  }
+  return m[1] === "-" ? -v : v;
 }
 
 function spanOfOffsets(file: string, lines: LineCounter, start: number, end: number): SourceSpan {

@@ -14,6 +14,7 @@ import type { Btf } from "../kernel/btf/index.js";
 import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
+import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
 import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 export type { KernelInfo };
@@ -61,6 +62,23 @@ class Resolver {
 
   private fail(code: string, message: string, path: SpecPath, hint?: string, which: "value" | "key" = "value"): void {
     this.bag.add(error(code, message, this.span(path, which), hint));
+  }
+
+  /**
+   * The integer a YAML number at `path` spells, exactly, if `type` holds it; else a diagnostic
+   * naming the range (never a float: YAML reads 2^64 + 1 as 2^64, and 1e400 as Infinity).
+   */
+  private integer(path: SpecPath, type: IntType | "safe", what: string): bigint | undefined {
+    const value = this.source.integerAt(path);
+    const [range, allowed] = type === "safe" ? [safeIntegers, describeRange("a JS number", safeIntegers)] : [intRange(type), rangeText(type)];
+    if (value === undefined) {
+      this.fail("invalid-number", `${what} must be a whole number, not ${this.source.textAt(path) ?? "this"}`, path, "write an integer in digits");
+    } else if (value < range.min || value > range.max) {
+      this.fail("invalid-number", `${what} ${integerText(value)} does not fit in ${allowed}`, path, "use a number in that range");
+    } else {
+      return value;
+    }
+    return undefined;
   }
 
   private readonly report = (code: string, message: string, span: SourceSpan, hint?: string): void => {
@@ -115,11 +133,14 @@ class Resolver {
     }
     const type = parseTypeName(spec.type) as IntType | BoolType;
     const raw = spec.default ?? 0;
-    const value = typeof raw === "boolean" ? BigInt(raw ? 1 : 0) : BigInt(raw);
-    if (type.kind === "bool" && typeof raw !== "boolean" && spec.default !== undefined) {
-      this.fail("invalid-param", `the default of a bool parameter is true or false, not ${raw}`, [...path, "default"]);
-    } else if (type.kind === "int" && !fits(value, type)) {
-      this.fail("invalid-param", `default ${raw} does not fit in ${typeName(type)}`, [...path, "default"], "use a smaller value or a wider type");
+    let value = 0n;
+    if (typeof raw === "boolean") {
+      value = raw ? 1n : 0n;
+      if (type.kind === "int") this.fail("invalid-param", `the default of a ${typeName(type)} parameter is a number, not ${raw}`, [...path, "default"]);
+    } else if (type.kind === "bool") {
+      if (spec.default !== undefined) this.fail("invalid-param", `the default of a bool parameter is true or false, not ${this.source.textAt([...path, "default"]) ?? raw}`, [...path, "default"]);
+    } else {
+      value = spec.default === undefined ? 0n : this.integer([...path, "default"], type, "the default") ?? 0n;
     }
     return { name, tsName: tsNames.property(name), type, default: value, description: spec.description, span: this.span(path, "key") };
   }
@@ -139,11 +160,12 @@ class Resolver {
       for (const extra of ["key", "value", "max_entries", "flags"] as const) {
         if (spec[extra] !== undefined) this.fail("invalid-map", `a ring buffer has no '${extra}'`, [...path, extra], "give its byte size with 'size:'", "key");
       }
-      const size = spec.size === undefined ? DEFAULT_RINGBUF_SIZE : parseSize(spec.size);
-      if (!Number.isSafeInteger(size) || size < 4096 || size > MAX_RINGBUF_SIZE || !isPowerOfTwo(size)) {
-        this.fail("invalid-map", `ring buffer size ${size} is not a power of two from 4 KiB to 2 GiB (the kernel's limit)`, [...path, "size"], "use e.g. 256KiB, 1MiB or 16MiB");
+      const size = spec.size === undefined ? BigInt(DEFAULT_RINGBUF_SIZE) : parseSize(spec.size, this.source.integerAt([...path, "size"]));
+      if (size === undefined || size < 4096n || size > MAX_RINGBUF_SIZE || !isPowerOfTwo(size)) {
+        const shown = size === undefined ? this.source.textAt([...path, "size"]) ?? String(spec.size) : integerText(size);
+        this.fail("invalid-map", `ring buffer size ${shown} is not a power of two from 4 KiB to 2 GiB (the kernel's limit)`, [...path, "size"], "use e.g. 256KiB, 1MiB or 16MiB");
       }
-      map.maxEntries = size;
+      map.maxEntries = Number(size ?? 0);
     } else {
       if (spec.size !== undefined) this.fail("invalid-map", `'size' is for ring buffers; a ${kind} map has max_entries`, [...path, "size"], "use max_entries:", "key");
       const isArray = kind === "array" || kind === "percpu_array";
@@ -162,17 +184,20 @@ class Resolver {
     const cName = cNames.histogram(mapName);
     if (spec === "hist") return { kind: "histogram", histogram: { kind: "log2", slots: LOG2_SLOTS, cName } };
     if (typeof spec === "object" && spec !== null && "lhist" in spec && typeof spec.lhist === "object") {
-      const { min, max, step } = spec.lhist as { min: number; max: number; step: number };
-      const slots = Math.ceil((max - min) / step) + 2;
+      // Bucket bounds are JS numbers in the loader (and i64s in the program).
+      const bound = (which: "min" | "max" | "step") => this.integer([...path, "lhist", which], "safe", `lhist ${which}`);
+      const [min, max, step] = [bound("min"), bound("max"), bound("step")];
+      if (min === undefined || max === undefined || step === undefined) return undefined;
       if (max <= min) {
         this.fail("invalid-map", `lhist needs max (${max}) above min (${min})`, [...path, "lhist"]);
         return undefined;
       }
-      if (slots > MAX_LINEAR_SLOTS) {
-        this.fail("invalid-map", `lhist would have ${slots} buckets, more than ${MAX_LINEAR_SLOTS}`, [...path, "lhist"], "raise step or narrow min..max");
+      const slots = (max - min + step - 1n) / step + 2n;
+      if (slots > BigInt(MAX_LINEAR_SLOTS)) {
+        this.fail("invalid-map", `lhist would have ${integerText(slots)} buckets, more than ${MAX_LINEAR_SLOTS}`, [...path, "lhist"], "raise step or narrow min..max");
         return undefined;
       }
-      return { kind: "histogram", histogram: { kind: "linear", min, max, step, slots, cName } };
+      return { kind: "histogram", histogram: { kind: "linear", min: Number(min), max: Number(max), step: Number(step), slots: Number(slots), cName } };
     }
     return this.mapType(mapName, "value", spec as ValueTypeSpec | undefined, path);
   }
@@ -233,6 +258,9 @@ class Resolver {
     if (filter && (filter.type.kind === "string" || filter.type.kind === "array")) {
       this.bag.add(error("filter-type", `a filter must be a condition, not ${filter.type.kind === "string" ? "a string" : "an array"}`, filter.span, "compare it: comm == \"bash\""));
       filter = undefined;
+    }
+    if (filter && constantOf(filter) === 0n) {
+      this.bag.add(error("filter-type", "this filter is always false: the program would never emit an event or update a map", filter.span, "fix the condition, or remove the program"));
     }
     const updates = (spec.update ?? []).map((u, i) => this.update(u, [...path, "update", i], typer)).filter((u): u is RUpdate => !!u);
     for (const d of typer.problems) this.bag.add(d);
@@ -369,6 +397,10 @@ class Resolver {
       if (condition) this.bag.add(error("invalid-update", `'if' must be a condition, not ${condition.type.kind === "string" ? "a string" : "an array"}`, condition.span, "compare it: ret < 0"));
       return undefined;
     }
+    if (condition && constantOf(condition) === 0n) {
+      this.bag.add(error("invalid-update", "this 'if' is always false: the update would never happen", condition.span, "fix the condition, or remove the update"));
+      return undefined;
+    }
     const unstashedString = condition && stringValues(condition).find((v) => v.source.kind !== "stashed");
     if (unstashedString) {
       this.bag.add(error("invalid-update", "an update's 'if' cannot compare strings read at this point", unstashedString.span,
@@ -471,6 +503,12 @@ class Resolver {
       }
       return true;
     }
+    const constant = to.kind === "int" || to.kind === "bool" ? constantOf(expr) : undefined;
+    if (constant !== undefined && (to.kind === "int" ? !fits(constant, to) : constant !== 0n && constant !== 1n)) {
+      this.bag.add(error("invalid-update", `${integerText(constant)} does not fit in ${to.kind === "int" ? rangeText(to) : "bool (0 or 1)"}`, expr.span,
+        "use a value in that range, or declare a wider type"));
+      return false;
+    }
     const fromString = expr.type.kind === "string";
     if (fromString !== (to.kind === "string")) {
       this.bag.add(error("invalid-update", `cannot store ${fromString ? "a string" : "a number"} in ${typeName(to)}`, expr.span));
@@ -502,23 +540,18 @@ function describeValue(t: RMapType): string {
   }
 }
 
-function fits(value: bigint, type: IntType): boolean {
-  const bits = BigInt(type.size * 8);
-  return type.signed ? value >= -(1n << (bits - 1n)) && value < 1n << (bits - 1n) : value >= 0n && value < 1n << bits;
-}
-
-const units: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+const units: Record<string, bigint> = { B: 1n, KiB: 1024n, MiB: 1024n ** 2n, GiB: 1024n ** 3n };
 
 /** The largest ring the kernel creates: its size is a 32-bit max_entries. */
-const MAX_RINGBUF_SIZE = 2 ** 31;
+const MAX_RINGBUF_SIZE = 2n ** 31n;
 
-/** Exact for any safe integer (a 32-bit `&` is not: 2^32 + 4096 passed it). */
-function isPowerOfTwo(n: number): boolean {
-  return n > 0 && Number.isInteger(Math.log2(n));
+function isPowerOfTwo(n: bigint): boolean {
+  return n > 0n && (n & (n - 1n)) === 0n;
 }
 
-export function parseSize(size: number | string): number {
-  if (typeof size === "number") return size;
+/** A size in bytes: 256KiB, or a number (`exact`: the integer YAML spelt, undefined if none). */
+function parseSize(size: number | string, exact: bigint | undefined): bigint | undefined {
+  if (typeof size === "number") return exact;
   const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(size)!;
-  return Number(m[1]) * units[m[2] ?? "B"]!;
+  return BigInt(m[1]!) * units[m[2] ?? "B"]!;
 }

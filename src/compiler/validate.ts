@@ -7,6 +7,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import { packageRoot } from "./package-info.js";
+import { integerText } from "./constants.js";
 import { didYouMean } from "./suggest.js";
 import type { ProbeSpec } from "./spec.js";
 
@@ -94,7 +95,14 @@ function describe(source: SpecSource, e: ErrorObject, alternative?: ErrorObject)
     case "pattern":
       return error("invalid-value", `${where} is '${String(e.data)}', which is not valid here`, source.spanOf(path),
         description ? `expected ${description}` : `it must match ${e.params.pattern}`);
-    case "type":
+    case "type": {
+      // YAML reads a number too long for a double as Infinity: name it by the digits written.
+      const huge = typeof e.data === "number" && !Number.isFinite(e.data) ? source.integerAt(path) : undefined;
+      if (huge !== undefined) {
+        return error("invalid-number", `${where} is ${integerText(huge)}, which no 64-bit integer holds`, source.spanOf(path),
+          "use a number from -9223372036854775808 to 18446744073709551615, within the range of the type it goes into");
+      }
+    }
       return error("invalid-type", `${where} must be ${article(String(e.params.type))}, not ${kindOf(e.data)}`,
         source.spanOf(path), description ? `expected ${description}` : undefined);
     default:

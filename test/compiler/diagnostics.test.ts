@@ -154,7 +154,7 @@ describe("maps, updates, pairs and params are checked too", () => {
 
   it("a default must fit its parameter's type", () => {
     const { diagnostics } = frontEnd("name: t\nparams:\n  small: { type: u8, default: 300 }\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [pid]\n");
-    expect(located(diagnostics)).toEqual(["probes/test.yaml:3:31: default 300 does not fit in u8"]);
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:3:31: the default 300 does not fit in u8 (0 to 255)"]);
   });
 
   it("exit: true knows the exit of a sys_enter tracepoint and of a kprobe, and says when it cannot", () => {
