@@ -94,10 +94,6 @@ export async function buildSpecs(specs: string[], options: BuildOptions): Promis
   return results;
 }
 
-/**
- * A path as written into generated files: relative to the working directory, posix; a path
- * outside it is known by its file name alone.
- */
 /** Why the file system refused: the user's to fix (another -o, space, permissions), not a crash. */
 const WRITE_PROBLEMS: Record<string, string> = {
   EACCES: "permission denied", EPERM: "operation not permitted", EROFS: "read-only file system",
@@ -117,9 +113,18 @@ async function writeOrExplain(outDir: string, write: () => Promise<void>): Promi
   }
 }
 
-function displayPath(path: string): string {
+/** The path relative to the working directory when inside it; undefined outside it. */
+function insideCwd(path: string): string | undefined {
   const rel = relative(process.cwd(), path).split(sep).join("/");
-  return !rel || rel.startsWith("../") || isAbsolute(rel) ? basename(path) : rel;
+  return !rel || rel.startsWith("../") || isAbsolute(rel) ? undefined : rel;
+}
+
+/**
+ * A path as written into generated files: relative to the working directory, posix; a path
+ * outside it is known by its file name alone.
+ */
+function displayPath(path: string): string {
+  return insideCwd(path) ?? basename(path);
 }
 
 /**
@@ -127,8 +132,7 @@ function displayPath(path: string): string {
  * when inside it, absolute otherwise.
  */
 function userPath(path: string): string {
-  const rel = relative(process.cwd(), path).split(sep).join("/");
-  return !rel || rel.startsWith("../") || isAbsolute(rel) ? resolve(path) : rel;
+  return insideCwd(path) ?? resolve(path);
 }
 
 async function buildOne(specPath: string, options: BuildOptions & { kernel: KernelInfo }): Promise<SpecResult> {
