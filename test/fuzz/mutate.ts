@@ -178,7 +178,8 @@ export const specMutations: Record<string, SpecMutation> = {
   },
   toggleExit(r, spec) {
     const p = someProgram(r, spec);
-    p.exit = p.exit ? undefined : r.pick<unknown>([true, "tracepoint/sched/sched_switch", "kretprobe/do_sys_openat2"]);
+    // Pairs that pair (with the seeds' sys_enter_openat, or a kprobe on do_sys_openat2) and ones that do not.
+    p.exit = p.exit ? undefined : r.pick<unknown>([true, "tracepoint/syscalls/sys_exit_openat", "kretprobe/do_sys_openat2", "tracepoint/sched/sched_switch"]);
     if (p.exit === undefined) delete p.exit;
     return `exit ${JSON.stringify(p.exit)}`;
   },
