@@ -1,6 +1,10 @@
 /** An expression YAML misreads because it is not quoted: one error that says to quote it, not a flood. */
 import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { quote, unquotedExpressionAt } from "../../src/compiler/unquoted.js";
+import { loadCorpus } from "../fuzz/corpus.js";
+import { unquotedExpression } from "../fuzz/mutate.js";
+import { Random } from "../fuzz/random.js";
 import { frontEnd, located } from "../helpers/compile.js";
 
 const program = (lines: string) => `name: t
@@ -60,6 +64,19 @@ describe("unquoted expressions in a spec", () => {
   it("YAML reads `filter: a #b` as `a` (a comment): left alone, valid YAML", () => {
     const { diagnostics } = frontEnd(program('    filter: comm == "bash" # only bash\n    fields: [pid]\n'));
     expect(diagnostics).toEqual([]);
+  });
+});
+
+describe("the fuzzer's unquoted-expression mutation", () => {
+  it("on every spec of the corpus, 300 times, is refused first of all with 'quote the expression'", () => {
+    const corpus = loadCorpus();
+    const r = new Random(14);
+    for (let i = 0; i < 300; i++) {
+      const seed = corpus[i % corpus.length]!;
+      const { text, what } = unquotedExpression(r, stringify(seed.spec, { lineWidth: 0 }));
+      const { diagnostics } = frontEnd(text);
+      expect(diagnostics[0]?.code, `${seed.origin}: ${what}\n${diagnostics[0]?.message}`).toBe("yaml-unquoted-expression");
+    }
   });
 });
 
