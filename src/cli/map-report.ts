@@ -10,7 +10,8 @@ import { formatTable } from "./table.js";
 /** A loaded probe's typed map, as the generated loader exposes it (a TypedMap). */
 interface TypedMapLike {
   entries(): Iterable<[unknown, unknown]>;
-  clear(): void;
+  take?(): Array<[unknown, unknown]>;
+  clear?(): void;
 }
 
 /** What of a loaded probe a report reads. */
@@ -37,9 +38,10 @@ export interface Snapshot {
 }
 
 /**
- * Reads every typed map (`entries()`: the kernel's batch lookups). With `clear`, empties each
- * map right after reading it, as bpftrace's `print(@x); clear(@x)`: what the kernel adds between
- * the read and the clear is lost, as it is in bpftrace.
+ * Reads every typed map (`entries()`: the kernel's batch lookups). With `clear`, removes what
+ * it read (`take()`: batch lookups, then batch deletes of those keys), as bpftrace's
+ * `print(@x); clear(@x)`: an entry added meanwhile is kept for the next read, but what the
+ * kernel adds to an entry between its read and its removal is lost, as it is in bpftrace.
  */
 export function readMaps(probe: IrProbe, loaded: ReportSource, options: { clear?: boolean } = {}): Snapshot {
   const time = new Date();
@@ -47,15 +49,22 @@ export function readMaps(probe: IrProbe, loaded: ReportSource, options: { clear?
   for (const [tsName, m] of Object.entries(loaded.maps ?? {})) {
     if (!isTypedMap(m)) continue;
     const ir = probe.maps.find((x) => x.tsName === tsName);
-    maps.push({ name: ir?.name ?? tsName, ir, entries: [...m.entries()] });
-    if (options.clear) m.clear();
+    maps.push({ name: ir?.name ?? tsName, ir, entries: options.clear ? take(m) : [...m.entries()] });
   }
   const drops = kernelDrops(loaded.object as Parameters<typeof kernelDrops>[0]);
   return { time, maps, kernelDrops: drops === undefined ? undefined : BigInt(drops), userDrops: loaded.events?.dropped ?? 0 };
 }
 
 function isTypedMap(m: unknown): m is TypedMapLike {
-  return typeof (m as TypedMapLike | undefined)?.entries === "function" && typeof (m as TypedMapLike).clear === "function";
+  return typeof (m as TypedMapLike | undefined)?.entries === "function";
+}
+
+/** The entries, removed from the map (a map view without take(): read, then clear). */
+function take(m: TypedMapLike): Array<[unknown, unknown]> {
+  if (m.take) return m.take();
+  const entries = [...m.entries()];
+  m.clear?.();
+  return entries;
 }
 
 // ---- ranking -----------------------------------------------------------------------------------
