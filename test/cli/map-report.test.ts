@@ -70,6 +70,13 @@ describe("formatMaps", () => {
     expect(text).toContain("bash:\n[1, 2)   2 |@@@@");
     expect(formatMaps(s, {}, "03:04:05")).not.toContain("\x1b");
   });
+
+  it("a per-CPU histogram prints its total's bars; struct values rank by their first number", () => {
+    const perCpu = snapshot([["sh", { perCpu: [hist(0, 1), hist(0, 3)], total: hist(0, 4) }]]);
+    expect(formatMaps(perCpu, {})).toContain("sh:\n[1, ...) 4 |@@@@");
+    const structs = snapshot([[1, { count: 2n, bytes: 900n }], [2, { count: 5n, bytes: 10n }]]);
+    expect(formatMaps(structs, { top: 1 })).toBe("\n@opens:\n  KEY  COUNT  BYTES\n    2      5     10\n  ... 1 more entry not shown (--top 1)\n");
+  });
 });
 
 describe("jsonMaps", () => {
