@@ -91,18 +91,25 @@ it detaches and prints the probe's maps and drop counts.
 Options:
       --param NAME=VALUE   set a parameter the spec declares (repeatable)
   -d, --duration TIME      stop after TIME (e.g. 500ms, 10s, 2m; default: until Ctrl-C)
+  -i, --interval TIME      also print the maps every TIME (e.g. 1s, 500ms), under a time header
+      --clear              empty the maps after each --interval print (counts per interval)
+      --top N              only the N largest entries of each map, largest first
       --json               one JSON object per event on stdout (64-bit values beyond 2^53 as strings),
-                           then one {"maps": ...} object
+                           one {"time": ..., "maps": ...} object per interval, then one {"maps": ...}
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
       duration: { type: "string", short: "d" },
+      interval: { type: "string", short: "i" },
+      clear: { type: "boolean", default: false },
+      top: { type: "string" },
       json: { type: "boolean", default: false },
     },
     async run(v, specs) {
       if (specs.length !== 1) throw new CliError("probegen run: name exactly one spec, e.g. probegen run probes/opensnoop.yaml");
       return (await import("./run-command.js")).runCommand(specs[0]!, {
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
+        interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
       });
     },
   },

@@ -5,23 +5,25 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, packageRoot, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
-import { errnoName, kernelDrops } from "../runtime/index.js";
+import { build, BuildCache, packageRoot, type IrField, type IrProbe } from "../compiler/index.js";
+import { errnoName } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
-import { printDiagnostics } from "./output.js";
+import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, type ReportOptions, type Snapshot } from "./map-report.js";
+import { printDiagnostics, useColor } from "./output.js";
 import { createRunDir } from "./run-dir.js";
-import { formatTable, humanNs, parseDuration } from "./table.js";
+import { humanNs, parseDuration } from "./table.js";
 
 export interface RunFlags {
   params: string[];
   duration?: string;
   json: boolean;
-}
-
-/** What the IR will say about runtime parameters (added by the params work). */
-interface TypedMapLike {
-  entries(): Iterable<[unknown, unknown]>;
+  /** Print the maps every TIME (e.g. 1s), not only at the end. */
+  interval?: string;
+  /** Empty the maps after each interval's print. */
+  clear?: boolean;
+  /** Print only the N largest entries of each map. */
+  top?: string;
 }
 
 interface LoadedProbe {
@@ -35,10 +37,8 @@ interface LoadedProbe {
 }
 
 export async function runCommand(specPath: string, flags: RunFlags): Promise<number> {
-  const durationMs = flags.duration === undefined ? undefined : parseDuration(flags.duration);
-  if (flags.duration !== undefined && (durationMs === undefined || durationMs <= 0)) {
-    throw usageError(`--duration '${flags.duration}' is not a duration`, "e.g. 500ms, 10s, 2m");
-  }
+  const durationMs = durationFlag("--duration", flags.duration);
+  const view = viewFlags(flags);
   const runtime = join(packageRoot, "dist", "src", "runtime", "index.js");
   // Until the probe streams (and handles signals itself), a signal ends the run at once.
   const runDir = createRunDir();
@@ -77,12 +77,37 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     }
     // stream() installs its own signal handlers before its first await; only then are the
     // directory's released, so the process is never without one (with none, a signal kills it).
-    const streaming = stream(probe, loaded, flags, durationMs);
+    const streaming = stream(probe, loaded, flags, durationMs, view);
     runDir.releaseSignals();
     return await streaming;
   } finally {
     runDir.remove();
   }
+}
+
+/** A positive duration flag in milliseconds (undefined when not given); anything else is a usage error. */
+function durationFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw usageError(`${flag} '${text}' is not a duration`, "e.g. 500ms, 10s, 2m (a bare number is seconds)");
+  return ms;
+}
+
+/** How the maps are shown: every --interval (cleared with --clear), the --top N entries. */
+interface MapView extends ReportOptions {
+  intervalMs?: number;
+  clear: boolean;
+}
+
+function viewFlags(flags: RunFlags): MapView {
+  const intervalMs = durationFlag("--interval", flags.interval);
+  if (flags.clear && intervalMs === undefined) throw usageError("--clear needs --interval", "e.g. --interval 1s --clear: print the maps every second, then empty them");
+  let top: number | undefined;
+  if (flags.top !== undefined) {
+    top = /^\d+$/.test(flags.top.trim()) ? Number(flags.top) : NaN;
+    if (!Number.isSafeInteger(top) || top < 1) throw usageError(`--top '${flags.top}' is not a positive integer`, "e.g. --top 10: the ten largest entries of each map");
+  }
+  return { intervalMs, clear: flags.clear ?? false, top, color: useColor(process.stdout) };
 }
 
 function parseParams(probe: IrProbe, args: string[]): Record<string, number | bigint | boolean> {
@@ -120,18 +145,20 @@ function parseParams(probe: IrProbe, args: string[]): Record<string, number | bi
 
 // ---- streaming -------------------------------------------------------------------------------
 
-async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, durationMs: number | undefined): Promise<number> {
+async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, durationMs: number | undefined, view: MapView): Promise<number> {
   const closed = new Set<"stdout" | "stderr">();
   const outputClosed = whenOutputCloses(closed);
-  const printer = flags.json ? jsonPrinter() : new TablePrinter(probe);
+  const printer = flags.json ? jsonPrinter(view) : new TablePrinter(probe, view);
   const unsubscribe = loaded.events?.on((e) => {
     if (!closed.has("stdout")) printer.event(e);
   });
   const programs = safe(() => loaded.object.programInfo().length, probe.programs.length);
-  process.stderr.write(`Attached ${programs} program${programs === 1 ? "" : "s"} of ${probe.name}. ${durationMs ? `Running for ${flags.duration}` : "Ctrl-C to stop"}.\n`);
+  const every = view.intervalMs === undefined ? "" : ` Maps every ${flags.interval}${view.clear ? ", cleared after each print" : ""}.`;
+  process.stderr.write(`Attached ${programs} program${programs === 1 ? "" : "s"} of ${probe.name}. ${durationMs ? `Running for ${flags.duration}` : "Ctrl-C to stop"}.${every}\n`);
 
   let signals = 0;
   let keepAlive: NodeJS.Timeout | undefined;
+  let periodic: NodeJS.Timeout | undefined;
   printer.start?.();
   const why = await new Promise<string>((resolve) => {
     const onSignal = (sig: string) => {
@@ -147,10 +174,16 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
     process.on("SIGINT", () => onSignal("SIGINT"));
     process.on("SIGTERM", () => onSignal("SIGTERM"));
     if (durationMs) setTimeout(() => resolve("duration"), durationMs);
+    if (view.intervalMs !== undefined) {
+      periodic = setInterval(() => {
+        if (!closed.has("stdout")) printer.interval(readMaps(probe, loaded, { clear: view.clear }));
+      }, view.intervalMs);
+    }
     // Signal listeners do not keep the event loop alive; a probe with only maps has no stream that does.
     keepAlive = setInterval(() => undefined, 1 << 30);
   });
   clearInterval(keepAlive);
+  clearInterval(periodic);
   // Let the reader deliver what it already holds before detaching.
   await new Promise((r) => setTimeout(r, 30));
   unsubscribe?.();
@@ -184,31 +217,6 @@ function safe<T>(f: () => T, fallback: T): T {
   } catch {
     return fallback;
   }
-}
-
-interface MapSnapshot {
-  name: string;
-  ir?: IrMap;
-  entries: Array<[unknown, unknown]>;
-}
-
-interface Snapshot {
-  maps: MapSnapshot[];
-  /** Ring buffer reserve failures in the kernel (the object's pg_drops counter). */
-  kernelDrops?: bigint;
-  /** Records the reader could not decode. */
-  userDrops: number;
-}
-
-function readMaps(probe: IrProbe, loaded: LoadedProbe): Snapshot {
-  const maps: MapSnapshot[] = [];
-  for (const [tsName, m] of Object.entries(loaded.maps ?? {})) {
-    if (!m || typeof (m as TypedMapLike).entries !== "function") continue;
-    const ir = probe.maps.find((x) => x.tsName === tsName);
-    maps.push({ name: ir?.name ?? tsName, ir, entries: [...(m as TypedMapLike).entries()] });
-  }
-  const drops = kernelDrops(loaded.object);
-  return { maps, kernelDrops: drops === undefined ? undefined : BigInt(drops), userDrops: loaded.events?.dropped ?? 0 };
 }
 
 // ---- values ------------------------------------------------------------------------------------
@@ -262,11 +270,6 @@ function openFlags(v: number): string {
   return parts.join("|");
 }
 
-function jsonText(value: unknown): string {
-  // Bytes (u8[N]) print as an array of numbers, as bpftrace prints them.
-  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v instanceof Uint8Array ? [...v] : v));
-}
-
 function defaultWidth(field: IrField): number {
   const t = field.type;
   if (t.kind === "bool") return 5;
@@ -279,18 +282,16 @@ function defaultWidth(field: IrField): number {
 interface Printer {
   start?(): void;
   event(e: Record<string, unknown>): void;
+  /** The maps at an --interval: one write, so events never land inside the block. */
+  interval(s: Snapshot): void;
   end(s: Snapshot): void;
 }
 
-function jsonPrinter(): Printer {
+function jsonPrinter(view: MapView): Printer {
   return {
     event: (e) => process.stdout.write(jsonText(e) + "\n"),
-    end: (s) => {
-      const maps = Object.fromEntries(s.maps.map((m) => [m.name, m.entries.map(([k, v]) => ({ key: k, value: typeof (v as { render?: unknown })?.render === "function" ? { ...(v as object) } : v }))]));
-      // Drop counts exist only for a probe with a ring buffer (its pg_drops counter).
-      const drops = s.kernelDrops === undefined ? {} : { drops: { kernel: s.kernelDrops, userspace: s.userDrops } };
-      process.stdout.write(jsonText({ maps, ...drops }) + "\n");
-    },
+    interval: (s) => process.stdout.write(jsonMaps(s, view, false)),
+    end: (s) => process.stdout.write(jsonMaps(s, view, true)),
   };
 }
 
@@ -299,7 +300,7 @@ class TablePrinter implements Printer {
   private readonly columns: Array<{ title: string; tsName: string; fields: Map<string, IrField>; width: number }> = [];
   private readonly multi: boolean;
 
-  constructor(probe: IrProbe) {
+  constructor(probe: IrProbe, private readonly view: MapView) {
     const events = probe.events;
     attachOf = new Map(probe.programs.flatMap((p) => (p.event?.fields ?? []).map((f) => [f, p.attach.kind === "tracepoint" ? p.attach.name : ""] as [IrField, string])));
     this.multi = events.length > 1;
@@ -344,62 +345,11 @@ class TablePrinter implements Printer {
     process.stdout.write(this.line(cells) + "\n");
   }
 
+  interval(s: Snapshot): void {
+    process.stdout.write("\n" + formatMaps(s, this.view, intervalHeader(s.time)));
+  }
+
   end(s: Snapshot): void {
-    const out: string[] = [];
-    for (const m of s.maps) {
-      out.push("", `@${m.name}${m.entries.length === 0 ? ": (empty)" : ":"}`);
-      if (m.entries.length === 0) continue;
-      const renderable = m.entries.every(([, v]) => typeof (v as { render?: unknown })?.render === "function");
-      const sorted = [...m.entries].sort(([, a], [, b]) => compare(a, b));
-      if (renderable) {
-        for (const [k, v] of sorted) {
-          if (m.entries.length > 1 || (k !== 0 && k !== undefined)) out.push(`${keyText(k)}:`);
-          out.push(String((v as { render(): string }).render()));
-        }
-        continue;
-      }
-      const limit = 50;
-      const shown = sorted.slice(-limit);
-      const keyCols = columnsOf(m.entries[0]![0], "key", structMembers(m.ir?.key));
-      const valueCols = columnsOf(m.entries[0]![1], "value", structMembers(m.ir?.value));
-      const rows = shown.map(([k, v]) => [...cellsOf(k, keyCols), ...cellsOf(v, valueCols)]);
-      if (sorted.length > limit) out.push(`  ... ${sorted.length - limit} smaller entries not shown`);
-      out.push(formatTable([...keyCols.map((c) => c.title), ...valueCols.map((c) => c.title)], rows));
-    }
-    if (s.kernelDrops !== undefined || s.userDrops > 0) {
-      out.push("", `Dropped: ${s.kernelDrops ?? 0n} event${s.kernelDrops === 1n ? "" : "s"} (ring buffer full in the kernel)${s.userDrops ? `, ${s.userDrops} undecodable` : ""}`);
-    }
-    process.stdout.write(out.join("\n") + (out.length ? "\n" : ""));
+    process.stdout.write(formatMaps(s, this.view));
   }
-}
-
-/** Ascending, so the biggest value is printed last, next to the prompt (like bpftrace). */
-function compare(a: unknown, b: unknown): number {
-  const n = (v: unknown): number | bigint | undefined => (typeof v === "number" || typeof v === "bigint" ? v : undefined);
-  const x = n(a);
-  const y = n(b);
-  if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0;
-  return jsonText(a).localeCompare(jsonText(b));
-}
-
-function structMembers(t: IrMapType | undefined): IrStructMember[] | undefined {
-  return t?.kind === "struct" ? t.struct.members : undefined;
-}
-
-function columnsOf(sample: unknown, role: string, members?: Array<{ name: string; tsName: string }>): Array<{ title: string; key?: string }> {
-  if (sample !== null && typeof sample === "object" && !Array.isArray(sample)) {
-    return Object.keys(sample).map((k) => ({ title: (members?.find((m) => m.tsName === k)?.name ?? k).toUpperCase(), key: k }));
-  }
-  return [{ title: role.toUpperCase() }];
-}
-
-function cellsOf(v: unknown, cols: Array<{ key?: string }>): string[] {
-  return cols.map((c) => {
-    const x = c.key !== undefined ? (v as Record<string, unknown>)[c.key] : v;
-    return typeof x === "string" ? x : typeof x === "object" ? jsonText(x) : String(x);
-  });
-}
-
-function keyText(k: unknown): string {
-  return typeof k === "object" ? jsonText(k) : String(k);
 }

@@ -3,7 +3,8 @@
  * path inside the spec (["programs", 0, "filter"]) into a file:line:column span.
  */
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
-import { DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
+import { DiagnosticError, error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
+import { unquotedExpressionAt } from "./unquoted.js";
 
 export type SpecPath = ReadonlyArray<string | number>;
 
@@ -25,16 +26,9 @@ export class SpecSource {
   static parse(file: string, text: string): SpecSource {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-    const problems = [...doc.errors];
-    if (problems.length > 0) {
-      throw new DiagnosticError(
-        problems.map((e) => {
-          const [start, end] = e.pos;
-          return error("yaml-syntax", firstLine(e.message), spanOfOffsets(file, lines, start, end),
-            "fix the YAML syntax at this position (indentation, a missing ':' or an unclosed quote)");
-        }),
-      );
-    }
+    // A tag YAML does not know (`filter: !(a == b)`) silently drops text: an error too.
+    const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code === "TAG_RESOLVE_FAILED")].sort((a, b) => a.pos[0] - b.pos[0]);
+    if (problems.length > 0) throw new DiagnosticError([yamlProblem(file, text, lines, problems)]);
     return new SpecSource(file, text, doc, lines);
   }
 
@@ -142,6 +136,23 @@ function toValue(file: string, doc: Document.Parsed, lines: LineCounter): unknow
 
 /** Copies the YAML aliases of one spec may make in all. */
 const MAX_ALIAS_COUNT = 100;
+
+/**
+ * The first of a document's YAML problems: the later ones mostly follow from it (an unquoted
+ * `[` in a flow mapping gives one per token after it). An expression YAML misread is explained
+ * as such, with its quoted form.
+ */
+function yamlProblem(file: string, text: string, lines: LineCounter, problems: Array<{ message: string; pos: [number, number] }>): Diagnostic {
+  const first = problems[0]!;
+  const unquoted = unquotedExpressionAt(text, first.pos[0]);
+  if (unquoted) {
+    return error("yaml-unquoted-expression", `quote the ${unquoted.key} expression: ${unquoted.reason}`, spanOfOffsets(file, lines, unquoted.start, unquoted.end),
+      `write ${unquoted.key}: ${unquoted.quoted}`);
+  }
+  const more = problems.length - 1;
+  return error("yaml-syntax", firstLine(first.message), spanOfOffsets(file, lines, first.pos[0], first.pos[1]),
+    `fix the YAML syntax at this position (indentation, a missing ':' or an unclosed quote)${more ? `; ${more} more YAML error${more === 1 ? "" : "s"} after it, which often follow from this one, are not shown` : ""}`);
+}
 
 function firstLine(message: string): string {
   return message.split("\n")[0] ?? message;

@@ -74,7 +74,7 @@ export interface ProgramSpec {
   output?: IdentifierSpec;
   /** What each event captures, in order. */
   fields?: Array<FieldSpec>;
-  /** Pair this entry with its exit: kretprobe/FUNC or a tracepoint (true: the matching kretprobe or sys_exit_* tracepoint). Fields and updates then run at exit and can use entry values, ret, errno and latency. */
+  /** Pair this entry with its own call's return: true, or that exit named (kretprobe/FUNC for kprobe/FUNC, fexit/FUNC for fentry/FUNC, a sys_exit_* tracepoint for its sys_enter_*). Fields and updates then run at exit and can use entry values, ret, errno and latency. */
   exit?: true | string;
   /** Map updates this program makes, in order. */
   update?: Array<UpdateSpec>;

@@ -1,6 +1,6 @@
 // RawMap (bytes in, bytes out, straight to the native fd ops) and TypedMap
 // (codecs over reusable scratch buffers, so a get/set allocates only its result).
-// TypedMap reads and clears with the kernel's batch operations when the RawMap
+// TypedMap reads, clears and takes with the kernel's batch operations when the RawMap
 // offers them and the kernel accepts them for the map, else with get_next_key.
 import { BpfError } from "./errors.js";
 import type { NativeMapInfo, NativeObject } from "./native.js";
@@ -193,6 +193,30 @@ class BatchReader {
   }
 }
 
+/** Bytes appended in pieces to one buffer that grows as needed. */
+class ByteList {
+  private buffer: Uint8Array;
+  private length = 0;
+
+  constructor(capacity: number) {
+    this.buffer = new Uint8Array(capacity);
+  }
+
+  push(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + bytes.length));
+      grown.set(this.buffer.subarray(0, this.length));
+      this.buffer = grown;
+    }
+    this.buffer.set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  bytes(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+}
+
 /** Typed view over a RawMap. */
 export class TypedMap<K, V> {
   private readonly k: Scratch;
@@ -295,8 +319,43 @@ export class TypedMap<K, V> {
    * zeroed instead. Not atomic: entries the kernel inserts meanwhile may survive.
    */
   clear(): void {
+    this.removeKeys(this.collectKeys());
+  }
+
+  /**
+   * Reads every entry and removes exactly those it read, in one pass (bpftrace's `print` then
+   * `clear`): an entry the kernel inserts meanwhile stays for the next take(); an update to an
+   * entry between its read and its removal is lost. Array maps: the values read are zeroed.
+   */
+  take(): Array<[K, V]> {
     const ks = this.key.size;
-    const keys = this.collectKeys();
+    const vs = this.value.size;
+    const out: Array<[K, V]> = [];
+    const keys = new ByteList(Math.min(this.raw.maxEntries, 1024) * ks);
+    const r = this.batchReader();
+    let viaBatch = false;
+    if (r) {
+      while (r.next()) {
+        keys.push(r.keys.bytes.subarray(0, r.count * ks));
+        for (let i = 0; i < r.count; i++) out.push([this.key.decode(r.keys.view, i * ks), this.value.decode(r.values.view, i * vs)]);
+      }
+      viaBatch = !r.refused;
+    }
+    if (!viaBatch) {
+      const value = scratch(vs);
+      for (const k of this.rawKeys()) {
+        if (!this.raw.lookup(k.bytes, value.bytes)) continue; // deleted meanwhile
+        keys.push(k.bytes);
+        out.push([this.key.decode(k.view, 0), this.value.decode(value.view, 0)]);
+      }
+    }
+    this.removeKeys(keys.bytes());
+    return out;
+  }
+
+  /** Deletes the concatenated `keys` (batch delete, else one by one); array maps zero them. */
+  private removeKeys(keys: Uint8Array): void {
+    const ks = this.key.size;
     const n = keys.length / ks;
     if (ARRAY.test(this.raw.type)) {
       const zero = new Uint8Array(this.value.size);
@@ -337,25 +396,15 @@ export class TypedMap<K, V> {
   /** All keys, concatenated. */
   private collectKeys(): Uint8Array {
     const ks = this.key.size;
-    let out = new Uint8Array(Math.min(this.raw.maxEntries, 1024) * ks);
-    let len = 0;
-    const push = (bytes: Uint8Array): void => {
-      if (len + bytes.length > out.length) {
-        const grown = new Uint8Array(Math.max(out.length * 2, len + bytes.length));
-        grown.set(out.subarray(0, len));
-        out = grown;
-      }
-      out.set(bytes, len);
-      len += bytes.length;
-    };
+    const keys = new ByteList(Math.min(this.raw.maxEntries, 1024) * ks);
     const r = this.batchReader();
     let viaBatch = false;
     if (r) {
-      while (r.next()) push(r.keys.bytes.subarray(0, r.count * ks));
+      while (r.next()) keys.push(r.keys.bytes.subarray(0, r.count * ks));
       viaBatch = !r.refused;
     }
-    if (!viaBatch) for (const k of this.rawKeys()) push(k.bytes);
-    return out.subarray(0, len);
+    if (!viaBatch) for (const k of this.rawKeys()) keys.push(k.bytes);
+    return keys.bytes();
   }
 
   /** A batch reader, or null when this RawMap has no batch lookup or it was refused before. */

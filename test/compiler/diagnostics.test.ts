@@ -166,6 +166,40 @@ describe("maps, updates, pairs and params are checked too", () => {
     expect(located(odd.diagnostics)).toEqual(["probes/test.yaml:4:11: probegen cannot tell the exit of tracepoint/sched/sched_process_exec"]);
   });
 
+  it("a named exit pairs only with the same call's return", () => {
+    const pair = (attach: string, exit: string) => frontEnd(`name: t\nprograms:\n  - attach: ${attach}\n    exit: ${exit}\n    fields: [ret]\n`);
+    const ok = pair("tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_exit_openat");
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.probe!.programs.map((p) => p.section)).toEqual(["tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_exit_openat"]);
+    expect(pair("tracepoint/raw_syscalls/sys_enter", "tracepoint/raw_syscalls/sys_exit").diagnostics).toEqual([]);
+    expect(pair("kprobe/do_sys_openat2", "kretprobe/do_sys_openat2").diagnostics).toEqual([]);
+
+    // Another syscall's exit: the error is at the exit and names the right one.
+    const other = pair("tracepoint/syscalls/sys_enter_close", "tracepoint/syscalls/sys_exit_openat");
+    expect(located(other.diagnostics)).toEqual([
+      "probes/test.yaml:4:11: tracepoint/syscalls/sys_exit_openat is not the return of tracepoint/syscalls/sys_enter_close: an exit must be the same call's return (entry and exit are matched by thread)",
+    ]);
+    expect(other.diagnostics[0]!.code).toBe("unpaired-exit");
+    expect(other.diagnostics[0]!.hint).toBe("use exit: tracepoint/syscalls/sys_exit_close (or exit: true)");
+    for (const [attach, exit, own] of [
+      ["kprobe/do_sys_openat2", "kretprobe/vfs_open", "kretprobe/do_sys_openat2"],
+      ["tracepoint/raw_syscalls/sys_enter", "tracepoint/syscalls/sys_exit_openat", "tracepoint/raw_syscalls/sys_exit"],
+      ["tracepoint/syscalls/sys_enter_openat", "kretprobe/do_sys_openat2", "tracepoint/syscalls/sys_exit_openat"],
+    ]) {
+      expect(pair(attach!, exit!).diagnostics[0]!.hint, `${attach} -> ${exit}`).toBe(`use exit: ${own} (or exit: true)`);
+    }
+
+    // Two different events: the hint points to a timestamp in a map.
+    for (const [attach, exit] of [
+      ["tracepoint/sched/sched_process_fork", "tracepoint/sched/sched_process_exec"],
+      ["tracepoint/sched/sched_process_exec", "tracepoint/syscalls/sys_exit_openat"],
+    ]) {
+      const { diagnostics } = pair(attach!, exit!);
+      expect(located(diagnostics), `${attach} -> ${exit}`).toEqual([`probes/test.yaml:4:11: ${exit} is not the return of ${attach}: an exit must be the same call's return (entry and exit are matched by thread)`]);
+      expect(diagnostics[0]!.hint).toContain("store a timestamp in a map in one program and read it in the other with `start[key]` (see docs/spec.md#maps-in-expressions)");
+    }
+  });
+
   it("a filter on entry values alone runs at the entry, so unwanted calls are never stashed", () => {
     const { probe } = frontEnd("name: t\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    exit: true\n    filter: uid != 0\n    fields: [ret]\n");
     expect(probe!.programs.map((p) => p.filter !== undefined)).toEqual([true, false]);

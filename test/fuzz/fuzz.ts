@@ -17,7 +17,7 @@ import type { IrProbe } from "../../src/compiler/ir.js";
 import { BpfError } from "../../src/runtime/errors.js";
 import { loadCorpus, type Seed } from "./corpus.js";
 import { SchemaGenerator } from "./generate.js";
-import { mutate, type Spec } from "./mutate.js";
+import { mutate, UNQUOTED_EXPRESSION, type Spec } from "./mutate.js";
 import { decoderFindings, staticFindings, tsNameClash, type SilentBug } from "./oracles.js";
 import { Random } from "./random.js";
 import { baseSpec, targetedMutations } from "./targeted.js";
@@ -35,6 +35,7 @@ export type Outcome =
   | "loader does not import"
   | "loader fails tsc --strict"
   | "bundled or documented spec rejected"
+  | "unquoted expression not explained"
   | SilentBug;
 
 export const acceptable: ReadonlySet<Outcome> = new Set<Outcome>([
@@ -151,6 +152,10 @@ async function runCase(index: number, made: FuzzCase, specPath: string, outDir: 
     return done("crash", `${(e as Error).name}: ${(e as Error).message} ${(e as Error).stack?.split("\n")[1]?.trim() ?? ""}`);
   }
   const diagnostics = built!.diagnostics;
+  // An expression YAML misreads must be refused first of all, saying to quote it.
+  if (made.steps.some((s) => s.startsWith(`yamlText: ${UNQUOTED_EXPRESSION}`)) && diagnostics[0]?.code !== "yaml-unquoted-expression") {
+    return done("unquoted expression not explained", diagnostics[0] ? `${diagnostics[0].code}: ${diagnostics[0].message}` : "it built");
+  }
   if (diagnostics.length) {
     const first = (code: (c: string) => boolean) => diagnostics.find((d) => code(d.code));
     const clang = first((c) => c === "clang" || c === "internal" || c === "toolchain");

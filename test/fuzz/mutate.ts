@@ -178,7 +178,8 @@ export const specMutations: Record<string, SpecMutation> = {
   },
   toggleExit(r, spec) {
     const p = someProgram(r, spec);
-    p.exit = p.exit ? undefined : r.pick<unknown>([true, "tracepoint/sched/sched_switch", "kretprobe/do_sys_openat2"]);
+    // Pairs that pair (with the seeds' sys_enter_openat, or a kprobe on do_sys_openat2) and ones that do not.
+    p.exit = p.exit ? undefined : r.pick<unknown>([true, "tracepoint/syscalls/sys_exit_openat", "kretprobe/do_sys_openat2", "tracepoint/sched/sched_switch"]);
     if (p.exit === undefined) delete p.exit;
     return `exit ${JSON.stringify(p.exit)}`;
   },
@@ -222,7 +223,7 @@ export const textMutations: Record<string, TextMutation> = {
         for (let i = 1; i < 12; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(", ")}]`);
         return { text: `${lines.join("\n")}\n${text}`, what: "alias bomb" };
       }
-      case 1: return { text: text.replace(/filter: .*/, "filter: start[pid] > 0"), what: "unquoted [" };
+      case 1: return unquotedExpression(r, text);
       case 2: return { text: text.slice(0, r.int(0, text.length)), what: "truncated" };
       case 3: return { text: text.replace(/\n  /, "\n\t "), what: "tab indent" };
       case 4: return { text: `${text}\nname: again\n`, what: "duplicate key" };
@@ -231,6 +232,26 @@ export const textMutations: Record<string, TextMutation> = {
     }
   },
 };
+
+/** Expressions YAML reads as something else unless quoted: in a block mapping, and in a flow one. */
+const misreadInBlock = ["*ptr == 0", "!(pid == 1)", "pid: 1", "@x > 0", "`x > 0", "%x > 0", "[pid] > 0", "{pid} > 0", "&mask != 0", "comm == \"a: b\""];
+const misreadInFlow = [...misreadInBlock, "start[pid] > 0", "ktime - start[args.next_pid]", "a{b}", "pid #x"];
+
+/**
+ * An expression written unquoted after the first program's attach point, as a filter or in a
+ * flow-style update: the spec must be refused with a yaml-unquoted-expression first (see the
+ * "unquoted expression not explained" outcome).
+ */
+export function unquotedExpression(r: Random, text: string): { text: string; what: string } {
+  const flow = r.chance(0.5);
+  const e = r.pick(flow ? misreadInFlow : misreadInBlock);
+  const line = flow ? `update: [{ map: m, key: pid, ${r.pick(["hist", "sum", "if", "max"])}: ${e} }]` : `filter: ${e}`;
+  const out = text.replace(/^(\s*-\s+|\s+)attach: .*$/m, (all, lead: string) => `${all}\n${" ".repeat(lead.length)}${line}`);
+  return { text: out, what: `${UNQUOTED_EXPRESSION}: ${line}` };
+}
+
+/** The `what` of an unquoted-expression text mutation starts with this. */
+export const UNQUOTED_EXPRESSION = "unquoted expression";
 
 /** Mutations that keep most of a spec valid come up more often, so more cases reach clang and the kernel. */
 const weighted = Object.keys(specMutations).flatMap((name) =>

@@ -174,6 +174,43 @@ describe.skipIf(!support.ok)("TypedMap batch operations against the kernel", () 
     expect(m0.size()).toBe(0);
   });
 
+  it("take() returns every entry and removes exactly those: one inserted after the read stays", async () => {
+    using o = await load();
+    const inner = o.map("hash");
+    const { raw, calls } = wrap(inner);
+    const m0 = new TypedMap(inner, u32, u64);
+    // A program inserting a key between take()'s read and its delete.
+    let inserted = false;
+    const racing: RawMap = Object.assign(Object.create(raw) as RawMap, {
+      deleteBatch(keys: Uint8Array) {
+        if (!inserted) m0.set(9999, 7n);
+        inserted = true;
+        return raw.deleteBatch!(keys);
+      },
+    });
+    for (let i = 0; i < 600; i++) m0.set(i, BigInt(i));
+    const m = new TypedMap(racing, u32, u64);
+    const taken = m.take();
+    expect(new Map(taken)).toEqual(new Map(Array.from({ length: 600 }, (_, i) => [i, BigInt(i)])));
+    expect(inserted).toBe(true);
+    expect([...m0.entries()]).toEqual([[9999, 7n]]);
+    // Batches only: a few lookups and deletes, nothing per key.
+    expect(calls.lookupBatch).toBeLessThan(10);
+    expect(calls.nextKey + calls.lookup + calls.delete).toBe(0);
+    expect(m.take()).toEqual([[9999, 7n]]);
+    expect(m.take()).toEqual([]);
+  });
+
+  it("take() on an array map returns every slot and zeroes them", async () => {
+    using o = await load();
+    const m = new TypedMap(o.map("arr"), u32, u64);
+    m.set(5, 3n);
+    const taken = m.take();
+    expect(taken).toHaveLength(300);
+    expect(taken[5]).toEqual([5, 3n]);
+    expect(m.get(5)).toBe(0n);
+  });
+
   it("LRU hash maps read and clear through the batch path too", async () => {
     using o = await load();
     const { raw, calls } = wrap(o.map("lru"));
@@ -258,6 +295,11 @@ describe.skipIf(!support.ok)("TypedMap batch operations against the kernel", () 
       // A second TypedMap over the same RawMap shares what was learned.
       new TypedMap(raw, u32, u64).size();
       expect(calls.lookupBatch).toBe(1);
+      // take() falls back the same way: every entry, then one delete per key.
+      for (let i = 0; i < 50; i++) m.set(i, BigInt(i));
+      expect(new Map(m.take())).toEqual(new Map(Array.from({ length: 50 }, (_, i) => [i, BigInt(i)])));
+      expect(calls.delete).toBe(350);
+      expect(m.size()).toBe(0);
     });
   }
 

@@ -37,20 +37,34 @@ export function resolveAttach(text: string, ctx: AttachContext): AttachPoint | u
   return (kind as AttachKind<AttachPoint>).resolve(text.slice(slash + 1), ctx);
 }
 
-/** The exit half of a pair: the one `exit:` names, or for `exit: true` the one the entry's kind knows. */
+/**
+ * The exit half of a pair: the one `exit:` names, or for `exit: true` the one the entry's kind
+ * knows. A named exit must be that one too (kretprobe/F for kprobe/F, fexit/F for fentry/F,
+ * sys_exit_X for sys_enter_X): the stash between the halves is keyed by thread, which only
+ * matches an entry with its own call's return.
+ */
 export function resolveExit(entry: AttachPoint, exit: true | string, ctx: AttachContext): AttachPoint | undefined {
+  const kind = attachKind(entry);
   if (exit !== true) {
     const point = resolveAttach(exit, ctx);
-    if (point && !attachKind(point).isExit) {
+    if (!point) return undefined;
+    if (!attachKind(point).isExit) {
       const exits = attachKinds.filter((k) => k.isExit).map((k) => k.prefixes[0]);
       return ctx.fail("invalid-exit", `an exit is one of: ${exits.join(", ")}`, attachKind(point).exitHint?.(point));
     }
-    return point;
+    // The entry's own exit, looked up quietly: when there is none, the error below says so.
+    const own = kind.exitOf?.(entry, { ...ctx, fail: () => undefined });
+    const section = attachKind(point).section(point);
+    if (own && attachKind(own).section(own) === section) return point;
+    return ctx.fail("unpaired-exit", `${section} is not the return of ${kind.section(entry)}: an exit must be the same call's return (entry and exit are matched by thread)`,
+      own ? `use exit: ${attachKind(own).section(own)} (or exit: true)` : BETWEEN_EVENTS);
   }
-  const kind = attachKind(entry);
   const found = kind.exitOf?.(entry, ctx);
   if (found !== undefined && found !== null) return found;
   if (found === undefined && kind.exitOf) return undefined;
   return ctx.fail("invalid-exit", `probegen cannot tell the exit of ${kind.section(entry)}`,
     "name it: exit: tracepoint/CATEGORY/NAME or exit: kretprobe/FUNCTION (exit: true works for kprobes and sys_enter_* tracepoints)");
 }
+
+/** How to measure between two events that are not a call and its return. */
+const BETWEEN_EVENTS = "to measure between two different events, store a timestamp in a map in one program and read it in the other with `start[key]` (see docs/spec.md#maps-in-expressions)";

@@ -1,6 +1,7 @@
 /**
  * tracepoint/CATEGORY/NAME: a static tracepoint, its record typed by the tracefs format (and
- * checked against the kernel's BTF when there is one). sys_enter_X pairs with sys_exit_X.
+ * checked against the kernel's BTF when there is one). sys_enter_X pairs with sys_exit_X, and
+ * raw_syscalls/sys_enter with raw_syscalls/sys_exit.
  */
 import { crossCheckFormat } from "../../kernel/crosscheck.js";
 import { Tracefs, type TracepointFormat } from "../../kernel/tracefs.js";
@@ -52,6 +53,8 @@ export const tracepoint: AttachKind<TracepointPoint> = {
   },
   isExit: true,
   exitOf(entry: TracepointPoint, ctx: AttachContext) {
+    // syscalls/sys_enter_X returns at sys_exit_X; raw_syscalls/sys_enter (every syscall) at sys_exit.
+    if (entry.category === "raw_syscalls" && entry.name === "sys_enter") return tracepoint.resolve("raw_syscalls/sys_exit", ctx);
     if (!entry.name.startsWith("sys_enter_")) return null;
     return tracepoint.resolve(`${entry.category}/sys_exit_${entry.name.slice("sys_enter_".length)}`, ctx);
   },
