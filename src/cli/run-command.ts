@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, packageRoot, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
+import { build, BuildCache, packageRoot, typeName, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
 import { errnoName, kernelDrops } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -85,10 +85,10 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
   }
 }
 
-function parseParams(probe: IrProbe, args: string[]): Record<string, number | bigint | boolean> {
+function parseParams(probe: IrProbe, args: string[]): Record<string, number | bigint | boolean | string> {
   const declared = probe.params;
-  const list = declared.length ? `declared: ${declared.map((p) => `${p.name} (${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`})`).join(", ")}` : `${probe.source} declares no parameters`;
-  const out: Record<string, number | bigint | boolean> = {};
+  const list = declared.length ? `declared: ${declared.map((p) => `${p.name} (${typeName(p.type)})`).join(", ")}` : `${probe.source} declares no parameters`;
+  const out: Record<string, number | bigint | boolean | string> = {};
   for (const arg of args) {
     const eq = arg.indexOf("=");
     if (eq <= 0) throw usageError(`--param '${arg}' is not NAME=VALUE`, list);
@@ -96,6 +96,15 @@ function parseParams(probe: IrProbe, args: string[]): Record<string, number | bi
     const text = arg.slice(eq + 1).trim();
     const p = declared.find((d) => d.name === name || d.tsName === name);
     if (!p) throw usageError(`unknown parameter '${name}'`, list);
+    if (p.type.kind === "string") {
+      // As given, spaces included: `--param comm=` is the empty string.
+      const value = arg.slice(eq + 1);
+      const bytes = Buffer.byteLength(value, "utf8");
+      if (bytes >= p.type.size) throw usageError(`--param ${name}: '${value}' takes ${bytes} bytes, and ${name} (${typeName(p.type)}) holds at most ${p.type.size - 1}`, "give a shorter string");
+      if (value.includes("\0")) throw usageError(`--param ${name}: a string parameter cannot contain a NUL character`);
+      out[p.tsName] = value;
+      continue;
+    }
     if (p.type.kind === "bool") {
       if (!/^(true|false|1|0|yes|no)$/i.test(text)) throw usageError(`--param ${name}: '${text}' is not a bool`, "use true or false");
       out[p.tsName] = /^(true|1|yes)$/i.test(text);

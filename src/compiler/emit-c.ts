@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { comparedBytes, copyBytes, divisionHelper, locals, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
+import { comparesStringValues, copyBytes, divisionHelper, locals, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
@@ -42,6 +42,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     zeroSlots: zeroSlots || undefined,
     log2: histograms.some((h) => h.kind === "log2"),
     division: divisionHelpers(probe),
+    streq: probe.programs.flatMap(programExprs).some(comparesStringValues),
     programs: probe.programs.map((p) => programView(p, probe.source)),
   });
   return restoreLines(text, cFile);
@@ -106,7 +107,7 @@ function structView(cName: string, layout: StructLayout) {
 
 function paramsView(probe: IrProbe) {
   const view = structView("pg_params", probe.paramsLayout);
-  const defaults = probe.params.map((p) => `.${p.name} = ${p.default}${p.type.kind === "int" && p.type.signed ? "LL" : "ULL"},`);
+  const defaults = probe.params.map((p) => `.${p.name} = ${typeof p.default === "string" ? cStringLiteral(p.default) : `${p.default}${p.type.kind === "int" && p.type.signed ? "LL" : "ULL"}`},`);
   return { ...view, defaults };
 }
 
@@ -444,8 +445,8 @@ class BodyWriter {
   }
 
   /** Update conditions may compare strings held in the stash (others are refused by the resolver). */
-  private readonly stashedStrings = (e: IrExpr & { kind: "value" }): string => {
-    if (e.source.kind === "stashed") return `${locals.stash}->${e.source.member}`;
+  private readonly stashedStrings = (e: IrExpr & { kind: "value" }): { array: string; size: number } => {
+    if (e.source.kind === "stashed") return { array: `${locals.stash}->${e.source.member}`, size: stringSize(e) };
     if (e.source.kind === "builtin" && e.source.name === "comm") throw new Error("comm in an update condition");
     throw new Error("string in an update condition");
   };
@@ -456,7 +457,7 @@ class BodyWriter {
   }
 }
 
-const noStrings = (): string => {
+const noStrings = (): never => {
   throw new Error("string comparisons are not allowed in map keys and values");
 };
 
@@ -465,20 +466,20 @@ class ScratchStrings {
   private readonly buffers: Array<{ name: string; source: ValueSource; size: number }> = [];
   constructor(private readonly writer: BodyWriter, private readonly fields: IrField[]) {}
 
-  home(e: IrExpr & { kind: "value" }, literal: string): string {
-    if (e.source.kind === "stashed") return `${locals.stash}->${e.source.member}`;
+  home(e: IrExpr & { kind: "value" }, bytes: number): { array: string; size: number } {
+    if (e.source.kind === "stashed") return { array: `${locals.stash}->${e.source.member}`, size: stringSize(e) };
     const field = this.fields.find((f) => sameSource(f.source, e.source) && f.type.kind === "string");
-    if (field) return `e->${field.name}`;
-    // Only the bytes the comparisons read, and one more to tell "ab" from a longer string, are
-    // read onto the 512-byte stack; never more than the string's own size.
-    const size = Math.min((e.type as { size: number }).size, comparedBytes(literal) + 1);
+    if (field) return { array: `e->${field.name}`, size: stringSize(field) };
+    // Only the bytes the comparisons read are read onto the 512-byte stack; never more than
+    // the string's own size.
+    const size = Math.min(stringSize(e), bytes);
     let buffer = this.buffers.find((b) => sameSource(b.source, e.source));
     if (!buffer) {
       buffer = { name: `pg_str${this.buffers.length}`, source: e.source, size };
       this.buffers.push(buffer);
     }
     buffer.size = Math.max(buffer.size, size);
-    return buffer.name;
+    return { array: buffer.name, size };
   }
 
   declare(): void {
@@ -487,6 +488,10 @@ class ScratchStrings {
       this.writer.readInto(b.source, b.name, b.size);
     }
   }
+}
+
+function stringSize(v: { type: ScalarOrString }): number {
+  return (v.type as { size: number }).size;
 }
 
 function sameSource(a: ValueSource, b: ValueSource): boolean {

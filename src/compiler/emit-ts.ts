@@ -7,9 +7,9 @@ import { attachKind } from "./attach/index.js";
 import { isKeyed, mapTypeSize, type IrEvent, type IrKeyedMap, type IrMap, type IrMapType, type IrProbe } from "./ir.js";
 import type { MapTsNames } from "./names.js";
 import { ringRecordSize, type StructLayout } from "./layout.js";
-import { pathInComment, tsDocText } from "./escape.js";
+import { pathInComment, tsDocText, tsStringLiteral } from "./escape.js";
 import { version } from "./package-info.js";
-import { isByteArray, type ScalarOrString } from "./types.js";
+import { isByteArray, typeName, type ScalarOrString } from "./types.js";
 
 export interface EmitTsOptions {
   /** Module the loader imports the runtime from. */
@@ -34,7 +34,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
-const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
 
 class RuntimeImports {
@@ -167,8 +167,8 @@ function optionTypes({ probe, Kind, rt }: Emit): Statement[] {
       properties: params.map((p) => ({
         name: p.tsName,
         hasQuestionToken: true,
-        type: p.type.kind === "bool" ? "boolean" : p.type.size === 8 ? "bigint | number" : "number",
-        docs: docs(`${p.description ? `${p.description} ` : ""}(${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`}, default ${p.type.kind === "bool" ? String(p.default !== 0n) : String(p.default)})`),
+        type: p.type.kind === "bool" ? "boolean" : p.type.kind === "string" ? "string" : p.type.size === 8 ? "bigint | number" : "number",
+        docs: docs(`${p.description ? `${p.description} ` : ""}(${typeName(p.type)}, default ${p.type.kind === "bool" ? String(p.default !== 0n) : typeof p.default === "string" ? tsStringLiteral(p.default) : String(p.default)})`),
       })),
     } satisfies Statement] : []),
     {
@@ -322,6 +322,11 @@ function paramsEncoder(w: CodeBlockWriter, { probe, rt }: Emit): void {
     w.writeLine(`const bytes = new Uint8Array(${probe.paramsLayout.size});`);
     w.writeLine("const view = new DataView(bytes.buffer);");
     for (const p of probe.params) {
+      if (p.type.kind === "string") {
+        const value = tsStringLiteral(p.default as string);
+        w.writeLine(`${rt.value("writeStringParam")}(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName}, ${value}, view, ${at.get(p.name)!}, ${p.type.size});`);
+        continue;
+      }
       const size = p.type.kind === "bool" ? 1 : p.type.size;
       const signed = p.type.kind === "int" && p.type.signed;
       const fallback = p.type.kind === "bool" ? String(p.default !== 0n) : `${p.default}n`;

@@ -108,7 +108,9 @@ class Visitor {
       if (!(ls && rs)) return this.problem("cannot compare a string with a number", span, "compare strings with string literals in quotes, numbers with numbers");
       if (left.kind === "string" && right.kind === "string") return this.problem("comparing two literals is always the same", span, "compare a field with a literal");
       if (left.kind !== "string" && right.kind !== "string") {
-        return this.problem("two captured strings cannot be compared with each other yet", span, "compare one of them with a literal in quotes");
+        // A string parameter is already in memory (.rodata): it compares with any string value.
+        if (isParam(left) || isParam(right)) return { kind: "binary", op: node.op, left, right, type: { kind: "bool" }, span };
+        return this.problem("two captured strings cannot be compared with each other yet", span, "compare one of them with a literal in quotes, or with a string parameter");
       }
       const [value, literal] = left.kind === "string" ? [right, left] : [left, right];
       const capacity = (value.type as { size: number }).size;
@@ -163,6 +165,10 @@ class Visitor {
     this.problems.push(error(`${this.what === "filter" ? "filter" : "expression"}-type`, `${this.what}: ${message}`, span, hint));
     return undefined;
   }
+}
+
+function isParam(e: IrExpr): boolean {
+  return e.kind === "value" && e.source.kind === "param";
 }
 
 export function nameOf(e: IrExpr): string {

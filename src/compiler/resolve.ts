@@ -15,7 +15,7 @@ import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
 import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
-import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString, type StringType } from "./types.js";
 
 export type { KernelInfo };
 
@@ -32,6 +32,8 @@ const DEFAULT_RING = "events";
 const DEFAULT_MAX_ENTRIES = 10240;
 const LOG2_SLOTS = 64;
 const MAX_LINEAR_SLOTS = 1024;
+/** A string parameter is compared on the 512-byte BPF stack: its bytes, and as many of the other string. */
+const MAX_STRING_PARAM = 256;
 
 /** Binds the spec's names and checks them against the kernel; lower.ts then makes the IR the emitters read. */
 export function resolveProbe(source: SpecSource, spec: ProbeSpec, kernel: KernelInfo): ResolvedProbe {
@@ -131,10 +133,15 @@ class Resolver {
       this.fail("invalid-name", `parameter name '${name}' cannot be used: ${problem}`, path, "rename it", "key");
       return undefined;
     }
-    const type = parseTypeName(spec.type) as IntType | BoolType;
+    const type = parseTypeName(spec.type) as IntType | BoolType | StringType;
+    const span = this.span(path, "key");
+    if (type.kind === "string") return this.stringParam(name, type, spec, path, span);
     const raw = spec.default ?? 0;
     let value = 0n;
-    if (typeof raw === "boolean") {
+    if (typeof raw === "string") {
+      this.fail("invalid-param", `the default of a ${typeName(type)} parameter is ${type.kind === "bool" ? "true or false" : "a number"}, not a string`, [...path, "default"],
+        type.kind === "bool" ? "write true or false, unquoted" : "write a number, unquoted");
+    } else if (typeof raw === "boolean") {
       value = raw ? 1n : 0n;
       if (type.kind === "int") this.fail("invalid-param", `the default of a ${typeName(type)} parameter is a number, not ${raw}`, [...path, "default"]);
     } else if (type.kind === "bool") {
@@ -142,7 +149,33 @@ class Resolver {
     } else {
       value = spec.default === undefined ? 0n : this.integer([...path, "default"], type, "the default") ?? 0n;
     }
-    return { name, tsName: tsNames.property(name), type, default: value, description: spec.description, span: this.span(path, "key") };
+    return { name, tsName: tsNames.property(name), type, default: value, description: spec.description, span };
+  }
+
+  /** A `string[N]` parameter: its default (the empty string unless given) must leave room for the NUL. */
+  private stringParam(name: string, type: StringType, spec: ParamSpec, path: SpecPath, span: SourceSpan): IrParam | undefined {
+    if (type.size > MAX_STRING_PARAM) {
+      this.fail("invalid-param", `a string parameter holds at most ${MAX_STRING_PARAM} bytes, and this one asks for ${type.size}`, [...path, "type"],
+        `use string[${MAX_STRING_PARAM}] or less (comm is string[16])`);
+      return undefined;
+    }
+    const raw = spec.default ?? "";
+    if (typeof raw !== "string") {
+      this.fail("invalid-param", `the default of a ${typeName(type)} parameter is a string, not ${this.source.textAt([...path, "default"]) ?? raw}`, [...path, "default"],
+        `quote it: default: "${raw}"`);
+      return undefined;
+    }
+    const bytes = Buffer.byteLength(raw, "utf8");
+    if (bytes > type.size - 1) {
+      this.fail("invalid-param", `the default "${raw}" takes ${bytes} UTF-8 bytes, and a ${typeName(type)} parameter holds at most ${type.size - 1} (and the terminating NUL)`,
+        [...path, "default"], `shorten it, or declare type: "string[${bytes + 1}]"`);
+      return undefined;
+    }
+    if (raw.includes("\0")) {
+      this.fail("invalid-param", "the default contains a NUL character, where the string would end", [...path, "default"], "remove it");
+      return undefined;
+    }
+    return { name, tsName: tsNames.property(name), type, default: raw, description: spec.description, span };
   }
 
   // ---- maps ---------------------------------------------------------------------------------
@@ -341,7 +374,7 @@ class Resolver {
       const inner = value.source.kind === "stashed" ? value.source.inner : value.source;
       if (type.kind !== "string") {
         this.fail("invalid-field", `'size' applies to strings, and '${from}' is ${typeName(type)}`, [...path, "size"], "remove 'size'");
-      } else if (inner.kind === "builtin" || (inner.kind === "tracepoint-field" && inner.field.access.kind === "char_array") || (inner.kind === "path" && inner.read === "char_array")) {
+      } else if (inner.kind === "builtin" || inner.kind === "param" || (inner.kind === "tracepoint-field" && inner.field.access.kind === "char_array") || (inner.kind === "path" && inner.read === "char_array")) {
         this.fail("invalid-field", `'${from}' has a fixed size of ${type.size} bytes`, [...path, "size"], "remove 'size'");
       } else {
         type = { kind: "string", size: obj.size };
@@ -401,7 +434,7 @@ class Resolver {
       this.bag.add(error("invalid-update", "this 'if' is always false: the update would never happen", condition.span, "fix the condition, or remove the update"));
       return undefined;
     }
-    const unstashedString = condition && stringValues(condition).find((v) => v.source.kind !== "stashed");
+    const unstashedString = condition && stringValues(condition).find((v) => v.source.kind !== "stashed" && v.source.kind !== "param");
     if (unstashedString) {
       this.bag.add(error("invalid-update", "an update's 'if' cannot compare strings read at this point", unstashedString.span,
         "compare strings in the program's filter instead"));

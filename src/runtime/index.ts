@@ -14,6 +14,6 @@ export { Histogram, histogramCodec } from "./histogram.js";
 export type { Bucket, HistogramShape } from "./histogram.js";
 export { perCpuCodec, possibleCpus } from "./percpu.js";
 export type { PerCpu } from "./percpu.js";
-export { checkParam, checkParamNames } from "./params.js";
+export { checkParam, checkParamNames, writeStringParam } from "./params.js";
 export { DROPS_MAP, kernelDrops, probeStats } from "./stats.js";
 export type { ProbeStats } from "./stats.js";
