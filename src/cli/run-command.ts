@@ -242,6 +242,8 @@ function display(field: IrField | undefined, value: unknown): string {
   }
   if (field?.name === "flags" && kind === "tracepoint-field" && typeof value === "number" && /^sys_enter_open/.test(attachName(field))) return openFlags(value);
   if (typeof value === "string") return JSON.stringify(value).slice(1, -1);
+  // A list of strings (argv) reads as a command line, as bpftrace's join() prints it.
+  if (field?.type.kind === "string_list" && Array.isArray(value)) return value.map((v) => display(undefined, v)).join(" ");
   if (typeof value === "object") return jsonText(value);
   return String(value);
 }
@@ -280,6 +282,7 @@ function defaultWidth(field: IrField): number {
   const t = field.type;
   if (t.kind === "bool") return 5;
   if (t.kind === "string") return Math.min(t.size - 1, 16);
+  if (t.kind === "string_list") return 40;
   if ((field.source as { kind: string }).kind === "builtin" && (field.source as { name: string }).name === "ktime") return 15;
   if (t.kind === "array") return Math.min(t.length * ({ 1: 4, 2: 6, 4: 11, 8: 21 }[t.element.size]), 40);
   return { 1: 4, 2: 6, 4: 7, 8: 12 }[t.size];
@@ -315,7 +318,7 @@ class TablePrinter implements Printer {
     const p = (f: IrField) => f.source.kind === "tracepoint-field";
     if (this.multi) this.columns.push({ title: "EVENT", tsName: "type", fields: new Map(), width: Math.max(5, ...events.map((e) => e.name.length)) });
     // Fixed-width values first, long strings (paths) last, so rows stay aligned as they stream.
-    const long = (f: IrField) => f.type.kind === "string" && f.type.size > 16;
+    const long = (f: IrField) => (f.type.kind === "string" && f.type.size > 16) || f.type.kind === "string_list";
     for (const e of events) {
       for (const f of [...e.fields.filter((x) => !long(x)), ...e.fields.filter(long)]) {
         let col = this.columns.find((c) => c.tsName === f.tsName);
@@ -348,7 +351,8 @@ class TablePrinter implements Printer {
       if (c.tsName === "type" && this.multi) return String(e.type ?? "");
       const f = type ? c.fields.get(type) : c.fields.values().next().value;
       if (type && !f) return "";
-      return display(f, e[c.tsName]);
+      const more = f?.type.kind === "string_list" && e[`${c.tsName}Truncated`] === true ? " ..." : "";
+      return display(f, e[c.tsName]) + more;
     });
     process.stdout.write(this.line(cells) + "\n");
   }

@@ -4,7 +4,7 @@
  */
 import type { IrExpr, ValueSource } from "./ir.js";
 import { operandsSigned } from "./constants.js";
-import { cScalarType, i64, u64, type IntType, type ScalarOrString, type StringType } from "./types.js";
+import { cScalarType, i64, u64, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 
 /** How the program refers to the shared helper results computed at its top. */
 export const locals = { pidTgid: "pg_pid_tgid", uidGid: "pg_uid_gid", stash: "st", params: "pg_params" } as const;
@@ -86,6 +86,35 @@ export function readString(source: ValueSource, dst: string, size: number): stri
     }
     default: throw new Error(`${source.kind} is not a string`);
   }
+}
+
+/**
+ * Statements reading a list of user strings (execve's argv: a NULL-terminated array of
+ * pointers) into `dst`, `char dst[count][size]`: each pointer with bpf_probe_read_user, each
+ * string with bpf_probe_read_user_str into its own slot, stopping at the first NULL (or a
+ * pointer it cannot read). `n` gets how many were read; `more` whether a pointer followed the
+ * last slot. The loop is unrolled: a fixed number of steps, whatever the kernel's verifier.
+ */
+export function readStringList(source: ValueSource, dst: string, n: string, more: string, list: StringListType): string[] {
+  if (source.kind !== "tracepoint-field" || source.field.access.kind !== "user_string_list") throw new Error(`${source.kind} is not a list of strings`);
+  const pointer = (i: string) => `bpf_probe_read_user(&pg_s, sizeof(pg_s), &pg_list[${i}])`;
+  return [
+    "{",
+    `\tconst char *const *pg_list = (const char *const *)ctx->${source.field.name};`,
+    "\tconst char *pg_s = 0;",
+    `\t${n} = 0;`,
+    `\t${more} = 0;`,
+    "\t#pragma unroll",
+    `\tfor (__u32 pg_i = 0; pg_i < ${list.count}; pg_i++) {`,
+    `\t\tif (${pointer("pg_i")} || !pg_s)`,
+    "\t\t\tbreak;",
+    `\t\tbpf_probe_read_user_str(${dst}[pg_i], ${list.size}, pg_s);`,
+    `\t\t${n} = pg_i + 1;`,
+    "\t}",
+    `\tif (${n} == ${list.count} && !${pointer(String(list.count))} && pg_s)`,
+    `\t\t${more} = 1;`,
+    "}",
+  ];
 }
 
 /**

@@ -5,13 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { comparesStringValues, copyBytes, divisionHelper, locals, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
+import { comparesStringValues, copyBytes, readStringList, divisionHelper, locals, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
 import { mapTypeSize, programExprs, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type ValueSource } from "./ir.js";
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
+import { cNames } from "./names.js";
 import { packageRoot, version } from "./package-info.js";
 import { cDeclaration, cScalarType, sizeOf, type ScalarOrString } from "./types.js";
 
@@ -145,6 +146,7 @@ function cTypeOf(t: IrMapType): string {
       const s = t.scalar;
       if (s.kind === "string") return `char[${s.size}]`;
       if (s.kind === "array") return `${cScalarType(s.element)}[${s.length}]`;
+      if (s.kind === "string_list") throw new Error("a list of strings in a map");
       return cScalarType(s);
     }
   }
@@ -284,7 +286,9 @@ class BodyWriter {
 
   private capture(f: IrField): void {
     this.at(f.span);
-    if (f.type.kind === "string") this.readInto(f.source, `e->${f.name}`, f.type.size);
+    if (f.type.kind === "string_list") {
+      for (const l of readStringList(f.source, `e->${f.name}`, `e->${cNames.listCount(f.name)}`, `e->${cNames.listMore(f.name)}`, f.type)) this.line(l);
+    } else if (f.type.kind === "string") this.readInto(f.source, `e->${f.name}`, f.type.size);
     else if (f.type.kind === "array") this.line(readArray(f.source, `e->${f.name}`, sizeOf(f.type)));
     else this.line(`e->${f.name} = ${scalarValue(f.source, f.type)};`);
     this.back();
@@ -403,6 +407,7 @@ class BodyWriter {
       return name;
     }
     const s = value.type;
+    if (s.kind === "string_list") throw new Error("a list of strings in a map");
     if (s.kind === "string" || s.kind === "array") {
       this.line(`${cDeclaration(s, name)};`, 2);
       this.line(`__builtin_memset(${name}, 0, sizeof(${name}));`, 2);
@@ -439,6 +444,8 @@ class BodyWriter {
     } else if (type.kind === "array") {
       if (expr.kind !== "value") throw new Error("an array key or value that is not a captured value");
       this.line(readArray(expr.source, dst, sizeOf(type)), 2);
+    } else if (type.kind === "string_list") {
+      throw new Error("a list of strings in a map");
     } else {
       this.line(`${dst} = (${cScalarType(type)})${printOperand(expr, noStrings)};`, 2);
     }
@@ -502,7 +509,7 @@ function isString(source: ValueSource): boolean {
   switch (source.kind) {
     case "builtin": return source.name === "comm";
     case "kprobe-arg": return source.read !== "int";
-    case "tracepoint-field": return source.field.access.kind !== "int" && source.field.access.kind !== "pointer";
+    case "tracepoint-field": return !["int", "pointer", "array", "user_string_list"].includes(source.field.access.kind);
     case "stashed": return isString(source.inner);
     default: return false;
   }

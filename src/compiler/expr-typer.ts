@@ -67,8 +67,12 @@ class Visitor {
       case "name": {
         // A name a field gave (with its own type) means that field's value.
         const captured = node.path.length === 1 ? this.fields.find((f) => f.name === node.path[0] && f.source.kind !== "builtin") : undefined;
+        const value = captured ? undefined : this.scope.lookup(node.path, span);
+        if ((captured ?? value)?.type.kind === "string_list") {
+          return this.problem(`'${node.path.join(".")}' is a list of strings, which only an event can carry`, span,
+            "capture it as a field (fields: [argv]) and look at it in user space");
+        }
         if (captured) return { kind: "value", source: captured.source, type: captured.type, span };
-        const value = this.scope.lookup(node.path, span);
         if (value?.address && this.what !== "filter" && this.what !== "if") {
           return this.problem(`'${node.path.join(".")}' is a pointer (${value.address}): a map holds an address only when asked`, span,
             "capture it as a field with 'type: u64' (the address) and use the field's name here");

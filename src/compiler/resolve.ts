@@ -15,7 +15,7 @@ import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
 import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
-import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString, type StringType } from "./types.js";
+import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 
 export type { KernelInfo };
 
@@ -34,6 +34,8 @@ const LOG2_SLOTS = 64;
 const MAX_LINEAR_SLOTS = 1024;
 /** A string parameter is compared on the 512-byte BPF stack: its bytes, and as many of the other string. */
 const MAX_STRING_PARAM = 256;
+/** A list of strings (argv) is read into each event: 16 KiB is 128 strings of 128 bytes. */
+const MAX_LIST_BYTES = 16 * 1024;
 
 /** Binds the spec's names and checks them against the kernel; lower.ts then makes the IR the emitters read. */
 export function resolveProbe(source: SpecSource, spec: ProbeSpec, kernel: KernelInfo): ResolvedProbe {
@@ -286,6 +288,11 @@ class Resolver {
     const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types);
     const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
     this.checkUniqueFields(fields);
+    const list = exitAttach && fields.find((f) => f.type.kind === "string_list");
+    if (list) {
+      this.bag.add(error("invalid-field", `'${list.name}' is a list of strings, which an entry cannot keep for its exit yet`, list.span,
+        "capture it in a program without 'exit:' (the entry sees the same arguments)"));
+    }
     const typer = new ExprTyper(this.source, scope, fields);
     let filter = spec.filter !== undefined ? typer.check(spec.filter, [...path, "filter"]) : undefined;
     if (filter && (filter.type.kind === "string" || filter.type.kind === "array")) {
@@ -370,7 +377,13 @@ class Resolver {
       return undefined;
     }
     let type = value.type;
-    if (obj.size !== undefined) {
+    if (type.kind === "string_list") {
+      const list = this.listBounds(from, type, obj, path);
+      if (!list) return undefined;
+      type = list;
+    } else if (obj.count !== undefined) {
+      this.fail("invalid-field", `'count' bounds a list of strings (argv, envp), and '${from}' is ${typeName(type)}`, [...path, "count"], "remove 'count'");
+    } else if (obj.size !== undefined) {
       const inner = value.source.kind === "stashed" ? value.source.inner : value.source;
       if (type.kind !== "string") {
         this.fail("invalid-field", `'size' applies to strings, and '${from}' is ${typeName(type)}`, [...path, "size"], "remove 'size'");
@@ -390,6 +403,22 @@ class Resolver {
       }
     }
     return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath), nameSpan: this.span(namePath) };
+  }
+
+  /** A list's bounds: `count` strings of `size` bytes each (NUL included), within what one event can carry. */
+  private listBounds(from: string, type: StringListType, obj: { count?: number; size?: number }, path: SpecPath): StringListType | undefined {
+    const list: StringListType = { kind: "string_list", count: obj.count ?? type.count, size: obj.size ?? type.size };
+    if (list.size < 2) {
+      this.fail("invalid-field", `each string of '${from}' needs at least 2 bytes (a character and the NUL)`, [...path, "size"], "raise 'size'");
+      return undefined;
+    }
+    if (list.count * list.size > MAX_LIST_BYTES) {
+      const at = obj.count !== undefined ? "count" : "size";
+      this.fail("invalid-field", `'${from}' would take ${list.count} × ${list.size} = ${list.count * list.size} bytes of every event; a list of strings takes at most ${MAX_LIST_BYTES}`,
+        [...path, at], `lower 'count' or 'size' (e.g. count: ${list.count}, size: ${Math.floor(MAX_LIST_BYTES / list.count)})`);
+      return undefined;
+    }
+    return list;
   }
 
   private checkUniqueFields(fields: IrField[]): void {
