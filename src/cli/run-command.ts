@@ -242,10 +242,15 @@ function display(field: IrField | undefined, value: unknown): string {
   }
   if (field?.name === "flags" && kind === "tracepoint-field" && typeof value === "number" && /^sys_enter_open/.test(attachName(field))) return openFlags(value);
   if (typeof value === "string") return JSON.stringify(value).slice(1, -1);
-  // A list of strings (argv) reads as a command line, as bpftrace's join() prints it.
-  if (field?.type.kind === "string_list" && Array.isArray(value)) return value.map((v) => display(undefined, v)).join(" ");
+  // A list of strings (argv) reads as a command line, as a person would type it again.
+  if (field?.type.kind === "string_list" && Array.isArray(value)) return value.map((v) => shellWord(display(undefined, v))).join(" ");
   if (typeof value === "object") return jsonText(value);
   return String(value);
+}
+
+/** A word of a command line: quoted when it is empty or holds spaces or quotes (`'b c'`, `''`). */
+function shellWord(text: string): string {
+  return text === "" || /[\s'"\\$`]/.test(text) ? `'${text.replace(/'/g, "'\\''")}'` : text;
 }
 
 let attachOf = new Map<IrField, string>();
