@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, packageRoot, typeName, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
+import { build, BuildCache, packageRoot, tsNames, typeName, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
 import { errnoName, kernelDrops } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -356,7 +356,7 @@ class TablePrinter implements Printer {
       if (c.tsName === "type" && this.multi) return String(e.type ?? "");
       const f = type ? c.fields.get(type) : c.fields.values().next().value;
       if (type && !f) return "";
-      const more = f?.type.kind === "string_list" && e[`${c.tsName}Truncated`] === true ? " ..." : "";
+      const more = f?.type.kind === "string_list" && e[tsNames.listTruncated(c.tsName)] === true ? " ..." : "";
       return display(f, e[c.tsName]) + more;
     });
     process.stdout.write(this.line(cells) + "\n");

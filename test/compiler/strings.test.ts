@@ -112,6 +112,8 @@ describe("lists of user strings (execve's argv)", () => {
         "probes/test.yaml:4:13: filter: 'argv' is a list of strings, which only an event can carry"],
       [spec(execve("    fields: [{ name: a, from: argv, type: user_string }]\n")),
         "probes/test.yaml:4:31: 'argv' is 'const char *const *', a list of strings, and is captured as one without 'type'"],
+      [spec(execve("    fields: [argv, { name: argv_truncated, from: pid }]\n")),
+        "probes/test.yaml:4:28: field 'argv_truncated' and field 'argv' (its argvTruncated flag) both become 'argvTruncated' in TypeScript"],
       [spec(execve("    exit: true\n    fields: [argv]\n")),
         "probes/test.yaml:5:14: 'argv' is a list of strings, which an entry cannot keep for its exit yet"],
     ];
