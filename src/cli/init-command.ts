@@ -101,6 +101,7 @@ function describe(f: TracepointField): string {
   const t = typeName(type);
   switch (f.access.kind) {
     case "user_string": return `${t} (user string)`;
+    case "user_string_list": return `${t} (a list of user strings)`;
     case "kernel_string": return `${t} (kernel string)`;
     case "pointer": return `its address only with type: u64`;
     case "array": return `${t} (copied by value)`;

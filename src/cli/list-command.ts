@@ -165,6 +165,7 @@ function note(f: TracepointField): string {
     case "user_string": return "user-space string (bpf_probe_read_user_str); size: to change";
     case "kernel_string": return "kernel string; size: to change";
     case "pointer": return "an address: captured only with type: u64";
+    case "user_string_list": return "a list of user strings; count: and size: to change";
     case "data_loc_string": return "string stored in the record";
     case "array": return f.access.type.element.size === 1 ? "bytes, copied by value" : "copied by value";
     case "unsized_array": return "an array of no fixed length";

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, packageRoot, type IrField, type IrProbe } from "../compiler/index.js";
+import { build, BuildCache, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
 import { errnoName } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -110,10 +110,10 @@ function viewFlags(flags: RunFlags): MapView {
   return { intervalMs, clear: flags.clear ?? false, top, color: useColor(process.stdout) };
 }
 
-function parseParams(probe: IrProbe, args: string[]): Record<string, number | bigint | boolean> {
+function parseParams(probe: IrProbe, args: string[]): Record<string, number | bigint | boolean | string> {
   const declared = probe.params;
-  const list = declared.length ? `declared: ${declared.map((p) => `${p.name} (${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`})`).join(", ")}` : `${probe.source} declares no parameters`;
-  const out: Record<string, number | bigint | boolean> = {};
+  const list = declared.length ? `declared: ${declared.map((p) => `${p.name} (${typeName(p.type)})`).join(", ")}` : `${probe.source} declares no parameters`;
+  const out: Record<string, number | bigint | boolean | string> = {};
   for (const arg of args) {
     const eq = arg.indexOf("=");
     if (eq <= 0) throw usageError(`--param '${arg}' is not NAME=VALUE`, list);
@@ -121,6 +121,15 @@ function parseParams(probe: IrProbe, args: string[]): Record<string, number | bi
     const text = arg.slice(eq + 1).trim();
     const p = declared.find((d) => d.name === name || d.tsName === name);
     if (!p) throw usageError(`unknown parameter '${name}'`, list);
+    if (p.type.kind === "string") {
+      // As given, spaces included: `--param comm=` is the empty string.
+      const value = arg.slice(eq + 1);
+      const bytes = Buffer.byteLength(value, "utf8");
+      if (bytes >= p.type.size) throw usageError(`--param ${name}: '${value}' takes ${bytes} bytes, and ${name} (${typeName(p.type)}) holds at most ${p.type.size - 1}`, "give a shorter string");
+      if (value.includes("\0")) throw usageError(`--param ${name}: a string parameter cannot contain a NUL character`);
+      out[p.tsName] = value;
+      continue;
+    }
     if (p.type.kind === "bool") {
       if (!/^(true|false|1|0|yes|no)$/i.test(text)) throw usageError(`--param ${name}: '${text}' is not a bool`, "use true or false");
       out[p.tsName] = /^(true|1|yes)$/i.test(text);
@@ -241,8 +250,15 @@ function display(field: IrField | undefined, value: unknown): string {
   }
   if (field?.name === "flags" && kind === "tracepoint-field" && typeof value === "number" && /^sys_enter_open/.test(attachName(field))) return openFlags(value);
   if (typeof value === "string") return JSON.stringify(value).slice(1, -1);
+  // A list of strings (argv) reads as a command line, as a person would type it again.
+  if (field?.type.kind === "string_list" && Array.isArray(value)) return value.map((v) => shellWord(display(undefined, v))).join(" ");
   if (typeof value === "object") return jsonText(value);
   return String(value);
+}
+
+/** A word of a command line: quoted when it is empty or holds spaces or quotes (`'b c'`, `''`). */
+function shellWord(text: string): string {
+  return text === "" || /[\s'"\\$`]/.test(text) ? `'${text.replace(/'/g, "'\\''")}'` : text;
 }
 
 let attachOf = new Map<IrField, string>();
@@ -274,6 +290,7 @@ function defaultWidth(field: IrField): number {
   const t = field.type;
   if (t.kind === "bool") return 5;
   if (t.kind === "string") return Math.min(t.size - 1, 16);
+  if (t.kind === "string_list") return 40;
   if ((field.source as { kind: string }).kind === "builtin" && (field.source as { name: string }).name === "ktime") return 15;
   if (t.kind === "array") return Math.min(t.length * ({ 1: 4, 2: 6, 4: 11, 8: 21 }[t.element.size]), 40);
   return { 1: 4, 2: 6, 4: 7, 8: 12 }[t.size];
@@ -307,7 +324,7 @@ class TablePrinter implements Printer {
     const p = (f: IrField) => f.source.kind === "tracepoint-field";
     if (this.multi) this.columns.push({ title: "EVENT", tsName: "type", fields: new Map(), width: Math.max(5, ...events.map((e) => e.name.length)) });
     // Fixed-width values first, long strings (paths) last, so rows stay aligned as they stream.
-    const long = (f: IrField) => f.type.kind === "string" && f.type.size > 16;
+    const long = (f: IrField) => (f.type.kind === "string" && f.type.size > 16) || f.type.kind === "string_list";
     for (const e of events) {
       for (const f of [...e.fields.filter((x) => !long(x)), ...e.fields.filter(long)]) {
         let col = this.columns.find((c) => c.tsName === f.tsName);
@@ -340,7 +357,8 @@ class TablePrinter implements Printer {
       if (c.tsName === "type" && this.multi) return String(e.type ?? "");
       const f = type ? c.fields.get(type) : c.fields.values().next().value;
       if (type && !f) return "";
-      return display(f, e[c.tsName]);
+      const more = f?.type.kind === "string_list" && e[tsNames.listTruncated(c.tsName)] === true ? " ..." : "";
+      return display(f, e[c.tsName]) + more;
     });
     process.stdout.write(this.line(cells) + "\n");
   }

@@ -4,7 +4,7 @@
  */
 import type { IrExpr, ValueSource } from "./ir.js";
 import { operandsSigned } from "./constants.js";
-import { cScalarType, i64, u64, type IntType, type ScalarOrString } from "./types.js";
+import { cScalarType, i64, u64, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 
 /** How the program refers to the shared helper results computed at its top. */
 export const locals = { pidTgid: "pg_pid_tgid", uidGid: "pg_uid_gid", stash: "st", params: "pg_params" } as const;
@@ -78,8 +78,43 @@ export function readString(source: ValueSource, dst: string, size: number): stri
       }
     }
     case "stashed": return copyBytes(dst, `${locals.stash}->${source.member}`, size);
+    case "param": {
+      // Cut to the smaller of the two arrays, and terminated.
+      const have = (source.param.type as StringType).size;
+      const copy = copyBytes(dst, `(const void *)${locals.params}.${source.param.name}`, Math.min(have, size));
+      return have > size ? `${copy} ${dst}[${size - 1}] = 0;` : copy;
+    }
     default: throw new Error(`${source.kind} is not a string`);
   }
+}
+
+/**
+ * Statements reading a list of user strings (execve's argv: a NULL-terminated array of
+ * pointers) into `dst`, `char dst[count][size]`: each pointer with bpf_probe_read_user, each
+ * string with bpf_probe_read_user_str into its own slot, stopping at the first NULL (or a
+ * pointer it cannot read). `n` gets how many were read; `more` whether a pointer followed the
+ * last slot. The loop is unrolled: a fixed number of steps, whatever the kernel's verifier.
+ */
+export function readStringList(source: ValueSource, dst: string, n: string, more: string, list: StringListType): string[] {
+  if (source.kind !== "tracepoint-field" || source.field.access.kind !== "user_string_list") throw new Error(`${source.kind} is not a list of strings`);
+  const pointer = (i: string) => `bpf_probe_read_user(&pg_s, sizeof(pg_s), &pg_list[${i}])`;
+  return [
+    "{",
+    `\tconst char *const *pg_list = (const char *const *)ctx->${source.field.name};`,
+    "\tconst char *pg_s = 0;",
+    `\t${n} = 0;`,
+    `\t${more} = 0;`,
+    "\t#pragma unroll",
+    `\tfor (__u32 pg_i = 0; pg_i < ${list.count}; pg_i++) {`,
+    `\t\tif (${pointer("pg_i")} || !pg_s)`,
+    "\t\t\tbreak;",
+    `\t\tbpf_probe_read_user_str(${dst}[pg_i], ${list.size}, pg_s);`,
+    `\t\t${n} = pg_i + 1;`,
+    "\t}",
+    `\tif (${n} == ${list.count} && !${pointer(String(list.count))} && pg_s)`,
+    `\t\t${more} = 1;`,
+    "}",
+  ];
 }
 
 /**
@@ -109,8 +144,11 @@ export function copyBytes(dst: string, src: string, size: number): string {
   return `bpf_probe_read_kernel(${dst}, ${size}, ${src});`;
 }
 
-/** Resolves a string-valued expression to the char array that holds it. */
-export type StringHome = (e: IrExpr & { kind: "value" }, literal: string) => string;
+/**
+ * Resolves a string-valued expression to the char array that holds it, with at least its first
+ * `bytes` bytes (all of a shorter string), and how many bytes of that array the program may read.
+ */
+export type StringHome = (e: IrExpr & { kind: "value" }, bytes: number) => { array: string; size: number };
 
 export function printExpr(e: IrExpr, strings: StringHome): string {
   switch (e.kind) {
@@ -120,7 +158,12 @@ export function printExpr(e: IrExpr, strings: StringHome): string {
     case "unary": return `${e.op}(${printExpr(e.operand, strings)})`;
     case "binary": {
       if (e.left.type.kind === "string" && e.left.kind === "value" && e.right.kind === "string") {
-        const eq = stringEquals(strings(e.left, e.right.value), e.right.value);
+        // Only the bytes the comparison reads, and one more to tell "ab" from a longer string.
+        const eq = stringEquals(stringHome(e.left, comparedBytes(e.right.value) + 1, strings).array, e.right.value);
+        return e.op === "==" ? eq : `!${eq}`;
+      }
+      if (e.left.type.kind === "string" && e.left.kind === "value" && e.right.kind === "value") {
+        const eq = stringPairEquals(e.left, e.right, strings);
         return e.op === "==" ? eq : `!${eq}`;
       }
       if (e.op === "&&" || e.op === "||") return `(${printExpr(e.left, strings)} ${e.op} ${printExpr(e.right, strings)})`;
@@ -151,8 +194,18 @@ export function printOperand(e: IrExpr, strings: StringHome): string {
 /** `e` as the condition of an `if`: in parentheses, once (a binary operation prints its own). */
 export function printCondition(e: IrExpr, strings: StringHome): string {
   const printed = printExpr(e, strings);
-  const group = e.kind === "binary" && !(e.left.type.kind === "string" && e.op === "!=");
-  return group ? printed : `(${printed})`;
+  return enclosed(printed) ? printed : `(${printed})`;
+}
+
+/** Whether `text` is one parenthesised group: `(a && b)`, not `(a) && (b)` or `f(a)`. */
+function enclosed(text: string): boolean {
+  if (!text.startsWith("(")) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "(") depth++;
+    else if (text[i] === ")" && --depth === 0) return i === text.length - 1;
+  }
+  return false;
 }
 
 /**
@@ -188,6 +241,28 @@ function intLiteral(value: bigint, type: IntType): string {
 /** The bytes of a string a comparison with `literal` reads: the literal's, and its NUL. */
 export function comparedBytes(literal: string): number {
   return Buffer.byteLength(literal, "utf8") + 1;
+}
+
+/**
+ * Two string values, one of them a string parameter (already in memory), compared up to the
+ * first NUL by the template's pg_streq: the other string is read as far as the parameter's
+ * bytes and one more, so a longer string never matches a parameter that is its prefix.
+ */
+function stringPairEquals(left: IrExpr & { kind: "value" }, right: IrExpr & { kind: "value" }, strings: StringHome): string {
+  const widest = Math.max(...[left, right].map((v) => (v.source.kind === "param" ? (v.type as StringType).size : 0)));
+  const [a, b] = [left, right].map((v) => stringHome(v, widest + 1, strings));
+  return `pg_streq(${a!.array}, ${a!.size}, ${b!.array}, ${b!.size})`;
+}
+
+/** Where a string value is: a parameter in .rodata, else wherever the program put it (StringHome). */
+function stringHome(e: IrExpr & { kind: "value" }, bytes: number, strings: StringHome): { array: string; size: number } {
+  if (e.source.kind === "param") return { array: `${locals.params}.${e.source.param.name}`, size: (e.type as StringType).size };
+  return strings(e, bytes);
+}
+
+/** Whether an expression compares two string values (the template then defines pg_streq). */
+export function comparesStringValues(e: IrExpr): boolean {
+  return e.kind === "binary" && e.left.type.kind === "string" && e.left.kind === "value" && e.right.kind === "value";
 }
 
 /** Byte-by-byte comparison, NUL included: no loop, no .rodata, nothing for the verifier to doubt. */

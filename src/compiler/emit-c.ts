@@ -5,13 +5,14 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { comparedBytes, copyBytes, divisionHelper, locals, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
+import { comparesStringValues, copyBytes, readStringList, divisionHelper, locals, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
 import { mapTypeSize, programExprs, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type ValueSource } from "./ir.js";
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
+import { cNames } from "./names.js";
 import { packageRoot, version } from "./package-info.js";
 import { cDeclaration, cScalarType, sizeOf, type ScalarOrString } from "./types.js";
 
@@ -42,6 +43,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     zeroSlots: zeroSlots || undefined,
     log2: histograms.some((h) => h.kind === "log2"),
     division: divisionHelpers(probe),
+    streq: probe.programs.flatMap(programExprs).some(comparesStringValues),
     programs: probe.programs.map((p) => programView(p, probe.source)),
   });
   return restoreLines(text, cFile);
@@ -106,7 +108,7 @@ function structView(cName: string, layout: StructLayout) {
 
 function paramsView(probe: IrProbe) {
   const view = structView("pg_params", probe.paramsLayout);
-  const defaults = probe.params.map((p) => `.${p.name} = ${p.default}${p.type.kind === "int" && p.type.signed ? "LL" : "ULL"},`);
+  const defaults = probe.params.map((p) => `.${p.name} = ${typeof p.default === "string" ? cStringLiteral(p.default) : `${p.default}${p.type.kind === "int" && p.type.signed ? "LL" : "ULL"}`},`);
   return { ...view, defaults };
 }
 
@@ -144,6 +146,7 @@ function cTypeOf(t: IrMapType): string {
       const s = t.scalar;
       if (s.kind === "string") return `char[${s.size}]`;
       if (s.kind === "array") return `${cScalarType(s.element)}[${s.length}]`;
+      if (s.kind === "string_list") throw new Error("a list of strings in a map");
       return cScalarType(s);
     }
   }
@@ -283,7 +286,9 @@ class BodyWriter {
 
   private capture(f: IrField): void {
     this.at(f.span);
-    if (f.type.kind === "string") this.readInto(f.source, `e->${f.name}`, f.type.size);
+    if (f.type.kind === "string_list") {
+      for (const l of readStringList(f.source, `e->${f.name}`, `e->${cNames.listCount(f.name)}`, `e->${cNames.listMore(f.name)}`, f.type)) this.line(l);
+    } else if (f.type.kind === "string") this.readInto(f.source, `e->${f.name}`, f.type.size);
     else if (f.type.kind === "array") this.line(readArray(f.source, `e->${f.name}`, sizeOf(f.type)));
     else this.line(`e->${f.name} = ${scalarValue(f.source, f.type)};`);
     this.back();
@@ -402,6 +407,7 @@ class BodyWriter {
       return name;
     }
     const s = value.type;
+    if (s.kind === "string_list") throw new Error("a list of strings in a map");
     if (s.kind === "string" || s.kind === "array") {
       this.line(`${cDeclaration(s, name)};`, 2);
       this.line(`__builtin_memset(${name}, 0, sizeof(${name}));`, 2);
@@ -438,14 +444,16 @@ class BodyWriter {
     } else if (type.kind === "array") {
       if (expr.kind !== "value") throw new Error("an array key or value that is not a captured value");
       this.line(readArray(expr.source, dst, sizeOf(type)), 2);
+    } else if (type.kind === "string_list") {
+      throw new Error("a list of strings in a map");
     } else {
       this.line(`${dst} = (${cScalarType(type)})${printOperand(expr, noStrings)};`, 2);
     }
   }
 
   /** Update conditions may compare strings held in the stash (others are refused by the resolver). */
-  private readonly stashedStrings = (e: IrExpr & { kind: "value" }): string => {
-    if (e.source.kind === "stashed") return `${locals.stash}->${e.source.member}`;
+  private readonly stashedStrings = (e: IrExpr & { kind: "value" }): { array: string; size: number } => {
+    if (e.source.kind === "stashed") return { array: `${locals.stash}->${e.source.member}`, size: stringSize(e) };
     if (e.source.kind === "builtin" && e.source.name === "comm") throw new Error("comm in an update condition");
     throw new Error("string in an update condition");
   };
@@ -456,7 +464,7 @@ class BodyWriter {
   }
 }
 
-const noStrings = (): string => {
+const noStrings = (): never => {
   throw new Error("string comparisons are not allowed in map keys and values");
 };
 
@@ -465,20 +473,20 @@ class ScratchStrings {
   private readonly buffers: Array<{ name: string; source: ValueSource; size: number }> = [];
   constructor(private readonly writer: BodyWriter, private readonly fields: IrField[]) {}
 
-  home(e: IrExpr & { kind: "value" }, literal: string): string {
-    if (e.source.kind === "stashed") return `${locals.stash}->${e.source.member}`;
+  home(e: IrExpr & { kind: "value" }, bytes: number): { array: string; size: number } {
+    if (e.source.kind === "stashed") return { array: `${locals.stash}->${e.source.member}`, size: stringSize(e) };
     const field = this.fields.find((f) => sameSource(f.source, e.source) && f.type.kind === "string");
-    if (field) return `e->${field.name}`;
-    // Only the bytes the comparisons read, and one more to tell "ab" from a longer string, are
-    // read onto the 512-byte stack; never more than the string's own size.
-    const size = Math.min((e.type as { size: number }).size, comparedBytes(literal) + 1);
+    if (field) return { array: `e->${field.name}`, size: stringSize(field) };
+    // Only the bytes the comparisons read are read onto the 512-byte stack; never more than
+    // the string's own size.
+    const size = Math.min(stringSize(e), bytes);
     let buffer = this.buffers.find((b) => sameSource(b.source, e.source));
     if (!buffer) {
       buffer = { name: `pg_str${this.buffers.length}`, source: e.source, size };
       this.buffers.push(buffer);
     }
     buffer.size = Math.max(buffer.size, size);
-    return buffer.name;
+    return { array: buffer.name, size };
   }
 
   declare(): void {
@@ -489,6 +497,10 @@ class ScratchStrings {
   }
 }
 
+function stringSize(v: { type: ScalarOrString }): number {
+  return (v.type as { size: number }).size;
+}
+
 function sameSource(a: ValueSource, b: ValueSource): boolean {
   return sourceKey(a) === sourceKey(b);
 }
@@ -497,7 +509,7 @@ function isString(source: ValueSource): boolean {
   switch (source.kind) {
     case "builtin": return source.name === "comm";
     case "kprobe-arg": return source.read !== "int";
-    case "tracepoint-field": return source.field.access.kind !== "int" && source.field.access.kind !== "pointer";
+    case "tracepoint-field": return !["int", "pointer", "array", "user_string_list"].includes(source.field.access.kind);
     case "stashed": return isString(source.inner);
     default: return false;
   }

@@ -5,11 +5,11 @@
 import type { CodeBlockWriter, Project as ProjectType, SourceFile, StatementStructures, WriterFunction } from "ts-morph";
 import { attachKind } from "./attach/index.js";
 import { isKeyed, mapTypeSize, type IrEvent, type IrKeyedMap, type IrMap, type IrMapType, type IrProbe } from "./ir.js";
-import type { MapTsNames } from "./names.js";
+import { cNames, tsNames, type MapTsNames } from "./names.js";
 import { ringRecordSize, type StructLayout } from "./layout.js";
-import { pathInComment, tsDocText } from "./escape.js";
+import { pathInComment, tsDocText, tsStringLiteral } from "./escape.js";
 import { version } from "./package-info.js";
-import { isByteArray, type ScalarOrString } from "./types.js";
+import { isByteArray, typeName, type ScalarOrString } from "./types.js";
 
 export interface EmitTsOptions {
   /** Module the loader imports the runtime from. */
@@ -34,7 +34,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
-const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
 
 class RuntimeImports {
@@ -127,7 +127,12 @@ function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
       docs: docs(event.description ?? `Event '${event.name}'.`),
       properties: [
         ...(event.tag !== undefined ? [{ name: "type", type: JSON.stringify(event.name), isReadonly: true, docs: docs("Which event this is.") }] : []),
-        ...event.fields.map((f) => ({ name: f.tsName, type: f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) })),
+        ...event.fields.flatMap((f) => [
+          { name: f.tsName, type: f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) },
+          ...(f.type.kind === "string_list"
+            ? [{ name: tsNames.listTruncated(f.tsName), type: "boolean", docs: docs(`Whether ${f.tsName} had more than ${f.type.count} strings (only the first ${f.type.count} are kept).`) }]
+            : []),
+        ]),
       ],
     })),
     ...rings.map((r): Statement => ({
@@ -167,8 +172,8 @@ function optionTypes({ probe, Kind, rt }: Emit): Statement[] {
       properties: params.map((p) => ({
         name: p.tsName,
         hasQuestionToken: true,
-        type: p.type.kind === "bool" ? "boolean" : p.type.size === 8 ? "bigint | number" : "number",
-        docs: docs(`${p.description ? `${p.description} ` : ""}(${p.type.kind === "bool" ? "bool" : `${p.type.signed ? "i" : "u"}${p.type.size * 8}`}, default ${p.type.kind === "bool" ? String(p.default !== 0n) : String(p.default)})`),
+        type: p.type.kind === "bool" ? "boolean" : p.type.kind === "string" ? "string" : p.type.size === 8 ? "bigint | number" : "number",
+        docs: docs(`${p.description ? `${p.description} ` : ""}(${typeName(p.type)}, default ${p.type.kind === "bool" ? String(p.default !== 0n) : typeof p.default === "string" ? tsStringLiteral(p.default) : String(p.default)})`),
       })),
     } satisfies Statement] : []),
     {
@@ -261,6 +266,7 @@ function tsType(t: ScalarOrString): string {
     case "bool": return "boolean";
     case "string": return "string";
     case "array": return isByteArray(t) ? "Uint8Array" : `${tsType(t.element)}[]`;
+    case "string_list": return "string[]";
   }
 }
 
@@ -322,6 +328,11 @@ function paramsEncoder(w: CodeBlockWriter, { probe, rt }: Emit): void {
     w.writeLine(`const bytes = new Uint8Array(${probe.paramsLayout.size});`);
     w.writeLine("const view = new DataView(bytes.buffer);");
     for (const p of probe.params) {
+      if (p.type.kind === "string") {
+        const value = tsStringLiteral(p.default as string);
+        w.writeLine(`${rt.value("writeStringParam")}(${JSON.stringify(probe.name)}, ${JSON.stringify(p.tsName)}, params.${p.tsName}, ${value}, view, ${at.get(p.name)!}, ${p.type.size});`);
+        continue;
+      }
       const size = p.type.kind === "bool" ? 1 : p.type.size;
       const signed = p.type.kind === "int" && p.type.signed;
       const fallback = p.type.kind === "bool" ? String(p.default !== 0n) : `${p.default}n`;
@@ -346,6 +357,7 @@ function readExpr(t: ScalarOrString, at: string, rt: RuntimeImports): string {
       const { size, signed } = t.element;
       return size === 8 ? `${rt.value("readBigInts")}(view, ${at}, ${t.length}, ${signed})` : `${rt.value("readInts")}(view, ${at}, ${t.length}, ${size}, ${signed})`;
     }
+    case "string_list": throw new Error("a list of strings is read with its count (eventObject)");
     case "int": {
       const bits = t.size * 8;
       const method = t.size === 8 ? `get${t.signed ? "BigInt" : "BigUint"}64` : `get${t.signed ? "Int" : "Uint"}${bits}`;
@@ -358,6 +370,7 @@ function readExpr(t: ScalarOrString, at: string, rt: RuntimeImports): string {
 function writeStmt(t: ScalarOrString, at: string, value: string, rt: RuntimeImports, member?: string): string {
   const named = member === undefined ? "" : `, ${JSON.stringify(member)}`;
   switch (t.kind) {
+    case "string_list": throw new Error("a list of strings in a map");
     case "bool": return `${rt.value("writeBool")}(view, ${at}, ${value}${named});`;
     case "string": return `${rt.value("writeCString")}(view, ${at}, ${t.size}, ${value}${named});`;
     case "int": return `${rt.value("writeInt")}(view, ${at}, "${intTypeName(t)}", ${value}${named});`;
@@ -389,6 +402,12 @@ function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports): vo
     if (event.tag !== undefined) w.writeLine(`type: ${JSON.stringify(event.name)},`);
     for (const f of event.fields) {
       const offset = at.get(f.name)!;
+      if (f.type.kind === "string_list") {
+        const count = `view.getUint8(${plus(at.get(cNames.listCount(f.name))!)})`;
+        w.writeLine(`${f.tsName}: ${rt.value("readCStrings")}(view, ${plus(offset)}, ${f.type.size}, Math.min(${count}, ${f.type.count})),`);
+        w.writeLine(`${tsNames.listTruncated(f.tsName)}: view.getUint8(${plus(at.get(cNames.listMore(f.name))!)}) !== 0,`);
+        continue;
+      }
       w.writeLine(`${f.tsName}: ${f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset), rt)},`);
     }
   });

@@ -67,8 +67,12 @@ class Visitor {
       case "name": {
         // A name a field gave (with its own type) means that field's value.
         const captured = node.path.length === 1 ? this.fields.find((f) => f.name === node.path[0] && f.source.kind !== "builtin") : undefined;
+        const value = captured ? undefined : this.scope.lookup(node.path, span);
+        if ((captured ?? value)?.type.kind === "string_list") {
+          return this.problem(`'${node.path.join(".")}' is a list of strings, which only an event can carry`, span,
+            "capture it as a field (fields: [argv]) and look at it in user space");
+        }
         if (captured) return { kind: "value", source: captured.source, type: captured.type, span };
-        const value = this.scope.lookup(node.path, span);
         if (value?.address && this.what !== "filter" && this.what !== "if") {
           return this.problem(`'${node.path.join(".")}' is a pointer (${value.address}): a map holds an address only when asked`, span,
             "capture it as a field with 'type: u64' (the address) and use the field's name here");
@@ -108,7 +112,9 @@ class Visitor {
       if (!(ls && rs)) return this.problem("cannot compare a string with a number", span, "compare strings with string literals in quotes, numbers with numbers");
       if (left.kind === "string" && right.kind === "string") return this.problem("comparing two literals is always the same", span, "compare a field with a literal");
       if (left.kind !== "string" && right.kind !== "string") {
-        return this.problem("two captured strings cannot be compared with each other yet", span, "compare one of them with a literal in quotes");
+        // A string parameter is already in memory (.rodata): it compares with any string value.
+        if (isParam(left) || isParam(right)) return { kind: "binary", op: node.op, left, right, type: { kind: "bool" }, span };
+        return this.problem("two captured strings cannot be compared with each other yet", span, "compare one of them with a literal in quotes, or with a string parameter");
       }
       const [value, literal] = left.kind === "string" ? [right, left] : [left, right];
       const capacity = (value.type as { size: number }).size;
@@ -163,6 +169,10 @@ class Visitor {
     this.problems.push(error(`${this.what === "filter" ? "filter" : "expression"}-type`, `${this.what}: ${message}`, span, hint));
     return undefined;
   }
+}
+
+function isParam(e: IrExpr): boolean {
+  return e.kind === "value" && e.source.kind === "param";
 }
 
 export function nameOf(e: IrExpr): string {

@@ -21,7 +21,7 @@ export {
 } from "./diagnostics.js";
 export { packageRoot, version } from "./package-info.js";
 export type { IrField, IrMap, IrMapType, IrProbe, IrStructMember } from "./ir.js";
-export { cIdentifierProblem as identifierProblem } from "./names.js";
+export { cIdentifierProblem as identifierProblem, tsNames } from "./names.js";
 export { closest } from "./suggest.js";
 export { typeName } from "./types.js";
 

@@ -47,8 +47,9 @@ export type ValueSource =
 export interface IrParam {
   name: string;
   tsName: string;
-  type: IntType | BoolType;
-  default: bigint;
+  type: IntType | BoolType | StringType;
+  /** A number's or bool's value (bool: 0 or 1), or a string's text. */
+  default: bigint | string;
   description?: string;
   span: SourceSpan;
 }

@@ -6,12 +6,12 @@
 import { DiagnosticBag, error } from "./diagnostics.js";
 import {
   mapTypeSize, sourceKey, sourceName, sourcesIn, stashedIn, updateSources,
-  type IrComposite, type IrEvent, type IrExpr, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrStruct, type IrUpdate,
+  type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrStruct, type IrUpdate,
   type ResolvedProbe, type ResolvedProgram, type ValueSource,
 } from "./ir.js";
 import { layoutStruct, ringRecordSize, RING_HEADER } from "./layout.js";
 import { cNames } from "./names.js";
-import { typeName, u32, u64, type ScalarOrString } from "./types.js";
+import { typeName, u8, u32, u64, type ScalarOrString } from "./types.js";
 
 /** Entries of the per-thread hash map that holds a pair's entry values. */
 const STASH_ENTRIES = 10240;
@@ -47,7 +47,8 @@ class Lowering {
     for (const m of probe.maps) if (m.events.length > 1) m.events.forEach((e, i) => tags.set(e, i + 1));
     for (const e of probe.events) {
       const tag = tags.get(e);
-      this.events.set(e, { ...e, ...(tag !== undefined ? { tag } : {}), layout: layoutStruct(e.fields, tag !== undefined ? [{ name: "pg_type", type: u32 }] : []) });
+      const members = [...e.fields, ...e.fields.flatMap(listMembers)];
+      this.events.set(e, { ...e, ...(tag !== undefined ? { tag } : {}), layout: layoutStruct(members, tag !== undefined ? [{ name: "pg_type", type: u32 }] : []) });
     }
     for (const m of probe.maps) this.maps.set(m, this.map(m));
     this.order.push(...probe.maps.filter((m) => !m.implicit).map((m) => this.lowered(m)));
@@ -212,6 +213,12 @@ class Lowering {
       { ...p, name: exit.name, attach: exit.attach, section: exit.section, filter: exitFilter, unstashes: stash },
     ];
   }
+}
+
+/** What an event keeps beside a list of strings: how many it read (at most 128), and whether more were left. */
+function listMembers(f: IrField): Array<{ name: string; type: ScalarOrString }> {
+  if (f.type.kind !== "string_list") return [];
+  return [{ name: cNames.listCount(f.name), type: u8 }, { name: cNames.listMore(f.name), type: { kind: "bool" } }];
 }
 
 /** The smallest ring buffer size that holds a record of `record` bytes. */

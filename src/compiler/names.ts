@@ -74,6 +74,9 @@ export const cNames = {
   /** The per-CPU array a map's key or value is built in when too big for the stack. */
   buildBuffer: (map: string, role: "key" | "value") => `pg_${role}buf_${map}`,
   tracepointContext: (category: string, name: string) => `pg_ctx_${category}__${name}`,
+  /** Event members beside a list of strings: how many it holds, and whether the list went on. */
+  listCount: (field: string) => `pg_n_${field}`,
+  listMore: (field: string) => `pg_more_${field}`,
   /** A program's default name from its attach point's (e.g. `do_sys_openat2_ret`), made a C identifier. */
   program(stem: string): string {
     const base = stem.toLowerCase().replace(/[^a-z0-9_]/g, "_");
@@ -142,6 +145,8 @@ export const tsNames = {
   property: camelCase,
   event: (event: string) => `${pascalCase(event)}Event`,
   mapStruct: (map: string, role: "key" | "value") => pascalCase(`${map}_${role}`),
+  /** The event property beside a list of strings that says it was cut (argv -> argvTruncated). */
+  listTruncated: (property: string) => `${property}Truncated`,
 };
 
 /** Where an identifier came from: "field 'a_1'" at its place in the spec, or probegen's own name (no place). */
@@ -190,7 +195,10 @@ export function checkNames(probe: ResolvedProbe, probeSpan: SourceSpan, report: 
     const tag: Array<[string, string]> = ring.events.length > 1 ? [["type", `the tag that tells apart the events of ring '${ring.name}'`]] : [];
     for (const e of ring.events) {
       const fields = namespace("TypeScript", [...inheritedProperties, ...tag]);
-      for (const f of e.fields) fields(f.tsName, `field '${f.name}'`, f.nameSpan);
+      for (const f of e.fields) {
+        fields(f.tsName, `field '${f.name}'`, f.nameSpan);
+        if (f.type.kind === "string_list") fields(tsNames.listTruncated(f.tsName), `field '${f.name}' (its ${tsNames.listTruncated(f.tsName)} flag)`, f.nameSpan);
+      }
     }
   }
   const structs = probe.maps.flatMap((m) => [m.key, m.value].flatMap((t) => (t?.kind === "struct" ? [{ map: m, struct: t.struct }] : [])));

@@ -15,7 +15,7 @@ import { Scope, type BtfUse } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
 import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
-import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 
 export type { KernelInfo };
 
@@ -32,6 +32,10 @@ const DEFAULT_RING = "events";
 const DEFAULT_MAX_ENTRIES = 10240;
 const LOG2_SLOTS = 64;
 const MAX_LINEAR_SLOTS = 1024;
+/** A string parameter is compared on the 512-byte BPF stack: its bytes, and as many of the other string. */
+const MAX_STRING_PARAM = 256;
+/** A list of strings (argv) is read into each event: 16 KiB is 128 strings of 128 bytes. */
+const MAX_LIST_BYTES = 16 * 1024;
 
 /** Binds the spec's names and checks them against the kernel; lower.ts then makes the IR the emitters read. */
 export function resolveProbe(source: SpecSource, spec: ProbeSpec, kernel: KernelInfo): ResolvedProbe {
@@ -131,10 +135,15 @@ class Resolver {
       this.fail("invalid-name", `parameter name '${name}' cannot be used: ${problem}`, path, "rename it", "key");
       return undefined;
     }
-    const type = parseTypeName(spec.type) as IntType | BoolType;
+    const type = parseTypeName(spec.type) as IntType | BoolType | StringType;
+    const span = this.span(path, "key");
+    if (type.kind === "string") return this.stringParam(name, type, spec, path, span);
     const raw = spec.default ?? 0;
     let value = 0n;
-    if (typeof raw === "boolean") {
+    if (typeof raw === "string") {
+      this.fail("invalid-param", `the default of a ${typeName(type)} parameter is ${type.kind === "bool" ? "true or false" : "a number"}, not a string`, [...path, "default"],
+        type.kind === "bool" ? "write true or false, unquoted" : "write a number, unquoted");
+    } else if (typeof raw === "boolean") {
       value = raw ? 1n : 0n;
       if (type.kind === "int") this.fail("invalid-param", `the default of a ${typeName(type)} parameter is a number, not ${raw}`, [...path, "default"]);
     } else if (type.kind === "bool") {
@@ -142,7 +151,33 @@ class Resolver {
     } else {
       value = spec.default === undefined ? 0n : this.integer([...path, "default"], type, "the default") ?? 0n;
     }
-    return { name, tsName: tsNames.property(name), type, default: value, description: spec.description, span: this.span(path, "key") };
+    return { name, tsName: tsNames.property(name), type, default: value, description: spec.description, span };
+  }
+
+  /** A `string[N]` parameter: its default (the empty string unless given) must leave room for the NUL. */
+  private stringParam(name: string, type: StringType, spec: ParamSpec, path: SpecPath, span: SourceSpan): IrParam | undefined {
+    if (type.size > MAX_STRING_PARAM) {
+      this.fail("invalid-param", `a string parameter holds at most ${MAX_STRING_PARAM} bytes, and this one asks for ${type.size}`, [...path, "type"],
+        `use string[${MAX_STRING_PARAM}] or less (comm is string[16])`);
+      return undefined;
+    }
+    const raw = spec.default ?? "";
+    if (typeof raw !== "string") {
+      this.fail("invalid-param", `the default of a ${typeName(type)} parameter is a string, not ${this.source.textAt([...path, "default"]) ?? raw}`, [...path, "default"],
+        `quote it: default: "${raw}"`);
+      return undefined;
+    }
+    const bytes = Buffer.byteLength(raw, "utf8");
+    if (bytes > type.size - 1) {
+      this.fail("invalid-param", `the default "${raw}" takes ${bytes} UTF-8 bytes, and a ${typeName(type)} parameter holds at most ${type.size - 1} (and the terminating NUL)`,
+        [...path, "default"], `shorten it, or declare type: "string[${bytes + 1}]"`);
+      return undefined;
+    }
+    if (raw.includes("\0")) {
+      this.fail("invalid-param", "the default contains a NUL character, where the string would end", [...path, "default"], "remove it");
+      return undefined;
+    }
+    return { name, tsName: tsNames.property(name), type, default: raw, description: spec.description, span };
   }
 
   // ---- maps ---------------------------------------------------------------------------------
@@ -253,6 +288,11 @@ class Resolver {
     const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types);
     const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
     this.checkUniqueFields(fields);
+    const list = exitAttach && fields.find((f) => f.type.kind === "string_list");
+    if (list) {
+      this.bag.add(error("invalid-field", `'${list.name}' is a list of strings, which an entry cannot keep for its exit yet`, list.span,
+        "capture it in a program without 'exit:' (the entry sees the same arguments)"));
+    }
     const typer = new ExprTyper(this.source, scope, fields);
     let filter = spec.filter !== undefined ? typer.check(spec.filter, [...path, "filter"]) : undefined;
     if (filter && (filter.type.kind === "string" || filter.type.kind === "array")) {
@@ -337,11 +377,17 @@ class Resolver {
       return undefined;
     }
     let type = value.type;
-    if (obj.size !== undefined) {
+    if (type.kind === "string_list") {
+      const list = this.listBounds(from, type, obj, path);
+      if (!list) return undefined;
+      type = list;
+    } else if (obj.count !== undefined) {
+      this.fail("invalid-field", `'count' bounds a list of strings (argv, envp), and '${from}' is ${typeName(type)}`, [...path, "count"], "remove 'count'");
+    } else if (obj.size !== undefined) {
       const inner = value.source.kind === "stashed" ? value.source.inner : value.source;
       if (type.kind !== "string") {
         this.fail("invalid-field", `'size' applies to strings, and '${from}' is ${typeName(type)}`, [...path, "size"], "remove 'size'");
-      } else if (inner.kind === "builtin" || (inner.kind === "tracepoint-field" && inner.field.access.kind === "char_array") || (inner.kind === "path" && inner.read === "char_array")) {
+      } else if (inner.kind === "builtin" || inner.kind === "param" || (inner.kind === "tracepoint-field" && inner.field.access.kind === "char_array") || (inner.kind === "path" && inner.read === "char_array")) {
         this.fail("invalid-field", `'${from}' has a fixed size of ${type.size} bytes`, [...path, "size"], "remove 'size'");
       } else {
         type = { kind: "string", size: obj.size };
@@ -357,6 +403,22 @@ class Resolver {
       }
     }
     return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath), nameSpan: this.span(namePath) };
+  }
+
+  /** A list's bounds: `count` strings of `size` bytes each (NUL included), within what one event can carry. */
+  private listBounds(from: string, type: StringListType, obj: { count?: number; size?: number }, path: SpecPath): StringListType | undefined {
+    const list: StringListType = { kind: "string_list", count: obj.count ?? type.count, size: obj.size ?? type.size };
+    if (list.size < 2) {
+      this.fail("invalid-field", `each string of '${from}' needs at least 2 bytes (a character and the NUL)`, [...path, "size"], "raise 'size'");
+      return undefined;
+    }
+    if (list.count * list.size > MAX_LIST_BYTES) {
+      const at = obj.count !== undefined ? "count" : "size";
+      this.fail("invalid-field", `'${from}' would take ${list.count} × ${list.size} = ${list.count * list.size} bytes of every event; a list of strings takes at most ${MAX_LIST_BYTES}`,
+        [...path, at], `lower 'count' or 'size' (e.g. count: ${list.count}, size: ${Math.floor(MAX_LIST_BYTES / list.count)})`);
+      return undefined;
+    }
+    return list;
   }
 
   private checkUniqueFields(fields: IrField[]): void {
@@ -401,7 +463,7 @@ class Resolver {
       this.bag.add(error("invalid-update", "this 'if' is always false: the update would never happen", condition.span, "fix the condition, or remove the update"));
       return undefined;
     }
-    const unstashedString = condition && stringValues(condition).find((v) => v.source.kind !== "stashed");
+    const unstashedString = condition && stringValues(condition).find((v) => v.source.kind !== "stashed" && v.source.kind !== "param");
     if (unstashedString) {
       this.bag.add(error("invalid-update", "an update's 'if' cannot compare strings read at this point", unstashedString.span,
         "compare strings in the program's filter instead"));

@@ -323,7 +323,12 @@ export class Scope {
       return undefined;
     }
     if (!override) return { source: { kind: "tracepoint-field", field }, type: inferred, description, ...(access.kind === "pointer" ? { address: field.cType } : {}) };
-    const pointer = access.kind === "user_string" || access.kind === "kernel_string" || access.kind === "pointer";
+    const pointer = access.kind === "user_string" || access.kind === "kernel_string" || access.kind === "pointer" || access.kind === "user_string_list";
+    if (access.kind === "user_string_list" && (override === "user_string" || override === "kernel_string")) {
+      this.report("invalid-type", `'${field.name}' is '${field.cType}', a list of strings, and is captured as one without 'type'`, span,
+        "remove 'type' (count: and size: bound the list), or use type: u64 for its address");
+      return undefined;
+    }
     if (override === "user_string" || override === "kernel_string") {
       if (!pointer) {
         this.report("invalid-type", `'${field.name}' is '${field.cType}', not a pointer, so it cannot be read as a string`, span, "remove 'type'");

@@ -53,8 +53,10 @@ export type FieldSpec = string | {
   from?: string;
   /** Override the inferred type: another integer width; u64 on a pointer to capture its address (addresses are captured only when asked); user_string or kernel_string to read the string a pointer points to; an array type (u8[16], u32[4]) to read an array as other elements or only its first bytes. Kprobe arguments without BTF default to u64. */
   type?: "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool" | "user_string" | "kernel_string" | ArrayTypeSpec;
-  /** String capacity in bytes, NUL included. */
+  /** String capacity in bytes, NUL included (for a list of strings, each string's). */
   size?: number;
+  /** A list of user strings (argv and envp of sys_enter_execve): the most strings it keeps (default 20); each holds up to size - 1 bytes (default 128). */
+  count?: number;
   /** How TypeScript reads a 64-bit integer: bigint (default, exact) or number (no BigInt per event; exact below 2^53, e.g. 104 days of nanoseconds, rounded to the nearest representable value above). */
   as?: "bigint" | "number";
   description?: string;
@@ -81,9 +83,10 @@ export interface ProgramSpec {
 }
 
 export interface ParamSpec {
-  type: "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool";
-  /** Value when the loader is not given one (default 0 / false). */
-  default?: number | boolean;
+  /** u8..u64, i8..i64, bool, or a string of at most N-1 UTF-8 bytes (string[16]), compared in filters with == and != (comm == params.comm). */
+  type: ScalarTypeSpec | string;
+  /** Value when the loader is not given one (default 0, false or the empty string). */
+  default?: number | boolean | string;
   description?: string;
 }
 

@@ -10,8 +10,14 @@ export type StringType = { kind: "string"; size: number };
  */
 export type ArrayType = { kind: "array"; element: IntType; length: number };
 export type StructType = { kind: "struct"; members: Array<{ name: string; type: ScalarOrString }> };
+/**
+ * A list of user-space strings behind a NULL-terminated pointer array (execve's argv): up to
+ * `count` strings of `size` bytes each, NUL included. Only events carry one (their layout adds
+ * how many were read, and whether more were left).
+ */
+export type StringListType = { kind: "string_list"; count: number; size: number };
 /** What one field, map key/value or struct member holds (arrays included: they are copied whole). */
-export type ScalarOrString = IntType | BoolType | StringType | ArrayType;
+export type ScalarOrString = IntType | BoolType | StringType | ArrayType | StringListType;
 export type ValueType = ScalarOrString | StructType;
 
 export const u8: IntType = { kind: "int", size: 1, signed: false };
@@ -50,6 +56,7 @@ export function sizeOf(t: ValueType): number {
     case "bool": return 1;
     case "string": return t.size;
     case "array": return t.element.size * t.length;
+    case "string_list": return t.count * t.size;
     case "struct": throw new Error("struct sizes come from the layout pass");
   }
 }
@@ -65,6 +72,7 @@ export function typeName(t: ValueType): string {
     case "bool": return "bool";
     case "string": return `string[${t.size}]`;
     case "array": return `${typeName(t.element)}[${t.length}]`;
+    case "string_list": return `string_list[${t.count}][${t.size}]`;
     case "struct": return `{ ${t.members.map((m) => `${m.name}: ${typeName(m.type)}`).join(", ")} }`;
   }
 }
@@ -72,6 +80,7 @@ export function typeName(t: ValueType): string {
 /** A declaration of `name` as `t`: `__u32 pid`, `char comm[16]`, `__u8 saddr[4]`. */
 export function cDeclaration(t: ScalarOrString, name: string): string {
   if (t.kind === "string") return `char ${name}[${t.size}]`;
+  if (t.kind === "string_list") return `char ${name}[${t.count}][${t.size}]`;
   if (t.kind === "array") return `${cScalarType(t.element)} ${name}[${t.length}]`;
   return `${cScalarType(t)} ${name}`;
 }

@@ -19,6 +19,7 @@ export interface TracepointField {
     | { kind: "int"; type: IntType }
     | { kind: "user_string" }          // pointer to a user-space string (syscall arguments)
     | { kind: "kernel_string" }        // pointer to a kernel string
+    | { kind: "user_string_list" }     // const char *const *argv of a syscall: NULL-terminated pointers to user strings
     | { kind: "pointer" }              // any other pointer: captured as its address
     | { kind: "data_loc_string" }      // __data_loc char[]: string stored inside the record
     | { kind: "char_array"; length: number } // char name[N] inline in the record: text
@@ -139,6 +140,8 @@ function accessOf(category: string, cType: string, arrayLength: number | undefin
       // Syscall arguments point into the calling process; other tracepoints record kernel pointers.
       return category === "syscalls" ? { kind: "user_string" } : { kind: "kernel_string" };
     }
+    // execve's argv and envp: a user-space array of user-space strings.
+    if (category === "syscalls" && /^(const\s+)?char\s*\*\s*(const\s*)?\*$/.test(cType.replace(/\s*__user\s*/g, " ").trim())) return { kind: "user_string_list" };
     return { kind: "pointer" };
   }
   return { kind: "int", type: intType(cType, size, signed) };
@@ -167,9 +170,16 @@ function intType(cType: string, size: number, signed: boolean): IntType {
   return { kind: "int", size: width, signed };
 }
 
+/**
+ * How many strings a list keeps, and how long each, unless a field says (`count:`, `size:`): as
+ * libbpf-tools' execsnoop, 20 arguments of up to 127 bytes.
+ */
+export const DEFAULT_LIST = { count: 20, size: 128 } as const;
+
 /** The type a captured tracepoint field has by default (pointers: their address, when asked); undefined when it cannot be captured. */
 export function defaultFieldType(field: TracepointField, stringSize: number): ScalarOrString | undefined {
   switch (field.access.kind) {
+    case "user_string_list": return { kind: "string_list", ...DEFAULT_LIST };
     case "int": return field.access.type;
     case "pointer": return { kind: "int", size: 8, signed: false };
     case "char_array": return { kind: "string", size: field.access.length };

@@ -42,6 +42,13 @@ export function readCString(view: DataView, offset: number, size: number): strin
   return readUntilNul(view, offset, size);
 }
 
+/** Reads `count` NUL-terminated strings of `size` bytes each, one after another from `offset` (a list such as argv). */
+export function readCStrings(view: DataView, offset: number, size: number, count: number): string[] {
+  const out = new Array<string>(count);
+  for (let i = 0; i < count; i++) out[i] = readCString(view, offset + i * size, size);
+  return out;
+}
+
 function readUntilNul(view: DataView, offset: number, size: number): string {
   const start = view.byteOffset + offset;
   const end = start + size;

@@ -1,5 +1,6 @@
 /** Runtime parameters: checked before they are written into the object's .rodata. */
-import { checkBool, checkInt, withSubject, type IntTypeName } from "./values.js";
+import { writeCString } from "./codecs.js";
+import { checkBool, checkInt, describeValue, withSubject, type IntTypeName } from "./values.js";
 
 /**
  * The parameter's value for .rodata: `value`, or `fallback` (the spec's default) when it is
@@ -12,6 +13,22 @@ export function checkParam(probe: string, name: string, value: unknown, fallback
   try {
     if (type === "bool") return checkBool(v) ? 1n : 0n;
     return BigInt(checkInt(v, type));
+  } catch (err) {
+    throw withSubject(`${probe}: parameter '${name}'`, err);
+  }
+}
+
+/**
+ * Writes a string parameter (`value`, or the spec's default when undefined) into its `size`
+ * bytes of .rodata: UTF-8, NUL-terminated. Throws a TypeError/RangeError naming the parameter
+ * for a value that is not a string, that contains a NUL (the kernel would see it end there), or
+ * whose bytes do not fit with the terminating NUL.
+ */
+export function writeStringParam(probe: string, name: string, value: unknown, fallback: string, view: DataView, offset: number, size: number): void {
+  const v = value === undefined ? fallback : value;
+  try {
+    if (typeof v === "string" && v.includes("\0")) throw new RangeError(`must not contain a NUL character, got ${describeValue(v)}`);
+    writeCString(view, offset, size, v);
   } catch (err) {
     throw withSubject(`${probe}: parameter '${name}'`, err);
   }

@@ -20,6 +20,7 @@ const domain: Record<string, (r: Random) => unknown> = {
   max: (r) => r.pick(valueNames),
   from: (r) => r.pick(valueNames),
   name: (r) => (r.chance(0.5) ? r.pick(hostileNames) : r.pick(plainNames)),
+  count: (r) => r.pick([1, 4, 20, 128, 129, 0]),
 };
 
 export class SchemaGenerator {

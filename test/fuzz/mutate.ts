@@ -3,7 +3,7 @@
  * what it did, so a failing case says how it was made.
  */
 import { stringify } from "yaml";
-import { attachPoints, deepExpr, hostileNames, interestingNumbers, interestingStrings, keyTypes, plainNames, randomExpr, valueNames } from "./pools.js";
+import { attachPoints, deepExpr, hostileNames, interestingNumbers, interestingStrings, keyTypes, plainNames, randomExpr, stringParamDefaults, stringParamFilters, stringParamTypes, valueNames } from "./pools.js";
 import type { Random } from "./random.js";
 
 type Node = Record<string, unknown> | unknown[];
@@ -196,6 +196,26 @@ export const specMutations: Record<string, SpecMutation> = {
     spec.params = { ...(isNode(spec.params) ? spec.params : {}), [name]: param };
     if (r.chance(0.7)) someProgram(r, spec).filter = `pid != params.${name}`;
     return `param ${name} ${JSON.stringify(param)}`;
+  },
+  addStringParam(r, spec) {
+    const name = r.chance(0.6) ? "s" : someName(r);
+    const param: Spec = { type: r.pick(stringParamTypes) };
+    if (r.chance(0.7)) param.default = r.pick(stringParamDefaults);
+    spec.params = { ...(isNode(spec.params) ? spec.params : {}), [name]: param };
+    const p = someProgram(r, spec);
+    if (r.chance(0.8)) p.filter = r.pick(stringParamFilters(name));
+    if (r.chance(0.2)) p.fields = [...(Array.isArray(p.fields) ? p.fields : []), `params.${name}`];
+    return `string param ${name} ${JSON.stringify(param)} filter ${JSON.stringify(p.filter)}`;
+  },
+  addStringList(r, spec) {
+    const p = someProgram(r, spec);
+    if (r.chance(0.8)) p.attach = r.pick(["tracepoint/syscalls/sys_enter_execve", "tracepoint/syscalls/sys_enter_execveat"]);
+    const f: Spec = { name: r.chance(0.5) ? "argv" : someName(r), from: r.pick(["argv", "args.argv", "envp", "filename", "comm"]) };
+    if (r.chance(0.6)) f.count = r.pick<unknown>([1, 4, 20, 64, 128, 129, 0, 1e21]);
+    if (r.chance(0.6)) f.size = r.pick<unknown>([1, 2, 8, 128, 256, 4096, 4097]);
+    if (r.chance(0.1)) f.type = r.pick(["u64", "user_string", "u8[8]"]);
+    p.fields = [...(Array.isArray(p.fields) ? p.fields : []), f];
+    return `string list ${JSON.stringify(f)} on ${String(p.attach)}`;
   },
   changeLicense(r, spec) {
     spec.license = r.pick(["GPL", "MIT", "Dual MIT/GPL", "Proprietary", "GPL v2", ""]);

@@ -3,7 +3,8 @@
  * produced (the IR, the BPF object, the loader) and names what the user would lose.
  */
 import { elfSection } from "../../src/kernel/btf/elf.js";
-import type { IrEvent, IrMap, IrProbe } from "../../src/compiler/ir.js";
+import type { IrEvent, IrField, IrMap, IrProbe } from "../../src/compiler/ir.js";
+import { tsNames } from "../../src/compiler/names.js";
 
 export type SilentBug =
   | "program never fires"
@@ -86,7 +87,7 @@ export function tsNameClash(probe: IrProbe): Finding | undefined {
       ...structs.map((s): [string, string] => [s.cName, s.tsName]),
       ["the probe's event union", probe.ts.event], ["the probe", probe.ts.probe], ["the maps", probe.ts.maps],
     ]],
-    ...probe.events.map((e): [string, Array<[string, string]>] => [`event ${e.name}`, [...(e.tag !== undefined ? [["the tag", "type"] as [string, string]] : []), ...e.fields.map((f): [string, string] => [f.name, f.tsName])]]),
+    ...probe.events.map((e): [string, Array<[string, string]>] => [`event ${e.name}`, [...(e.tag !== undefined ? [["the tag", "type"] as [string, string]] : []), ...e.fields.flatMap((f) => eventProperties(f).map((ts): [string, string] => [f.name, ts]))]]),
     ...structs.map((s): [string, Array<[string, string]>] => [s.cName, s.members.map((x): [string, string] => [x.name, x.tsName])]),
   ];
   for (const [scope, names] of scopes) {
@@ -126,7 +127,7 @@ function lostFields(ring: IrMap, e: IrEvent, decode: (v: DataView, o: number) =>
   } catch (err) {
     return `decoding a record of ring '${ring.name}' throws ${(err as Error).message}`;
   }
-  const expected = [...(e.tag !== undefined ? ["type"] : []), ...e.fields.map((f) => f.tsName)];
+  const expected = [...(e.tag !== undefined ? ["type"] : []), ...e.fields.flatMap(eventProperties)];
   const missing = expected.filter((k) => !(k in decoded));
   if (missing.length) return `decoded record has no ${missing.join(", ")}`;
   if (Object.keys(decoded).length !== expected.length) {
@@ -134,4 +135,9 @@ function lostFields(ring: IrMap, e: IrEvent, decode: (v: DataView, o: number) =>
   }
   if (e.tag !== undefined && decoded.type !== e.name) return `the tag reads ${JSON.stringify(decoded.type)}, not '${e.name}'`;
   return undefined;
+}
+
+/** The properties a field gives its event: its value, and beside a list of strings its truncation flag. */
+function eventProperties(f: IrField): string[] {
+  return f.type.kind === "string_list" ? [f.tsName, tsNames.listTruncated(f.tsName)] : [f.tsName];
 }

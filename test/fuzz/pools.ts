@@ -26,7 +26,16 @@ export const valueNames = [
   "filename", "flags", "mode", "dfd", "args.filename", "args.flags", "args.count", "args.fd", "args.args",
   "args.saddr", "args.saddr_v6", "args.sport", "args.newstate", "args.id", "args.next_pid", "args.prev_comm",
   "params.p", "params.target_pid", "arg0", "arg1", "retval", "task.real_parent.tgid", "task.comm", "nope",
+  "argv", "args.envp", "params.s",
 ] as const;
+
+/** String parameters: their types (some too big), defaults (some too long, one with a NUL) and the filters that compare them. */
+export const stringParamTypes = ["string[1]", "string[2]", "string[16]", "string[64]", "string[256]", "string[257]"] as const;
+export const stringParamDefaults: unknown[] = ["", "bash", "x".repeat(15), "x".repeat(16), "é".repeat(8), "a\u0000b", "\"?\\", 5, true];
+export const stringParamFilters = (name: string): string[] => [
+  `comm == params.${name}`, `params.${name} == "" || comm == params.${name}`, `filename != params.${name}`,
+  `params.${name} == "bash"`, `params.${name} + 1 > 0`, `params.${name} == pid`, `args.prev_comm == params.${name}`,
+];
 
 export const interestingNumbers: unknown[] = [
   0, 1, -1, 2, 7, 16, 255, 256, 4095, 4096, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 4294971392,
@@ -48,7 +57,7 @@ export const keyTypes: unknown[] = [
 const binaryOps = ["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=", "&&", "||"];
 const unaryOps = ["!", "-", "~"];
 const literals = ["0", "1", "-1", "64", "65", "4096", "2147483648", "4294967296", "18446744073709551615", "18446744073709551616",
-  "1e21", '"abc"', '"a\\"b"', "'x'", "true"];
+  "1e21", '"abc"', '"a\\"b"', "'x'", "true", '""', '"bash"'];
 
 /** A random expression, `depth` levels at most. */
 export function randomExpr(r: Random, depth = 3): string {
