@@ -92,6 +92,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     typedMaps: probe.maps.filter(isKeyed).filter((x) => !x.internal),
   };
   const statements: Statement[] = [
+    ...attachPointNames(e),
     ...eventTypes(e),
     ...mapStructTypes(e),
     ...optionTypes(e),
@@ -117,6 +118,26 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   return text;
 }
 
+/** The names `probe` reads as: its number indexes them (the C side writes the index). */
+function attachPointNames({ probe, Kind }: Emit): Statement[] {
+  if (!probe.attachPoints) return [];
+  return [
+    {
+      kind: Kind.VariableStatement,
+      isExported: true,
+      docs: docs("Every attach point of the probe's programs: what `probe` names, in the order of its numbers."),
+      declarationKind: "const" as never,
+      declarations: [{ name: probe.ts.attachPoints, initializer: (w) => { w.write("[").newLine().indent(() => { for (const n of probe.attachPoints!) w.writeLine(`${JSON.stringify(n)},`); }).write("] as const"); } }],
+    },
+    { kind: Kind.TypeAlias, name: probe.ts.attachPoint, isExported: true, docs: docs("An attach point's name: what `probe` reads as."), type: `(typeof ${probe.ts.attachPoints})[number]` },
+  ];
+}
+
+/** `probe`'s number as the attach point's name. */
+function attachPointAt(probe: IrProbe, index: string): string {
+  return `${probe.ts.attachPoints}[Number(${index})]!`;
+}
+
 /** One interface per event, and one union per ring buffer. */
 function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
   return [
@@ -127,7 +148,7 @@ function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
       docs: docs(event.description ?? `Event '${event.name}'.`),
       properties: [
         ...(event.tag !== undefined ? [{ name: "type", type: JSON.stringify(event.name), isReadonly: true, docs: docs("Which event this is.") }] : []),
-        ...event.fields.map((f) => ({ name: f.tsName, type: f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) })),
+        ...event.fields.map((f) => ({ name: f.tsName, type: f.source.kind === "probe" ? probe.ts.attachPoint : f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) })),
       ],
     })),
     ...rings.map((r): Statement => ({
@@ -141,7 +162,7 @@ function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
 }
 
 /** Interfaces of struct keys and values. */
-function mapStructTypes({ Kind, typedMaps }: Emit): Statement[] {
+function mapStructTypes({ probe, Kind, typedMaps }: Emit): Statement[] {
   return typedMaps.flatMap((map) => (["key", "value"] as const).flatMap((role): Statement[] => {
     const t = map[role];
     if (t.kind !== "struct") return [];
@@ -150,7 +171,7 @@ function mapStructTypes({ Kind, typedMaps }: Emit): Statement[] {
       name: t.struct.tsName,
       isExported: true,
       docs: docs(`${role === "key" ? "Key" : "Value"} of map '${map.name}'.`),
-      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: tsType(mm.type) })),
+      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: mm.probeName ? probe.ts.attachPoint : tsType(mm.type) })),
     }];
   }));
 }
@@ -208,7 +229,7 @@ function mapsInterface({ probe, Kind, rt, typedMaps }: Emit): Statement {
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt)}, ${mapValueTsType(x, rt)}>`,
+      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt, probe)}, ${mapValueTsType(x, rt, probe)}>`,
       docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
     })),
   };
@@ -264,10 +285,10 @@ function tsType(t: ScalarOrString): string {
   }
 }
 
-function mapTsType(t: IrMapType, rt: RuntimeImports): string {
+function mapTsType(t: IrMapType, rt: RuntimeImports, probe: IrProbe): string {
   switch (t.kind) {
     case "struct": return t.struct.tsName;
-    case "scalar": return tsType(t.scalar);
+    case "scalar": return t.probeName ? probe.ts.attachPoint : tsType(t.scalar);
     case "histogram": return rt.type("Histogram");
   }
 }
@@ -383,24 +404,25 @@ function plus(offset: number): string {
   return offset === 0 ? "offset" : `offset + ${offset}`;
 }
 
-function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports): void {
+function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports, probe: IrProbe): void {
   const at = new Map(event.layout.members.map((m) => [m.name, m.offset]));
   w.inlineBlock(() => {
     if (event.tag !== undefined) w.writeLine(`type: ${JSON.stringify(event.name)},`);
     for (const f of event.fields) {
       const offset = at.get(f.name)!;
-      w.writeLine(`${f.tsName}: ${f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset), rt)},`);
+      const value = f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset), rt);
+      w.writeLine(`${f.tsName}: ${f.source.kind === "probe" ? attachPointAt(probe, value) : value},`);
     }
   });
 }
 
-function recordDecoder(w: CodeBlockWriter, { rt }: Emit, r: IrMap): void {
+function recordDecoder(w: CodeBlockWriter, { rt, probe }: Emit, r: IrMap): void {
   const type = names(r).eventType;
   w.writeLine(`/** Decodes one record of the '${r.name}' ring buffer (layout checked in C by _Static_assert). */`);
   w.write(`export function ${names(r).decoder}(view: DataView, offset: number): ${type} `).block(() => {
     if (r.events.length === 1) {
       w.write("return ");
-      eventObject(w, r.events[0]!, rt);
+      eventObject(w, r.events[0]!, rt, probe);
       w.write(";").newLine();
       return;
     }
@@ -412,7 +434,7 @@ function recordDecoder(w: CodeBlockWriter, { rt }: Emit, r: IrMap): void {
       for (const e of r.events) {
         w.write(`case ${e.tag}:`).newLine().indent(() => {
           w.write("return ");
-          eventObject(w, e, rt);
+          eventObject(w, e, rt, probe);
           w.write(";").newLine();
         });
       }
@@ -426,19 +448,19 @@ function codecName(m: IrMap, role: "key" | "value"): string {
   return role === "key" ? names(m).keyCodec : names(m).valueCodec;
 }
 
-function mapCodecs(w: CodeBlockWriter, { rt }: Emit, m: IrKeyedMap): void {
+function mapCodecs(w: CodeBlockWriter, { rt, probe }: Emit, m: IrKeyedMap): void {
   for (const role of ["key", "value"] as const) {
     const t = m[role];
     const perCpu = role === "value" && isPerCpu(m);
     const name = perCpu ? names(m).oneCpuCodec : codecName(m, role);
-    const tsT = mapTsType(t, rt);
+    const tsT = mapTsType(t, rt, probe);
     const codec = rt.type("Codec");
     if (t.kind === "histogram") {
       const h = t.histogram;
       const shape = h.kind === "log2" ? `{ kind: "log2" }` : `{ kind: "linear", min: ${h.min}, max: ${h.max}, step: ${h.step} }`;
       w.writeLine(`const ${name}: ${codec}<${tsT}> = ${rt.value("histogramCodec")}(${shape}, ${h.slots});`);
     } else {
-      w.write(`const ${name}: ${codec}<${tsT}> = `).inlineBlock(() => codecBody(w, t, rt)).write(";").newLine();
+      w.write(`const ${name}: ${codec}<${tsT}> = `).inlineBlock(() => codecBody(w, t, rt, probe)).write(";").newLine();
     }
     if (perCpu) {
       w.writeLine(`/** One value per possible CPU; \`total\` adds them up. */`);
@@ -447,22 +469,25 @@ function mapCodecs(w: CodeBlockWriter, { rt }: Emit, m: IrKeyedMap): void {
   }
 }
 
-function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }, rt: RuntimeImports): void {
+function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }, rt: RuntimeImports, probe: IrProbe): void {
   w.writeLine(`size: ${mapTypeSize(t)},`);
+  // `probe` is stored as its number and read as the attach point's name.
+  const read = (type: ScalarOrString, at: string, named?: true) => (named ? attachPointAt(probe, readExpr(type, at, rt)) : readExpr(type, at, rt));
+  const number = (value: string, type: ScalarOrString, named?: true) => (!named ? value : type.kind === "int" && type.size === 8 ? `BigInt(${probe.ts.attachPoints}.indexOf(${value}))` : `${probe.ts.attachPoints}.indexOf(${value})`);
   if (t.kind === "scalar") {
-    w.writeLine(`decode: (view, offset) => ${readExpr(t.scalar, "offset", rt)},`);
-    w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", "value", rt).replace(/;$/, "")},`);
+    w.writeLine(`decode: (view, offset) => ${read(t.scalar, "offset", t.probeName)},`);
+    w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", number("value", t.scalar, t.probeName), rt).replace(/;$/, "")},`);
     return;
   }
   const s = t.struct;
   const layout: StructLayout = s.layout;
   const at = new Map(layout.members.map((x) => [x.name, x.offset]));
   w.write("decode: (view, offset) => (").inlineBlock(() => {
-    for (const x of s.members) w.writeLine(`${x.tsName}: ${readExpr(x.type, plus(at.get(x.name)!), rt)},`);
+    for (const x of s.members) w.writeLine(`${x.tsName}: ${read(x.type, plus(at.get(x.name)!), x.probeName)},`);
   }).write("),").newLine();
   w.write("encode: (value, view, offset) => ").inlineBlock(() => {
     w.writeLine(`${rt.value("beginStruct")}(view, offset, ${layout.size}, value, [${s.members.map((x) => JSON.stringify(x.tsName)).join(", ")}]);`);
-    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`, rt, x.tsName));
+    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), number(`value.${x.tsName}`, x.type, x.probeName), rt, x.tsName));
   }).write(",").newLine();
 }
 
@@ -482,8 +507,8 @@ function isPerCpu(m: IrMap): boolean {
   return m.kind.includes("percpu");
 }
 
-function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports): string {
-  const v = mapTsType(m.value, rt);
+function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports, probe: IrProbe): string {
+  const v = mapTsType(m.value, rt, probe);
   return isPerCpu(m) ? `${rt.type("PerCpu")}<${v}>` : v;
 }
 
