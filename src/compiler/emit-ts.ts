@@ -540,11 +540,10 @@ function embeddedObject(w: CodeBlockWriter, object: Uint8Array): void {
   const lines = base64.match(/.{1,100}/g) ?? [];
   w.writeLine(`/** The compiled BPF object (${object.length} bytes), the same bytes as the .bpf.o beside this file. */`);
   w.write("function objectBytes(): Uint8Array ").block(() => {
-    w.writeLine("return Buffer.from(");
-    w.indent(() => {
-      lines.forEach((l, i) => w.writeLine(`"${l}"${i < lines.length - 1 ? " +" : ","}`));
-      w.writeLine('"base64",');
-    });
-    w.writeLine(");");
+    // An array joined, not a chain of '+': a big object's thousands of lines would nest too
+    // deeply for parsers that recurse on binary expressions.
+    w.writeLine("return Buffer.from([");
+    w.indent(() => lines.forEach((l) => w.writeLine(`"${l}",`)));
+    w.writeLine('].join(""), "base64");');
   });
 }
