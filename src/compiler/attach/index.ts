@@ -94,9 +94,16 @@ function nearGlobs(glob: string, candidates: string[]): string[] {
   if (!literal) return [];
   const starts = new Set<string>();
   for (const c of candidates) for (let n = literal.length - 2; n <= literal.length + 2; n++) if (n > 0) starts.add(c.slice(0, n));
+  // Nearest first; a glob matching what a nearer one matches adds nothing.
+  const seen = new Set<string>();
   return closest(literal, starts, 3)
     .map((start) => start + glob.slice(literal.length))
-    .filter((g) => candidates.some(globMatcher(g)));
+    .filter((g) => {
+      const matched = candidates.filter(globMatcher(g)).join("\n");
+      if (!matched || seen.has(matched)) return false;
+      seen.add(matched);
+      return true;
+    });
 }
 
 /** The exit half of a pair: the one `exit:` names, or for `exit: true` the one the entry's kind knows. */
