@@ -88,22 +88,14 @@ export function expandAttach(pattern: string, ctx: AttachContext): string[] | un
   return [...out].sort();
 }
 
-/** Globs like `glob` with its literal start corrected to one the candidates have, that match something. */
+/** A glob like `glob` with its literal start corrected to the nearest one the candidates have, if it matches. */
 function nearGlobs(glob: string, candidates: string[]): string[] {
   const literal = glob.slice(0, glob.search(/[*?[]/));
   if (!literal) return [];
   const starts = new Set<string>();
   for (const c of candidates) for (let n = literal.length - 2; n <= literal.length + 2; n++) if (n > 0) starts.add(c.slice(0, n));
-  // Nearest first; a glob matching what a nearer one matches adds nothing.
-  const seen = new Set<string>();
-  return closest(literal, starts, 3)
-    .map((start) => start + glob.slice(literal.length))
-    .filter((g) => {
-      const matched = candidates.filter(globMatcher(g)).join("\n");
-      if (!matched || seen.has(matched)) return false;
-      seen.add(matched);
-      return true;
-    });
+  const near = closest(literal, starts, 1).map((start) => start + glob.slice(literal.length));
+  return near.filter((g) => candidates.some(globMatcher(g)));
 }
 
 /** The exit half of a pair: the one `exit:` names, or for `exit: true` the one the entry's kind knows. */
