@@ -29,12 +29,15 @@ beforeAll(async () => {
   loadExecExit = (await import(/* @vite-ignore */ `${process.cwd()}/${out}/exec_exit.ts`)).loadExecExit;
 }, 120_000);
 
-/** A python child that waits for a line on stdin, then calls getppid 50 times and umask 30 times. */
-const workload = "import os, sys\nsys.stdin.readline()\nfor _ in range(50): os.getppid()\nfor _ in range(30): os.umask(0o22)\n";
+/**
+ * A node child that waits for a line on stdin, then calls getppid 50 times and umask 30 times
+ * (process.ppid and process.umask() are one system call each; node itself makes neither).
+ */
+const workload = "process.stdin.once('data', () => { for (let i = 0; i < 50; i++) process.ppid; for (let i = 0; i < 30; i++) process.umask(0o22); process.exit(0); });";
 
 describe.skipIf(!support.ok)("attach patterns on the running kernel", () => {
   it("tracepoint/syscalls/sys_enter_*: a child's getppid and umask calls, counted by name", async () => {
-    const child = spawn("python3", ["-c", workload], { stdio: ["pipe", "ignore", "inherit"] });
+    const child = spawn(process.execPath, ["-e", workload], { stdio: ["pipe", "ignore", "inherit"] });
     const started = performance.now();
     const probe = await loadSyscount({ params: { target: child.pid! } });
     const loadMs = performance.now() - started;
