@@ -122,12 +122,11 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
 function attachPointNames({ probe, Kind }: Emit): Statement[] {
   if (!probe.attachPoints) return [];
   return [
-    {
-      kind: Kind.VariableStatement,
-      isExported: true,
-      docs: docs("Every attach point of the probe's programs: what `probe` names, in the order of its numbers."),
-      declarationKind: "const" as never,
-      declarations: [{ name: probe.ts.attachPoints, initializer: (w) => { w.write("[").newLine().indent(() => { for (const n of probe.attachPoints!) w.writeLine(`${JSON.stringify(n)},`); }).write("] as const"); } }],
+    (w) => {
+      w.writeLine("/** Every attach point of the probe's programs: what `probe` names, in the order of its numbers. */");
+      w.writeLine(`export const ${probe.ts.attachPoints} = [`);
+      w.indent(() => probe.attachPoints!.forEach((n) => w.writeLine(`${JSON.stringify(n)},`)));
+      w.writeLine("] as const;");
     },
     { kind: Kind.TypeAlias, name: probe.ts.attachPoint, isExported: true, docs: docs("An attach point's name: what `probe` reads as."), type: `(typeof ${probe.ts.attachPoints})[number]` },
   ];
