@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { expandBraces, globMatcher } from "../../src/compiler/attach/glob.js";
+import { KernelSymbols } from "../../src/kernel/kallsyms.js";
 import { Tracefs } from "../../src/kernel/tracefs.js";
 import type { KernelInfo } from "../../src/compiler/resolve.js";
-import { frontEnd, located } from "../helpers/compile.js";
+import { fixtureTracefs, frontEnd, located } from "../helpers/compile.js";
 
 const spec = (program: string, extra = "") => `name: t\n${extra}programs:\n  - ${program.trim().replace(/\n/g, "\n    ")}\n`;
 
@@ -77,6 +78,30 @@ describe("a program per match", () => {
   it("a name no match has is reported once, as for one attach point", () => {
     const { diagnostics } = frontEnd(spec("attach: tracepoint/syscalls/sys_enter_open*\nfilter: nosuch > 0\nfields: [pid]"));
     expect(diagnostics.map((d) => d.message)).toEqual([expect.stringMatching(/^'nosuch' is not a value of tracepoint syscalls\/sys_enter_open\./)]);
+  });
+});
+
+describe("patterns of function kinds (build only: kprobes do not load on every host)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "probegen-kallsyms-"));
+  writeFileSync(join(dir, "kallsyms"), ["ffffffff81000010 T do_sys_open", "ffffffff81000020 t do_sys_openat2", "ffffffff81000030 T vfs_read", "ffffffff81000040 D do_sys_data"].join("\n"));
+  const kernel: KernelInfo = { tracefs: () => new Tracefs(fixtureTracefs), symbols: () => KernelSymbols.read(join(dir, "kallsyms")) };
+
+  it("kprobe/GLOB matches kallsyms' functions: a kprobe per function", () => {
+    const { probe, diagnostics } = frontEnd(spec("attach: kprobe/do_sys_*\nfields: [probe, pid]"), "probes/test.yaml", kernel);
+    expect(diagnostics).toEqual([]);
+    expect(probe!.programs.map((p) => p.section)).toEqual(["kprobe/do_sys_open", "kprobe/do_sys_openat2"]);
+    expect(probe!.attachPoints).toEqual(["kprobe/do_sys_open", "kprobe/do_sys_openat2"]);
+  });
+
+  it("a list may mix kinds", () => {
+    const { probe, diagnostics } = frontEnd(spec("attach: [kprobe/vfs_read, tracepoint/syscalls/sys_enter_close]\nevent: mixed\nfields: [probe, pid]"), "probes/test.yaml", kernel);
+    expect(diagnostics).toEqual([]);
+    expect(probe!.programs.map((p) => p.section)).toEqual(["kprobe/vfs_read", "tracepoint/syscalls/sys_enter_close"]);
+  });
+
+  it("without kallsyms, a kprobe glob cannot be matched", () => {
+    const { diagnostics } = frontEnd(spec("attach: kprobe/do_sys_*\nfields: [pid]"));
+    expect(diagnostics.map((d) => d.message)).toEqual(["the kernel's functions cannot be listed: /proc/kallsyms shows no addresses"]);
   });
 });
 
