@@ -130,6 +130,10 @@ class Resolver {
       if (map.key?.kind === "scalar" && keys.every((k) => k.kind === "scalar" && isProbe(k.expr))) {
         map.key = { ...map.key, probeName: true };
         marked = true;
+        const key = map.key.scalar;
+        if (key.kind === "int" && key.size < 4 && this.attachNames.length > Number(intRange(key).max) + 1) {
+          this.bag.add(error("invalid-map", `map '${map.name}' is keyed by probe, and its ${typeName(key)} key cannot number the probe's ${this.attachNames.length} attach points`, map.span, "declare key: u32"));
+        }
       }
       if (map.key?.kind === "struct") {
         for (const member of map.key.struct.members) {

@@ -151,3 +151,20 @@ describe("probe", () => {
     expect(probe!.attachPoints).toBeUndefined();
   });
 });
+
+describe("probe as a key too narrow for the attach points", () => {
+  // 257 tracepoints: one more than a u8 numbers.
+  const root = mkdtempSync(join(tmpdir(), "probegen-tracefs-"));
+  for (let i = 0; i < 257; i++) {
+    mkdirSync(join(root, "events", "many", `tp${i}`), { recursive: true });
+    writeFileSync(join(root, "events", "many", `tp${i}`, "format"), `name: tp${i}\nID: 1\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\nprint fmt: ""\n`);
+  }
+  const kernel: KernelInfo = { tracefs: () => new Tracefs(root), symbols: () => undefined };
+  const keyed = (type: string) => spec("attach: tracepoint/many/tp*\nupdate: [{ map: calls, key: probe, count: true }]", `maps:\n  calls: { type: hash, key: ${type}, value: u64 }\n`);
+
+  it("a u8 key cannot number 257 attach points; a u16 can", () => {
+    expect(located(frontEnd(keyed("u8"), "probes/test.yaml", kernel).diagnostics))
+      .toEqual(["probes/test.yaml:3:3: map 'calls' is keyed by probe, and its u8 key cannot number the probe's 257 attach points"]);
+    expect(frontEnd(keyed("u16"), "probes/test.yaml", kernel).diagnostics).toEqual([]);
+  });
+});
