@@ -304,7 +304,9 @@ class Resolver {
     let failed = false;
     for (const [text, at] of items) {
       const ctx = this.attachContext(at);
-      for (const match of expandAttach(text, ctx) ?? (failed = true, [])) {
+      const matches = expandAttach(text, ctx);
+      if (!matches) failed = true;
+      for (const match of matches ?? []) {
         const point = resolveAttach(match, ctx);
         if (point) points.set(sectionOf(point), point);
         else failed = true;
@@ -425,9 +427,11 @@ class Resolver {
   /** The event a pattern's program emits, named after the pattern's fixed part: `sys_enter` for sys_enter_*. */
   private patternEventName(attach: string | string[], path: SpecPath): string | undefined {
     const first = typeof attach === "string" ? attach : attach[0]!;
-    const name = first.slice(first.lastIndexOf("/", first.search(/[*?[{]/) >>> 0) + 1).replace(/[*?[{].*$/, "").replace(/_+$/, "");
+    const wildcard = first.search(/[*?[{]/);
+    const fixed = wildcard < 0 ? first : first.slice(0, wildcard);
+    const name = fixed.slice(fixed.lastIndexOf("/") + 1).replace(/_+$/, "");
     if (!cIdentifierProblem(name)) return name;
-    this.fail("invalid-name", "this program attaches to several points and its event needs a name", path, "add 'event: NAME' (or 'name:')", "value");
+    this.fail("invalid-name", "this program attaches to several points and its event needs a name", path, "add 'event: NAME' (or 'name:')");
     return undefined;
   }
 
