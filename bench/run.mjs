@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: probegen against hand-written libbpf C and bpftrace, measured side by side in one run.
 //
-//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,memory]
+//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,attach,memory]
 //                      [--no-install]
 //
 // --seconds  duration of each event-path run (default 5)
@@ -31,7 +31,7 @@ const opt = (name, dflt) => {
 const json = flag("--json");
 const seconds = Number(opt("--seconds", "5"));
 const soak = Number(opt("--soak", "60"));
-const only = new Set(opt("--only", "event,kernel,build,decode,memory").split(","));
+const only = new Set(opt("--only", "event,kernel,build,decode,attach,memory").split(","));
 const noInstall = flag("--no-install");
 const PRODUCER_CPU = 0;
 const CONSUMER_CPU = 1;
@@ -484,6 +484,43 @@ async function memory() {
 
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// attach: one spec entry on tracepoint/syscalls/sys_enter_* (a program per system call)
+
+async function attachFigures() {
+  log(`\n# attach: tracepoint/syscalls/sys_enter_* (count by probe), load + attach and detach, vs bpftrace`);
+  const dir = join(out, "attach");
+  await buildSpecs([join(bench, "specs/syscalls-glob.yaml")], dir, join(out, "cache-bench"));
+  await transpile(join(dir, "syscalls_glob.ts"), join(dir, "syscalls_glob.mjs"));
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await must("node", [join(bench, "attach-timer.mjs"), pathToFileURL(join(dir, "syscalls_glob.mjs")).href]);
+    runs.push(JSON.parse(r.trim().split("\n").at(-1)));
+  }
+  const loadAttach = median(runs.map((r) => r.loadAttachMs));
+  const detach = median(runs.map((r) => r.detachMs));
+  const note = `${runs[0].programs} programs, median of 3; the object was built beforehand (build figures are separate)`;
+  if (!(await ensureBpftrace())) {
+    figure("attach.sys_enter_glob.load_attach", loadAttach, "ms", { note });
+    figure("attach.sys_enter_glob.detach", detach, "ms", { note });
+    return skip("attach.sys_enter_glob.*_vs_bpftrace", noInstall ? "bpftrace missing (--no-install)" : "bpftrace could not be installed");
+  }
+  // bpftrace's BEGIN runs once every probe is attached: it prints the wall clock then and exits.
+  const bt = [];
+  for (let i = 0; i < 3; i++) {
+    const start = Date.now() * 1e6;
+    const r = await run("bpftrace", ["--unsafe", "-e", 'tracepoint:syscalls:sys_enter_* { @[probe] = count(); } BEGIN { system("%s", "date +%s%N"); exit(); }']);
+    const end = Date.now() * 1e6;
+    const attached = Number((/^(\d{16,})$/m.exec(r.stdout) ?? [])[1]);
+    if (r.code !== 0 || !attached) throw new Error(`bpftrace: ${r.stderr.trim().split("\n").at(-1)}`);
+    bt.push({ attach: (attached - start) / 1e6, detach: (end - attached) / 1e6 });
+  }
+  const btAttach = median(bt.map((b) => b.attach));
+  const btDetach = median(bt.map((b) => b.detach));
+  figure("attach.sys_enter_glob.load_attach_vs_bpftrace", loadAttach, "ms", { ref: btAttach, refName: "bpftrace", ratio: loadAttach / btAttach, target: "<=1x", pass: loadAttach <= btAttach, note: `${note}; bpftrace's time includes its compile` });
+  figure("attach.sys_enter_glob.detach_vs_bpftrace", detach, "ms", { ref: btDetach, refName: "bpftrace", ratio: detach / btDetach, target: "<=1x", pass: detach <= btDetach, note: "the kernel waits per tracepoint link; probegen detaches from several threads" });
+}
+
 async function main() {
   const m = machine();
   log(`probegen bench — ${m.date}`);
@@ -519,6 +556,7 @@ async function main() {
     }
     await kernelCost(built);
   });
+  await step("attach", attachFigures);
   if (ready) await step("memory", memory);
   const pass = results.filter((r) => r.status === "PASS").length;
   const fail = results.filter((r) => r.status === "FAIL").length;

@@ -13,7 +13,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-packages=(clang llvm libbpf-dev bpftool pkg-config make g++ linux-libc-dev)
+# bpftrace: the bench compares attach and per-event costs with its one-liners.
+packages=(clang llvm libbpf-dev bpftool pkg-config make g++ linux-libc-dev bpftrace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { closest, typeName } from "../compiler/index.js";
+import { closest, globMatcher, isGlob, matchAttach, typeName } from "../compiler/index.js";
 import { defaultFieldType, KernelSymbols, Tracefs, type TracepointField } from "../kernel/index.js";
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -26,6 +26,8 @@ export const builtinValues: Array<[string, string, string]> = [
 ];
 
 export async function listCommand(what: string, pattern: string | undefined, flags: { json: boolean }): Promise<number> {
+  // "probegen list 'tracepoint/syscalls/sys_enter_*'": what a spec's attach pattern matches.
+  if (pattern === undefined && /^[a-z_]+[/:]/.test(what) && (isGlob(what) || what.includes("{"))) return listMatches(what, flags.json);
   let k = kinds[what];
   // "probegen list tracepoint/syscalls/sys_enter_openat": the kind inside the name.
   if (!k && /^(tracepoint|kprobe|kretprobe|fentry|fexit)[/:]/.test(what) && pattern === undefined) {
@@ -54,27 +56,13 @@ export async function listCommand(what: string, pattern: string | undefined, fla
   return ExitCode.Ok;
 }
 
-function isGlob(s: string): boolean {
-  return /[*?[]/.test(s);
-}
-
-export function globMatcher(glob: string): (s: string) => boolean {
-  let re = "";
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === "*") re += ".*";
-    else if (c === "?") re += ".";
-    else if (c === "[") {
-      const end = glob.indexOf("]", i + 1);
-      if (end < 0) re += "\\[";
-      else {
-        re += `[${glob.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\")}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\/]/g, "\\$&");
-  }
-  const rx = new RegExp(`^${re}$`);
-  return (s) => rx.test(s);
+/** The attach points an attach pattern matches, one a line: what `attach: PATTERN` builds programs for. */
+function listMatches(pattern: string, json: boolean): number {
+  // bpftrace writes tracepoint:syscalls:sys_enter_*
+  const result = matchAttach(pattern.replace(/^([a-z_]+):/, "$1/").replace(/^(tracepoint\/[^/:]+):/, "$1/"));
+  if ("problem" in result) throw new CliError(result.problem.message, ExitCode.SpecError, result.problem.hint);
+  process.stdout.write(json ? JSON.stringify(result.matches) + "\n" : result.matches.join("\n") + "\n");
+  return ExitCode.Ok;
 }
 
 function tracefs(): Tracefs {

@@ -117,9 +117,13 @@ ${common}`,
     synopsis: "list KIND [PATTERN]        list the kernel's tracepoints, kprobes or fentry functions",
     help: `Usage: probegen list tracepoints|kprobes|fentry [PATTERN]
        probegen list tracepoint|kprobe|fentry NAME
+       probegen list ATTACH-PATTERN
 
 Lists the attach points the running kernel offers, optionally only those matching a glob
 PATTERN (* ? [..]; 'syscalls:sys_enter_open*' and 'syscalls/sys_enter_open*' both work).
+Given a spec's attach pattern ('tracepoint/syscalls/sys_enter_*',
+'tracepoint/sched/sched_process_{exec,exit}'), lists what it matches: the programs a spec
+with that 'attach:' gets.
 Given one exact attach point, prints its arguments: their C types and the probegen types they
 are captured as (like bpftrace -lv).
 

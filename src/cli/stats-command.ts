@@ -9,7 +9,7 @@ import { execa } from "execa";
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { DROPS_MAP } from "../runtime/index.js";
-import { globMatcher } from "./list-command.js";
+import { globMatcher } from "../compiler/index.js";
 import { formatTable, humanBytes, humanNs, parseDuration } from "./table.js";
 
 const SYSCTL = "/proc/sys/kernel/bpf_stats_enabled";

@@ -50,6 +50,7 @@ function rawScalar(source: ValueSource): string {
       return `(${ret} < 0 ? -${ret} : 0)`;
     }
     case "stashed": return `${locals.stash}->${source.member}`;
+    case "probe": return `${source.index}`;
   }
 }
 

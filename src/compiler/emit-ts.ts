@@ -92,6 +92,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
     typedMaps: probe.maps.filter(isKeyed).filter((x) => !x.internal),
   };
   const statements: Statement[] = [
+    ...attachPointNames(e),
     ...eventTypes(e),
     ...mapStructTypes(e),
     ...optionTypes(e),
@@ -117,6 +118,25 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   return text;
 }
 
+/** The names `probe` reads as: its number indexes them (the C side writes the index). */
+function attachPointNames({ probe, Kind }: Emit): Statement[] {
+  if (!probe.attachPoints) return [];
+  return [
+    (w) => {
+      w.writeLine("/** Every attach point of the probe's programs: what `probe` names, in the order of its numbers. */");
+      w.writeLine(`export const ${probe.ts.attachPoints} = [`);
+      w.indent(() => probe.attachPoints!.forEach((n) => w.writeLine(`${JSON.stringify(n)},`)));
+      w.writeLine("] as const;");
+    },
+    { kind: Kind.TypeAlias, name: probe.ts.attachPoint, isExported: true, docs: docs("An attach point's name: what `probe` reads as."), type: `(typeof ${probe.ts.attachPoints})[number]` },
+  ];
+}
+
+/** `probe`'s number as the attach point's name. */
+function attachPointAt(probe: IrProbe, index: string): string {
+  return `${probe.ts.attachPoints}[Number(${index})]!`;
+}
+
 /** One interface per event, and one union per ring buffer. */
 function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
   return [
@@ -128,7 +148,7 @@ function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
       properties: [
         ...(event.tag !== undefined ? [{ name: "type", type: JSON.stringify(event.name), isReadonly: true, docs: docs("Which event this is.") }] : []),
         ...event.fields.flatMap((f) => [
-          { name: f.tsName, type: f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) },
+          { name: f.tsName, type: f.source.kind === "probe" ? probe.ts.attachPoint : f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) },
           ...(f.type.kind === "string_list"
             ? [{ name: tsNames.listTruncated(f.tsName), type: "boolean", docs: docs(`Whether ${f.tsName} had more than ${f.type.count} strings (only the first ${f.type.count} are kept).`) }]
             : []),
@@ -146,7 +166,7 @@ function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
 }
 
 /** Interfaces of struct keys and values. */
-function mapStructTypes({ Kind, typedMaps }: Emit): Statement[] {
+function mapStructTypes({ probe, Kind, typedMaps }: Emit): Statement[] {
   return typedMaps.flatMap((map) => (["key", "value"] as const).flatMap((role): Statement[] => {
     const t = map[role];
     if (t.kind !== "struct") return [];
@@ -155,7 +175,7 @@ function mapStructTypes({ Kind, typedMaps }: Emit): Statement[] {
       name: t.struct.tsName,
       isExported: true,
       docs: docs(`${role === "key" ? "Key" : "Value"} of map '${map.name}'.`),
-      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: tsType(mm.type) })),
+      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: mm.probeName ? probe.ts.attachPoint : tsType(mm.type) })),
     }];
   }));
 }
@@ -213,7 +233,7 @@ function mapsInterface({ probe, Kind, rt, typedMaps }: Emit): Statement {
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt)}, ${mapValueTsType(x, rt)}>`,
+      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt, probe)}, ${mapValueTsType(x, rt, probe)}>`,
       docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
     })),
   };
@@ -270,10 +290,10 @@ function tsType(t: ScalarOrString): string {
   }
 }
 
-function mapTsType(t: IrMapType, rt: RuntimeImports): string {
+function mapTsType(t: IrMapType, rt: RuntimeImports, probe: IrProbe): string {
   switch (t.kind) {
     case "struct": return t.struct.tsName;
-    case "scalar": return tsType(t.scalar);
+    case "scalar": return t.probeName ? probe.ts.attachPoint : tsType(t.scalar);
     case "histogram": return rt.type("Histogram");
   }
 }
@@ -396,7 +416,7 @@ function plus(offset: number): string {
   return offset === 0 ? "offset" : `offset + ${offset}`;
 }
 
-function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports): void {
+function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports, probe: IrProbe): void {
   const at = new Map(event.layout.members.map((m) => [m.name, m.offset]));
   w.inlineBlock(() => {
     if (event.tag !== undefined) w.writeLine(`type: ${JSON.stringify(event.name)},`);
@@ -408,18 +428,19 @@ function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports): vo
         w.writeLine(`${tsNames.listTruncated(f.tsName)}: view.getUint8(${plus(at.get(cNames.listMore(f.name))!)}) !== 0,`);
         continue;
       }
-      w.writeLine(`${f.tsName}: ${f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset), rt)},`);
+      const value = f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset), rt);
+      w.writeLine(`${f.tsName}: ${f.source.kind === "probe" ? attachPointAt(probe, value) : value},`);
     }
   });
 }
 
-function recordDecoder(w: CodeBlockWriter, { rt }: Emit, r: IrMap): void {
+function recordDecoder(w: CodeBlockWriter, { rt, probe }: Emit, r: IrMap): void {
   const type = names(r).eventType;
   w.writeLine(`/** Decodes one record of the '${r.name}' ring buffer (layout checked in C by _Static_assert). */`);
   w.write(`export function ${names(r).decoder}(view: DataView, offset: number): ${type} `).block(() => {
     if (r.events.length === 1) {
       w.write("return ");
-      eventObject(w, r.events[0]!, rt);
+      eventObject(w, r.events[0]!, rt, probe);
       w.write(";").newLine();
       return;
     }
@@ -431,7 +452,7 @@ function recordDecoder(w: CodeBlockWriter, { rt }: Emit, r: IrMap): void {
       for (const e of r.events) {
         w.write(`case ${e.tag}:`).newLine().indent(() => {
           w.write("return ");
-          eventObject(w, e, rt);
+          eventObject(w, e, rt, probe);
           w.write(";").newLine();
         });
       }
@@ -445,19 +466,19 @@ function codecName(m: IrMap, role: "key" | "value"): string {
   return role === "key" ? names(m).keyCodec : names(m).valueCodec;
 }
 
-function mapCodecs(w: CodeBlockWriter, { rt }: Emit, m: IrKeyedMap): void {
+function mapCodecs(w: CodeBlockWriter, { rt, probe }: Emit, m: IrKeyedMap): void {
   for (const role of ["key", "value"] as const) {
     const t = m[role];
     const perCpu = role === "value" && isPerCpu(m);
     const name = perCpu ? names(m).oneCpuCodec : codecName(m, role);
-    const tsT = mapTsType(t, rt);
+    const tsT = mapTsType(t, rt, probe);
     const codec = rt.type("Codec");
     if (t.kind === "histogram") {
       const h = t.histogram;
       const shape = h.kind === "log2" ? `{ kind: "log2" }` : `{ kind: "linear", min: ${h.min}, max: ${h.max}, step: ${h.step} }`;
       w.writeLine(`const ${name}: ${codec}<${tsT}> = ${rt.value("histogramCodec")}(${shape}, ${h.slots});`);
     } else {
-      w.write(`const ${name}: ${codec}<${tsT}> = `).inlineBlock(() => codecBody(w, t, rt)).write(";").newLine();
+      w.write(`const ${name}: ${codec}<${tsT}> = `).inlineBlock(() => codecBody(w, t, rt, probe)).write(";").newLine();
     }
     if (perCpu) {
       w.writeLine(`/** One value per possible CPU; \`total\` adds them up. */`);
@@ -466,22 +487,25 @@ function mapCodecs(w: CodeBlockWriter, { rt }: Emit, m: IrKeyedMap): void {
   }
 }
 
-function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }, rt: RuntimeImports): void {
+function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }, rt: RuntimeImports, probe: IrProbe): void {
   w.writeLine(`size: ${mapTypeSize(t)},`);
+  // `probe` is stored as its number and read as the attach point's name.
+  const read = (type: ScalarOrString, at: string, named?: true) => (named ? attachPointAt(probe, readExpr(type, at, rt)) : readExpr(type, at, rt));
+  const number = (value: string, type: ScalarOrString, named?: true) => (!named ? value : type.kind === "int" && type.size === 8 ? `BigInt(${probe.ts.attachPoints}.indexOf(${value}))` : `${probe.ts.attachPoints}.indexOf(${value})`);
   if (t.kind === "scalar") {
-    w.writeLine(`decode: (view, offset) => ${readExpr(t.scalar, "offset", rt)},`);
-    w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", "value", rt).replace(/;$/, "")},`);
+    w.writeLine(`decode: (view, offset) => ${read(t.scalar, "offset", t.probeName)},`);
+    w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", number("value", t.scalar, t.probeName), rt).replace(/;$/, "")},`);
     return;
   }
   const s = t.struct;
   const layout: StructLayout = s.layout;
   const at = new Map(layout.members.map((x) => [x.name, x.offset]));
   w.write("decode: (view, offset) => (").inlineBlock(() => {
-    for (const x of s.members) w.writeLine(`${x.tsName}: ${readExpr(x.type, plus(at.get(x.name)!), rt)},`);
+    for (const x of s.members) w.writeLine(`${x.tsName}: ${read(x.type, plus(at.get(x.name)!), x.probeName)},`);
   }).write("),").newLine();
   w.write("encode: (value, view, offset) => ").inlineBlock(() => {
     w.writeLine(`${rt.value("beginStruct")}(view, offset, ${layout.size}, value, [${s.members.map((x) => JSON.stringify(x.tsName)).join(", ")}]);`);
-    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), `value.${x.tsName}`, rt, x.tsName));
+    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), number(`value.${x.tsName}`, x.type, x.probeName), rt, x.tsName));
   }).write(",").newLine();
 }
 
@@ -501,8 +525,8 @@ function isPerCpu(m: IrMap): boolean {
   return m.kind.includes("percpu");
 }
 
-function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports): string {
-  const v = mapTsType(m.value, rt);
+function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports, probe: IrProbe): string {
+  const v = mapTsType(m.value, rt, probe);
   return isPerCpu(m) ? `${rt.type("PerCpu")}<${v}>` : v;
 }
 
@@ -534,11 +558,10 @@ function embeddedObject(w: CodeBlockWriter, object: Uint8Array): void {
   const lines = base64.match(/.{1,100}/g) ?? [];
   w.writeLine(`/** The compiled BPF object (${object.length} bytes), the same bytes as the .bpf.o beside this file. */`);
   w.write("function objectBytes(): Uint8Array ").block(() => {
-    w.writeLine("return Buffer.from(");
-    w.indent(() => {
-      lines.forEach((l, i) => w.writeLine(`"${l}"${i < lines.length - 1 ? " +" : ","}`));
-      w.writeLine('"base64",');
-    });
-    w.writeLine(");");
+    // An array joined, not a chain of '+': a big object's thousands of lines would nest too
+    // deeply for parsers that recurse on binary expressions.
+    w.writeLine("return Buffer.from([");
+    w.indent(() => lines.forEach((l) => w.writeLine(`"${l}",`)));
+    w.writeLine('].join(""), "base64");');
   });
 }

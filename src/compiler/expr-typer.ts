@@ -8,7 +8,8 @@ import { sourceName, type IrExpr, type IrField } from "./ir.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
 import { anyInteger, constantOf, integerText, OPERATION_BITS, rangeOf } from "./constants.js";
-import { i64, typeName, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { didYouMean } from "./suggest.js";
+import { i64, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 export class ExprTyper {
   readonly problems: Diagnostic[] = [];
@@ -105,6 +106,8 @@ class Visitor {
     const right = this.visit(node.right);
     if (!left || !right) return undefined;
     for (const side of [left, right]) if (side.type.kind === "array") return this.arrayOperand(side, span);
+    const named = this.probeName(node.op, left, right, span);
+    if (named !== null) return named;
     const ls = left.type.kind === "string";
     const rs = right.type.kind === "string";
     if (ls || rs) {
@@ -128,6 +131,22 @@ class Visitor {
     const type: IntType | BoolType = logical || comparison ? { kind: "bool" } : widest(left.type, right.type);
     const e: IrExpr = { kind: "binary", op: node.op, left, right, type, span };
     return this.meaningful(e) ? e : undefined;
+  }
+
+  /**
+   * `probe == "tracepoint/syscalls/sys_enter_read"`: the name becomes its index at build time.
+   * null when this is not a comparison of `probe` with a string.
+   */
+  private probeName(op: string, left: IrExpr, right: IrExpr, span: SourceSpan): IrExpr | undefined | null {
+    const [probe, literal] = left.kind === "value" && left.source.kind === "probe" ? [left, right] : [right, left];
+    if (probe.kind !== "value" || probe.source.kind !== "probe" || literal.kind !== "string") return null;
+    if (op !== "==" && op !== "!=") return this.problem(`'probe' is compared with a name by == or !=, not '${op}'`, span);
+    const index = this.scope.probeIndex(literal.value);
+    if (index === undefined) {
+      return this.problem(`'${literal.value}' is not an attach point of this program.${didYouMean(literal.value, this.scope.probeMatches())}`, literal.span,
+        `it attaches to: ${this.scope.probeMatches().slice(0, 5).join(", ")}${this.scope.probeMatches().length > 5 ? ", ..." : ""}`);
+    }
+    return { kind: "binary", op: op as "==" | "!=", left: probe, right: { kind: "int", value: BigInt(index), type: u32, span: literal.span }, type: { kind: "bool" }, span };
   }
 
   /**

@@ -6,7 +6,9 @@
  *   const [result] = await build(["probes/opensnoop.yaml"], { outDir: "generated" });
  *   for (const d of result.diagnostics) console.error(formatDiagnostic(d));
  */
-import { buildSpecs, type BuildOptions, type SpecResult } from "./build.js";
+import { expandAttach } from "./attach/index.js";
+import { buildSpecs, runningKernel, type BuildOptions, type SpecResult } from "./build.js";
+import type { KernelInfo } from "../kernel/index.js";
 
 export { runningKernel, type BuildOptions, type BuiltFile, type SpecResult } from "./build.js";
 export type { KernelInfo } from "../kernel/index.js";
@@ -23,6 +25,7 @@ export { packageRoot, version } from "./package-info.js";
 export type { IrField, IrMap, IrMapType, IrProbe, IrStructMember } from "./ir.js";
 export { cIdentifierProblem as identifierProblem, tsNames } from "./names.js";
 export { closest } from "./suggest.js";
+export { globMatcher, isGlob } from "./attach/glob.js";
 export { typeName } from "./types.js";
 
 /**
@@ -43,4 +46,23 @@ export type CheckOptions = Pick<BuildOptions, "kernel" | "onProgress">;
  */
 export function check(specs: string[], options: CheckOptions = {}): Promise<SpecResult[]> {
   return buildSpecs(specs, { ...options, outDir: ".", checkOnly: true });
+}
+
+/**
+ * What an attach pattern (`tracepoint/syscalls/sys_enter_*`, `tracepoint/sched/sched_process_{exec,exit}`)
+ * matches on the kernel, sorted: the programs a spec with `attach: PATTERN` gets. A pattern that
+ * matches nothing gives the problem (with the near patterns that match) instead.
+ */
+export function matchAttach(pattern: string, kernel: KernelInfo = runningKernel()): { matches: string[] } | { problem: { code: string; message: string; hint?: string } } {
+  let problem: { code: string; message: string; hint?: string } | undefined;
+  const matches = expandAttach(pattern, {
+    tracefs: () => kernel.tracefs(),
+    symbols: () => kernel.symbols(),
+    btf: () => kernel.btf?.(),
+    fail: (code, message, hint) => {
+      problem ??= { code, message, hint };
+      return undefined;
+    },
+  });
+  return matches ? { matches } : { problem: problem! };
 }

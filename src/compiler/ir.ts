@@ -41,7 +41,9 @@ export type ValueSource =
   /** Exit of a pair: the positive errno of a negative return value, else 0. */
   | { kind: "errno"; ret: ValueSource }
   /** Exit of a pair: a value captured at entry, read back from the stash (member set by the resolver). */
-  | { kind: "stashed"; inner: ValueSource; member: string };
+  | { kind: "stashed"; inner: ValueSource; member: string }
+  /** Which attach point fired: a constant of each program, the point's index in `IrProbe.attachPoints`. */
+  | { kind: "probe"; index: number };
 
 /** A runtime parameter: a field of the `const volatile` params struct in .rodata. */
 export interface IrParam {
@@ -123,6 +125,11 @@ export interface ResolvedProgram extends Omit<IrProgram, "event" | "output" | "u
   updates: Array<IrUpdate<undefined>>;
   /** The exit half of a pair, and its program's name. */
   exit?: { attach: AttachPoint; section: string; name: string };
+  /**
+   * One match of a pattern: the shared event's fields as this attach point reads them (same
+   * names and types as `event.fields`, its own sources).
+   */
+  eventFields?: IrField[];
 }
 
 /** The per-thread record an entry program leaves for its exit program. */
@@ -143,6 +150,8 @@ export interface IrStructMember {
   tsName: string;
   span: SourceSpan;
   type: ScalarOrString;
+  /** Holds `probe`: TS reads it as the attach point's name. */
+  probeName?: true;
 }
 
 /** A struct key or value of a map, laid out by the lowering pass. */
@@ -188,7 +197,7 @@ export type IrHistogram = Histogram & { cName: string };
 
 /** What a map's key or value holds. */
 export type IrMapType<L extends Layout = StructLayout> =
-  | { kind: "scalar"; scalar: ScalarOrString }
+  | { kind: "scalar"; scalar: ScalarOrString; /** Holds `probe`: TS reads it as the attach point's name. */ probeName?: true }
   | { kind: "struct"; struct: IrStruct<L> }
   | { kind: "histogram"; histogram: IrHistogram };
 
@@ -228,6 +237,11 @@ export interface IrProbe {
   paramsLayout: StructLayout;
   /** The identifiers its loader exports (names.ts). */
   ts: ProbeTsNames;
+  /**
+   * Every attach point of the probe's programs (`tracepoint/syscalls/sys_enter_read`, ...):
+   * what `probe` reads as in TS. Set only when an event or a map key carries `probe`.
+   */
+  attachPoints?: string[];
   /** Kernel types (BTF) the programs read: what the emitted C must define. */
   btfTypes?: { btf: import("../kernel/btf/index.js").Btf; paths: Array<{ root: number; steps: PathStep[] }>; declare: number[] };
 }
@@ -332,6 +346,7 @@ export function sourceName(s: ValueSource): string {
     case "errno": return "errno";
     case "stashed": return sourceName(s.inner);
     case "path": return [s.root.kind === "task" ? "task" : `arg${s.root.index}`, ...s.steps.map((x) => x.name)].join(".");
+    case "probe": return "probe";
   }
 }
 
@@ -347,5 +362,6 @@ export function sourceKey(s: ValueSource): string {
     case "latency": return "latency";
     case "errno": return `errno:${sourceKey(s.ret)}`;
     case "stashed": return `stashed:${sourceKey(s.inner)}`;
+    case "probe": return `probe:${s.index}`;
   }
 }

@@ -152,12 +152,13 @@ class Lowering {
 
   /** One program, or the entry and exit programs of a pair. */
   private program(p: ResolvedProgram): IrProgram[] {
-    const { exit, event, output, updates, ...rest } = p;
+    const { exit, event, output, updates, eventFields, ...rest } = p;
     // The default ring buffer is declared where the first program that writes to it is.
     if (output?.implicit && !this.order.includes(this.lowered(output))) this.order.push(this.lowered(output));
     const lowered: IrProgram = {
       ...rest,
-      ...(event ? { event: this.event(event) } : {}),
+      // One match of a pattern reads the shared event's fields from its own attach point.
+      ...(event ? { event: eventFields ? { ...this.event(event), fields: eventFields } : this.event(event) } : {}),
       ...(output ? { output: this.lowered(output) } : {}),
       updates: updates.map((u) => this.update(u)),
     };
@@ -169,7 +170,7 @@ class Lowering {
    * a filter on entry values alone runs at the entry, so unwanted calls are never stashed.
    */
   private pair(p: IrProgram, exit: NonNullable<ResolvedProgram["exit"]>): IrProgram[] {
-    const exitOnly = (s: ValueSource) => s.kind === "latency" || s.kind === "errno" || (s.kind !== "stashed" && s.kind !== "builtin" && s.kind !== "param");
+    const exitOnly = (s: ValueSource) => s.kind === "latency" || s.kind === "errno" || (s.kind !== "stashed" && s.kind !== "builtin" && s.kind !== "param" && s.kind !== "probe");
     const entryFilter = p.filter && !sourcesIn(p.filter).some(exitOnly) ? unstash(p.filter) : undefined;
     const exitFilter = entryFilter ? undefined : p.filter;
     const stashed = [

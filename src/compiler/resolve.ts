@@ -3,11 +3,11 @@
  * IR. Every mistake a user can make here becomes a diagnostic at its place in the spec.
  */
 import { basename } from "node:path";
-import { DiagnosticBag, DiagnosticError, error, type SourceSpan } from "./diagnostics.js";
+import { DiagnosticBag, DiagnosticError, error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { ExprTyper } from "./expr-typer.js";
 import { stringValues, type AttachPoint, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
 import type { KernelInfo } from "../kernel/index.js";
-import { attachKind, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
+import { attachKind, expandAttach, MAX_MATCHES, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
 import { checkNames, cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Btf } from "../kernel/btf/index.js";
@@ -43,7 +43,9 @@ export function resolveProbe(source: SpecSource, spec: ProbeSpec, kernel: Kernel
 }
 
 class Resolver {
-  private readonly bag = new DiagnosticBag();
+  private bag = new DiagnosticBag();
+  /** Every program's attach points, in the order first seen: `probe` is an index into it. */
+  private readonly attachNames: string[] = [];
   private readonly maps = new Map<string, RMap>();
   private readonly events: REvent[] = [];
   private params: IrParam[] = [];
@@ -97,6 +99,7 @@ class Resolver {
     const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
     const namedPrograms = new Set<string>();
     const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
+    const namesProbe = this.markProbeKeys(programs) || this.events.some((e) => e.fields.some((f) => f.source.kind === "probe"));
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
     const eventTypes = new Set(this.events.map((e) => e.tsName));
     for (const m of this.maps.values()) m.ts = mapTsNames(name, m.name, eventTypes);
@@ -109,12 +112,43 @@ class Resolver {
       maps: [...this.maps.values()],
       events: this.events,
       params: this.params,
+      ...(namesProbe ? { attachPoints: this.attachNames } : {}),
       ts: probeTsNames(name, eventTypes),
       btfTypes: this.loadedBtf && (this.types.paths.length || this.types.declare.length) ? { btf: this.loadedBtf, paths: this.types.paths, declare: this.types.declare } : undefined,
     };
     checkNames(probe, this.span(this.spec.name ? ["name"] : []), (message, span, hint) => this.report("name-collision", message, span, hint));
     this.bag.throwIfErrors();
     return probe;
+  }
+
+  /**
+   * Marks the map keys (and struct key members) every update fills with `probe`, so TS reads
+   * them as attach point names; true when there is one.
+   */
+  private markProbeKeys(programs: ResolvedProgram[]): boolean {
+    const isProbe = (e: IrExpr) => e.kind === "value" && e.source.kind === "probe";
+    let marked = false;
+    for (const map of this.maps.values()) {
+      const keys = programs.flatMap((p) => p.updates).filter((u) => u.map === map).map((u) => u.key);
+      if (keys.length === 0) continue;
+      if (map.key?.kind === "scalar" && keys.every((k) => k.kind === "scalar" && isProbe(k.expr))) {
+        map.key = { ...map.key, probeName: true };
+        marked = true;
+        const key = map.key.scalar;
+        if (key.kind === "int" && key.size < 4 && this.attachNames.length > Number(intRange(key).max) + 1) {
+          this.bag.add(error("invalid-map", `map '${map.name}' is keyed by probe, and its ${typeName(key)} key cannot number the probe's ${this.attachNames.length} attach points`, map.span, "declare key: u32"));
+        }
+      }
+      if (map.key?.kind === "struct") {
+        for (const member of map.key.struct.members) {
+          if (keys.every((k) => k.kind === "struct" && k.members.some((m) => m.member === member && isProbe(m.expr)))) {
+            member.probeName = true;
+            marked = true;
+          }
+        }
+      }
+    }
+    return marked;
   }
 
   private probeName(): string {
@@ -278,14 +312,168 @@ class Resolver {
 
   // ---- programs -----------------------------------------------------------------------------
 
-  /** One program of the spec (an entry/exit pair stays one: lower.ts splits it). */
-  private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>, namedPrograms: Set<string>): ResolvedProgram | undefined {
-    const attach = resolveAttach(spec.attach, this.attachContext([...path, "attach"]));
-    if (!attach) return undefined;
+  /**
+   * The programs of one spec entry: one, an entry/exit pair (still one: lower.ts splits it), or
+   * one per match of its attach pattern, all from the same body.
+   */
+  private program(spec: ProgramSpec, path: SpecPath, usedNames: Set<string>, namedPrograms: Set<string>): ResolvedProgram[] | undefined {
+    const points = this.attachPoints(spec.attach, [...path, "attach"]);
+    if (!points) return undefined;
+    const matches = new Map(points.map((p) => [sectionOf(p), this.attachIndex(sectionOf(p))]));
+    if (points.length === 1) {
+      const one = this.single(spec, path, points[0]!, matches, usedNames, namedPrograms);
+      return one && [one];
+    }
+    if (spec.exit !== undefined) {
+      this.fail("invalid-exit", `'exit:' pairs one attach point with its return, and this program attaches to ${points.length}`, [...path, "exit"],
+        "write one program per pair, or remove 'exit:'");
+      return undefined;
+    }
+    return this.perMatch(spec, path, points, matches, usedNames, namedPrograms);
+  }
+
+  /** What a spec entry attaches to: its pattern (or list of patterns) expanded and resolved, sorted. */
+  private attachPoints(attach: string | string[], path: SpecPath): AttachPoint[] | undefined {
+    const items: Array<[string, SpecPath]> = typeof attach === "string" ? [[attach, path]] : attach.map((a, i) => [a, [...path, i]]);
+    const points = new Map<string, AttachPoint>();
+    let failed = false;
+    for (const [text, at] of items) {
+      const ctx = this.attachContext(at);
+      const matches = expandAttach(text, ctx);
+      if (!matches) failed = true;
+      for (const match of matches ?? []) {
+        const point = resolveAttach(match, ctx);
+        if (point) points.set(sectionOf(point), point);
+        else failed = true;
+      }
+    }
+    if (failed) return undefined;
+    if (points.size > MAX_MATCHES) {
+      this.fail("too-many-matches", `this program attaches to ${points.size} attach points; one program attaches to at most ${MAX_MATCHES}`, path, "narrow the patterns");
+      return undefined;
+    }
+    return [...points.keys()].sort().map((k) => points.get(k)!);
+  }
+
+  /** An attach point's index in the probe's list of them: what `probe` reads in C. */
+  private attachIndex(section: string): number {
+    const at = this.attachNames.indexOf(section);
+    return at >= 0 ? at : this.attachNames.push(section) - 1;
+  }
+
+  /** A program with one attach point (and maybe its exit). */
+  private single(spec: ProgramSpec, path: SpecPath, attach: AttachPoint, matches: ReadonlyMap<string, number>, usedNames: Set<string>, namedPrograms: Set<string>): ResolvedProgram | undefined {
     const exitAttach = spec.exit !== undefined ? resolveExit(attach, spec.exit, this.attachContext([...path, "exit"])) : undefined;
     if (spec.exit !== undefined && !exitAttach) return undefined;
     const name = this.programName(spec, attach, path, usedNames, namedPrograms);
-    const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types);
+    const { fields, filter, updates } = this.body(spec, path, attach, exitAttach, matches);
+    const { event, output } = this.programEvent(spec, path, spec.event ?? name, fields);
+    const program: ResolvedProgram = { name, attach, section: sectionOf(attach), description: spec.description, filter, event, output, updates, span: this.span(path) };
+    if (!exitAttach) return program;
+    return { ...program, exit: { attach: exitAttach, section: sectionOf(exitAttach), name: uniqueName(cNames.exitProgram(name), usedNames) } };
+  }
+
+  /**
+   * One program per match of a pattern, each with the body resolved against its own attach
+   * point; they share one event type, whose fields take a type every match's value fits.
+   */
+  private perMatch(spec: ProgramSpec, path: SpecPath, points: AttachPoint[], matches: ReadonlyMap<string, number>, usedNames: Set<string>, namedPrograms: Set<string>): ResolvedProgram[] | undefined {
+    const bodies = this.forEachMatch(points, (attach) => this.body(spec, path, attach, undefined, matches));
+    if (!bodies) return undefined;
+    const fields = this.commonFields(bodies.map((b) => b.fields), points);
+    if (!fields) return undefined;
+    const base = spec.name ? this.programName(spec, points[0]!, path, usedNames, namedPrograms) : undefined;
+    const eventName = spec.event ?? base ?? this.patternEventName(spec.attach, path);
+    if (eventName === undefined) return undefined;
+    const { event, output } = this.programEvent(spec, path, eventName, fields);
+    return points.map((attach, i): ResolvedProgram => {
+      const own = attachKind(attach).programName(attach);
+      const name = uniqueName(cNames.program(base ? `${base}_${own}` : own), usedNames);
+      const body = bodies[i]!;
+      return {
+        name, attach, section: sectionOf(attach), description: spec.description, filter: body.filter, event, output, updates: body.updates, span: this.span(path),
+        ...(event ? { eventFields: body.fields.map((f, j) => ({ ...f, type: fields[j]!.type })) } : {}),
+      };
+    });
+  }
+
+  /**
+   * Runs `resolve` once per match, each with its own diagnostics; a problem is reported once
+   * for every match that has it, naming them when only some do.
+   */
+  private forEachMatch<T>(points: AttachPoint[], resolve: (attach: AttachPoint) => T): T[] | undefined {
+    const outer = this.bag;
+    const problems = new Map<string, { diagnostic: Diagnostic; matches: string[] }>();
+    const results = points.map((attach) => {
+      this.bag = new DiagnosticBag();
+      try {
+        return resolve(attach);
+      } finally {
+        for (const d of this.bag.items) {
+          const key = `${d.code}@${d.span?.line}:${d.span?.column}`;
+          const seen = problems.get(key) ?? problems.set(key, { diagnostic: d, matches: [] }).get(key)!;
+          seen.matches.push(sectionOf(attach));
+        }
+        this.bag = outer;
+      }
+    });
+    for (const { diagnostic, matches } of problems.values()) {
+      if (matches.length === points.length) {
+        outer.add(diagnostic);
+        continue;
+      }
+      const named = `${matches.slice(0, 3).join(", ")}${matches.length > 3 ? ", ..." : ""}`;
+      outer.add({
+        ...diagnostic,
+        message: `${diagnostic.message} (so ${matches.length === 1 ? "1 match" : `${matches.length} matches`} of ${points.length} fail: ${named})`,
+        hint: `a pattern's program may use only what every match has: narrow the pattern, or give ${matches.length === 1 ? "that match" : "those matches"} a program of their own${diagnostic.hint ? `; ${diagnostic.hint}` : ""}`,
+      });
+    }
+    return problems.size ? undefined : results;
+  }
+
+  /**
+   * The event's fields for every match: a field all matches read as one type has it; integers
+   * of different types take the narrowest type that holds them all (i32 and u32 -> i64); any
+   * other disagreement (u64 and i64, strings of different sizes) is an error naming two matches.
+   */
+  private commonFields(perMatch: IrField[][], points: AttachPoint[]): IrField[] | undefined {
+    const first = perMatch[0]!;
+    let ok = true;
+    const fields = first.map((field, j) => {
+      let type = field.type;
+      for (const [i, fields] of perMatch.entries()) {
+        const other = fields[j]!.type;
+        const common = commonType(type, other);
+        if (!common) {
+          const owner = perMatch.findIndex((fs) => sameType(fs[j]!.type, type));
+          this.bag.add(error("type-disagreement", `'${field.name}' is ${typeName(type)} in ${sectionOf(points[owner]!)} but ${typeName(other)} in ${sectionOf(points[i]!)}, and no type holds both`,
+            field.span, "capture it with a type that fits both (type: i64), or split the pattern into programs whose matches agree"));
+          ok = false;
+          break;
+        }
+        type = common;
+      }
+      return { ...field, type };
+    });
+    return ok ? fields : undefined;
+  }
+
+  /** The event a pattern's program emits, named after the pattern's fixed part: `sys_enter` for sys_enter_*. */
+  private patternEventName(attach: string | string[], path: SpecPath): string | undefined {
+    const first = typeof attach === "string" ? attach : attach[0]!;
+    const wildcard = first.search(/[*?[{]/);
+    const fixed = wildcard < 0 ? first : first.slice(0, wildcard);
+    const name = fixed.slice(fixed.lastIndexOf("/") + 1).replace(/_+$/, "");
+    if (!cIdentifierProblem(name)) return name;
+    this.fail("invalid-name", "this program attaches to several points and its event needs a name", path, "add 'event: NAME' (or 'name:')");
+    return undefined;
+  }
+
+  /** A program's fields, filter and updates, resolved against one attach point (the exit's, in a pair). */
+  private body(spec: ProgramSpec, path: SpecPath, attach: AttachPoint, exitAttach: AttachPoint | undefined, matches: ReadonlyMap<string, number>) {
+    const probe = { index: matches.get(sectionOf(attach))!, matches };
+    const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types, probe);
     const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
     this.checkUniqueFields(fields);
     const list = exitAttach && fields.find((f) => f.type.kind === "string_list");
@@ -304,29 +492,30 @@ class Resolver {
     }
     const updates = (spec.update ?? []).map((u, i) => this.update(u, [...path, "update", i], typer)).filter((u): u is RUpdate => !!u);
     for (const d of typer.problems) this.bag.add(d);
+    return { fields, filter, updates };
+  }
 
-    let event: REvent | undefined;
-    let output: RMap | undefined;
-    if (fields.length > 0) {
-      output = this.outputMap(spec.output, path);
-      const eventName = spec.event ?? name;
-      if (this.events.some((e) => e.name === eventName)) {
-        this.fail("duplicate-event", `two programs emit an event called '${eventName}'`, [...path, spec.event ? "event" : "attach"], "give each program its own 'event:' name");
+  /** The event a program emits (when it captures fields) and the ring buffer it goes to. */
+  private programEvent(spec: ProgramSpec, path: SpecPath, eventName: string, fields: IrField[]): { event?: REvent; output?: RMap } {
+    if (fields.length === 0) {
+      if (spec.output !== undefined || spec.event !== undefined) {
+        this.fail("no-fields", "this program names an event but captures no fields", path, "add 'fields:' with what to capture");
+      } else if (!spec.fields?.length && !spec.update?.length) {
+        this.fail("no-effect", "this program captures nothing and updates no map", path, "add 'fields:' to emit events, or 'update:' to fill a map");
       }
-      event = {
-        name: eventName, cName: cNames.event(eventName), tsName: tsNames.event(eventName), description: spec.description,
-        fields, layout: undefined, span: this.span(path),
-      };
-      this.events.push(event);
-      output?.events.push(event);
-    } else if (spec.output !== undefined || spec.event !== undefined) {
-      this.fail("no-fields", "this program names an event but captures no fields", path, "add 'fields:' with what to capture");
-    } else if (!spec.fields?.length && !spec.update?.length) {
-      this.fail("no-effect", "this program captures nothing and updates no map", path, "add 'fields:' to emit events, or 'update:' to fill a map");
+      return {};
     }
-    const program: ResolvedProgram = { name, attach, section: sectionOf(attach), description: spec.description, filter, event, output, updates, span: this.span(path) };
-    if (!exitAttach) return program;
-    return { ...program, exit: { attach: exitAttach, section: sectionOf(exitAttach), name: uniqueName(cNames.exitProgram(name), usedNames) } };
+    const output = this.outputMap(spec.output, path);
+    if (this.events.some((e) => e.name === eventName)) {
+      this.fail("duplicate-event", `two programs emit an event called '${eventName}'`, [...path, spec.event ? "event" : "attach"], "give each program its own 'event:' name");
+    }
+    const event: REvent = {
+      name: eventName, cName: cNames.event(eventName), tsName: tsNames.event(eventName), description: spec.description,
+      fields, layout: undefined, span: this.span(path),
+    };
+    this.events.push(event);
+    output?.events.push(event);
+    return { event, output };
   }
 
   /** `used`: every name taken so far, the spec's own first; `named`: the program names the spec gave so far. */
@@ -593,6 +782,20 @@ function sectionOf(a: AttachPoint): string {
   return attachKind(a).section(a);
 }
 
+
+/** A type both hold exactly: the same type, or for integers the narrowest that holds both ranges. */
+function commonType(a: ScalarOrString, b: ScalarOrString): ScalarOrString | undefined {
+  if (sameType(a, b)) return a;
+  if (a.kind !== "int" || b.kind !== "int") return undefined;
+  if (a.signed === b.signed) return a.size >= b.size ? a : b;
+  const [signed, unsigned] = a.signed ? [a, b] : [b, a];
+  if (signed.size > unsigned.size) return signed;
+  return unsigned.size < 8 ? { kind: "int", size: (unsigned.size * 2) as IntType["size"], signed: true } : undefined;
+}
+
+function sameType(a: ScalarOrString, b: ScalarOrString): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 function describeValue(t: RMapType): string {
   switch (t.kind) {

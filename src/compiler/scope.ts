@@ -36,6 +36,12 @@ export interface ResolvedValue {
   address?: string;
 }
 
+/** A program's attach point among those `probe` can name: its index, and every match's index by name. */
+export interface ProbeOf {
+  index: number;
+  matches: ReadonlyMap<string, number>;
+}
+
 export type Report = (code: string, message: string, span: SourceSpan, hint?: string) => void;
 
 /** The kernel's types, loaded on first use, and those a probe uses (for the emitter's header). */
@@ -56,10 +62,22 @@ export class Scope {
     private readonly report: Report,
     private readonly entry?: AttachPoint,
     private readonly types: BtfUse = { load: () => undefined, paths: [], declare: [] },
+    /** What `probe` reads: this program's attach point among its pattern's matches. */
+    private readonly probe?: ProbeOf,
   ) {}
+
+  /** The index `probe` has where it reads as `name`: undefined when this program's pattern has no such match. */
+  probeIndex(name: string): number | undefined {
+    return this.probe?.matches.get(name);
+  }
+
+  probeMatches(): string[] {
+    return [...(this.probe?.matches.keys() ?? [])];
+  }
 
   names(): string[] {
     const names: string[] = Object.keys(builtins);
+    if (this.probe) names.push("probe");
     const args = this.entry ?? this.attach;
     names.push(...argNames(args));
     names.push("ppid", "task");
@@ -87,6 +105,13 @@ export class Scope {
       const members = name === "ppid" ? ["real_parent", "tgid"] : path.slice(1);
       const value = this.corePath({ kind: "task" }, "task_struct", members, span, override);
       return value && (name === "ppid" ? { ...value, description: "parent process id (task->real_parent->tgid, read with CO-RE)" } : value);
+    }
+    if (name === "probe" && this.probe) {
+      if (override !== undefined) {
+        this.report("invalid-type", "'probe' is the attach point's name and has no other type", span, "remove 'type:'");
+        return undefined;
+      }
+      return { source: { kind: "probe", index: this.probe.index }, type: u32, description: "the attach point that fired" };
     }
     if (path.length === 1 && path[0]! in builtins) {
       const b = builtins[path[0] as Builtin];

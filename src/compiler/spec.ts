@@ -65,8 +65,8 @@ export type FieldSpec = string | {
 export interface ProgramSpec {
   /** Program name (default: derived from the attach point). */
   name?: IdentifierSpec;
-  /** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME or raw_tracepoint/NAME (raw_tp/NAME) */
-  attach: string;
+  /** Where the program attaches: one attach point or pattern (tracepoint/syscalls/sys_enter_*, tracepoint/sched/sched_process_{exec,exit}), or a list of them. One BPF program is built per match; `probe` says which fired. */
+  attach: AttachPatternSpec | Array<AttachPatternSpec>;
   description?: string;
   /** Keep only events for which this is true, e.g. 'uid != 0 && comm == "bash"'. */
   filter?: string;
@@ -124,3 +124,6 @@ export interface UpdateSpec {
   /** Make this update only when this is true (the program's filter applies too). */
   if?: ExpressionSpec;
 }
+
+/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME or raw_tracepoint/NAME (raw_tp/NAME); the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
+export type AttachPatternSpec = string;

@@ -162,7 +162,7 @@ function formatMessage(init: BpfErrorInit, code: string, explanation: string): s
   const where = init.source ? ` (${init.source}${init.line ? `:${init.line}` : ""})` : "";
   let head: string;
   if (init.program && init.verifierMessage) {
-    head = `${init.detail}: program '${init.program}'${where} was rejected by the verifier: ${code} (errno ${init.errno})`;
+    head = `${init.detail}: program '${init.program}'${init.attach ? ` (for ${init.attach})` : ""}${where} was rejected by the verifier: ${code} (errno ${init.errno})`;
   } else if (init.program && !init.detail.includes(`'${init.program}'`)) {
     head = `${init.detail}: program '${init.program}'${where}: ${code} (errno ${init.errno})`;
   } else {
@@ -220,15 +220,16 @@ export function makeNativeError(operation: string, errno: number, detail: string
 }
 
 /** Re-creates a native error with the spec's context (object name, source file and line). */
-export function withContext(err: unknown, context: { object: string; source?: string; lines?: Map<string, number>; attach?: string }): unknown {
+export function withContext(err: unknown, context: { object: string; source?: string; lines?: Map<string, number>; attach?: string; attachOf?: Map<string, string> }): unknown {
   if (!(err instanceof BpfError)) return err;
   const line = err.program ? context.lines?.get(err.program) : undefined;
+  // One spec entry may build a program per attach point: a rejected one names its own.
   return new BpfError({
     operation: err.operation,
     errno: err.errno,
     detail: err.detail,
     program: err.program,
-    attach: context.attach ?? err.attach,
+    attach: context.attach ?? err.attach ?? (err.program ? context.attachOf?.get(err.program) : undefined),
     map: err.map,
     object: context.object,
     source: context.source,

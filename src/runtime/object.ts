@@ -134,6 +134,10 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     object: def.name,
     source: def.source,
     lines: new Map(def.programs.filter((p) => p.line !== undefined).map((p) => [p.name, p.line as number])),
+    attachOf: new Map(def.programs.flatMap((p) => {
+      const text = p.attach && attachText(p.attach);
+      return text ? [[p.name, text] as const] : [];
+    })),
   };
   let obj: NativeObject;
   try {

@@ -35,6 +35,20 @@ describe.skipIf(!hasTracefs)("probegen list (running kernel)", () => {
     expect(none.stderr).toContain("nothing matches");
   });
 
+  it("shows what an attach pattern matches: the programs a spec with that attach: gets", async () => {
+    const glob = await probegen(["list", "--json", "tracepoint/syscalls/sys_enter_getp*"]);
+    expect(glob.exitCode, glob.stderr).toBe(0);
+    const matches: string[] = JSON.parse(glob.stdout);
+    expect(matches).toContain("tracepoint/syscalls/sys_enter_getppid");
+    expect(matches.every((m) => m.startsWith("tracepoint/syscalls/sys_enter_getp"))).toBe(true);
+    expect(matches).toEqual([...matches].sort());
+    const braces = await probegen(["list", "tracepoint:sched:sched_process_{exec,exit}"]);
+    expect(braces.stdout.trim().split("\n")).toEqual(["tracepoint/sched/sched_process_exec", "tracepoint/sched/sched_process_exit"]);
+    const none = await probegen(["list", "tracepoint/syscall/sys_enter_*"]);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain("'tracepoint/syscall/sys_enter_*' matches no tracepoint. Did you mean 'tracepoint/syscalls/sys_enter_*'?");
+  });
+
   it("shows one tracepoint's arguments with C and probegen types", async () => {
     const r = await probegen(["list", "tracepoint", "syscalls/sys_enter_openat"]);
     expect(r.exitCode, r.stderr).toBe(0);

@@ -8,11 +8,11 @@ const schema = JSON.parse(readFileSync("schemas/probe.schema.json", "utf8"));
 
 describe("attach kinds", () => {
   it("the schema's attach pattern accepts every prefix of the registry, and no other", () => {
-    const pattern = new RegExp(schema.$defs.program.properties.attach.pattern);
+    const pattern = new RegExp(schema.$defs.attachPattern.pattern);
     const prefixes = attachKinds.flatMap((k) => k.prefixes);
     const target = (prefix: string) => (prefix === "tracepoint" ? `${prefix}/cat/name` : `${prefix}/name`);
     expect(prefixes.filter((p) => !pattern.test(target(p)))).toEqual([]);
-    const inSchema = [...schema.$defs.program.properties.attach.pattern.matchAll(/[a-z_]{2,}/g)].map((m: RegExpMatchArray) => m[0]);
+    const inSchema = [...schema.$defs.attachPattern.pattern.matchAll(/[a-z_]{2,}/g)].map((m: RegExpMatchArray) => m[0]);
     expect(inSchema.filter((p: string) => !prefixes.includes(p))).toEqual([]);
   });
 

@@ -5,13 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { attachPoints, hostileNames, interestingNumbers, plainNames, randomExpr, valueNames } from "./pools.js";
+import { hostileNames, interestingNumbers, plainNames, randomAttach, randomExpr, valueNames } from "./pools.js";
 import type { Random } from "./random.js";
 
 type Schema = Record<string, unknown> & { $ref?: string; type?: string | string[]; properties?: Record<string, Schema> };
 
 const domain: Record<string, (r: Random) => unknown> = {
-  attach: (r) => r.pick(attachPoints),
+  attach: (r) => randomAttach(r),
   filter: (r) => randomExpr(r, r.int(1, 3)),
   if: (r) => randomExpr(r, 2),
   sum: (r) => r.pick(valueNames),

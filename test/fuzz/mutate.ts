@@ -3,7 +3,7 @@
  * what it did, so a failing case says how it was made.
  */
 import { stringify } from "yaml";
-import { attachPoints, deepExpr, hostileNames, interestingNumbers, interestingStrings, keyTypes, plainNames, randomExpr, stringParamDefaults, stringParamFilters, stringParamTypes, valueNames } from "./pools.js";
+import { deepExpr, hostileNames, interestingNumbers, interestingStrings, keyTypes, plainNames, randomAttach, randomExpr, stringParamDefaults, stringParamFilters, stringParamTypes, valueNames } from "./pools.js";
 import type { Random } from "./random.js";
 
 type Node = Record<string, unknown> | unknown[];
@@ -184,9 +184,9 @@ export const specMutations: Record<string, SpecMutation> = {
     return `exit ${JSON.stringify(p.exit)}`;
   },
   changeAttach(r, spec) {
-    const a = r.pick(attachPoints);
+    const a = randomAttach(r);
     someProgram(r, spec).attach = a;
-    return `attach ${a}`;
+    return `attach ${JSON.stringify(a)}`;
   },
   addParam(r, spec) {
     const name = r.chance(0.5) ? "p" : someName(r);

@@ -10,6 +10,23 @@ export const attachPoints = [
   "tp_btf/sched_process_exec", "kprobe/no_such_function_x",
 ] as const;
 
+/**
+ * Attach patterns (kept small: every match is a program to compile and load), lists, and
+ * patterns that match nothing or do not parse.
+ */
+export const attachPatterns: ReadonlyArray<string | string[]> = [
+  "tracepoint/sched/sched_process_{exec,exit}", "tracepoint/syscalls/sys_enter_get[pu]id", "tracepoint/syscalls/sys_{enter,exit}_read",
+  "tracepoint/syscalls/sys_enter_open*", "tracepoint/sched/sched_wak*", "tracepoint/syscalls/sys_enter_?ead", "kprobe/do_sys_open*",
+  "tracepoint/syscalls/sys_enter_nope*", "tracepoint/sched/sched_process_{exec,exit", "tracepoint/sched/sched_process_{exec,nope}",
+  ["tracepoint/syscalls/sys_enter_read", "tracepoint/syscalls/sys_enter_write"], ["tracepoint/sched/sched_process_exec", "tracepoint/sched/sched_process_e*"],
+  ["tracepoint/syscalls/sys_enter_openat", "kprobe/do_sys_openat2"],
+];
+
+/** An attach point, or now and then a pattern or a list of them. */
+export function randomAttach(r: Random): string | string[] {
+  return r.chance(0.25) ? structuredClone(r.pick(attachPatterns)) : r.pick(attachPoints);
+}
+
 /** Names that collide with C keywords, libbpf/helper globals, generated names, or each other. */
 export const hostileNames = [
   "exit", "nan", "license", "barrier_var", "e", "st", "ctx", "type", "a_key", "event_a", "stash_x", "x_key",
@@ -25,7 +42,7 @@ export const valueNames = [
   "pid", "tid", "uid", "gid", "comm", "ktime", "cpu", "ppid", "cgroup", "boot_ns", "ret", "errno", "latency",
   "filename", "flags", "mode", "dfd", "args.filename", "args.flags", "args.count", "args.fd", "args.args",
   "args.saddr", "args.saddr_v6", "args.sport", "args.newstate", "args.id", "args.next_pid", "args.prev_comm",
-  "params.p", "params.target_pid", "arg0", "arg1", "retval", "task.real_parent.tgid", "task.comm", "nope",
+  "params.p", "params.target_pid", "arg0", "arg1", "retval", "task.real_parent.tgid", "task.comm", "nope", "probe",
   "argv", "args.envp", "params.s",
 ] as const;
 
@@ -61,7 +78,7 @@ const literals = ["0", "1", "-1", "64", "65", "4096", "2147483648", "4294967296"
 
 /** A random expression, `depth` levels at most. */
 export function randomExpr(r: Random, depth = 3): string {
-  if (depth <= 0 || r.chance(0.3)) return r.chance(0.7) ? r.pick(valueNames) : r.pick(literals);
+  if (depth <= 0 || r.chance(0.3)) return r.chance(0.7) ? r.pick(valueNames) : r.chance(0.95) ? r.pick(literals) : `probe ${r.pick(["==", "!=", "<"])} "${r.pick(attachPoints)}"`;
   switch (r.int(0, 3)) {
     case 0: return `${r.pick(unaryOps)}${randomExpr(r, depth - 1)}`;
     case 1: return `(${randomExpr(r, depth - 1)})`;

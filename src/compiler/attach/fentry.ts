@@ -24,6 +24,11 @@ function resolveFunction(kind: FentryPoint["kind"], func: string, ctx: AttachCon
 }
 
 const common = {
+  targetNoun: "function in the kernel's BTF",
+  candidates: (ctx: AttachContext) => {
+    const btf = ctx.btf();
+    return btf ? btf.names("func") : noBtf("fentry and fexit", ctx);
+  },
   section: (p: FentryPoint) => `${p.kind}/${p.function}`,
   title: (p: FentryPoint) => `${p.kind} ${p.function}`,
   owner: (p: FentryPoint) => `an ${p.kind}`,

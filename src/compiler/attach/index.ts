@@ -4,11 +4,13 @@
  * which a test keeps in step with this list).
  */
 import { fentry, fexit } from "./fentry.js";
+import { BraceError, expandBraces, globMatcher, isGlob } from "./glob.js";
 import type { AttachContext, AttachKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
 import { tpBtf } from "./tp-btf.js";
 import { tracepoint } from "./tracepoint.js";
+import { closest } from "../suggest.js";
 
 export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint] as const;
 
@@ -26,15 +28,74 @@ export function attachKind(point: AttachPoint): AttachKind<AttachPoint> {
   return kind as AttachKind<never> as AttachKind<AttachPoint>;
 }
 
-/** `kprobe/do_sys_openat2`, `tracepoint/syscalls/sys_enter_openat`, ... checked against the kernel. */
-export function resolveAttach(text: string, ctx: AttachContext): AttachPoint | undefined {
+/** The kind an attach text names by its prefix, reported when there is none. */
+function kindOf(text: string, ctx: AttachContext): { kind: AttachKind<AttachPoint>; target: string } | undefined {
   const slash = text.indexOf("/");
   const prefix = slash < 0 ? text : text.slice(0, slash);
   const kind = attachKinds.find((k) => k.prefixes.includes(prefix));
   if (!kind) {
     return ctx.fail("unknown-attach", `probegen cannot attach to '${text}'`, `use one of: ${attachKinds.map((k) => `${k.prefixes[0]}/...`).join(", ")}`);
   }
-  return (kind as AttachKind<AttachPoint>).resolve(text.slice(slash + 1), ctx);
+  return { kind: kind as AttachKind<AttachPoint>, target: text.slice(slash + 1) };
+}
+
+/** `kprobe/do_sys_openat2`, `tracepoint/syscalls/sys_enter_openat`, ... checked against the kernel. */
+export function resolveAttach(text: string, ctx: AttachContext): AttachPoint | undefined {
+  const found = kindOf(text, ctx);
+  return found && found.kind.resolve(found.target, ctx);
+}
+
+/** More programs than this from one spec entry is a mistake (or wants kprobe_multi, which probegen lacks). */
+export const MAX_MATCHES = 1024;
+
+/**
+ * The attach texts a pattern names: brace lists expanded, globs matched against what the
+ * kernel offers (each kind lists its candidates), in sorted order without repeats; undefined
+ * after a failure it reported. A glob that matches nothing is an error with the globs near it.
+ */
+export function expandAttach(pattern: string, ctx: AttachContext): string[] | undefined {
+  let alternatives: string[];
+  try {
+    alternatives = expandBraces(pattern);
+  } catch (e) {
+    if (e instanceof BraceError) return ctx.fail("invalid-attach", e.message, "write a brace list as {a,b,c}, e.g. tracepoint/sched/sched_process_{exec,exit}");
+    throw e;
+  }
+  const out = new Set<string>();
+  for (const text of alternatives) {
+    if (!isGlob(text)) {
+      out.add(text);
+      continue;
+    }
+    const found = kindOf(text, ctx);
+    if (!found) return undefined;
+    const { kind, target } = found;
+    if (!text.includes("/")) return ctx.fail("invalid-attach", `'${text}' names no target to match`, `write ${kind.prefixes[0]}/PATTERN`);
+    const candidates = kind.candidates(ctx);
+    if (!candidates) return undefined;
+    const all = [...candidates];
+    const hits = all.filter(globMatcher(target));
+    if (hits.length === 0) {
+      const near = nearGlobs(target, all).map((g) => `'${kind.prefixes[0]}/${g}'`);
+      return ctx.fail("no-match", `'${text}' matches no ${kind.targetNoun}.${near.length ? ` Did you mean ${near.join(" or ")}?` : ""}`,
+        `see what a pattern matches with: probegen list '${kind.prefixes[0]}/PATTERN'`);
+    }
+    for (const hit of hits) out.add(`${kind.prefixes[0]}/${hit}`);
+  }
+  if (out.size > MAX_MATCHES) {
+    return ctx.fail("too-many-matches", `'${pattern}' matches ${out.size} attach points; one program attaches to at most ${MAX_MATCHES}`, "narrow the pattern");
+  }
+  return [...out].sort();
+}
+
+/** A glob like `glob` with its literal start corrected to the nearest one the candidates have, if it matches. */
+function nearGlobs(glob: string, candidates: string[]): string[] {
+  const literal = glob.slice(0, glob.search(/[*?[]/));
+  if (!literal) return [];
+  const starts = new Set<string>();
+  for (const c of candidates) for (let n = literal.length - 2; n <= literal.length + 2; n++) if (n > 0) starts.add(c.slice(0, n));
+  const near = closest(literal, starts, 1).map((start) => start + glob.slice(literal.length));
+  return near.filter((g) => candidates.some(globMatcher(g)));
 }
 
 /**

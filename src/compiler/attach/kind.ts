@@ -60,6 +60,13 @@ export interface CContext {
 export interface AttachKind<P extends { kind: string }> {
   /** How specs write it: the text before the first '/', and its aliases (first one canonical). */
   readonly prefixes: readonly string[];
+  /** What its targets are, for "matches no ...": "tracepoint", "kernel function". */
+  readonly targetNoun: string;
+  /**
+   * Every target the kernel offers (in `resolve`'s syntax), for globs: undefined after a
+   * failure it reported (no tracefs, no BTF).
+   */
+  candidates(ctx: AttachContext): Iterable<string> | undefined;
   /** Parses and checks `target` (the text after "prefix/") against the kernel, with suggestions. */
   resolve(target: string, ctx: AttachContext): P | undefined;
   /** The ELF section (SEC()) of its programs. */

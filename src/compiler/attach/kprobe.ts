@@ -26,7 +26,14 @@ function resolveFunction(kind: KprobePoint["kind"], func: string, ctx: AttachCon
   return { kind, function: func, proto: ctx.btf()?.funcProto(func) };
 }
 
+/** kallsyms' text symbols: what a kprobe may attach to. */
+function kernelFunctions(ctx: AttachContext): Iterable<string> | undefined {
+  return ctx.symbols()?.names() ?? ctx.fail("no-kallsyms", "the kernel's functions cannot be listed: /proc/kallsyms shows no addresses", "run as root");
+}
+
 const common = {
+  targetNoun: "kernel function",
+  candidates: kernelFunctions,
   section: (p: KprobePoint) => `${p.kind}/${p.function}`,
   title: (p: KprobePoint) => `${p.kind} ${p.function}`,
   owner: (p: KprobePoint) => `a ${p.kind}`,

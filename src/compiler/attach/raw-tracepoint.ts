@@ -6,7 +6,7 @@
 import type { FuncSignature } from "../../kernel/btf/index.js";
 import { tracepointNames, tracepointProto } from "../btf-values.js";
 import { didYouMean } from "../suggest.js";
-import type { AttachKind } from "./kind.js";
+import type { AttachContext, AttachKind } from "./kind.js";
 
 export interface RawTracepointPoint {
   kind: "raw_tracepoint";
@@ -17,16 +17,28 @@ export interface RawTracepointPoint {
 /** Without a prototype the arguments are arg0..arg11 (MAX_BPF_FUNC_ARGS); reading one the tracepoint lacks fails at attach. */
 const MAX_RAW_ARGS = 12;
 
+/** Tracepoint names from BTF and tracefs (without their category); undefined with neither. */
+function knownTracepoints(ctx: AttachContext): string[] | undefined {
+  const btf = ctx.btf();
+  const tracefs = ctx.tracefs();
+  if (!btf && !tracefs) return undefined;
+  return [...new Set([...(btf ? tracepointNames(btf) : []), ...(tracefs?.allNames().map((n) => n.slice(n.indexOf("/") + 1)) ?? [])])];
+}
+
 export const rawTracepoint: AttachKind<RawTracepointPoint> = {
   prefixes: ["raw_tracepoint", "raw_tp"],
+  targetNoun: "tracepoint",
+  candidates(ctx) {
+    const known = knownTracepoints(ctx);
+    return known ?? ctx.fail("no-tracefs", "raw tracepoints cannot be listed without the kernel's BTF or tracefs", "mount tracefs, or build on a kernel with /sys/kernel/btf/vmlinux");
+  },
   resolve(name, ctx) {
     const btf = ctx.btf();
     const proto = btf && tracepointProto(btf, name);
     if (proto) return { kind: "raw_tracepoint", name, proto };
     // No prototype: the tracepoint must still exist (tracefs lists it as CATEGORY/NAME).
-    const tracefs = ctx.tracefs();
-    if (!btf && !tracefs) return { kind: "raw_tracepoint", name }; // nothing to check it against
-    const known = [...(btf ? tracepointNames(btf) : []), ...(tracefs?.allNames().map((n) => n.slice(n.indexOf("/") + 1)) ?? [])];
+    const known = knownTracepoints(ctx);
+    if (!known) return { kind: "raw_tracepoint", name }; // nothing to check it against
     if (!known.includes(name)) {
       return ctx.fail("unknown-tracepoint", `the kernel has no tracepoint '${name}'.${didYouMean(name, known)}`,
         "raw tracepoints are named without their category: list them with: probegen list tracepoints");

@@ -12,6 +12,11 @@ export interface TpBtfPoint {
 
 export const tpBtf: AttachKind<TpBtfPoint> = {
   prefixes: ["tp_btf"],
+  targetNoun: "BTF tracepoint",
+  candidates(ctx) {
+    const btf = ctx.btf();
+    return btf ? tracepointNames(btf) : noBtf("tp_btf", ctx);
+  },
   resolve(name, ctx) {
     const btf = ctx.btf();
     if (!btf) return noBtf("tp_btf", ctx);

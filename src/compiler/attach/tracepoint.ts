@@ -19,13 +19,12 @@ export interface TracepointPoint {
 
 export const tracepoint: AttachKind<TracepointPoint> = {
   prefixes: ["tracepoint"],
+  targetNoun: "tracepoint",
+  candidates: (ctx) => tracefsOf(ctx)?.allNames(),
   resolve(target, ctx) {
     const [category, name] = target.split("/") as [string, string];
-    const tracefs = ctx.tracefs();
-    if (!tracefs) {
-      const { reason, hint } = Tracefs.problem();
-      return ctx.fail("no-tracefs", `${reason}, so tracepoint formats cannot be read`, hint);
-    }
+    const tracefs = tracefsOf(ctx);
+    if (!tracefs) return undefined;
     const format = tracefs.format(category, name);
     if (!format) {
       const all = tracefs.allNames();
@@ -61,6 +60,13 @@ export const tracepoint: AttachKind<TracepointPoint> = {
   context: (p) => ({ type: `struct ${cNames.tracepointContext(p.category, p.name)}`, struct: contextStruct(p.format) }),
   runtime: (p) => ({ kind: "tracepoint", category: p.category, name: p.name }),
 };
+
+function tracefsOf(ctx: AttachContext): Tracefs | undefined {
+  const tracefs = ctx.tracefs();
+  if (tracefs) return tracefs;
+  const { reason, hint } = Tracefs.problem();
+  return ctx.fail("no-tracefs", `${reason}, so tracepoint formats cannot be read`, hint);
+}
 
 /** The tracepoint record as a struct, fields placed at tracefs's offsets with explicit padding. */
 function contextStruct(format: TracepointFormat): ContextStruct {
