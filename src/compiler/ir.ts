@@ -12,6 +12,7 @@ import { sizeOf, typeName, type BoolType, type IntType, type ScalarOrString, typ
 
 import type { Capture, PathStep } from "../kernel/btf/index.js";
 import type { BtfRead } from "./btf-values.js";
+import type { IrDecoder } from "./decode.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
@@ -63,6 +64,8 @@ export interface IrField {
   type: ScalarOrString;
   /** A 64-bit integer the TS decoder reads as a number (the spec's `as: number`), not a bigint. */
   asNumber?: boolean;
+  /** How TS shows the value (decode.ts): a name, flags, an address, a Date. */
+  decode?: IrDecoder;
   source: ValueSource;
   description?: string;
   /** Where its value is read (`from:`), and where its name is given (the same for `- pid`). */
@@ -142,6 +145,8 @@ export interface IrStructMember {
   tsName: string;
   span: SourceSpan;
   type: ScalarOrString;
+  /** How TS shows the member (a map key's, declared or inferred from the updates). */
+  decode?: IrDecoder;
 }
 
 /** A struct key or value of a map, laid out by the lowering pass. */
@@ -187,7 +192,7 @@ export type IrHistogram = Histogram & { cName: string };
 
 /** What a map's key or value holds. */
 export type IrMapType<L extends Layout = StructLayout> =
-  | { kind: "scalar"; scalar: ScalarOrString }
+  | { kind: "scalar"; scalar: ScalarOrString; decode?: IrDecoder }
   | { kind: "struct"; struct: IrStruct<L> }
   | { kind: "histogram"; histogram: IrHistogram };
 

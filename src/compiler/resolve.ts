@@ -16,6 +16,8 @@ import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSp
 import { didYouMean } from "./suggest.js";
 import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
 import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { automaticDecoder, requestedDecoder, sameDecoder, type DecoderName, type IrDecoder } from "./decode.js";
+import type { ValueSource } from "./ir.js";
 
 export type { KernelInfo };
 
@@ -93,6 +95,7 @@ class Resolver {
     const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
     const namedPrograms = new Set<string>();
     const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
+    for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.decodeKey(mapName, mapSpec, programs);
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
     const eventTypes = new Set(this.events.map((e) => e.tsName));
     for (const m of this.maps.values()) m.ts = mapTsNames(name, m.name, eventTypes);
@@ -356,7 +359,67 @@ class Resolver {
         asNumber = true;
       }
     }
-    return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath), nameSpan: this.span(namePath) };
+    const decode = this.decoder(obj.decode, value.source, type, [...path, "decode"]);
+    return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), ...(decode ? { decode } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath), nameSpan: this.span(namePath) };
+  }
+
+  /** The decoder a value gets: the one `decode:` names, else the automatic one (decode.ts). */
+  private decoder(requested: DecoderName | undefined, source: ValueSource | undefined, type: ScalarOrString, path: SpecPath): IrDecoder | undefined {
+    const automatic = source && automaticDecoder(source, type);
+    if (requested === undefined) return automatic;
+    let decoder: IrDecoder | string | undefined;
+    try {
+      decoder = requestedDecoder(requested, source, type, automatic);
+    } catch (e) {
+      decoder = (e as Error).message; // a build-time table the machine lacks (kernel headers)
+    }
+    if (typeof decoder === "string") {
+      this.fail("invalid-decode", decoder, path, requested === "symbolic" || requested === "flags" ? "remove 'decode', or name a decoder such as errno or syscall" : "remove 'decode', or capture a value of the type it needs");
+      return undefined;
+    }
+    return decoder;
+  }
+
+  /**
+   * How a map's key (or each member of a struct key) reads in TS: what the spec's `decode:`
+   * says, else what the expressions every update fills it from agree on (a syscall id, a
+   * tracepoint's state); nothing when one update fills it from something else.
+   */
+  private decodeKey(mapName: string, spec: MapSpec, programs: ResolvedProgram[]): void {
+    const map = this.maps.get(mapName);
+    if (!map?.key || map.kind === "ringbuf") return;
+    const keys = programs.flatMap((p) => p.updates).filter((u) => u.map === map).map((u) => u.key);
+    const inferred = (exprs: IrExpr[]): { decoder?: IrDecoder; source?: ValueSource } => {
+      const decoders = exprs.map((e) => (e.kind === "value" ? automaticDecoder(e.source, e.type) : undefined));
+      const source = exprs[0]?.kind === "value" ? exprs[0].source : undefined;
+      return decoders.length && decoders.every((d) => d && sameDecoder(d, decoders[0])) ? { decoder: decoders[0], source } : { source };
+    };
+    const path = ["maps", mapName, "decode"];
+    const key = map.key;
+    if (key.kind === "scalar") {
+      if (spec.decode !== undefined && typeof spec.decode === "object") {
+        this.fail("invalid-decode", `the key of '${mapName}' is ${typeName(key.scalar)}, not a struct`, path, "give one decoder: decode: syscall");
+        return;
+      }
+      const found = inferred(keys.flatMap((k) => (k.kind === "scalar" ? [k.expr] : [])));
+      const decode = spec.decode === undefined ? found.decoder : this.decoder(spec.decode, found.source, key.scalar, path);
+      if (decode && key.scalar.kind === "int") key.decode = decode;
+      return;
+    }
+    if (key.kind !== "struct") return;
+    if (typeof spec.decode === "string") {
+      this.fail("invalid-decode", `the key of '${mapName}' is a struct: say which member to decode`, path, `e.g. decode: { ${key.struct.members[0]?.name ?? "member"}: ${spec.decode} }`);
+      return;
+    }
+    for (const [member, _] of Object.entries(spec.decode ?? {})) {
+      if (!key.struct.members.some((m) => m.name === member)) this.fail("invalid-decode", `the key of '${mapName}' has no member '${member}'.${didYouMean(member, key.struct.members.map((m) => m.name))}`, [...path, member], undefined, "key");
+    }
+    for (const m of key.struct.members) {
+      const found = inferred(keys.flatMap((k) => (k.kind === "struct" ? k.members.filter((x) => x.member === m).map((x) => x.expr) : [])));
+      const requested = spec.decode?.[m.name];
+      const decode = requested === undefined ? (m.type.kind === "int" ? found.decoder : undefined) : this.decoder(requested, found.source, m.type, [...path, m.name]);
+      if (decode) m.decode = decode;
+    }
   }
 
   private checkUniqueFields(fields: IrField[]): void {
