@@ -85,7 +85,7 @@ describe("build-time tables", () => {
     const consts = Object.fromEntries(openFlagsTable().entries.map((e) => [e.name, Number(e.value)]));
     expect(flagsValue(consts, "O_WRONLY|O_CREAT|O_CLOEXEC")).toBe(0o1 | 0o100 | 0o2000000);
     // An architecture's own header wins over asm-generic's (arm64's O_DIRECTORY is 040000).
-    const arm = parseOpenFlags("#define O_DIRECTORY 040000\n", "#define O_RDONLY 00\n#define O_WRONLY 01\n#define O_RDWR 02\n#define O_DIRECTORY 0200000\n");
+    const arm = parseOpenFlags("#define O_RDONLY 00\n#define O_WRONLY 01\n#define O_RDWR 02\n#define O_DIRECTORY 0200000\n", "#define O_DIRECTORY 040000\n");
     expect(arm.find((e) => e.name === "O_DIRECTORY")!.value).toBe(0o40000n);
   });
 
