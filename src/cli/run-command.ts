@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, BuildCache, packageRoot, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
-import { errnoName, kernelDrops } from "../runtime/index.js";
+import { clockOffsetNs, errnoName, kernelDrops } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics } from "./output.js";
@@ -213,16 +213,15 @@ function readMaps(probe: IrProbe, loaded: LoadedProbe): Snapshot {
 
 // ---- values ------------------------------------------------------------------------------------
 
-const wallOffsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-
-/** A field's value as a person reads it: errno names, times, addresses. */
+/** A field's value as a person reads it: errno names, times, addresses (decoded values as the loader decoded them). */
 function display(field: IrField | undefined, value: unknown): string {
   if (value === undefined || value === null) return "";
+  if (value instanceof Date) return wallTime(BigInt(value.getTime()) * 1_000_000n, 3);
+  if (field?.decode) return typeof value === "string" ? value : String(value);
   const kind = (field?.source as { kind: string } | undefined)?.kind;
   if (kind === "builtin" && (field!.source as { name: string }).name === "ktime" && (typeof value === "bigint" || typeof value === "number")) {
-    const ns = (typeof value === "bigint" ? value : BigInt(Math.round(value))) + wallOffsetNs; // a number: the spec's `as: number`
-    const wall = new Date(Number(ns / 1_000_000n));
-    return `${wall.toTimeString().slice(0, 8)}.${String(Number((ns / 1000n) % 1_000_000n)).padStart(6, "0")}`;
+    const ns = (typeof value === "bigint" ? value : BigInt(Math.round(value))) + clockOffsetNs("monotonic"); // a number: the spec's `as: number`
+    return wallTime(ns, 6);
   }
   if (kind === "latency") return humanNs(Number(value));
   if (kind === "errno" && Number(value) > 0) return errnoName(Number(value));
@@ -235,6 +234,13 @@ function display(field: IrField | undefined, value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value).slice(1, -1);
   if (typeof value === "object") return jsonText(value);
   return String(value);
+}
+
+/** `14:03:07.123456`: local time of day, `digits` of the fraction. */
+function wallTime(epochNs: bigint, digits: 3 | 6): string {
+  const wall = new Date(Number(epochNs / 1_000_000n));
+  const fraction = digits === 6 ? (epochNs / 1000n) % 1_000_000n : (epochNs / 1_000_000n) % 1000n;
+  return `${wall.toTimeString().slice(0, 8)}.${String(fraction).padStart(digits, "0")}`;
 }
 
 let attachOf = new Map<IrField, string>();
@@ -269,6 +275,7 @@ function jsonText(value: unknown): string {
 
 function defaultWidth(field: IrField): number {
   const t = field.type;
+  if (field.decode) return { symbolic: 16, flags: 18, ksym: 24, ipv4: 15, ipv6: 24, inet_addr: 24, port: 5, wallclock: 12 }[field.decode.kind];
   if (t.kind === "bool") return 5;
   if (t.kind === "string") return Math.min(t.size - 1, 16);
   if ((field.source as { kind: string }).kind === "builtin" && (field.source as { name: string }).name === "ktime") return 15;

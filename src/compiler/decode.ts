@@ -8,6 +8,7 @@
 import { constants as osConstants } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
 import type { PrintedTable } from "../kernel/print-fmt.js";
+import type { EnumValues } from "./btf-values.js";
 import { evaluate } from "../kernel/print-fmt.js";
 import { isKeyed, type IrProbe, type ValueSource } from "./ir.js";
 import { pascalCase } from "./names.js";
@@ -44,11 +45,19 @@ export type DecoderName = (typeof DECODER_NAMES)[number];
 export function automaticDecoder(source: ValueSource, type: ScalarOrString): IrDecoder | undefined {
   if (type.kind !== "int") return undefined;
   const inner = source.kind === "stashed" ? source.inner : source;
+  if ((inner.kind === "kprobe-arg" || inner.kind === "path") && inner.enum) return enumDecoder(inner.enum, inner);
   if (inner.kind !== "tracepoint-field") return undefined;
   const printed = inner.field.printed;
   if (printed) return printedDecoder(printed, inner.field.name);
   if (inner.field.syscallNumber) return syscallDecoder();
   return undefined;
+}
+
+/** An enum-typed argument or member: its names, under the enum's name (`enum rw_hint` -> `RwHint`). */
+function enumDecoder(e: EnumValues, source: ValueSource): IrDecoder {
+  const fallback = source.kind === "path" ? source.steps.at(-1)?.name ?? "value" : `arg${source.kind === "kprobe-arg" ? source.index : ""}`;
+  const tsName = pascalCase(e.name || fallback);
+  return { kind: "symbolic", table: { tsName, origin: e.name ? `enum ${e.name} (the kernel's BTF)` : "an anonymous enum (the kernel's BTF)", entries: e.values } };
 }
 
 function printedDecoder(printed: PrintedTable, fieldName: string): IrDecoder {

@@ -11,7 +11,7 @@ import type { MapTsNames, ProbeTsNames } from "./names.js";
 import { sizeOf, typeName, type BoolType, type IntType, type ScalarOrString, type StringType } from "./types.js";
 
 import type { Capture, PathStep } from "../kernel/btf/index.js";
-import type { BtfRead } from "./btf-values.js";
+import type { BtfRead, EnumValues } from "./btf-values.js";
 import type { IrDecoder } from "./decode.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
@@ -28,14 +28,15 @@ export type PathRoot =
 export type ValueSource =
   | { kind: "builtin"; name: Builtin }
   | { kind: "tracepoint-field"; field: TracepointField }
-  | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string"; ctx?: ArgContext }
+  /** `enum`: the argument's BTF type is an enum (its names decode the value). */
+  | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string"; ctx?: ArgContext; enum?: EnumValues }
   /** fexit reads the return value after the arguments (at ctx[index]). */
   | { kind: "retval"; arrayIndex?: number }
   /**
    * A kernel struct member read with CO-RE: `task.real_parent.tgid`. `root` is a BTF type id
    * (the struct the path starts in) so the emitter can print the needed types.
    */
-  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: BtfRead }
+  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: BtfRead; enum?: EnumValues }
   | { kind: "param"; param: IrParam }
   /** Exit of a pair: nanoseconds since the entry. */
   | { kind: "latency" }

@@ -43,6 +43,7 @@ programs:
       - { name: at, from: ktime, decode: wallclock }
       - { name: boot_at, from: boot_ns, decode: wallclock }
       - { name: ns, from: ktime }
+      - { name: hint, from: task.fs.pwd.dentry.d_inode.i_write_hint }
   - attach: tracepoint/timer/timer_start
     event: timer
     fields:
@@ -52,7 +53,7 @@ programs:
 
 type Event =
   | { type: "open"; filename: string; flags: string; error: string | number; nr: string | number }
-  | { type: "tick"; at: Date; bootAt: Date; ns: bigint }
+  | { type: "tick"; at: Date; bootAt: Date; ns: bigint; hint: string | number }
   | { type: "timer"; fn: string; addr: bigint };
 interface Decoded extends Disposable {
   events: { on(fn: (e: Event) => void): () => void };
@@ -145,6 +146,19 @@ describe.skipIf(!support.ok)("decoded values on the running kernel", () => {
     expect(tick.at.getTime()).toBeLessThanOrEqual(after + 2);
     // BOOTTIME gives the same wall time (CLOCK_BOOTTIME's offset includes any suspend).
     expect(Math.abs(tick.bootAt.getTime() - tick.at.getTime())).toBeLessThanOrEqual(2);
+  });
+
+  it("an enum-typed CO-RE member reads as the enum's name (BTF), its numbers exported", async () => {
+    using probe = await load({ params: { pid: process.pid } });
+    const events: Event[] = [];
+    probe.events.on((e) => events.push(e));
+    void process.ppid;
+    await waitFor(() => events.some((e) => e.type === "tick"), 2000, "this process's getppid");
+    // The inode of this process's working directory: no write-lifetime hint was ever set on it.
+    expect(events.find((e): e is Event & { type: "tick" } => e.type === "tick")!.hint).toBe("WRITE_LIFE_NOT_SET");
+    const { RwHint } = await import(/* @vite-ignore */ `${process.cwd()}/${out}/decoded.ts`);
+    expect(RwHint.WRITE_LIFE_NOT_SET).toBe(0);
+    expect(RwHint.WRITE_LIFE_EXTREME).toBeGreaterThan(0);
   });
 
   it("ksym: a timer's callback address is the kallsyms function of that address", async () => {
