@@ -10,16 +10,41 @@ import { native } from "./native.js";
 /** A number -> name table's values by name, as a loader exports it: `TcpState.TCP_ESTABLISHED === 1`. */
 export type SymbolConsts = Readonly<Record<string, number>>;
 
-/** The reverse of a table: value -> name (the first name of a value wins). */
-export function symbolNames<K extends string>(consts: Readonly<Record<K, number>>): ReadonlyMap<number, K> {
-  const names = new Map<number, K>();
-  for (const [name, value] of Object.entries(consts) as Array<[K, number]>) if (!names.has(value)) names.set(value, name);
-  return names;
+/**
+ * The reverse of a table, value -> name (the first name of a value wins): an array indexed by
+ * the value where the values are small (syscalls, states: one load per event), a Map beyond.
+ */
+export class SymbolNames<K> {
+  private readonly dense: Array<K | undefined>;
+  private readonly sparse = new Map<number, K>();
+
+  constructor(entries: Iterable<[K, number]>) {
+    const all = [...entries];
+    const limit = Math.min(DENSE_LIMIT, Math.max(-1, ...all.map(([, v]) => v)) + 1);
+    // Filled, not holey: V8 keeps a packed array's loads fast.
+    this.dense = new Array<K | undefined>(Math.max(limit, 0)).fill(undefined);
+    for (const [name, v] of all) {
+      if (Number.isInteger(v) && v >= 0 && v < limit) this.dense[v] ??= name;
+      else if (!this.sparse.has(v)) this.sparse.set(v, name);
+    }
+  }
+
+  /** The name of `value`, or the number itself when the table has none. */
+  of(value: number): K | number {
+    if (value >= 0 && value < this.dense.length) return this.dense[value] ?? value;
+    return this.sparse.get(value) ?? value;
+  }
+}
+
+const DENSE_LIMIT = 4096;
+
+export function symbolNames<K extends string>(consts: Readonly<Record<K, number>>): SymbolNames<K> {
+  return new SymbolNames(Object.entries(consts) as Array<[K, number]>);
 }
 
 /** The name of `value`, or the number itself when the table has none. */
-export function symbolOf<K>(names: ReadonlyMap<number, K>, value: number): K | number {
-  return names.get(value) ?? value;
+export function symbolOf<K>(names: SymbolNames<K>, value: number): K | number {
+  return names.of(value);
 }
 
 /** The number behind a decoded value: `rawValue(TcpState, ev.newstate)` is 1 for TCP_ESTABLISHED. */
