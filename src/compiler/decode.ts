@@ -242,8 +242,9 @@ export function parseOpenFlags(generic: string, arch: string): SymbolTable["entr
   return [...entries, ...flags.filter((f) => !seen.has(f.value) && seen.add(f.value))];
 }
 
-/** Every decoder a probe's loader uses: its events' fields and its maps' keys. */
+/** Every decoder a probe's loader uses: its events' fields and its maps' keys and values. */
 export function decodersOf(probe: IrProbe): IrDecoder[] {
-  const keys = probe.maps.filter(isKeyed).filter((m) => !m.internal).flatMap((m) => m.key.kind === "scalar" ? [m.key.decode] : m.key.kind === "struct" ? m.key.struct.members.map((x) => x.decode) : []);
-  return [...probe.events.flatMap((e) => e.fields.map((f) => f.decode)), ...keys].filter((d): d is IrDecoder => d !== undefined);
+  const maps = probe.maps.filter(isKeyed).filter((m) => !m.internal).flatMap((m) => [m.key, m.value])
+    .flatMap((t) => (t.kind === "scalar" ? [t.decode] : t.kind === "struct" ? t.struct.members.map((x) => x.decode) : []));
+  return [...probe.events.flatMap((e) => e.fields.map((f) => f.decode)), ...maps].filter((d): d is IrDecoder => d !== undefined);
 }

@@ -252,7 +252,7 @@ function mapsInterface({ probe, Kind, rt, typedMaps, tables }: Emit): Statement 
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt, tables)}, ${mapValueTsType(x, rt)}>`,
+      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt, tables)}, ${mapValueTsType(x, rt, tables)}>`,
       docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
     })),
   };
@@ -600,8 +600,8 @@ function isPerCpu(m: IrMap): boolean {
   return m.kind.includes("percpu");
 }
 
-function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports): string {
-  const v = mapTsType(m.value, rt);
+function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports, tables: DecodeTables): string {
+  const v = mapTsType(m.value, rt, tables);
   return isPerCpu(m) ? `${rt.type("PerCpu")}<${v}>` : v;
 }
 

@@ -95,7 +95,7 @@ class Resolver {
     const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
     const namedPrograms = new Set<string>();
     const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
-    for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.decodeKey(mapName, mapSpec, programs);
+    for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.decodeMap(mapName, mapSpec, programs);
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
     const eventTypes = new Set(this.events.map((e) => e.tsName));
     for (const m of this.maps.values()) m.ts = mapTsNames(name, m.name, eventTypes);
@@ -383,41 +383,50 @@ class Resolver {
   /**
    * How a map's key (or each member of a struct key) reads in TS: what the spec's `decode:`
    * says, else what the expressions every update fills it from agree on (a syscall id, a
-   * tracepoint's state); nothing when one update fills it from something else.
+   * tracepoint's state); nothing when one update fills it from something else. A value decodes
+   * only when every update `set`s it (a count or a sum of states is no state), on a map that is
+   * not per-CPU (per-CPU values are added up).
    */
-  private decodeKey(mapName: string, spec: MapSpec, programs: ResolvedProgram[]): void {
+  private decodeMap(mapName: string, spec: MapSpec, programs: ResolvedProgram[]): void {
     const map = this.maps.get(mapName);
-    if (!map?.key || map.kind === "ringbuf") return;
-    const keys = programs.flatMap((p) => p.updates).filter((u) => u.map === map).map((u) => u.key);
+    if (!map?.key || !map.value || map.kind === "ringbuf") return;
+    const updates = programs.flatMap((p) => p.updates).filter((u) => u.map === map);
+    this.decodeComposite(map.key, updates.map((u) => u.key), spec.decode, ["maps", mapName, "decode"], `the key of '${mapName}'`);
+    const sets = updates.flatMap((u) => (u.op === "set" ? [u.value] : []));
+    if (sets.length && sets.length === updates.filter((u) => u.op !== "delete").length && !map.kind.includes("percpu")) {
+      this.decodeComposite(map.value, sets, undefined, ["maps", mapName], `the value of '${mapName}'`);
+    }
+  }
+
+  private decodeComposite(type: RMapType, fills: RComposite[], requested: MapSpec["decode"], path: SpecPath, what: string): void {
     const inferred = (exprs: IrExpr[]): { decoder?: IrDecoder; source?: ValueSource } => {
       const decoders = exprs.map((e) => (e.kind === "value" ? automaticDecoder(e.source, e.type) : undefined));
       const source = exprs[0]?.kind === "value" ? exprs[0].source : undefined;
       return decoders.length && decoders.every((d) => d && sameDecoder(d, decoders[0])) ? { decoder: decoders[0], source } : { source };
     };
-    const path = ["maps", mapName, "decode"];
-    const key = map.key;
-    if (key.kind === "scalar") {
-      if (spec.decode !== undefined && typeof spec.decode === "object") {
-        this.fail("invalid-decode", `the key of '${mapName}' is ${typeName(key.scalar)}, not a struct`, path, "give one decoder: decode: syscall");
+    if (type.kind === "scalar") {
+      if (requested !== undefined && typeof requested === "object") {
+        this.fail("invalid-decode", `${what} is ${typeName(type.scalar)}, not a struct`, path, "give one decoder: decode: syscall");
         return;
       }
-      const found = inferred(keys.flatMap((k) => (k.kind === "scalar" ? [k.expr] : [])));
-      const decode = spec.decode === undefined ? found.decoder : this.decoder(spec.decode, found.source, key.scalar, path);
-      if (decode && key.scalar.kind === "int") key.decode = decode;
+      const found = inferred(fills.flatMap((k) => (k.kind === "scalar" ? [k.expr] : [])));
+      const decode = requested === undefined ? found.decoder : this.decoder(requested, found.source, type.scalar, path);
+      if (decode) type.decode = decode;
       return;
     }
-    if (key.kind !== "struct") return;
-    if (typeof spec.decode === "string") {
-      this.fail("invalid-decode", `the key of '${mapName}' is a struct: say which member to decode`, path, `e.g. decode: { ${key.struct.members[0]?.name ?? "member"}: ${spec.decode} }`);
+    if (type.kind !== "struct") return;
+    if (typeof requested === "string") {
+      this.fail("invalid-decode", `${what} is a struct: say which member to decode`, path, `e.g. decode: { ${type.struct.members[0]?.name ?? "member"}: ${requested} }`);
       return;
     }
-    for (const [member, _] of Object.entries(spec.decode ?? {})) {
-      if (!key.struct.members.some((m) => m.name === member)) this.fail("invalid-decode", `the key of '${mapName}' has no member '${member}'.${didYouMean(member, key.struct.members.map((m) => m.name))}`, [...path, member], undefined, "key");
+    const members = type.struct.members;
+    for (const member of Object.keys(requested ?? {})) {
+      if (!members.some((m) => m.name === member)) this.fail("invalid-decode", `${what} has no member '${member}'.${didYouMean(member, members.map((m) => m.name))}`, [...path, member], undefined, "key");
     }
-    for (const m of key.struct.members) {
-      const found = inferred(keys.flatMap((k) => (k.kind === "struct" ? k.members.filter((x) => x.member === m).map((x) => x.expr) : [])));
-      const requested = spec.decode?.[m.name];
-      const decode = requested === undefined ? (m.type.kind === "int" ? found.decoder : undefined) : this.decoder(requested, found.source, m.type, [...path, m.name]);
+    for (const m of members) {
+      const found = inferred(fills.flatMap((k) => (k.kind === "struct" ? k.members.filter((x) => x.member === m).map((x) => x.expr) : [])));
+      const asked = requested?.[m.name];
+      const decode = asked === undefined ? (m.type.kind === "int" ? found.decoder : undefined) : this.decoder(asked, found.source, m.type, [...path, m.name]);
       if (decode) m.decode = decode;
     }
   }

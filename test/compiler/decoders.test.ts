@@ -87,4 +87,16 @@ describe("map keys", () => {
     expect(errors(`${counts("{ nr: u32 }", ", decode: errno")}${sysEnter}    update:\n      - { map: counts, key: { nr: id }, count: true }\n`)[0])
       .toMatch(/the key of 'counts' is a struct: say which member to decode/);
   });
+
+  it("a value every update sets from a decoded value decodes too; counts and per-CPU values do not", () => {
+    const map = (type: string, update: string) => {
+      const { probe, diagnostics } = frontEnd(`name: t\nmaps:\n  last: { type: ${type}, key: u32, value: i32 }\nprograms:\n${tcp}    update:\n${update}`);
+      expect(located(diagnostics)).toEqual([]);
+      const v = probe!.maps.find((m) => m.name === "last")!.value!;
+      return v.kind === "scalar" ? shown(v.decode) : "struct";
+    };
+    expect(map("hash", "      - { map: last, key: pid, set: newstate }\n      - { map: last, key: tid, delete: true }\n")).toBe("symbolic:State");
+    expect(map("hash", "      - { map: last, key: pid, set: newstate }\n      - { map: last, key: tid, sum: newstate }\n")).toBeUndefined();
+    expect(map("percpu_hash", "      - { map: last, key: pid, set: newstate }\n")).toBeUndefined();
+  });
 });
