@@ -2,9 +2,18 @@
  * Which values decode, and how (decode.ts): automatic for print fmt tables and syscall numbers,
  * `decode:` checked against the value's type, map keys inferred from their updates or declared.
  */
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { IrDecoder } from "../../src/compiler/decode.js";
-import { frontEnd, located } from "../helpers/compile.js";
+import type { KernelInfo } from "../../src/compiler/resolve.js";
+import { Btf } from "../../src/kernel/btf/index.js";
+import { fixtureKernel, frontEnd, located } from "../helpers/compile.js";
+
+const vmlinux = "/sys/kernel/btf/vmlinux";
+const hasBtf = existsSync(vmlinux);
+if (!hasBtf) console.warn(`[decoders.test.ts] SKIPPING the BTF enum cases: no kernel BTF at ${vmlinux}`);
+let btf: Btf | undefined;
+const withBtf: KernelInfo = { ...fixtureKernel, btf: () => (btf ??= Btf.fromFile(vmlinux)) };
 
 const tcp = "  - attach: tracepoint/sock/inet_sock_set_state\n";
 const openat = "  - attach: tracepoint/syscalls/sys_enter_openat\n";
@@ -44,6 +53,19 @@ describe("automatic decoders", () => {
       .toEqual({ f: "flags:OpenFlags", err: "symbolic:Errno", sig: "symbolic:Signal", at: "wallclock:monotonic", boot: "wallclock:boottime" });
     expect(decoders(`name: t\nprograms:\n${tcp}    fields:\n      - { name: a, from: saddr, decode: ipv4 }\n      - { name: b, from: saddr_v6, decode: inet_addr }\n      - { name: p, from: sport, decode: port }\n`))
       .toEqual({ a: "ipv4", b: "inet_addr", p: "port" });
+  });
+});
+
+describe.skipIf(!hasBtf)("BTF enums", () => {
+  it("an enum-typed CO-RE member or tp_btf argument reads as the enum's names, the table named after the enum", () => {
+    const { probe, diagnostics } = frontEnd(`name: t\nprograms:\n${openat}    fields: [{ name: hint, from: task.fs.pwd.dentry.d_inode.i_write_hint }]\n`, "probes/test.yaml", withBtf);
+    expect(located(diagnostics)).toEqual([]);
+    const hint = probe!.events[0]!.fields[0]!.decode!;
+    expect(shown(hint)).toBe("symbolic:RwHint");
+    expect(hint.kind === "symbolic" && hint.table.entries[0]).toEqual({ value: 0n, name: "WRITE_LIFE_NOT_SET" });
+    // dma_map_phys(dev, phys, dma, size, enum dma_data_direction dir, attrs), where the kernel has it.
+    const tp = frontEnd("name: t\nprograms:\n  - attach: tp_btf/dma_map_phys\n    fields: [arg4]\n", "probes/test.yaml", withBtf);
+    if (tp.probe) expect(shown(tp.probe.events[0]!.fields[0]!.decode)).toBe("symbolic:DmaDataDirection");
   });
 });
 
