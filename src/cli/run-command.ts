@@ -5,8 +5,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, packageRoot, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
-import { clockOffsetNs, errnoName, kernelDrops } from "../runtime/index.js";
+import { build, BuildCache, openFlagsTable, packageRoot, type IrField, type IrMap, type IrMapType, type IrProbe, type IrStructMember } from "../compiler/index.js";
+import { clockOffsetNs, errnoName, flagsDecoder, kernelDrops } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics } from "./output.js";
@@ -248,24 +248,16 @@ function attachName(f: IrField): string {
   return attachOf.get(f) ?? "";
 }
 
-const O_FLAGS: Array<[number, string]> = [
-  [0o100, "O_CREAT"], [0o200, "O_EXCL"], [0o400, "O_NOCTTY"], [0o1000, "O_TRUNC"], [0o2000, "O_APPEND"], [0o4000, "O_NONBLOCK"],
-  [0o10000, "O_DSYNC"], [0o20000, "O_ASYNC"], [0o40000, "O_DIRECT"], [0o200000, "O_DIRECTORY"], [0o400000, "O_NOFOLLOW"],
-  [0o1000000, "O_NOATIME"], [0o2000000, "O_CLOEXEC"], [0o10000000, "O_PATH"], [0o20000000, "O_TMPFILE"],
-];
+let openFlagsText: ((v: number) => string) | undefined;
 
-/** open(2) flags as a person writes them: O_WRONLY|O_CREAT|O_CLOEXEC. */
+/** open(2) flags as a person writes them, O_WRONLY|O_CREAT|O_CLOEXEC (decode.ts's table, from the kernel headers). */
 function openFlags(v: number): string {
-  const parts = [["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"][v & 3]!];
-  let rest = v & ~3;
-  for (const [bit, name] of O_FLAGS) {
-    if (name === "O_TMPFILE" ? (rest & bit) === bit : rest & bit) {
-      parts.push(name);
-      rest &= ~bit;
-    }
+  try {
+    openFlagsText ??= flagsDecoder(openFlagsTable().entries.map((e) => [Number(e.value), Number(e.mask ?? e.value), e.name] as const));
+  } catch {
+    return String(v); // no kernel headers on this machine
   }
-  if (rest) parts.push(`0x${rest.toString(16)}`);
-  return parts.join("|");
+  return openFlagsText(v);
 }
 
 function jsonText(value: unknown): string {

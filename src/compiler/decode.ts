@@ -53,11 +53,19 @@ export function automaticDecoder(source: ValueSource, type: ScalarOrString): IrD
   return undefined;
 }
 
+/**
+ * A decoder from any build-time number -> name table: what every symbolic decoder here is, and
+ * how another source of names plugs in (the attach points a glob matched, for its `probe` builtin).
+ */
+export function symbolicDecoder(tsName: string, origin: string, entries: SymbolTable["entries"]): IrDecoder {
+  return { kind: "symbolic", table: { tsName, origin, entries } };
+}
+
 /** An enum-typed argument or member: its names, under the enum's name (`enum rw_hint` -> `RwHint`). */
 function enumDecoder(e: EnumValues, source: ValueSource): IrDecoder {
   const fallback = source.kind === "path" ? source.steps.at(-1)?.name ?? "value" : `arg${source.kind === "kprobe-arg" ? source.index : ""}`;
   const tsName = pascalCase(e.name || fallback);
-  return { kind: "symbolic", table: { tsName, origin: e.name ? `enum ${e.name} (the kernel's BTF)` : "an anonymous enum (the kernel's BTF)", entries: e.values } };
+  return symbolicDecoder(tsName, e.name ? `enum ${e.name} (the kernel's BTF)` : "an anonymous enum (the kernel's BTF)", e.values);
 }
 
 function printedDecoder(printed: PrintedTable, fieldName: string): IrDecoder {

@@ -24,6 +24,8 @@ export type { IrField, IrMap, IrMapType, IrProbe, IrStructMember } from "./ir.js
 export { cIdentifierProblem as identifierProblem } from "./names.js";
 export { closest } from "./suggest.js";
 export { typeName } from "./types.js";
+export { openFlagsTable } from "./decode.js";
+export type { IrDecoder, SymbolTable } from "./decode.js";
 
 /**
  * Builds each spec to NAME.bpf.c, NAME.bpf.o and NAME.ts in `options.outDir` (with `check`,
