@@ -7,7 +7,8 @@
         "src/runtime/native/errors.cc",
         "src/runtime/native/object.cc",
         "src/runtime/native/map.cc",
-        "src/runtime/native/ringbuf.cc"
+        "src/runtime/native/ringbuf.cc",
+        "src/runtime/native/clock.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

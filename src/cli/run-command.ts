@@ -5,8 +5,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
-import { errnoName } from "../runtime/index.js";
+import { build, BuildCache, openFlagsTable, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
+import { clockOffsetNs, errnoName, flagsDecoder } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, type ReportOptions, type Snapshot } from "./map-report.js";
@@ -230,16 +230,15 @@ function safe<T>(f: () => T, fallback: T): T {
 
 // ---- values ------------------------------------------------------------------------------------
 
-const wallOffsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-
-/** A field's value as a person reads it: errno names, times, addresses. */
+/** A field's value as a person reads it: errno names, times, addresses (decoded values as the loader decoded them). */
 function display(field: IrField | undefined, value: unknown): string {
   if (value === undefined || value === null) return "";
+  if (value instanceof Date) return wallTime(BigInt(value.getTime()) * 1_000_000n, 3);
+  if (field?.decode) return typeof value === "string" ? value : String(value);
   const kind = (field?.source as { kind: string } | undefined)?.kind;
   if (kind === "builtin" && (field!.source as { name: string }).name === "ktime" && (typeof value === "bigint" || typeof value === "number")) {
-    const ns = (typeof value === "bigint" ? value : BigInt(Math.round(value))) + wallOffsetNs; // a number: the spec's `as: number`
-    const wall = new Date(Number(ns / 1_000_000n));
-    return `${wall.toTimeString().slice(0, 8)}.${String(Number((ns / 1000n) % 1_000_000n)).padStart(6, "0")}`;
+    const ns = (typeof value === "bigint" ? value : BigInt(Math.round(value))) + clockOffsetNs("monotonic"); // a number: the spec's `as: number`
+    return wallTime(ns, 6);
   }
   if (kind === "latency") return humanNs(Number(value));
   if (kind === "errno" && Number(value) > 0) return errnoName(Number(value));
@@ -261,33 +260,33 @@ function shellWord(text: string): string {
   return text === "" || /[\s'"\\$`]/.test(text) ? `'${text.replace(/'/g, "'\\''")}'` : text;
 }
 
+/** `14:03:07.123456`: local time of day, `digits` of the fraction. */
+function wallTime(epochNs: bigint, digits: 3 | 6): string {
+  const wall = new Date(Number(epochNs / 1_000_000n));
+  const fraction = digits === 6 ? (epochNs / 1000n) % 1_000_000n : (epochNs / 1_000_000n) % 1000n;
+  return `${wall.toTimeString().slice(0, 8)}.${String(fraction).padStart(digits, "0")}`;
+}
+
 let attachOf = new Map<IrField, string>();
 function attachName(f: IrField): string {
   return attachOf.get(f) ?? "";
 }
 
-const O_FLAGS: Array<[number, string]> = [
-  [0o100, "O_CREAT"], [0o200, "O_EXCL"], [0o400, "O_NOCTTY"], [0o1000, "O_TRUNC"], [0o2000, "O_APPEND"], [0o4000, "O_NONBLOCK"],
-  [0o10000, "O_DSYNC"], [0o20000, "O_ASYNC"], [0o40000, "O_DIRECT"], [0o200000, "O_DIRECTORY"], [0o400000, "O_NOFOLLOW"],
-  [0o1000000, "O_NOATIME"], [0o2000000, "O_CLOEXEC"], [0o10000000, "O_PATH"], [0o20000000, "O_TMPFILE"],
-];
+let openFlagsText: ((v: number) => string) | undefined;
 
-/** open(2) flags as a person writes them: O_WRONLY|O_CREAT|O_CLOEXEC. */
+/** open(2) flags as a person writes them, O_WRONLY|O_CREAT|O_CLOEXEC (decode.ts's table, from the kernel headers). */
 function openFlags(v: number): string {
-  const parts = [["O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"][v & 3]!];
-  let rest = v & ~3;
-  for (const [bit, name] of O_FLAGS) {
-    if (name === "O_TMPFILE" ? (rest & bit) === bit : rest & bit) {
-      parts.push(name);
-      rest &= ~bit;
-    }
+  try {
+    openFlagsText ??= flagsDecoder(openFlagsTable().entries.map((e) => [Number(e.value), Number(e.mask ?? e.value), e.name] as const));
+  } catch {
+    return String(v); // no kernel headers on this machine
   }
-  if (rest) parts.push(`0x${rest.toString(16)}`);
-  return parts.join("|");
+  return openFlagsText(v);
 }
 
 function defaultWidth(field: IrField): number {
   const t = field.type;
+  if (field.decode) return { symbolic: 16, flags: 18, ksym: 24, ipv4: 15, ipv6: 24, inet_addr: 24, port: 5, wallclock: 12 }[field.decode.kind];
   if (t.kind === "bool") return 5;
   if (t.kind === "string") return Math.min(t.size - 1, 16);
   if (t.kind === "string_list") return 40;

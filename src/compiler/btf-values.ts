@@ -9,8 +9,14 @@ import type { ScalarOrString } from "./types.js";
 export type BtfRead = "int" | "kernel_string" | "user_string" | "char_array" | "array" | "pointer";
 
 export type BtfCapture =
-  | { ok: true; type: ScalarOrString; read: BtfRead }
+  | { ok: true; type: ScalarOrString; read: BtfRead; enum?: EnumValues }
   | { ok: false; why: string };
+
+/** An enum's values by name (`enum rw_hint`: WRITE_LIFE_NOT_SET = 0, ...), in BTF's order; `name` is "" when anonymous. */
+export interface EnumValues {
+  name: string;
+  values: Array<{ value: bigint; name: string }>;
+}
 
 /** How a value of BTF type `id` is captured; `charSize` sizes strings read through a pointer. */
 export function captureOf(btf: Btf, id: number, charSize: number): BtfCapture {
@@ -22,7 +28,10 @@ export function captureOf(btf: Btf, id: number, charSize: number): BtfCapture {
       return { ok: true, type: { kind: "int", size: t.size as 1 | 2 | 4 | 8, signed: t.signed }, read: "int" };
     case "enum":
     case "enum64":
-      return { ok: true, type: { kind: "int", size: (t.size === 8 ? 8 : t.size === 2 ? 2 : t.size === 1 ? 1 : 4) as 1 | 2 | 4 | 8, signed: false }, read: "int" };
+      return {
+        ok: true, type: { kind: "int", size: (t.size === 8 ? 8 : t.size === 2 ? 2 : t.size === 1 ? 1 : 4) as 1 | 2 | 4 | 8, signed: false }, read: "int",
+        enum: { name: t.name, values: t.values.map((v) => ({ value: BigInt(v.value), name: v.name })) },
+      };
     case "ptr": {
       const target = btf.type(btf.resolve(t.type));
       if (target.kind === "int" && target.size === 1) {

@@ -12,6 +12,7 @@ import { compileC } from "./clang.js";
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
 import { emitC } from "./emit-c.js";
 import { emitTs } from "./emit-ts.js";
+import { decodersOf } from "./decode.js";
 import type { IrProbe } from "./ir.js";
 import { licenseProblem } from "./license.js";
 import { KernelSymbols } from "../kernel/kallsyms.js";
@@ -158,7 +159,8 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     const runtimeImport = options.runtimeImport ?? "probegen/runtime";
     const key = options.cache && await options.cache.key({
       specPath: spec, specText: text, cPath: displayPath(cPath), cText, runtimeImport,
-      kernelFacts: probe.programs.map((p) => p.attach),
+      // The loader's decode tables come from the machine too (kernel headers: syscall numbers).
+      kernelFacts: [probe.programs.map((p) => p.attach), decodersOf(probe)],
     });
     let outputs = key ? await options.cache!.get(key) : undefined;
     result.cached = outputs !== undefined;

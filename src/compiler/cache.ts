@@ -79,7 +79,7 @@ export class BuildCache {
   async key(inputs: CacheInputs): Promise<string> {
     const h = createHash("sha256");
     h.update(await this.environment());
-    for (const part of [inputs.specPath, inputs.specText, inputs.cPath, inputs.cText, inputs.runtimeImport, JSON.stringify(inputs.kernelFacts)]) {
+    for (const part of [inputs.specPath, inputs.specText, inputs.cPath, inputs.cText, inputs.runtimeImport, JSON.stringify(inputs.kernelFacts, (_k, v) => (typeof v === "bigint" ? `${v}n` : v))]) {
       h.update(`${Buffer.byteLength(part)}:`);
       h.update(part);
     }

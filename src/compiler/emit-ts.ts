@@ -10,6 +10,7 @@ import { ringRecordSize, type StructLayout } from "./layout.js";
 import { pathInComment, tsDocText, tsStringLiteral } from "./escape.js";
 import { version } from "./package-info.js";
 import { isByteArray, typeName, type ScalarOrString } from "./types.js";
+import { decodedTsType, decodersOf, type IrDecoder, type SymbolTable } from "./decode.js";
 
 export interface EmitTsOptions {
   /** Module the loader imports the runtime from. */
@@ -34,7 +35,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
-const runtimeValues = ["loadObject", "TypedMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
 
 class RuntimeImports {
@@ -70,6 +71,45 @@ function declaredNames(probe: IrProbe): Set<string> {
   return new Set([...Object.values(probe.ts), ...probe.events.map((e) => e.tsName), ...probe.maps.flatMap((m) => Object.values(m.ts ?? {})), ...structs]);
 }
 
+/**
+ * The number -> name tables the loader exports, each under one name: tables equal in content
+ * share it (`oldstate` and `newstate`), and a name another table or declaration took gets a number.
+ */
+class DecodeTables {
+  private readonly byContent = new Map<string, { table: SymbolTable; kind: "symbolic" | "flags"; name: string }>();
+
+  constructor(probe: IrProbe, private readonly declared: Set<string>) {
+    for (const d of decodersOf(probe)) if (d?.kind === "symbolic" || d?.kind === "flags") this.add(d.table, d.kind);
+  }
+
+  private add(table: SymbolTable, kind: "symbolic" | "flags"): void {
+    const key = contentKey(table, kind);
+    if (this.byContent.has(key)) return;
+    let name = table.tsName;
+    for (let i = 2; this.declared.has(name); i++) name = `${table.tsName}${i}`;
+    this.declared.add(name);
+    this.byContent.set(key, { table, kind, name });
+  }
+
+  /** The exported const (and type) of a table. */
+  name(table: SymbolTable, kind: "symbolic" | "flags"): string {
+    return this.byContent.get(contentKey(table, kind))!.name;
+  }
+
+  all(): Array<{ table: SymbolTable; kind: "symbolic" | "flags"; name: string }> {
+    return [...this.byContent.values()];
+  }
+}
+
+function contentKey(t: SymbolTable, kind: string): string {
+  return `${kind}:${t.tsName}:${t.entries.map((e) => `${e.value}/${e.mask ?? ""}=${e.name}`).join(",")}`;
+}
+
+/** The module-level consts a table's decoder reads: value -> name map, or the flags text function. */
+function decoderConst(name: string, kind: "symbolic" | "flags"): string {
+  return kind === "symbolic" ? `namesOf${name}` : `textOf${name}`;
+}
+
 type Statement = string | WriterFunction | StatementStructures;
 
 /** What every part of the loader is printed from. */
@@ -82,17 +122,20 @@ interface Emit {
   defaultRing?: IrMap;
   /** Maps the TS API types (not ring buffers, not internal plumbing). */
   typedMaps: IrKeyedMap[];
+  tables: DecodeTables;
 }
 
 export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<string> {
   const { m, project } = await morph();
   const rings = probe.maps.filter((x) => x.kind === "ringbuf");
+  const declared = declaredNames(probe);
+  const tables = new DecodeTables(probe, declared);
   const e: Emit = {
-    probe, rt: new RuntimeImports(declaredNames(probe)), Kind: m.StructureKind, rings, defaultRing: rings.find((x) => x.name === "events"),
-    typedMaps: probe.maps.filter(isKeyed).filter((x) => !x.internal),
+    probe, rt: new RuntimeImports(declared), Kind: m.StructureKind, rings, defaultRing: rings.find((x) => x.name === "events"),
+    typedMaps: probe.maps.filter(isKeyed).filter((x) => !x.internal), tables,
   };
   const statements: Statement[] = [
-    ...attachPointNames(e),
+    ...tableStatements(e),
     ...eventTypes(e),
     ...mapStructTypes(e),
     ...optionTypes(e),
@@ -118,27 +161,8 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
   return text;
 }
 
-/** The names `probe` reads as: its number indexes them (the C side writes the index). */
-function attachPointNames({ probe, Kind }: Emit): Statement[] {
-  if (!probe.attachPoints) return [];
-  return [
-    (w) => {
-      w.writeLine("/** Every attach point of the probe's programs: what `probe` names, in the order of its numbers. */");
-      w.writeLine(`export const ${probe.ts.attachPoints} = [`);
-      w.indent(() => probe.attachPoints!.forEach((n) => w.writeLine(`${JSON.stringify(n)},`)));
-      w.writeLine("] as const;");
-    },
-    { kind: Kind.TypeAlias, name: probe.ts.attachPoint, isExported: true, docs: docs("An attach point's name: what `probe` reads as."), type: `(typeof ${probe.ts.attachPoints})[number]` },
-  ];
-}
-
-/** `probe`'s number as the attach point's name. */
-function attachPointAt(probe: IrProbe, index: string): string {
-  return `${probe.ts.attachPoints}[Number(${index})]!`;
-}
-
 /** One interface per event, and one union per ring buffer. */
-function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
+function eventTypes({ probe, Kind, rings, tables }: Emit): Statement[] {
   return [
     ...probe.events.map((event): Statement => ({
       kind: Kind.Interface,
@@ -148,7 +172,7 @@ function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
       properties: [
         ...(event.tag !== undefined ? [{ name: "type", type: JSON.stringify(event.name), isReadonly: true, docs: docs("Which event this is.") }] : []),
         ...event.fields.flatMap((f) => [
-          { name: f.tsName, type: f.source.kind === "probe" ? probe.ts.attachPoint : f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) },
+          { name: f.tsName, type: f.decode ? decodedType(f.decode, tables) : f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) },
           ...(f.type.kind === "string_list"
             ? [{ name: tsNames.listTruncated(f.tsName), type: "boolean", docs: docs(`Whether ${f.tsName} had more than ${f.type.count} strings (only the first ${f.type.count} are kept).`) }]
             : []),
@@ -166,7 +190,7 @@ function eventTypes({ probe, Kind, rings }: Emit): Statement[] {
 }
 
 /** Interfaces of struct keys and values. */
-function mapStructTypes({ probe, Kind, typedMaps }: Emit): Statement[] {
+function mapStructTypes({ Kind, typedMaps, tables }: Emit): Statement[] {
   return typedMaps.flatMap((map) => (["key", "value"] as const).flatMap((role): Statement[] => {
     const t = map[role];
     if (t.kind !== "struct") return [];
@@ -175,7 +199,7 @@ function mapStructTypes({ probe, Kind, typedMaps }: Emit): Statement[] {
       name: t.struct.tsName,
       isExported: true,
       docs: docs(`${role === "key" ? "Key" : "Value"} of map '${map.name}'.`),
-      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: mm.probeName ? probe.ts.attachPoint : tsType(mm.type) })),
+      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: mm.decode ? decodedType(mm.decode, tables) : tsType(mm.type) })),
     }];
   }));
 }
@@ -224,7 +248,7 @@ function optionTypes({ probe, Kind, rt }: Emit): Statement[] {
   ];
 }
 
-function mapsInterface({ probe, Kind, rt, typedMaps }: Emit): Statement {
+function mapsInterface({ probe, Kind, rt, typedMaps, tables }: Emit): Statement {
   return {
     kind: Kind.Interface,
     name: probe.ts.maps,
@@ -233,7 +257,7 @@ function mapsInterface({ probe, Kind, rt, typedMaps }: Emit): Statement {
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt, probe)}, ${mapValueTsType(x, rt, probe)}>`,
+      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt, tables)}, ${mapValueTsType(x, rt, tables)}>`,
       docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
     })),
   };
@@ -290,10 +314,10 @@ function tsType(t: ScalarOrString): string {
   }
 }
 
-function mapTsType(t: IrMapType, rt: RuntimeImports, probe: IrProbe): string {
+function mapTsType(t: IrMapType, rt: RuntimeImports, tables?: DecodeTables): string {
   switch (t.kind) {
     case "struct": return t.struct.tsName;
-    case "scalar": return t.probeName ? probe.ts.attachPoint : tsType(t.scalar);
+    case "scalar": return t.decode && tables ? decodedType(t.decode, tables) : tsType(t.scalar);
     case "histogram": return rt.type("Histogram");
   }
 }
@@ -416,7 +440,7 @@ function plus(offset: number): string {
   return offset === 0 ? "offset" : `offset + ${offset}`;
 }
 
-function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports, probe: IrProbe): void {
+function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports, tables: DecodeTables): void {
   const at = new Map(event.layout.members.map((m) => [m.name, m.offset]));
   w.inlineBlock(() => {
     if (event.tag !== undefined) w.writeLine(`type: ${JSON.stringify(event.name)},`);
@@ -428,19 +452,87 @@ function eventObject(w: CodeBlockWriter, event: IrEvent, rt: RuntimeImports, pro
         w.writeLine(`${tsNames.listTruncated(f.tsName)}: view.getUint8(${plus(at.get(cNames.listMore(f.name))!)}) !== 0,`);
         continue;
       }
-      const value = f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset), rt);
-      w.writeLine(`${f.tsName}: ${f.source.kind === "probe" ? attachPointAt(probe, value) : value},`);
+      const read = f.decode ? decodedRead(f.type, f.decode, plus(offset), rt, tables)
+        : f.asNumber && f.type.kind === "int" ? readAsNumber(f.type.signed, offset) : readExpr(f.type, plus(offset), rt);
+      w.writeLine(`${f.tsName}: ${read},`);
     }
   });
 }
 
-function recordDecoder(w: CodeBlockWriter, { rt, probe }: Emit, r: IrMap): void {
+// ---- decoded values (decode.ts) ------------------------------------------------------------------
+
+/** Each table as `export const TcpState = { TCP_ESTABLISHED: 1, ... } as const`, its type, and its decoder. */
+function tableStatements({ tables, rt }: Emit): Statement[] {
+  return tables.all().map(({ table, kind, name }): Statement => (w) => {
+    const seen = new Set<string>();
+    const unique = table.entries.filter((e) => !seen.has(e.name) && seen.add(e.name));
+    w.writeLine(`/** ${kind === "symbolic" ? "Names" : "Flags"} of the values, from ${tsDocText(table.origin)}: \`${name}.${unique[0]?.name ?? "X"}\` is ${unique[0]?.value ?? 0}. */`);
+    w.write(`export const ${name} = `).inlineBlock(() => {
+      for (const e of unique) w.writeLine(`${propertyKey(e.name)}: ${e.value},`);
+    }).write(" as const;").newLine();
+    if (kind === "symbolic") {
+      w.writeLine(`export type ${name} = keyof typeof ${name};`);
+      w.writeLine(`const ${decoderConst(name, kind)} = ${rt.value("symbolNames")}(${name});`);
+    } else {
+      const entries = table.entries.map((e) => `[${e.value}, ${e.mask ?? e.value}, ${JSON.stringify(e.name)}]`);
+      w.writeLine(`const ${decoderConst(name, kind)} = ${rt.value("flagsDecoder")}([${entries.join(", ")}]);`);
+    }
+    w.blankLine();
+  });
+}
+
+function propertyKey(name: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name : JSON.stringify(name);
+}
+
+/** The TS type of a decoded value: a table's names or the number it lacks, text, a Date. */
+function decodedType(d: IrDecoder, tables: DecodeTables): string {
+  if (d.kind === "symbolic") return `${tables.name(d.table, d.kind)} | number`;
+  return decodedTsType(d, "number");
+}
+
+/** An integer as a number, however wide (a table's values are numbers): no BigInt. */
+function numberRead(t: ScalarOrString, at: string, rt: RuntimeImports): string {
+  if (t.kind === "int" && t.size === 8) return `view.getUint32(${at}, true) + view.get${t.signed ? "Int" : "Uint"}32(${at} + 4, true) * 4294967296`;
+  return readExpr(t, at, rt);
+}
+
+/** Reads a value and shows it as its decoder says. */
+function decodedRead(t: ScalarOrString, d: IrDecoder, at: string, rt: RuntimeImports, tables: DecodeTables): string {
+  switch (d.kind) {
+    case "symbolic": return `${rt.value("symbolOf")}(${decoderConst(tables.name(d.table, d.kind), d.kind)}, ${numberRead(t, at, rt)})`;
+    case "flags": return `${decoderConst(tables.name(d.table, d.kind), d.kind)}(${numberRead(t, at, rt)})`;
+    case "ksym": return `${rt.value("ksym")}(${readExpr(t, at, rt)})`;
+    case "port": return `view.getUint16(${at}, false)`;
+    case "ipv4": return `${rt.value("ipv4")}(view, ${at})`;
+    case "ipv6": return `${rt.value("ipv6")}(view, ${at})`;
+    case "inet_addr": return `${rt.value("inetAddr")}(view, ${at}, ${addressBytes(t)})`;
+    case "wallclock": return `${rt.value("wallclock")}(${readExpr(t, at, rt)}, "${d.clock}")`;
+  }
+}
+
+function addressBytes(t: ScalarOrString): 4 | 16 {
+  return (t.kind === "array" ? t.element.size * t.length : t.kind === "int" ? t.size : 0) === 16 ? 16 : 4;
+}
+
+/** Writes a decoded value (a map key looked up by name) back as the number it shows. */
+function decodedWrite(t: ScalarOrString, d: IrDecoder, at: string, value: string, rt: RuntimeImports, tables: DecodeTables, member?: string): string {
+  switch (d.kind) {
+    case "symbolic": return writeStmt(t, at, `${rt.value("rawValue")}(${tables.name(d.table, d.kind)}, ${value})`, rt, member);
+    case "flags": return writeStmt(t, at, `${rt.value("flagsValue")}(${tables.name(d.table, d.kind)}, ${value})`, rt, member);
+    case "port": return `${writeStmt(t, at, value, rt, member).replace(/;$/, "")}, view.setUint16(${at}, view.getUint16(${at}, true), false);`;
+    case "ipv4": case "ipv6": case "inet_addr": return `${rt.value("writeInetAddr")}(view, ${at}, ${addressBytes(t)}, ${value});`;
+    case "ksym": case "wallclock": return `${rt.value("notEncodable")}(${JSON.stringify(d.kind)});`;
+  }
+}
+
+function recordDecoder(w: CodeBlockWriter, { rt, tables }: Emit, r: IrMap): void {
   const type = names(r).eventType;
   w.writeLine(`/** Decodes one record of the '${r.name}' ring buffer (layout checked in C by _Static_assert). */`);
   w.write(`export function ${names(r).decoder}(view: DataView, offset: number): ${type} `).block(() => {
     if (r.events.length === 1) {
       w.write("return ");
-      eventObject(w, r.events[0]!, rt, probe);
+      eventObject(w, r.events[0]!, rt, tables);
       w.write(";").newLine();
       return;
     }
@@ -452,7 +544,7 @@ function recordDecoder(w: CodeBlockWriter, { rt, probe }: Emit, r: IrMap): void 
       for (const e of r.events) {
         w.write(`case ${e.tag}:`).newLine().indent(() => {
           w.write("return ");
-          eventObject(w, e, rt, probe);
+          eventObject(w, e, rt, tables);
           w.write(";").newLine();
         });
       }
@@ -466,19 +558,19 @@ function codecName(m: IrMap, role: "key" | "value"): string {
   return role === "key" ? names(m).keyCodec : names(m).valueCodec;
 }
 
-function mapCodecs(w: CodeBlockWriter, { rt, probe }: Emit, m: IrKeyedMap): void {
+function mapCodecs(w: CodeBlockWriter, { rt, tables }: Emit, m: IrKeyedMap): void {
   for (const role of ["key", "value"] as const) {
     const t = m[role];
     const perCpu = role === "value" && isPerCpu(m);
     const name = perCpu ? names(m).oneCpuCodec : codecName(m, role);
-    const tsT = mapTsType(t, rt, probe);
+    const tsT = mapTsType(t, rt, tables);
     const codec = rt.type("Codec");
     if (t.kind === "histogram") {
       const h = t.histogram;
       const shape = h.kind === "log2" ? `{ kind: "log2" }` : `{ kind: "linear", min: ${h.min}, max: ${h.max}, step: ${h.step} }`;
       w.writeLine(`const ${name}: ${codec}<${tsT}> = ${rt.value("histogramCodec")}(${shape}, ${h.slots});`);
     } else {
-      w.write(`const ${name}: ${codec}<${tsT}> = `).inlineBlock(() => codecBody(w, t, rt, probe)).write(";").newLine();
+      w.write(`const ${name}: ${codec}<${tsT}> = `).inlineBlock(() => codecBody(w, t, rt, tables)).write(";").newLine();
     }
     if (perCpu) {
       w.writeLine(`/** One value per possible CPU; \`total\` adds them up. */`);
@@ -487,25 +579,27 @@ function mapCodecs(w: CodeBlockWriter, { rt, probe }: Emit, m: IrKeyedMap): void
   }
 }
 
-function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }, rt: RuntimeImports, probe: IrProbe): void {
+function codecBody(w: CodeBlockWriter, t: IrMapType & { kind: "scalar" | "struct" }, rt: RuntimeImports, tables: DecodeTables): void {
   w.writeLine(`size: ${mapTypeSize(t)},`);
-  // `probe` is stored as its number and read as the attach point's name.
-  const read = (type: ScalarOrString, at: string, named?: true) => (named ? attachPointAt(probe, readExpr(type, at, rt)) : readExpr(type, at, rt));
-  const number = (value: string, type: ScalarOrString, named?: true) => (!named ? value : type.kind === "int" && type.size === 8 ? `BigInt(${probe.ts.attachPoints}.indexOf(${value}))` : `${probe.ts.attachPoints}.indexOf(${value})`);
   if (t.kind === "scalar") {
-    w.writeLine(`decode: (view, offset) => ${read(t.scalar, "offset", t.probeName)},`);
-    w.writeLine(`encode: (value, view, offset) => ${writeStmt(t.scalar, "offset", number("value", t.scalar, t.probeName), rt).replace(/;$/, "")},`);
+    const read = t.decode ? decodedRead(t.scalar, t.decode, "offset", rt, tables) : readExpr(t.scalar, "offset", rt);
+    const write = t.decode ? decodedWrite(t.scalar, t.decode, "offset", "value", rt, tables) : writeStmt(t.scalar, "offset", "value", rt);
+    w.writeLine(`decode: (view, offset) => ${read},`);
+    w.writeLine(`encode: (value, view, offset) => ${write.replace(/;$/, "")},`);
     return;
   }
   const s = t.struct;
   const layout: StructLayout = s.layout;
   const at = new Map(layout.members.map((x) => [x.name, x.offset]));
   w.write("decode: (view, offset) => (").inlineBlock(() => {
-    for (const x of s.members) w.writeLine(`${x.tsName}: ${read(x.type, plus(at.get(x.name)!), x.probeName)},`);
+    for (const x of s.members) w.writeLine(`${x.tsName}: ${x.decode ? decodedRead(x.type, x.decode, plus(at.get(x.name)!), rt, tables) : readExpr(x.type, plus(at.get(x.name)!), rt)},`);
   }).write("),").newLine();
   w.write("encode: (value, view, offset) => ").inlineBlock(() => {
     w.writeLine(`${rt.value("beginStruct")}(view, offset, ${layout.size}, value, [${s.members.map((x) => JSON.stringify(x.tsName)).join(", ")}]);`);
-    for (const x of s.members) w.writeLine(writeStmt(x.type, plus(at.get(x.name)!), number(`value.${x.tsName}`, x.type, x.probeName), rt, x.tsName));
+    for (const x of s.members) {
+      const at2 = plus(at.get(x.name)!);
+      w.writeLine(x.decode ? decodedWrite(x.type, x.decode, at2, `value.${x.tsName}`, rt, tables, x.tsName) : writeStmt(x.type, at2, `value.${x.tsName}`, rt, x.tsName));
+    }
   }).write(",").newLine();
 }
 
@@ -525,8 +619,8 @@ function isPerCpu(m: IrMap): boolean {
   return m.kind.includes("percpu");
 }
 
-function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports, probe: IrProbe): string {
-  const v = mapTsType(m.value, rt, probe);
+function mapValueTsType(m: IrKeyedMap, rt: RuntimeImports, tables: DecodeTables): string {
+  const v = mapTsType(m.value, rt, tables);
   return isPerCpu(m) ? `${rt.type("PerCpu")}<${v}>` : v;
 }
 

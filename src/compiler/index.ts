@@ -27,6 +27,8 @@ export { cIdentifierProblem as identifierProblem, tsNames } from "./names.js";
 export { closest } from "./suggest.js";
 export { globMatcher, isGlob } from "./attach/glob.js";
 export { typeName } from "./types.js";
+export { openFlagsTable } from "./decode.js";
+export type { IrDecoder, SymbolTable } from "./decode.js";
 
 /**
  * Builds each spec to NAME.bpf.c, NAME.bpf.o and NAME.ts in `options.outDir` (with `check`,

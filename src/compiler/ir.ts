@@ -11,7 +11,8 @@ import type { MapTsNames, ProbeTsNames } from "./names.js";
 import { sizeOf, typeName, type BoolType, type IntType, type ScalarOrString, type StringType } from "./types.js";
 
 import type { Capture, PathStep } from "../kernel/btf/index.js";
-import type { BtfRead } from "./btf-values.js";
+import type { BtfRead, EnumValues } from "./btf-values.js";
+import type { IrDecoder } from "./decode.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
@@ -27,14 +28,15 @@ export type PathRoot =
 export type ValueSource =
   | { kind: "builtin"; name: Builtin }
   | { kind: "tracepoint-field"; field: TracepointField }
-  | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string"; ctx?: ArgContext }
+  /** `enum`: the argument's BTF type is an enum (its names decode the value). */
+  | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string"; ctx?: ArgContext; enum?: EnumValues }
   /** fexit reads the return value after the arguments (at ctx[index]). */
   | { kind: "retval"; arrayIndex?: number }
   /**
    * A kernel struct member read with CO-RE: `task.real_parent.tgid`. `root` is a BTF type id
    * (the struct the path starts in) so the emitter can print the needed types.
    */
-  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: BtfRead }
+  | { kind: "path"; root: PathRoot; rootType: number; steps: PathStep[]; capture: Capture; read: BtfRead; enum?: EnumValues }
   | { kind: "param"; param: IrParam }
   /** Exit of a pair: nanoseconds since the entry. */
   | { kind: "latency" }
@@ -42,7 +44,7 @@ export type ValueSource =
   | { kind: "errno"; ret: ValueSource }
   /** Exit of a pair: a value captured at entry, read back from the stash (member set by the resolver). */
   | { kind: "stashed"; inner: ValueSource; member: string }
-  /** Which attach point fired: a constant of each program, the point's index in `IrProbe.attachPoints`. */
+  /** Which attach point fired: a constant of each program, its index in `IrProbe.attachPoints` (TS reads it as the name through the AttachPoint table). */
   | { kind: "probe"; index: number };
 
 /** A runtime parameter: a field of the `const volatile` params struct in .rodata. */
@@ -66,6 +68,8 @@ export interface IrField {
   type: ScalarOrString;
   /** A 64-bit integer the TS decoder reads as a number (the spec's `as: number`), not a bigint. */
   asNumber?: boolean;
+  /** How TS shows the value (decode.ts): a name, flags, an address, a Date. */
+  decode?: IrDecoder;
   source: ValueSource;
   description?: string;
   /** Where its value is read (`from:`), and where its name is given (the same for `- pid`). */
@@ -150,8 +154,8 @@ export interface IrStructMember {
   tsName: string;
   span: SourceSpan;
   type: ScalarOrString;
-  /** Holds `probe`: TS reads it as the attach point's name. */
-  probeName?: true;
+  /** How TS shows the member (a map key's, declared or inferred from the updates). */
+  decode?: IrDecoder;
 }
 
 /** A struct key or value of a map, laid out by the lowering pass. */
@@ -197,7 +201,7 @@ export type IrHistogram = Histogram & { cName: string };
 
 /** What a map's key or value holds. */
 export type IrMapType<L extends Layout = StructLayout> =
-  | { kind: "scalar"; scalar: ScalarOrString; /** Holds `probe`: TS reads it as the attach point's name. */ probeName?: true }
+  | { kind: "scalar"; scalar: ScalarOrString; decode?: IrDecoder }
   | { kind: "struct"; struct: IrStruct<L> }
   | { kind: "histogram"; histogram: IrHistogram };
 

@@ -104,9 +104,6 @@ export interface ProbeTsNames {
   params: string;
   mapSizes: string;
   loadOptions: string;
-  /** The attach points `probe` names (a const tuple), and the union of their names. */
-  attachPoints: string;
-  attachPoint: string;
 }
 
 /**
@@ -116,7 +113,7 @@ export interface ProbeTsNames {
  */
 export function probeTsNames(probe: string, eventTypes: ReadonlySet<string>): ProbeTsNames {
   const p = pascalCase(probe);
-  return { loader: `load${p}`, probe: `${p}Probe`, event: unionName(`${p}Event`, eventTypes), maps: `${p}Maps`, params: `${p}Params`, mapSizes: `${p}MapSizes`, loadOptions: `${p}LoadOptions`, attachPoints: `${p}AttachPoints`, attachPoint: `${p}AttachPoint` };
+  return { loader: `load${p}`, probe: `${p}Probe`, event: unionName(`${p}Event`, eventTypes), maps: `${p}Maps`, params: `${p}Params`, mapSizes: `${p}MapSizes`, loadOptions: `${p}LoadOptions` };
 }
 
 function unionName(singular: string, eventTypes: ReadonlySet<string>): string {

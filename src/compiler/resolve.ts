@@ -16,6 +16,8 @@ import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSp
 import { didYouMean } from "./suggest.js";
 import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
 import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
+import { automaticDecoder, requestedDecoder, sameDecoder, type DecoderName, type IrDecoder, type SymbolTable } from "./decode.js";
+import type { ValueSource } from "./ir.js";
 
 export type { KernelInfo };
 
@@ -46,6 +48,8 @@ class Resolver {
   private bag = new DiagnosticBag();
   /** Every program's attach points, in the order first seen: `probe` is an index into it. */
   private readonly attachNames: string[] = [];
+  /** What `probe` reads as in TS: the attach points by index, filled as programs are resolved. */
+  private readonly attachTable: SymbolTable = { tsName: "AttachPoint", origin: "the attach points of this probe's programs", entries: [] };
   private readonly maps = new Map<string, RMap>();
   private readonly events: REvent[] = [];
   private params: IrParam[] = [];
@@ -99,7 +103,7 @@ class Resolver {
     const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
     const namedPrograms = new Set<string>();
     const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
-    const namesProbe = this.markProbeKeys(programs) || this.events.some((e) => e.fields.some((f) => f.source.kind === "probe"));
+    for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.decodeMap(mapName, mapSpec, programs);
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
     const eventTypes = new Set(this.events.map((e) => e.tsName));
     for (const m of this.maps.values()) m.ts = mapTsNames(name, m.name, eventTypes);
@@ -112,7 +116,7 @@ class Resolver {
       maps: [...this.maps.values()],
       events: this.events,
       params: this.params,
-      ...(namesProbe ? { attachPoints: this.attachNames } : {}),
+      ...(this.namesProbe() ? { attachPoints: this.attachNames } : {}),
       ts: probeTsNames(name, eventTypes),
       btfTypes: this.loadedBtf && (this.types.paths.length || this.types.declare.length) ? { btf: this.loadedBtf, paths: this.types.paths, declare: this.types.declare } : undefined,
     };
@@ -122,33 +126,22 @@ class Resolver {
   }
 
   /**
-   * Marks the map keys (and struct key members) every update fills with `probe`, so TS reads
-   * them as attach point names; true when there is one.
+   * Whether TS reads `probe` anywhere (an event field, a map key): then the loader exports the
+   * attach points' names. A key filled with `probe` must be wide enough to number them all.
    */
-  private markProbeKeys(programs: ResolvedProgram[]): boolean {
-    const isProbe = (e: IrExpr) => e.kind === "value" && e.source.kind === "probe";
-    let marked = false;
+  private namesProbe(): boolean {
+    const readsProbe = (d: IrDecoder | undefined) => d?.kind === "symbolic" && d.table === this.attachTable;
+    let named = this.events.some((e) => e.fields.some((f) => readsProbe(f.decode)));
     for (const map of this.maps.values()) {
-      const keys = programs.flatMap((p) => p.updates).filter((u) => u.map === map).map((u) => u.key);
-      if (keys.length === 0) continue;
-      if (map.key?.kind === "scalar" && keys.every((k) => k.kind === "scalar" && isProbe(k.expr))) {
-        map.key = { ...map.key, probeName: true };
-        marked = true;
-        const key = map.key.scalar;
-        if (key.kind === "int" && key.size < 4 && this.attachNames.length > Number(intRange(key).max) + 1) {
-          this.bag.add(error("invalid-map", `map '${map.name}' is keyed by probe, and its ${typeName(key)} key cannot number the probe's ${this.attachNames.length} attach points`, map.span, "declare key: u32"));
-        }
-      }
-      if (map.key?.kind === "struct") {
-        for (const member of map.key.struct.members) {
-          if (keys.every((k) => k.kind === "struct" && k.members.some((m) => m.member === member && isProbe(m.expr)))) {
-            member.probeName = true;
-            marked = true;
-          }
-        }
+      const key = map.key;
+      if (key?.kind === "struct") named ||= key.struct.members.some((m) => readsProbe(m.decode));
+      if (key?.kind !== "scalar" || !readsProbe(key.decode)) continue;
+      named = true;
+      if (key.scalar.kind === "int" && key.scalar.size < 4 && this.attachNames.length > Number(intRange(key.scalar).max) + 1) {
+        this.bag.add(error("invalid-map", `map '${map.name}' is keyed by probe, and its ${typeName(key.scalar)} key cannot number the probe's ${this.attachNames.length} attach points`, map.span, "declare key: u32"));
       }
     }
-    return marked;
+    return named;
   }
 
   private probeName(): string {
@@ -358,7 +351,9 @@ class Resolver {
   /** An attach point's index in the probe's list of them: what `probe` reads in C. */
   private attachIndex(section: string): number {
     const at = this.attachNames.indexOf(section);
-    return at >= 0 ? at : this.attachNames.push(section) - 1;
+    if (at >= 0) return at;
+    this.attachTable.entries.push({ value: BigInt(this.attachNames.length), name: section });
+    return this.attachNames.push(section) - 1;
   }
 
   /** A program with one attach point (and maybe its exit). */
@@ -591,7 +586,81 @@ class Resolver {
         asNumber = true;
       }
     }
-    return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath), nameSpan: this.span(namePath) };
+    const decode = this.decoder(obj.decode, value.source, type, [...path, "decode"]);
+    return { name, tsName: tsNames.property(name), type, ...(asNumber ? { asNumber } : {}), ...(decode ? { decode } : {}), source: value.source, description: obj.description ?? value.description, span: this.span(fromPath), nameSpan: this.span(namePath) };
+  }
+
+  /** What a value reads as unasked: `probe` as its attach point's name, the rest as decode.ts says. */
+  private automaticDecoder(source: ValueSource, type: ScalarOrString): IrDecoder | undefined {
+    return source.kind === "probe" ? { kind: "symbolic", table: this.attachTable } : automaticDecoder(source, type);
+  }
+
+  /** The decoder a value gets: the one `decode:` names, else the automatic one (decode.ts). */
+  private decoder(requested: DecoderName | undefined, source: ValueSource | undefined, type: ScalarOrString, path: SpecPath): IrDecoder | undefined {
+    const automatic = source && this.automaticDecoder(source, type);
+    if (requested === undefined) return automatic;
+    let decoder: IrDecoder | string | undefined;
+    try {
+      decoder = requestedDecoder(requested, source, type, automatic);
+    } catch (e) {
+      decoder = (e as Error).message; // a build-time table the machine lacks (kernel headers)
+    }
+    if (typeof decoder === "string") {
+      this.fail("invalid-decode", decoder, path, requested === "symbolic" || requested === "flags" ? "remove 'decode', or name a decoder such as errno or syscall" : "remove 'decode', or capture a value of the type it needs");
+      return undefined;
+    }
+    return decoder;
+  }
+
+  /**
+   * How a map's key (or each member of a struct key) reads in TS: what the spec's `decode:`
+   * says, else what the expressions every update fills it from agree on (a syscall id, a
+   * tracepoint's state); nothing when one update fills it from something else. A value decodes
+   * only when every update `set`s it (a count or a sum of states is no state), on a map that is
+   * not per-CPU (per-CPU values are added up).
+   */
+  private decodeMap(mapName: string, spec: MapSpec, programs: ResolvedProgram[]): void {
+    const map = this.maps.get(mapName);
+    if (!map?.key || !map.value || map.kind === "ringbuf") return;
+    const updates = programs.flatMap((p) => p.updates).filter((u) => u.map === map);
+    this.decodeComposite(map.key, updates.map((u) => u.key), spec.decode, ["maps", mapName, "decode"], `the key of '${mapName}'`);
+    const sets = updates.flatMap((u) => (u.op === "set" ? [u.value] : []));
+    if (sets.length && sets.length === updates.filter((u) => u.op !== "delete").length && !map.kind.includes("percpu")) {
+      this.decodeComposite(map.value, sets, undefined, ["maps", mapName], `the value of '${mapName}'`);
+    }
+  }
+
+  private decodeComposite(type: RMapType, fills: RComposite[], requested: MapSpec["decode"], path: SpecPath, what: string): void {
+    const inferred = (exprs: IrExpr[]): { decoder?: IrDecoder; source?: ValueSource } => {
+      const decoders = exprs.map((e) => (e.kind === "value" ? this.automaticDecoder(e.source, e.type) : undefined));
+      const source = exprs[0]?.kind === "value" ? exprs[0].source : undefined;
+      return decoders.length && decoders.every((d) => d && sameDecoder(d, decoders[0])) ? { decoder: decoders[0], source } : { source };
+    };
+    if (type.kind === "scalar") {
+      if (requested !== undefined && typeof requested === "object") {
+        this.fail("invalid-decode", `${what} is ${typeName(type.scalar)}, not a struct`, path, "give one decoder: decode: syscall");
+        return;
+      }
+      const found = inferred(fills.flatMap((k) => (k.kind === "scalar" ? [k.expr] : [])));
+      const decode = requested === undefined ? found.decoder : this.decoder(requested, found.source, type.scalar, path);
+      if (decode) type.decode = decode;
+      return;
+    }
+    if (type.kind !== "struct") return;
+    if (typeof requested === "string") {
+      this.fail("invalid-decode", `${what} is a struct: say which member to decode`, path, `e.g. decode: { ${type.struct.members[0]?.name ?? "member"}: ${requested} }`);
+      return;
+    }
+    const members = type.struct.members;
+    for (const member of Object.keys(requested ?? {})) {
+      if (!members.some((m) => m.name === member)) this.fail("invalid-decode", `${what} has no member '${member}'.${didYouMean(member, members.map((m) => m.name))}`, [...path, member], undefined, "key");
+    }
+    for (const m of members) {
+      const found = inferred(fills.flatMap((k) => (k.kind === "struct" ? k.members.filter((x) => x.member === m).map((x) => x.expr) : [])));
+      const asked = requested?.[m.name];
+      const decode = asked === undefined ? (m.type.kind === "int" ? found.decoder : undefined) : this.decoder(asked, found.source, m.type, [...path, m.name]);
+      if (decode) m.decode = decode;
+    }
   }
 
   /** A list's bounds: `count` strings of `size` bytes each (NUL included), within what one event can carry. */

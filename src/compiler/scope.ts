@@ -235,7 +235,8 @@ export class Scope {
       return { source: { kind: "kprobe-arg", index, read, ctx }, type: captured.type, description };
     }
     if (override) return this.registerValue({ kind: "kprobe-arg", index, read: "int", ctx }, span, override, u64);
-    return { source: { kind: "kprobe-arg", index, read: "int", ctx }, type: captured.type, description, ...(captured.read === "pointer" ? { address: cType } : {}) };
+    const named = captured.enum ? { enum: captured.enum } : {};
+    return { source: { kind: "kprobe-arg", index, read: "int", ctx, ...named }, type: captured.type, description, ...(captured.read === "pointer" ? { address: cType } : {}) };
   }
 
   /** The first struct passed by value before argument `index`, if any (it shifts the registers or slots after it). */
@@ -305,7 +306,7 @@ export class Scope {
       }
     }
     return {
-      source: { kind: "path", root, rootType: typeof rootType === "number" ? btf.resolve(rootType) : rootId, steps: r.steps, capture, read },
+      source: { kind: "path", root, rootType: typeof rootType === "number" ? btf.resolve(rootType) : rootId, steps: r.steps, capture, read, ...(captured.enum && type.kind === "int" ? { enum: captured.enum } : {}) },
       type,
       description: `${read === "pointer" ? "the address in " : ""}${btf.describe(last.type)} ${written} (read with CO-RE)`,
       ...(read === "pointer" && !override ? { address: btf.describe(last.type) } : {}),

@@ -38,12 +38,17 @@ export interface MapSpec {
   size?: SizeSpec;
   key?: ValueTypeSpec;
   value?: ValueTypeSpec | HistogramSpec;
+  /** How the key reads in TypeScript and probegen run: a decoder for a scalar key, or one per member of a struct key. Default: what every update's key expression agrees on (a syscall id, a tracepoint's state). */
+  decode?: DecoderSpec | { [name: string]: DecoderSpec };
   max_entries?: number;
   /** Map flags: no_prealloc allocates hash entries on demand. */
   flags?: Array<"no_prealloc">;
   /** Pin the map in bpffs (/sys/fs/bpf/NAME) so it outlives the process and is shared by the next load. */
   pinned?: boolean;
 }
+
+/** How TypeScript and probegen run show the value: symbolic or flags (the tracepoint's own __print_symbolic/__print_flags names, automatic), errno, open_flags, signal, syscall (names), ksym (kernel address -> function+offset), ipv4, ipv6, inet_addr (address text), port (network byte order -> number), wallclock (ktime/boot_ns -> Date), none (keep the number). */
+export type DecoderSpec = "symbolic" | "flags" | "errno" | "open_flags" | "signal" | "syscall" | "ksym" | "ipv4" | "ipv6" | "inet_addr" | "port" | "wallclock" | "none";
 
 /** A value to capture: a name (pid, uid, comm, a tracepoint argument, arg0, retval ...) or an object. */
 export type FieldSpec = string | {
@@ -59,6 +64,7 @@ export type FieldSpec = string | {
   count?: number;
   /** How TypeScript reads a 64-bit integer: bigint (default, exact) or number (no BigInt per event; exact below 2^53, e.g. 104 days of nanoseconds, rounded to the nearest representable value above). */
   as?: "bigint" | "number";
+  decode?: DecoderSpec;
   description?: string;
 };
 

@@ -6,6 +6,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TRACEFS_MOUNT_POINTS, tracefsAccess, tracefsProblem } from "../runtime/tracefs-mount.js";
 import type { ArrayType, IntType, ScalarOrString } from "../compiler/types.js";
+import { parsePrintFmt, type PrintedTable } from "./print-fmt.js";
+
+export type { PrintedTable } from "./print-fmt.js";
 
 export interface TracepointField {
   name: string;
@@ -25,6 +28,10 @@ export interface TracepointField {
     | { kind: "char_array"; length: number } // char name[N] inline in the record: text
     | { kind: "array"; type: ArrayType }     // __u8 saddr[4], unsigned long args[6]: copied by value
     | { kind: "unsized_array" };              // u32 buf[]: a trailing array of no fixed length
+  /** The names the kernel prints this field's values with (`__print_symbolic`, `__print_flags`). */
+  printed?: PrintedTable;
+  /** A syscall number: raw_syscalls' `id`, and `__syscall_nr` of every syscalls/* tracepoint. */
+  syscallNumber?: boolean;
 }
 
 export interface TracepointFormat {
@@ -100,6 +107,13 @@ export function parseFormat(category: string, name: string, text: string): Trace
     const parsed = splitDeclaration(decl);
     if (!parsed || parsed.name.startsWith("common_")) continue;
     fields.push({ ...parsed, offset, size, signed, access: accessOf(category, parsed.cType, parsed.arrayLength, size, signed) });
+  }
+  const printFmt = /^print fmt:(.*)$/m.exec(text);
+  const printed = printFmt ? parsePrintFmt(printFmt[1]!) : new Map<string, PrintedTable>();
+  for (const f of fields) {
+    const table = printed.get(f.name);
+    if (table && f.access.kind === "int") f.printed = table;
+    if (f.access.kind === "int" && (f.name === "__syscall_nr" || (category === "raw_syscalls" && f.name === "id"))) f.syscallNumber = true;
   }
   return { category, name, fields };
 }

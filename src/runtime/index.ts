@@ -17,3 +17,5 @@ export type { PerCpu } from "./percpu.js";
 export { checkParam, checkParamNames, writeStringParam } from "./params.js";
 export { DROPS_MAP, kernelDrops, probeStats } from "./stats.js";
 export type { ProbeStats } from "./stats.js";
+export { clockOffsetNs, SymbolNames, flagsDecoder, flagsValue, inetAddr, ipv4, ipv6, ksym, notEncodable, rawValue, symbolNames, symbolOf, wallclock, writeInetAddr } from "./decoders.js";
+export type { FlagEntry, SymbolConsts } from "./decoders.js";

@@ -61,6 +61,8 @@ export interface NativeAddon {
   /** The map pinned at `path`, or null when nothing is pinned there. */
   pinnedMapInfo(path: string): NativePinnedMap | null;
   libbpfVersion: string;
+  /** CLOCK_REALTIME minus `clock`, from the closest of many back-to-back reads: [offset ns, gap ns]. */
+  clockOffset(clock: "monotonic" | "boottime"): [bigint, bigint];
 }
 
 const ADDON = join("build", "Release", "probegen_native.node");

@@ -49,6 +49,26 @@ describe.skipIf(!support.ok)("probegen run", () => {
     expect(stderr.text()).toContain("Detached (duration over)");
   });
 
+  it("--json shows a map keyed by syscall id with the syscalls' names", async () => {
+    const spec = join(tmpdir(), `probegen-cli-syscount-${process.pid}.yaml`);
+    writeFileSync(spec, [
+      "name: syscount", "params:", "  pid: { type: u32 }", "maps:", "  counts: { type: hash, key: u32, value: u64 }", "programs:",
+      "  - attach: tracepoint/raw_syscalls/sys_enter", "    filter: pid == params.pid", "    update:", "      - { map: counts, key: id, count: true }", "",
+    ].join("\n"));
+    try {
+      const child = spawnProbegen(["run", "--duration", "1s", "--json", "--param", `pid=${process.pid}`, spec]);
+      const stderr = collect(child.stderr!);
+      await openWhenAttached(stderr);
+      const r = await child;
+      expect(r.exitCode, stderr.text()).toBe(0);
+      const counts = JSON.parse(String(r.stdout).trim().split("\n").at(-1)!).maps.counts as Array<{ key: unknown; value: number }>;
+      expect(counts.find((e) => e.key === "openat")?.value).toBeGreaterThanOrEqual(1);
+      expect(counts.every((e) => typeof e.key === "string")).toBe(true);
+    } finally {
+      rmSync(spec, { force: true });
+    }
+  });
+
   it("SIGINT detaches: no program is left attached", async () => {
     const before = await bpfProgramIds("sys_enter_openat");
     const child = spawnProbegen(["run", "probes/opensnoop.yaml"]);

@@ -9,13 +9,16 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { createServer, connect, type AddressInfo, type Server, type Socket } from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildSpecs } from "../../src/compiler/build.js";
-import { loadTcpstates, type TcpStateEvent } from "../../generated/tcpstates.js";
 import { bpfSupport, skipNote, waitFor } from "../runtime/helpers.js";
 
 const support = await bpfSupport();
 skipNote(support, "e2e/arrays.test.ts");
 const out = "test/.out/e2e";
 
+// test/fixtures/e2e/tcpbytes.yaml: tcpstates with `decode: none` (e2e/decode.test.ts reads the names).
+type TcpStateEvent = { family: number; sport: number; dport: number; saddr: Uint8Array; daddr: Uint8Array; saddrV6: Uint8Array; daddrV6: Uint8Array; oldstate: number; newstate: number };
+type Tcpbytes = Disposable & { events: { on(fn: (e: TcpStateEvent) => void): void } };
+let loadTcpstates: () => Promise<Tcpbytes>;
 const TCP_ESTABLISHED = 1;
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -41,6 +44,13 @@ async function close({ server, client }: { server: Server; client: Socket }): Pr
 }
 
 describe.skipIf(!support.ok)("arrays captured by value on the running kernel", () => {
+  beforeAll(async () => {
+    mkdirSync(out, { recursive: true });
+    const [result] = await buildSpecs(["test/fixtures/e2e/tcpbytes.yaml"], { outDir: out });
+    expect(result!.diagnostics).toEqual([]);
+    loadTcpstates = (await import(/* @vite-ignore */ `${process.cwd()}/${out}/tcpbytes.ts`)).loadTcpbytes;
+  });
+
   it("inet_sock_set_state: a loopback IPv4 connection's addresses (u8[4], mapped u8[16]) and ports", async () => {
     using probe = await loadTcpstates();
     const events: TcpStateEvent[] = [];
@@ -92,16 +102,18 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
   });
 
   describe("raw_syscalls/sys_enter", () => {
-    type EnterEvent = { type: "enter"; pid: number; id: bigint; args: bigint[]; firstTwo: bigint[]; auxv: bigint[] };
-    type CallEvent = { type: "call"; id: bigint; args: bigint[]; ret: bigint };
+    // `id` reads as the syscall's name (decode.ts: the kernel headers' numbers), the number where it has none.
+    type EnterEvent = { type: "enter"; pid: number; id: string | number; args: bigint[]; firstTwo: bigint[]; auxv: bigint[] };
+    type CallEvent = { type: "call"; id: string | number; args: bigint[]; ret: bigint };
     type SysargsEvent = EnterEvent | CallEvent;
-    type Sysargs = Disposable & { events: { on(fn: (e: SysargsEvent) => void): void }; maps: { argsByNr: { get(nr: bigint): bigint[] | undefined } } };
+    type Sysargs = Disposable & { events: { on(fn: (e: SysargsEvent) => void): void }; maps: { argsByNr: { get(nr: string | number): bigint[] | undefined } } };
     let load: (options: { params: { pid: number } }) => Promise<Sysargs>;
+    let Syscall: Record<string, number>;
     beforeAll(async () => {
       mkdirSync(out, { recursive: true });
       const [result] = await buildSpecs(["test/fixtures/e2e/sysargs.yaml"], { outDir: out });
       expect(result!.diagnostics).toEqual([]);
-      load = (await import(/* @vite-ignore */ `${process.cwd()}/${out}/sysargs.ts`)).loadSysargs;
+      ({ loadSysargs: load, Syscall } = await import(/* @vite-ignore */ `${process.cwd()}/${out}/sysargs.ts`));
     });
 
     it.skipIf(!(process.arch in PREAD64))("args (u64[6]) are the arguments a child passed to pread64", async () => {
@@ -124,7 +136,9 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
       const exited = once(child, "exit");
       child.stdin!.write("go\n");
       await exited;
-      const isPread = (e: SysargsEvent) => e.id === PREAD64[process.arch] && e.args[0] === fd;
+      // The name table has the architecture's own number for it.
+      expect(BigInt(Syscall.pread64!)).toBe(PREAD64[process.arch]);
+      const isPread = (e: SysargsEvent) => e.id === "pread64" && e.args[0] === fd;
       await waitFor(() => events.filter(isPread).length === 2, 2000, "the child's pread64, at its entry and its exit");
 
       const pread = events.find((e): e is EnterEvent => e.type === "enter" && isPread(e))!;
@@ -137,8 +151,9 @@ describe.skipIf(!support.ok)("arrays captured by value on the running kernel", (
       expect(pread.firstTwo).toEqual(pread.args.slice(0, 2));
       // A CO-RE path ending in an array (task.mm.saved_auxv, unsigned long[N]) read as its first four u64.
       expect(pread.auxv).toEqual(auxvHead);
-      // The map holds the same six values (the child made one pread64).
-      expect(probe.maps.argsByNr.get(PREAD64[process.arch]!)).toEqual(pread.args);
+      // The map holds the same six values (the child made one pread64): its key, filled from `id`, reads as a name too.
+      expect(probe.maps.argsByNr.get("pread64")).toEqual(pread.args);
+      expect(probe.maps.argsByNr.get(Number(PREAD64[process.arch]))).toEqual(pread.args);
       // Only the child's syscalls passed the filter.
       expect(events.every((e) => e.type === "call" || e.pid === child.pid)).toBe(true);
       // At the exit, the arguments come back from the entry's stash, whole; pread read 7 zeros.

@@ -176,6 +176,24 @@ export const specMutations: Record<string, SpecMutation> = {
     p.fields = [...(Array.isArray(p.fields) ? p.fields : []), f];
     return `field ${JSON.stringify(f)}`;
   },
+  /** A decoder on a field (any, fitting or not) or on a map's key (a name, per member, or a member that is not there). */
+  addDecode(r, spec) {
+    const decoders = ["symbolic", "flags", "errno", "open_flags", "signal", "syscall", "ksym", "ipv4", "ipv6", "inet_addr", "port", "wallclock", "none"];
+    const decode = r.chance(0.9) ? r.pick(decoders) : r.pick<unknown>(["nope", 7, null, ["errno"]]);
+    if (r.chance(0.3)) {
+      const m = maps(spec);
+      const names = Object.keys(m).filter((n) => isNode(m[n]));
+      if (names.length) {
+        const name = r.pick(names);
+        m[name]!.decode = r.chance(0.7) ? decode : { [r.pick(["uid", "comm", "nr", someName(r)])]: decode };
+        return `map ${name} decode ${JSON.stringify(m[name]!.decode)}`;
+      }
+    }
+    const p = someProgram(r, spec);
+    const f = { name: someName(r), from: r.pick([...valueNames, "__syscall_nr", "ktime", "boot_ns", "errno", "flags"]), decode, ...(r.chance(0.3) ? { type: r.pick(["u16", "u32", "u64", "u8[4]", "u8[16]"]) } : {}) };
+    p.fields = [...(Array.isArray(p.fields) ? p.fields : []), f];
+    return `field ${JSON.stringify(f)}`;
+  },
   toggleExit(r, spec) {
     const p = someProgram(r, spec);
     // Pairs that pair (with the seeds' sys_enter_openat, or a kprobe on do_sys_openat2) and ones that do not.

@@ -14,6 +14,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitErrors(env, exports);
   InitObject(env, exports);
   InitRingReader(env, exports);
+  InitClock(env, exports);
   std::string version = std::to_string(libbpf_major_version()) + "." + std::to_string(libbpf_minor_version());
   exports.Set("libbpfVersion", Napi::String::New(env, version));
   return exports;

@@ -44,5 +44,6 @@ Napi::Value MakeBpfError(Napi::Env env, const char* operation, int err, const st
 Napi::Object InitErrors(Napi::Env env, Napi::Object exports);
 Napi::Object InitObject(Napi::Env env, Napi::Object exports);
 Napi::Object InitRingReader(Napi::Env env, Napi::Object exports);
+void InitClock(Napi::Env env, Napi::Object exports);
 
 }  // namespace probegen
