@@ -203,8 +203,13 @@ interface Snapshot {
 function readMaps(probe: IrProbe, loaded: LoadedProbe): Snapshot {
   const maps: MapSnapshot[] = [];
   for (const [tsName, m] of Object.entries(loaded.maps ?? {})) {
-    if (!m || typeof (m as TypedMapLike).entries !== "function") continue;
     const ir = probe.maps.find((x) => x.tsName === tsName);
+    // A keyless map is one value: shown without a key, as bpftrace shows `@total`.
+    if (ir?.keyless && typeof (m as { get?: unknown })?.get === "function") {
+      maps.push({ name: ir.name, ir, entries: [[undefined, (m as { get(): unknown }).get()]] });
+      continue;
+    }
+    if (!m || typeof (m as TypedMapLike).entries !== "function") continue;
     maps.push({ name: ir?.name ?? tsName, ir, entries: [...(m as TypedMapLike).entries()] });
   }
   const drops = kernelDrops(loaded.object);
@@ -356,6 +361,10 @@ class TablePrinter implements Printer {
           if (m.entries.length > 1 || (k !== 0 && k !== undefined)) out.push(`${keyText(k)}:`);
           out.push(String((v as { render(): string }).render()));
         }
+        continue;
+      }
+      if (m.ir?.keyless) {
+        out[out.length - 1] += ` ${cellsOf(m.entries[0]![1], columnsOf(m.entries[0]![1], "value", structMembers(m.ir.value))).join(" ")}`;
         continue;
       }
       const limit = 50;

@@ -2,7 +2,7 @@
  * Prints IR values and filter expressions as C. Every piece of text here comes from the IR:
  * identifiers that passed cIdentifierProblem, numbers, and string literals spelt out as bytes.
  */
-import type { IrExpr, ValueSource } from "./ir.js";
+import type { IrExpr, IrLookup, LookupRead, ValueSource } from "./ir.js";
 import { operandsSigned } from "./constants.js";
 import { cScalarType, i64, u64, type IntType, type ScalarOrString } from "./types.js";
 
@@ -50,6 +50,16 @@ function rawScalar(source: ValueSource): string {
       return `(${ret} < 0 ? -${ret} : 0)`;
     }
     case "stashed": return `${locals.stash}->${source.member}`;
+    case "lookup": return lookupLocal(source.lookup, source.read);
+  }
+}
+
+/** The local a program keeps a map lookup's result in (emit-c declares and fills them). */
+export function lookupLocal(lookup: IrLookup, read: LookupRead): string {
+  switch (read.kind) {
+    case "value": return lookup.local;
+    case "found": return `${lookup.local}_found`;
+    case "member": return `${lookup.local}_${read.member.name}`;
   }
 }
 

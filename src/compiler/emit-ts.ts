@@ -34,7 +34,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
-const runtimeValues = ["loadObject", "TypedMap", "readCString", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "MapValue", "readCString", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "checkParamNames", "probeStats"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
 
 class RuntimeImports {
@@ -176,7 +176,7 @@ function optionTypes({ probe, Kind, rt }: Emit): Statement[] {
       name: probe.ts.mapSizes,
       isExported: true,
       docs: docs("Map sizes that replace the spec's at load."),
-      properties: probe.maps.filter((x) => !x.internal).map((x) => ({
+      properties: resizable(probe).map((x) => ({
         name: x.tsName,
         hasQuestionToken: true,
         type: x.kind === "ringbuf" ? "{ size?: number }" : "{ maxEntries: number }",
@@ -208,8 +208,8 @@ function mapsInterface({ probe, Kind, rt, typedMaps }: Emit): Statement {
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt)}, ${mapValueTsType(x, rt)}>`,
-      docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
+      type: x.keyless ? `${rt.value("MapValue")}<${mapValueTsType(x, rt)}>` : `${rt.value("TypedMap")}<${mapTsType(x.key, rt)}, ${mapValueTsType(x, rt)}>`,
+      docs: docs(x.description ?? (x.keyless ? `Map '${x.name}' (one value${isPerCpu(x) ? " per CPU" : ""}).` : `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`)),
     })),
   };
 }
@@ -251,6 +251,11 @@ function loaderFunction(e: Emit): Statement {
   };
 }
 
+/** The maps a loader may size: not internal ones, nor a keyless map (one entry). */
+function resizable(probe: IrProbe): IrMap[] {
+  return probe.maps.filter((x) => !x.internal && !x.keyless);
+}
+
 function docs(text: string | undefined) {
   return text ? [tsDocText(text)] : [];
 }
@@ -282,7 +287,7 @@ function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMa
   const hasPublic = probe.params.length > 0;
   w.writeLine(`const { ${hasPublic ? "params, " : ""}maps: sizes, ...runtime } = options;`);
   w.writeLine("const mapSizes: Record<string, number> = {};");
-  for (const x of probe.maps.filter((x) => !x.internal)) {
+  for (const x of resizable(probe)) {
     const field = x.kind === "ringbuf" ? "size" : "maxEntries";
     w.writeLine(`if (sizes?.${x.tsName}?.${field} !== undefined) mapSizes[${JSON.stringify(x.name)}] = sizes.${x.tsName}.${field};`);
   }
@@ -290,7 +295,10 @@ function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMa
   w.writeLine(`const object = await ${rt.value("loadObject")}({ ...definition${rodata} }, { ...runtime, mapSizes });`);
   w.write("try").block(() => {
     w.write(`const maps: ${probe.ts.maps} = `).inlineBlock(() => {
-      for (const x of typedMaps) w.writeLine(`${x.tsName}: new ${rt.value("TypedMap")}(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")}),`);
+      for (const x of typedMaps) {
+        const map = `new ${rt.value("TypedMap")}(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")})`;
+        w.writeLine(`${x.tsName}: ${x.keyless ? `new ${rt.value("MapValue")}(${map})` : map},`);
+      }
     }).write(";").newLine();
     w.write("return ").inlineBlock(() => {
       if (defaultRing) w.writeLine(`events: object.ringBuffer(${JSON.stringify(defaultRing.name)}, ${names(defaultRing).decoder}),`);

@@ -31,8 +31,9 @@ export type ValueTypeSpec = ScalarTypeSpec | string | ArrayTypeSpec | { [name: s
 /** A size in bytes: an integer or a string such as 256KiB or 16MiB. */
 export type SizeSpec = number | string;
 
+/** A map. Without type and key it holds one value (an array of one entry; type: percpu_array without key or max_entries, one per CPU). */
 export interface MapSpec {
-  type: "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
+  type?: "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
   description?: string;
   /** Ring buffer size in bytes (a power of two, at least one page). */
   size?: SizeSpec;

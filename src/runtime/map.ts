@@ -377,3 +377,27 @@ export class TypedMap<K, V> {
     }
   }
 }
+
+/**
+ * A map declared without a key: one value (an array map of one entry, at index 0), like a
+ * bpftrace map without a key (`@total = count()`).
+ */
+export class MapValue<V> {
+  constructor(readonly map: TypedMap<number, V>) {}
+
+  /** The value: zero (empty buckets for a histogram) until a program adds to it. */
+  get(): V {
+    const value = this.map.get(0);
+    if (value === undefined) throw new RangeError(`map '${this.map.raw.name}' has no entry 0: it is not the one-value map the probe declared`);
+    return value;
+  }
+
+  set(value: V): void {
+    this.map.set(0, value);
+  }
+
+  /** Back to zero. */
+  clear(): void {
+    this.map.clear();
+  }
+}
