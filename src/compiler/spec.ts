@@ -50,7 +50,7 @@ export interface MapSpec {
 export type FieldSpec = string | {
   /** Field name in the event (default: the source's last name). */
   name?: IdentifierSpec;
-  /** Where the value comes from. */
+  /** Where the value comes from: a name (pid, args.filename, task.real_parent.tgid), or a map read: MAP[KEY] (0 when absent), MAP[KEY].MEMBER, MAP[] (a keyless map), KEY in MAP. */
   from?: string;
   /** Override the inferred type: another integer width; u64 on a pointer to capture its address (addresses are captured only when asked); user_string or kernel_string to read the string a pointer points to; an array type (u8[16], u32[4]) to read an array as other elements or only its first bytes. Kprobe arguments without BTF default to u64. */
   type?: "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool" | "user_string" | "kernel_string" | ArrayTypeSpec;
