@@ -228,7 +228,7 @@ class Visitor {
       }
       const constant = constantOf(expr);
       if (constant !== undefined && (to.kind === "int" ? !fits(constant, to) : constant !== 0n && constant !== 1n)) {
-        this.problem(`${integerText(constant)} does not fit in ${what} (${to.kind === "int" ? rangeText(to) : "bool"})`, expr.span, "use a value in that range");
+        this.problem(`${integerText(constant)} does not fit in ${what}: ${to.kind === "int" ? rangeText(to) : "bool (0 or 1)"}`, expr.span, "use a value in that range");
         return false;
       }
       return true;
