@@ -364,7 +364,10 @@ class TablePrinter implements Printer {
         continue;
       }
       if (m.ir?.keyless) {
-        out[out.length - 1] += ` ${cellsOf(m.entries[0]![1], columnsOf(m.entries[0]![1], "value", structMembers(m.ir.value))).join(" ")}`;
+        const value = m.entries[0]![1];
+        const cols = columnsOf(value, "value", structMembers(m.ir.value));
+        const cells = cellsOf(value, cols);
+        out[out.length - 1] += ` ${cols.length === 1 && cols[0]!.key === undefined ? cells[0] : cols.map((c, i) => `${c.title.toLowerCase()}=${cells[i]}`).join(" ")}`;
         continue;
       }
       const limit = 50;
