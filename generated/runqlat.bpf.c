@@ -152,7 +152,7 @@ int sched_switch(struct pg_ctx_sched__sched_switch *ctx)
 		}
 	}
 #line 26 "probes/runqlat.yaml"
-	if (!!!(pg_lookup0_found))
+	if (!pg_lookup0_found)
 		return 0;
 #line 28 "probes/runqlat.yaml"
 	{ /* hist latency */

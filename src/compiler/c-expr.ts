@@ -20,7 +20,8 @@ export function needsUidGid(s: ValueSource): boolean {
 /** A C expression for a scalar value of `source`, converted to `type`. */
 export function scalarValue(source: ValueSource, type: ScalarOrString): string {
   const raw = rawScalar(source);
-  if (type.kind === "bool") return `!!(${raw})`;
+  // Whether a lookup found its key is 0 or 1 already.
+  if (type.kind === "bool") return source.kind === "lookup" && source.read.kind === "found" ? raw : `!!(${raw})`;
   if (type.kind !== "int") throw new Error(`scalarValue on a ${type.kind} source`);
   return `(${cScalarType(type)})${raw}`;
 }
