@@ -18,8 +18,8 @@ const ITERATIONS = 50;
 
 type Loaded = Disposable & {
   maps: {
-    latency: { get(): { total: number; buckets(): Array<{ count: number }> } };
-    woken: { get(): bigint };
+    latency: { get(): { total: number; buckets(): Array<{ count: number }> }; clear(): void };
+    woken: { get(): bigint; clear(): void };
     start: { keys(): Iterable<number> };
   };
 };
