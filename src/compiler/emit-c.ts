@@ -312,11 +312,10 @@ class BodyWriter {
    * was found. Per-CPU maps give this CPU's value.
    */
   private lookup(l: IrLookup, sources: ValueSource[]): void {
-    const reads = sources.flatMap((s) => (s.kind === "lookup" && s.lookup === l ? [s.read] : []));
-    const once = <T extends LookupRead>(kind: T["kind"]) => reads.filter((r): r is T => r.kind === kind);
-    const value = once<LookupRead & { kind: "value" }>("value").length > 0;
-    const found = once<LookupRead & { kind: "found" }>("found").length > 0;
-    const members = [...new Map(once<LookupRead & { kind: "member" }>("member").map((r) => [r.member.name, r.member])).values()];
+    const reads: LookupRead[] = sources.flatMap((s) => (s.kind === "lookup" && s.lookup === l ? [s.read] : []));
+    const value = reads.some((r) => r.kind === "value");
+    const found = reads.some((r) => r.kind === "found");
+    const members = [...new Map(reads.flatMap((r) => (r.kind === "member" ? [[r.member.name, r.member] as const] : []))).values()];
     const map = l.map as IrMap;
     const valueType = map.value!;
     if (value) this.line(`${cScalarType(scalarOf(valueType))} ${lookupLocal(l, { kind: "value" })} = 0;`);
