@@ -97,13 +97,13 @@ export type HistogramSpec = "hist" | {
   };
 };
 
-/** A value: a name (pid, args.count, params.min) or an expression (ret < 0, latency / 1000). */
+/** A value: a name (pid, args.count, params.min) or an expression (ret < 0, latency / 1000, ktime - start[args.next_pid], pid in seen, total[]). */
 export type ExpressionSpec = string;
 
 export interface UpdateSpec {
   /** The map to update. */
   map: IdentifierSpec;
-  /** The key: an expression, or for a struct key one expression per member. */
+  /** The key: an expression, or for a struct key one expression per member. None for a map without a key (one value). */
   key?: ExpressionSpec | number | { [name: string]: ExpressionSpec | number };
   /** Add one. */
   count?: true;
