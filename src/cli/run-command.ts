@@ -206,7 +206,8 @@ function readMaps(probe: IrProbe, loaded: LoadedProbe): Snapshot {
     const ir = probe.maps.find((x) => x.tsName === tsName);
     // A keyless map is one value: shown without a key, as bpftrace shows `@total`.
     if (ir?.keyless && typeof (m as { get?: unknown })?.get === "function") {
-      maps.push({ name: ir.name, ir, entries: [[undefined, (m as { get(): unknown }).get()]] });
+      const value = (m as { get(): unknown }).get(); // undefined: a min or max with no value yet
+      maps.push({ name: ir.name, ir, entries: value === undefined ? [] : [[undefined, value]] });
       continue;
     }
     if (!m || typeof (m as TypedMapLike).entries !== "function") continue;

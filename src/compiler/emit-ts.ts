@@ -208,8 +208,10 @@ function mapsInterface({ probe, Kind, rt, typedMaps }: Emit): Statement {
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: x.keyless ? `${rt.value("MapValue")}<${mapValueTsType(x, rt)}>` : `${rt.value("TypedMap")}<${mapTsType(x.key, rt)}, ${mapValueTsType(x, rt)}>`,
-      docs: docs(x.description ?? (x.keyless ? `Map '${x.name}' (one value${isPerCpu(x) ? " per CPU" : ""}).` : `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`)),
+      type: x.keyless
+        ? `${rt.value("MapValue")}<${mapValueTsType(x, rt)}${x.kind.includes("hash") ? " | undefined" : ""}>`
+        : `${rt.value("TypedMap")}<${mapTsType(x.key, rt)}, ${mapValueTsType(x, rt)}>`,
+      docs: docs(x.description ?? (x.keyless ? `Map '${x.name}' (one value${isPerCpu(x) ? " per CPU" : ""}${x.kind.includes("hash") ? ", none until a program stores one" : ""}).` : `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`)),
     })),
   };
 }

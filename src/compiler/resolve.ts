@@ -93,6 +93,7 @@ class Resolver {
     const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
     const namedPrograms = new Set<string>();
     const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
+    this.emptyUntilSet(programs);
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
     const eventTypes = new Set(this.events.map((e) => e.tsName));
     for (const m of this.maps.values()) m.ts = mapTsNames(name, m.name, eventTypes);
@@ -191,6 +192,18 @@ class Resolver {
       }
     }
     this.maps.set(name, map);
+  }
+
+  /**
+   * A one-value map kept by min or max starts empty, not at 0 (bpftrace's min() is the smallest
+   * value seen, not 0): it is a hash map of one entry, absent until a program stores one.
+   */
+  private emptyUntilSet(programs: ResolvedProgram[]): void {
+    for (const u of programs.flatMap((p) => p.updates)) {
+      if (!u.map.keyless || (u.op !== "min" && u.op !== "max")) continue;
+      if (u.map.kind === "array") u.map.kind = "hash";
+      if (u.map.kind === "percpu_array") u.map.kind = "percpu_hash";
+    }
   }
 
   private mapValue(mapName: string, spec: ValueTypeSpec | HistogramSpec | undefined, path: SpecPath): RMapType | undefined {

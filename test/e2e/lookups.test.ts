@@ -19,7 +19,7 @@ type Probe = Disposable & {
   maps: {
     seen: { set(k: number, v: bigint): void; get(k: number): bigint | undefined };
     byPair: { get(k: { a: number; b: number }): { calls: bigint; last: bigint } | undefined };
-    calls: One<bigint>; total: One<bigint>; largest: One<bigint>; last: One<bigint>;
+    calls: One<bigint>; total: One<bigint>; largest: One<bigint>; last: One<bigint>; smallest: One<bigint | undefined>;
     perCpu: One<{ perCpu: bigint[]; total: bigint }>;
     lat: One<{ total: number }>;
   };
@@ -40,6 +40,7 @@ describe.skipIf(!support.ok)("map lookups on the running kernel", () => {
     probe.events.on((ev) => events.push(ev));
     const tid = process.pid; // the main thread calls getppid
     probe.maps.seen.set(tid, 41n);
+    expect(probe.maps.smallest.get()).toBeUndefined(); // min and max start with no value, not 0
 
     triggerGetppid();
     await waitFor(() => events.length >= 1, 2000, "the first event");
@@ -56,6 +57,7 @@ describe.skipIf(!support.ok)("map lookups on the running kernel", () => {
     expect(probe.maps.perCpu.get().total).toBe(2n);
     expect(probe.maps.total.get()).toBe(41n + 1n + 0n + 1n);
     expect(probe.maps.largest.get()).toBe(41n);
+    expect(probe.maps.smallest.get()).toBe(59n); // min(100 - 41, 100 - 0)
     expect(probe.maps.last.get()).toBe(1n + 100n); // calls[] as the second call found it
     expect(probe.maps.lat.get().total).toBe(2);
     expect(probe.maps.byPair.get({ a: 1, b: 2 })?.calls).toBe(2n);
