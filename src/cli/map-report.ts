@@ -47,12 +47,29 @@ export function readMaps(probe: IrProbe, loaded: ReportSource, options: { clear?
   const time = new Date();
   const maps: MapSnapshot[] = [];
   for (const [tsName, m] of Object.entries(loaded.maps ?? {})) {
-    if (!isTypedMap(m)) continue;
     const ir = probe.maps.find((x) => x.tsName === tsName);
+    // A keyless map is one value, shown without a key as bpftrace shows `@total`.
+    if (ir?.keyless && isValueMap(m)) {
+      const value = m.get(); // undefined: a min or max no program has set yet
+      if (options.clear) m.clear();
+      maps.push({ name: ir.name, ir, entries: value === undefined ? [] : [[undefined, value]] });
+      continue;
+    }
+    if (!isTypedMap(m)) continue;
     maps.push({ name: ir?.name ?? tsName, ir, entries: options.clear ? take(m) : [...m.entries()] });
   }
   const drops = kernelDrops(loaded.object as Parameters<typeof kernelDrops>[0]);
   return { time, maps, kernelDrops: drops === undefined ? undefined : BigInt(drops), userDrops: loaded.events?.dropped ?? 0 };
+}
+
+/** A keyless map, as the generated loader exposes it (a MapValue). */
+interface ValueMapLike {
+  get(): unknown;
+  clear(): void;
+}
+
+function isValueMap(m: unknown): m is ValueMapLike {
+  return typeof (m as ValueMapLike | undefined)?.get === "function" && typeof (m as ValueMapLike).clear === "function";
 }
 
 function isTypedMap(m: unknown): m is TypedMapLike {
@@ -169,6 +186,11 @@ function formatMap(m: MapSnapshot, options: ReportOptions): string[] {
       if (m.entries.length > 1 || (k !== 0 && k !== undefined)) out.push(`${keyText(k)}:`);
       out.push(histograms[i]!.render());
     });
+  } else if (m.ir?.keyless) {
+    const value = shown[0]![1];
+    const cols = columnsOf(value, "value", structMembers(m.ir.value));
+    const cells = cellsOf(value, cols);
+    out[out.length - 1] += ` ${cols.length === 1 && cols[0]!.key === undefined ? cells[0] : cols.map((c, i) => `${c.title.toLowerCase()}=${cells[i]}`).join(" ")}`;
   } else {
     const keyCols = columnsOf(shown[0]![0], "key", structMembers(m.ir?.key));
     const valueCols = columnsOf(shown[0]![1], "value", structMembers(m.ir?.value));

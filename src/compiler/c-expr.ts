@@ -2,7 +2,7 @@
  * Prints IR values and filter expressions as C. Every piece of text here comes from the IR:
  * identifiers that passed cIdentifierProblem, numbers, and string literals spelt out as bytes.
  */
-import type { IrExpr, ValueSource } from "./ir.js";
+import type { IrExpr, IrLookup, LookupRead, ValueSource } from "./ir.js";
 import { operandsSigned } from "./constants.js";
 import { cScalarType, i64, u64, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 
@@ -20,7 +20,8 @@ export function needsUidGid(s: ValueSource): boolean {
 /** A C expression for a scalar value of `source`, converted to `type`. */
 export function scalarValue(source: ValueSource, type: ScalarOrString): string {
   const raw = rawScalar(source);
-  if (type.kind === "bool") return `!!(${raw})`;
+  // Whether a lookup found its key is 0 or 1 already.
+  if (type.kind === "bool") return source.kind === "lookup" && source.read.kind === "found" ? raw : `!!(${raw})`;
   if (type.kind !== "int") throw new Error(`scalarValue on a ${type.kind} source`);
   return `(${cScalarType(type)})${raw}`;
 }
@@ -51,6 +52,16 @@ function rawScalar(source: ValueSource): string {
     }
     case "stashed": return `${locals.stash}->${source.member}`;
     case "probe": return `${source.index}`;
+    case "lookup": return lookupLocal(source.lookup, source.read);
+  }
+}
+
+/** The local a program keeps a map lookup's result in (emit-c declares and fills them). */
+export function lookupLocal(lookup: IrLookup, read: LookupRead): string {
+  switch (read.kind) {
+    case "value": return lookup.local;
+    case "found": return `${lookup.local}_found`;
+    case "member": return `${lookup.local}_${read.member.name}`;
   }
 }
 

@@ -5,16 +5,16 @@
  */
 import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
-import { comparesStringValues, copyBytes, readStringList, divisionHelper, locals, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
+import { comparesStringValues, copyBytes, readStringList, divisionHelper, locals, lookupLocal, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
-import { mapTypeSize, programExprs, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type ValueSource } from "./ir.js";
+import { lookupsIn, mapTypeSize, programExprs, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrLookup, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type LookupRead, type ValueSource } from "./ir.js";
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import { cNames } from "./names.js";
 import { packageRoot, version } from "./package-info.js";
-import { cDeclaration, cScalarType, sizeOf, type ScalarOrString } from "./types.js";
+import { cDeclaration, cScalarType, sizeOf, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 let template: Handlebars.TemplateDelegate | undefined;
 
@@ -218,8 +218,14 @@ class BodyWriter {
     const captured = p.event?.fields ?? [];
     // (A stashed string is already in the stash.)
     const late = p.filter !== undefined && sourcesIn(p.filter).some((v) => isString(v) && !isComm(v) && v.kind !== "stashed" && captured.some((f) => sameSource(f.source, v)));
+    // Map lookups: those the filter reads before it, the others once it has passed; all of
+    // them before any update, so every read sees the maps as they were (a delete comes after).
+    const lookups = lookupsIn(sources);
+    const filterLookups = late ? lookups : lookupsIn(sourcesIn(p.filter));
+    filterLookups.forEach((l) => this.lookup(l, sources));
     if (p.filter && !late) this.earlyFilter(p.filter);
     if (p.stashes) this.stash(p.stashes);
+    lookups.filter((l) => !filterLookups.includes(l)).forEach((l) => this.lookup(l, sources));
     // Maps are updated once the filter has passed: before the reservation, so a full ring
     // buffer never loses a count, unless the filter itself needs the event's copy of a string.
     if (!late) p.updates.forEach((u) => this.update(u));
@@ -301,6 +307,37 @@ class BodyWriter {
     const have = (member.type as { size: number }).size;
     this.line(copyBytes(dst, `${locals.stash}->${source.member}`, Math.min(have, size)), depth);
     if (have > size) this.line(`${dst}[${size - 1}] = 0;`, depth);
+  }
+
+  // ---- map lookups ------------------------------------------------------------------------
+
+  /**
+   * One bpf_map_lookup_elem, its results kept in locals the expressions read: the value (0 when
+   * the key is absent: bpftrace's rule), the members read of a struct value, and whether the key
+   * was found. Per-CPU maps give this CPU's value.
+   */
+  private lookup(l: IrLookup, sources: ValueSource[]): void {
+    const reads: LookupRead[] = sources.flatMap((s) => (s.kind === "lookup" && s.lookup === l ? [s.read] : []));
+    const value = reads.some((r) => r.kind === "value");
+    const found = reads.some((r) => r.kind === "found");
+    const members = [...new Map(reads.flatMap((r) => (r.kind === "member" ? [[r.member.name, r.member] as const] : []))).values()];
+    const map = l.map as IrMap;
+    const valueType = map.value!;
+    if (value) this.line(`${cScalarType(scalarOf(valueType))} ${lookupLocal(l, { kind: "value" })} = 0;`);
+    for (const member of members) this.line(`${cScalarType(member.type as IntType | BoolType)} ${lookupLocal(l, { kind: "member", member })} = 0;`);
+    if (found) this.line(`__u8 ${lookupLocal(l, { kind: "found" })} = 0;`);
+    this.at(l.span);
+    this.line(`{ /* lookup ${map.name} */`);
+    const key = this.composite("pg_k", l.key as IrComposite, l.keyBuffer);
+    const pointer = value || members.length ? `${valueType.kind === "struct" ? `struct ${valueType.struct.cName}` : cScalarType(scalarOf(valueType))} *` : "void *";
+    this.line(`${pointer}pg_found = bpf_map_lookup_elem(&${map.name}, &${key});`, 2);
+    this.line("if (pg_found) {", 2);
+    if (value) this.line(`${lookupLocal(l, { kind: "value" })} = *pg_found;`, 3);
+    for (const member of members) this.line(`${lookupLocal(l, { kind: "member", member })} = pg_found->${member.name};`, 3);
+    if (found) this.line(`${lookupLocal(l, { kind: "found" })} = 1;`, 3);
+    this.line("}", 2);
+    this.line("}");
+    this.back();
   }
 
   // ---- map updates ------------------------------------------------------------------------
@@ -499,6 +536,12 @@ class ScratchStrings {
 
 function stringSize(v: { type: ScalarOrString }): number {
   return (v.type as { size: number }).size;
+}
+
+/** The integer a lookup reads from a map's value (the typer admits no other). */
+function scalarOf(t: IrMapType): IntType | BoolType {
+  if (t.kind !== "scalar" || (t.scalar.kind !== "int" && t.scalar.kind !== "bool")) throw new Error("a map lookup of a value that is not a number");
+  return t.scalar;
 }
 
 function sameSource(a: ValueSource, b: ValueSource): boolean {

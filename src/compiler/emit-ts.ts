@@ -35,7 +35,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
-const runtimeValues = ["loadObject", "TypedMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "MapValue", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
 
 class RuntimeImports {
@@ -225,7 +225,7 @@ function optionTypes({ probe, Kind, rt }: Emit): Statement[] {
       name: probe.ts.mapSizes,
       isExported: true,
       docs: docs("Map sizes that replace the spec's at load."),
-      properties: probe.maps.filter((x) => !x.internal).map((x) => ({
+      properties: resizable(probe).map((x) => ({
         name: x.tsName,
         hasQuestionToken: true,
         type: x.kind === "ringbuf" ? "{ size?: number }" : "{ maxEntries: number }",
@@ -257,8 +257,10 @@ function mapsInterface({ probe, Kind, rt, typedMaps, tables }: Emit): Statement 
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: `${rt.value("TypedMap")}<${mapTsType(x.key, rt, tables)}, ${mapValueTsType(x, rt, tables)}>`,
-      docs: docs(x.description ?? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`),
+      type: x.keyless
+        ? `${rt.value("MapValue")}<${mapValueTsType(x, rt, tables)}${x.kind.includes("hash") ? " | undefined" : ""}>`
+        : `${rt.value("TypedMap")}<${mapTsType(x.key, rt, tables)}, ${mapValueTsType(x, rt, tables)}>`,
+      docs: docs(x.description ?? (x.keyless ? `Map '${x.name}' (one value${isPerCpu(x) ? " per CPU" : ""}${x.kind.includes("hash") ? ", none until a program stores one" : ""}).` : `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`)),
     })),
   };
 }
@@ -300,6 +302,11 @@ function loaderFunction(e: Emit): Statement {
   };
 }
 
+/** The maps a loader may size: not internal ones, nor a keyless map (one entry). */
+function resizable(probe: IrProbe): IrMap[] {
+  return probe.maps.filter((x) => !x.internal && !x.keyless);
+}
+
 function docs(text: string | undefined) {
   return text ? [tsDocText(text)] : [];
 }
@@ -332,7 +339,7 @@ function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMa
   const hasPublic = probe.params.length > 0;
   w.writeLine(`const { ${hasPublic ? "params, " : ""}maps: sizes, ...runtime } = options;`);
   w.writeLine("const mapSizes: Record<string, number> = {};");
-  for (const x of probe.maps.filter((x) => !x.internal)) {
+  for (const x of resizable(probe)) {
     const field = x.kind === "ringbuf" ? "size" : "maxEntries";
     w.writeLine(`if (sizes?.${x.tsName}?.${field} !== undefined) mapSizes[${JSON.stringify(x.name)}] = sizes.${x.tsName}.${field};`);
   }
@@ -340,7 +347,10 @@ function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMa
   w.writeLine(`const object = await ${rt.value("loadObject")}({ ...definition${rodata} }, { ...runtime, mapSizes });`);
   w.write("try").block(() => {
     w.write(`const maps: ${probe.ts.maps} = `).inlineBlock(() => {
-      for (const x of typedMaps) w.writeLine(`${x.tsName}: new ${rt.value("TypedMap")}(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")}),`);
+      for (const x of typedMaps) {
+        const map = `new ${rt.value("TypedMap")}(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")})`;
+        w.writeLine(`${x.tsName}: ${x.keyless ? `new ${rt.value("MapValue")}(${map})` : map},`);
+      }
     }).write(";").newLine();
     w.write("return ").inlineBlock(() => {
       if (defaultRing) w.writeLine(`events: object.ringBuffer(${JSON.stringify(defaultRing.name)}, ${names(defaultRing).decoder}),`);

@@ -4,12 +4,31 @@
  */
 import { error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { FilterSyntaxError, parseFilter, type FilterAst } from "./filter.js";
-import { sourceName, type IrExpr, type IrField } from "./ir.js";
+import { sourceKey, sourceName, type IrComposite, type IrExpr, type IrField, type IrLookup, type IrMap, type IrStructMember, type LookupRead } from "./ir.js";
+import { didYouMean } from "./suggest.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
-import { anyInteger, constantOf, integerText, OPERATION_BITS, rangeOf } from "./constants.js";
-import { didYouMean } from "./suggest.js";
-import { i64, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { anyInteger, constantOf, fits, integerText, OPERATION_BITS, rangeOf, rangeText } from "./constants.js";
+import { i64, sizeOf, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+
+/** The maps a program's expressions may read, as the resolver declared them. */
+export interface MapReader {
+  /** The map of that name; "refused" when its declaration was refused (its own error says why). */
+  map(name: string): IrMap<undefined> | "refused" | undefined;
+  names(): string[];
+}
+
+/** The lookups of one program: each map and key read once, whatever the number of reads. */
+class Lookups {
+  private readonly byKey = new Map<string, IrLookup>();
+
+  get(map: IrMap<undefined>, key: IrComposite<undefined>, text: string, span: SourceSpan): IrLookup {
+    const id = `${map.name}[${compositeKey(key)}]`;
+    let lookup = this.byKey.get(id);
+    if (!lookup) this.byKey.set(id, (lookup = { map, key, local: `pg_lookup${this.byKey.size}`, text, span }));
+    return lookup;
+  }
+}
 
 export class ExprTyper {
   readonly problems: Diagnostic[] = [];
@@ -19,7 +38,14 @@ export class ExprTyper {
     private readonly scope: Scope,
     /** Fields the program captures: a name they give means their value. */
     private readonly fields: IrField[] = [],
+    private readonly maps: MapReader = { map: () => undefined, names: () => [] },
   ) {}
+
+  private readonly lookups = new Lookups();
+
+  private visitor(path: SpecPath, what: string, text: string): Visitor {
+    return new Visitor(this.source, path, text, this.scope, this.fields, what, this.problems, this.maps, this.lookups);
+  }
 
   /** Parses and types the expression at `path` (a string, or a number written as YAML). */
   check(text: string | number, path: SpecPath, what = "filter"): IrExpr | undefined {
@@ -30,7 +56,7 @@ export class ExprTyper {
         this.problems.push(error("expression-type", `${what}: ${this.source.textAt(path) ?? text} is not a whole number`, span, "write an integer in digits, e.g. 42 or 0x2a"));
         return undefined;
       }
-      return new Visitor(this.source, path, this.scope, this.fields, what, this.problems).literal(value, span);
+      return this.visitor(path, what, String(text)).literal(value, span);
     }
     let ast: FilterAst;
     try {
@@ -40,7 +66,7 @@ export class ExprTyper {
       this.problems.push(error(`${what === "filter" ? "filter" : "expression"}-syntax`, `${what}: ${e.message}`, this.source.spanInScalar(path, e.start, e.end), e.hint));
       return undefined;
     }
-    return new Visitor(this.source, path, this.scope, this.fields, what, this.problems).visit(ast);
+    return this.visitor(path, what, text).visit(ast);
   }
 }
 
@@ -48,10 +74,14 @@ class Visitor {
   constructor(
     private readonly source: SpecSource,
     private readonly path: SpecPath,
+    /** The expression's text (offsets in the tree are into it). */
+    private readonly text: string,
     private readonly scope: Scope,
     private readonly fields: IrField[],
     private readonly what: string,
     private readonly problems: Diagnostic[],
+    private readonly maps: MapReader,
+    private readonly lookups: Lookups,
   ) {}
 
   private at(node: { start: number; end: number }): SourceSpan {
@@ -65,9 +95,16 @@ class Visitor {
         return this.literal(node.value, span);
       case "string":
         return { kind: "string", value: node.value, type: { kind: "string", size: Buffer.byteLength(node.value) + 1 }, span };
+      case "lookup":
+        return this.lookup(node, span);
+      case "in":
+        return this.lookup(node, span);
+      case "tuple":
+        return this.problem("a list in parentheses is a map's key, and only tests a map with 'in'", span, "write (KEY, KEY) in MAP");
       case "name": {
         // A name a field gave (with its own type) means that field's value.
         const captured = node.path.length === 1 ? this.fields.find((f) => f.name === node.path[0] && f.source.kind !== "builtin") : undefined;
+        if (!captured && this.namesMap(node.path)) return this.mapAsName(node.path, span);
         const value = captured ? undefined : this.scope.lookup(node.path, span);
         if ((captured ?? value)?.type.kind === "string_list") {
           return this.problem(`'${node.path.join(".")}' is a list of strings, which only an event can carry`, span,
@@ -91,6 +128,125 @@ class Visitor {
       case "binary":
         return this.binary(node, span);
     }
+  }
+
+  /** `maps.start`, `maps.start.value`, or a map's bare name where no value has that name. */
+  private namesMap(path: string[]): boolean {
+    if (path[0] === "maps" && path.length >= 2) return !this.scope.names().includes(path.join("."));
+    return this.maps.map(path[0]!) !== undefined && !["args", "task", "params", "exit"].includes(path[0]!) && !this.scope.names().includes(path[0]!);
+  }
+
+  private mapAsName(path: string[], span: SourceSpan): undefined {
+    const name = path[0] === "maps" ? path[1]! : path[0]!;
+    const map = this.maps.map(name);
+    if (map === "refused") return undefined;
+    if (!map || map.internal) {
+      return this.problem(`'${path.join(".")}' is not a value; maps are read with MAP[KEY], and there is no map called '${name}'.${didYouMean(name, this.maps.names())}`, span,
+        this.maps.names().length ? `declared maps: ${this.maps.names().join(", ")}` : "declare it under maps:");
+    }
+    return this.problem(`'${path.join(".")}' names map '${name}'; a map is read at a key`, span, `write ${readSyntax(map)}`);
+  }
+
+  /** `m[k]`, `m[k].member`, `m[]` and `k in m`. */
+  private lookup(node: FilterAst & { kind: "lookup" | "in" }, span: SourceSpan): IrExpr | undefined {
+    const presence = node.kind === "in";
+    const name = node.map.name;
+    const mapSpan = this.at(node.map);
+    const map = this.maps.map(name);
+    if (map === "refused") return undefined;
+    if (!map || map.internal) {
+      return this.problem(`no map called '${name}'.${didYouMean(name, this.maps.names())}`, mapSpan,
+        this.maps.names().length ? `declared maps: ${this.maps.names().join(", ")}` : "declare it under maps:");
+    }
+    if (map.kind === "ringbuf") {
+      return this.problem(`'${name}' is a ring buffer: programs send it events, and it has no values to read`, mapSpan, "read a hash or array map: MAP[KEY]");
+    }
+    if (!map.key || !map.value) return undefined; // the declaration has its error already
+    const members = map.key.kind === "struct" ? map.key.struct.members : undefined;
+    const wanted = map.keyless ? 0 : members ? members.length : 1;
+    if (node.keys.length !== wanted) {
+      if (map.keyless) {
+        return this.problem(presence ? `'${name}' has no key: it always holds its one value` : `'${name}' has no key: it holds one value`, span,
+          presence ? `read it with ${name}[]` : `write ${name}[]`);
+      }
+      return this.problem(`'${name}' is keyed by ${describeKey(map)}: give ${wanted === 1 ? "one key" : `${wanted} keys, one per member in this order`}`, span,
+        `write ${readSyntax(map)}`);
+    }
+    const keyTypes = members ? members.map((m) => m.type) : [map.keyless ? u32 : (map.key as { scalar: ScalarOrString }).scalar];
+    const keys: IrExpr[] = [];
+    for (const [i, k] of node.keys.entries()) {
+      const expr = this.visit(k);
+      if (!expr) return undefined;
+      if (!this.keyFits(expr, keyTypes[i]!, members?.[i], map)) return undefined;
+      keys.push(expr);
+    }
+    const key: IrComposite<undefined> = map.keyless
+      ? { kind: "scalar", type: u32, expr: { kind: "int", value: 0n, type: u32, span } }
+      : map.key.kind === "struct"
+        ? { kind: "struct", struct: map.key.struct, members: map.key.struct.members.map((member, i) => ({ member, expr: keys[i]! })) }
+        : { kind: "scalar", type: keyTypes[0]!, expr: keys[0]! };
+    const text = `${name}[${node.keys.map((k) => this.textOf(k)).join(", ")}]`;
+    const lookup = this.lookups.get(map, key, text, span);
+    if (presence) return { kind: "value", source: { kind: "lookup", lookup, read: { kind: "found" } }, type: { kind: "bool" }, span };
+    const value = map.value;
+    if (value.kind === "histogram") {
+      return this.problem(`'${name}' holds a histogram, which programs only add to (hist:)`, span,
+        `read it in user space (probe.maps.${map.tsName}.get(${map.keyless ? "" : "KEY"}), or probegen run prints it); to test for a key, write KEY in ${name}`);
+    }
+    let read: LookupRead = { kind: "value" };
+    let type: ScalarOrString;
+    if (value.kind === "struct") {
+      const memberName = node.kind === "lookup" ? node.member : undefined;
+      if (!memberName) {
+        return this.problem(`'${name}' holds a struct: read one of its members`, span,
+          `write ${text}.${value.struct.members[0]?.name ?? "MEMBER"} (members: ${value.struct.members.map((m) => m.name).join(", ")})`);
+      }
+      const member = value.struct.members.find((m) => m.name === memberName.name);
+      if (!member) {
+        return this.problem(`the value of '${name}' has no member '${memberName.name}'.${didYouMean(memberName.name, value.struct.members.map((m) => m.name))}`,
+          this.at(memberName), `members: ${value.struct.members.map((m) => m.name).join(", ")}`);
+      }
+      read = { kind: "member", member };
+      type = member.type;
+    } else {
+      if (node.kind === "lookup" && node.member) {
+        return this.problem(`the value of '${name}' is ${typeName(value.scalar)}, not a struct`, this.at(node.member), `write ${text}`);
+      }
+      type = value.scalar;
+    }
+    if (type.kind === "string" || type.kind === "array") {
+      return this.problem(`${read.kind === "member" ? `'${read.member.name}' of '${name}'` : `the value of '${name}'`} is ${typeName(type)}: only numbers can be read from a map in an expression`, span,
+        "store a number in the map, or capture the value as a field and read it in user space");
+    }
+    return { kind: "value", source: { kind: "lookup", lookup, read }, type, span };
+  }
+
+  /** Whether a key expression goes into a key (member) of type `to`; reports why not. */
+  private keyFits(expr: IrExpr, to: ScalarOrString, member: IrStructMember | undefined, map: IrMap<undefined>): boolean {
+    const what = member ? `member '${member.name}' of the key of '${map.name}'` : `the key of '${map.name}'`;
+    const hint = `write ${readSyntax(map)}`;
+    if (to.kind === "int" || to.kind === "bool") {
+      if (expr.type.kind === "string" || expr.type.kind === "array") {
+        this.problem(`${what} is ${typeName(to)}, and this is ${expr.type.kind === "string" ? "a string" : `an array (${typeName(expr.type)})`}`, expr.span, hint);
+        return false;
+      }
+      const constant = constantOf(expr);
+      if (constant !== undefined && (to.kind === "int" ? !fits(constant, to) : constant !== 0n && constant !== 1n)) {
+        this.problem(`${integerText(constant)} does not fit in ${what}: ${to.kind === "int" ? rangeText(to) : "bool (0 or 1)"}`, expr.span, "use a value in that range");
+        return false;
+      }
+      return true;
+    }
+    if (expr.kind !== "value" || expr.type.kind !== to.kind || (to.kind === "array" && sizeOf(expr.type) !== sizeOf(to))) {
+      this.problem(`${what} is ${typeName(to)}: give a captured ${to.kind === "string" ? "string (such as comm)" : `array of ${sizeOf(to)} bytes`}`, expr.span, hint);
+      return false;
+    }
+    return true;
+  }
+
+  /** The expression as the spec wrote it. */
+  private textOf(node: FilterAst): string {
+    return this.text.slice(node.start, node.end);
   }
 
   /** An integer as written: any a 64-bit integer holds (the place it goes checks its own type). */
@@ -192,6 +348,34 @@ class Visitor {
 
 function isParam(e: IrExpr): boolean {
   return e.kind === "value" && e.source.kind === "param";
+}
+
+/** How to read a map: `start[KEY]`, `by_user[UID, COMM]`, `total[]`. */
+function readSyntax(map: IrMap<undefined>): string {
+  if (map.keyless) return `${map.name}[]`;
+  if (map.key?.kind === "struct") return `${map.name}[${map.key.struct.members.map((m) => m.name.toUpperCase()).join(", ")}]`;
+  return `${map.name}[KEY]`;
+}
+
+function describeKey(map: IrMap<undefined>): string {
+  if (map.key?.kind === "struct") return `a struct of ${map.key.struct.members.map((m) => `${m.name} (${typeName(m.type)})`).join(", ")}`;
+  return map.key?.kind === "scalar" ? typeName(map.key.scalar) : "its key";
+}
+
+/** A string equal for two keys exactly when they are the same expressions (the same lookup). */
+function compositeKey(c: IrComposite<undefined>): string {
+  const exprs = c.kind === "scalar" ? [c.expr] : c.members.map((m) => m.expr);
+  return exprs.map(exprKey).join(",");
+}
+
+function exprKey(e: IrExpr): string {
+  switch (e.kind) {
+    case "int": return String(e.value);
+    case "string": return JSON.stringify(e.value);
+    case "value": return `${sourceKey(e.source)}:${typeName(e.type)}`;
+    case "unary": return `${e.op}(${exprKey(e.operand)})`;
+    case "binary": return `(${exprKey(e.left)} ${e.op} ${exprKey(e.right)})`;
+  }
 }
 
 export function nameOf(e: IrExpr): string {

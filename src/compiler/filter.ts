@@ -1,6 +1,7 @@
 /**
  * The filter language: C-like expressions over captured values, parsed by us (never passed
- * through as C). `uid != 0 && (comm == "bash" || flags & 0x40)`.
+ * through as C). `uid != 0 && (comm == "bash" || flags & 0x40)`, and map reads:
+ * `start[args.next_pid]`, `by_user[uid, comm]`, `total[]`, `args.pid in start`.
  */
 
 export type BinaryOp =
@@ -12,7 +13,20 @@ export type FilterAst =
   | { kind: "string"; value: string; start: number; end: number }
   | { kind: "name"; path: string[]; start: number; end: number }
   | { kind: "unary"; op: UnaryOp; operand: FilterAst; start: number; end: number }
-  | { kind: "binary"; op: BinaryOp; left: FilterAst; right: FilterAst; start: number; end: number };
+  | { kind: "binary"; op: BinaryOp; left: FilterAst; right: FilterAst; start: number; end: number }
+  /** `MAP[KEY, ...]` (one key per member of a struct key, none for a keyless map), `.member` of a struct value. */
+  | { kind: "lookup"; map: MapName; keys: FilterAst[]; member?: MapName; start: number; end: number }
+  /** `KEY in MAP`, `(KEY, KEY) in MAP`: whether the map has the key. */
+  | { kind: "in"; keys: FilterAst[]; map: MapName; start: number; end: number }
+  /** `(a, b)`: only the key of `in` (the parser refuses it anywhere else). */
+  | { kind: "tuple"; items: FilterAst[]; start: number; end: number };
+
+/** A name with its place in the text. */
+export interface MapName {
+  name: string;
+  start: number;
+  end: number;
+}
 
 export class FilterSyntaxError extends Error {
   constructor(message: string, readonly start: number, readonly end: number, readonly hint?: string) {
@@ -27,7 +41,7 @@ type Token =
   | { kind: "op"; value: string; start: number; end: number }
   | { kind: "eof"; start: number; end: number };
 
-const operators = ["||", "&&", "==", "!=", "<=", ">=", "<<", ">>", "|", "^", "&", "<", ">", "+", "-", "*", "/", "%", "!", "~", "(", ")", "."];
+const operators = ["||", "&&", "==", "!=", "<=", ">=", "<<", ">>", "|", "^", "&", "<", ">", "+", "-", "*", "/", "%", "!", "~", "(", ")", ".", "[", "]", ","];
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -70,7 +84,7 @@ function tokenize(text: string): Token[] {
       continue;
     }
     const op = operators.find((o) => text.startsWith(o, i));
-    if (!op) throw new FilterSyntaxError(`unexpected character '${c}'`, i, i + 1, "filters use C-like operators: == != < <= > >= && || ! & | ^ + - * / % and parentheses");
+    if (!op) throw new FilterSyntaxError(`unexpected character '${c}'`, i, i + 1, "filters use C-like operators: == != < <= > >= && || ! & | ^ + - * / %, parentheses, MAP[KEY] and KEY in MAP");
     i += op.length;
     tokens.push({ kind: "op", value: op, start, end: i });
   }
@@ -86,6 +100,8 @@ function tokenize(text: string): Token[] {
 export const MAX_EXPRESSION_DEPTH = 64;
 
 const levels: BinaryOp[][] = [["||"], ["&&"], ["|"], ["^"], ["&"], ["==", "!="], ["<", "<=", ">", ">="], ["<<", ">>"], ["+", "-"], ["*", "/", "%"]];
+/** `KEY in MAP` binds like the comparisons `<` and `>`. */
+const IN_LEVEL = 6;
 
 export function parseFilter(text: string): FilterAst {
   const tokens = tokenize(text);
@@ -114,11 +130,62 @@ export function parseFilter(text: string): FilterAst {
     let left = binary(level + 1);
     for (;;) {
       const t = peek();
+      if (level === IN_LEVEL && t.kind === "ident" && t.value === "in") {
+        pos++;
+        const map = mapName("after 'in'", "KEY in MAP tests whether MAP has KEY: args.pid in start");
+        const keys = left.kind === "tuple" ? left.items : [left];
+        left = measured({ kind: "in", keys, map, start: left.start, end: map.end }, ...keys);
+        continue;
+      }
       if (t.kind !== "op" || !levels[level]!.includes(t.value as BinaryOp)) return left;
+      if (left.kind === "tuple") throw misplacedTuple(left);
       pos++;
       const right = binary(level + 1);
+      if (right.kind === "tuple") throw misplacedTuple(right);
       left = measured({ kind: "binary", op: t.value as BinaryOp, left, right, start: left.start, end: right.end }, left, right);
     }
+  }
+
+  function misplacedTuple(node: FilterAst): FilterSyntaxError {
+    return new FilterSyntaxError("a list in parentheses is a map's key, and only tests a map with 'in'", node.start, node.end,
+      "write (KEY, KEY) in MAP, or MAP[KEY, KEY] to read the value");
+  }
+
+  /** The map name after `in`. */
+  function mapName(where: string, hint: string): MapName {
+    const t = peek();
+    if (t.kind !== "ident") throw new FilterSyntaxError(`expected a map's name ${where}`, t.start, t.end, hint);
+    pos++;
+    return { name: t.value, start: t.start, end: t.end };
+  }
+
+  /** `[KEY, ...]` after a map's name, and a `.member` of its struct value. */
+  function lookup(map: MapName): FilterAst {
+    const bracket = peek();
+    pos++;
+    enter(bracket);
+    const keys: FilterAst[] = [];
+    if (!isOp("]")) {
+      for (;;) {
+        const key = binary(0);
+        if (key.kind === "tuple") throw misplacedTuple(key);
+        keys.push(key);
+        if (!isOp(",")) break;
+        pos++;
+      }
+    }
+    if (!isOp("]")) throw new FilterSyntaxError("expected ']'", peek().start, peek().end, "close the key with ]: start[args.next_pid]");
+    let end = peek().end;
+    pos++;
+    open--;
+    let member: MapName | undefined;
+    if (isOp(".")) {
+      pos++;
+      member = mapName("after '.'", "name a member of the map's struct value: m[k].member");
+      end = member.end;
+    }
+    if (isOp("[")) throw new FilterSyntaxError("a map's value is not a map", peek().start, peek().end, "read one map at a time: m[k]");
+    return measured({ kind: "lookup", map, keys, ...(member ? { member } : {}), start: map.start, end }, ...keys);
   }
 
   function unary(): FilterAst {
@@ -140,6 +207,7 @@ export function parseFilter(text: string): FilterAst {
       case "int": return { kind: "int", value: t.value, start: t.start, end: t.end };
       case "string": return { kind: "string", value: t.value, start: t.start, end: t.end };
       case "ident": {
+        if (isOp("[")) return lookup({ name: t.value, start: t.start, end: t.end });
         const path = [t.value];
         let end = t.end;
         while (isOp(".")) {
@@ -156,9 +224,16 @@ export function parseFilter(text: string): FilterAst {
         if (t.value === "(") {
           enter(t);
           const inner = binary(0);
+          const items = [inner];
+          while (isOp(",")) {
+            pos++;
+            items.push(binary(0));
+          }
           if (!isOp(")")) throw new FilterSyntaxError("expected ')'", peek().start, peek().end, "close the parenthesis");
+          const end = peek().end;
           pos++;
           open--;
+          if (items.length > 1) return measured({ kind: "tuple", items, start: t.start, end }, ...items);
           return measured(inner, inner);
         }
         throw new FilterSyntaxError(`unexpected '${t.value}'`, t.start, t.end, "expected a value: a name, a number or a string");
@@ -168,6 +243,7 @@ export function parseFilter(text: string): FilterAst {
   }
 
   const ast = binary(0);
+  if (ast.kind === "tuple") throw misplacedTuple(ast);
   const rest = peek();
   if (rest.kind !== "eof") {
     throw new FilterSyntaxError(`unexpected '${text.slice(rest.start, rest.end)}'`, rest.start, rest.end, "join conditions with && or ||");

@@ -45,7 +45,29 @@ export type ValueSource =
   /** Exit of a pair: a value captured at entry, read back from the stash (member set by the resolver). */
   | { kind: "stashed"; inner: ValueSource; member: string }
   /** Which attach point fired: a constant of each program, its index in `IrProbe.attachPoints` (TS reads it as the name through the AttachPoint table). */
-  | { kind: "probe"; index: number };
+  | { kind: "probe"; index: number }
+  /** A map read in an expression: its value (0 when the key is absent), a member of it, or whether the key is there. */
+  | { kind: "lookup"; lookup: IrLookup; read: LookupRead };
+
+export type LookupRead = { kind: "value" } | { kind: "found" } | { kind: "member"; member: IrStructMember };
+
+/**
+ * One map lookup of a program: `start[args.next_pid]`. The program does it once, before its
+ * filter when the filter reads it and otherwise right after, always before any of its map
+ * updates, and keeps what it read in locals named after `local` (every read of the same map at
+ * the same key shares it). Resolve gives the declared map and key; lower swaps in the laid-out
+ * ones and the per-CPU buffer a big key is built in.
+ */
+export interface IrLookup {
+  map: IrMap<Layout>;
+  key: IrComposite<Layout>;
+  keyBuffer?: IrMap;
+  /** C identifier prefix of its locals: pg_lookup0, pg_lookup0_found, pg_lookup0_MEMBER. */
+  local: string;
+  /** How the spec wrote it (for messages): `start[args.next_pid]`. */
+  text: string;
+  span: SourceSpan;
+}
 
 /** A runtime parameter: a field of the `const volatile` params struct in .rodata. */
 export interface IrParam {
@@ -220,6 +242,8 @@ export interface IrMap<L extends Layout = StructLayout> {
   events: Array<IrEvent<L>>;
   /** Created by probegen rather than declared. */
   implicit: boolean;
+  /** Declared without a key: one value (an array map of one entry, index 0). */
+  keyless?: boolean;
   /** Not part of the typed TS API (stash, scratch and other plumbing). */
   internal?: boolean;
   noPrealloc?: boolean;
@@ -293,32 +317,56 @@ export function updateSources<L extends Layout>(u: IrUpdate<L>): ValueSource[] {
   return updateExprs(u).flatMap(sourcesIn);
 }
 
-/** Every expression a program evaluates, and every expression inside those. */
+/** Every expression a program evaluates, and every expression inside those (map lookups' keys too). */
 export function programExprs(p: IrProgram): IrExpr[] {
-  const inside = (e: IrExpr): IrExpr[] =>
-    [e, ...(e.kind === "unary" ? inside(e.operand) : e.kind === "binary" ? [...inside(e.left), ...inside(e.right)] : [])];
-  return [...(p.filter ? [p.filter] : []), ...p.updates.flatMap(updateExprs)].flatMap(inside);
+  const inside = (e: IrExpr): IrExpr[] => {
+    switch (e.kind) {
+      case "unary": return [e, ...inside(e.operand)];
+      case "binary": return [e, ...inside(e.left), ...inside(e.right)];
+      case "value": return [e, ...lookupKeyExprs(e.source).flatMap(inside)];
+      default: return [e];
+    }
+  };
+  const fieldKeys = (p.event?.fields ?? []).flatMap((f) => lookupKeyExprs(f.source));
+  return [...(p.filter ? [p.filter] : []), ...p.updates.flatMap(updateExprs), ...fieldKeys].flatMap(inside);
 }
 
 /** Every value source a program reads, wherever it reads it. */
 export function programSources(p: IrProgram): ValueSource[] {
   return [
-    ...(p.event?.fields.map((f) => f.source) ?? []),
+    ...(p.event?.fields.flatMap((f) => withKeySources(f.source)) ?? []),
     ...sourcesIn(p.filter),
     ...p.updates.flatMap(updateSources),
     ...(p.stashes?.members.map((m) => m.source) ?? []),
   ];
 }
 
-/** Every value source an expression reads. */
+/** Every value source an expression reads (a map lookup, and what its key reads). */
 export function sourcesIn(e: IrExpr | undefined): ValueSource[] {
   if (!e) return [];
   switch (e.kind) {
-    case "value": return [e.source];
+    case "value": return withKeySources(e.source);
     case "unary": return sourcesIn(e.operand);
     case "binary": return [...sourcesIn(e.left), ...sourcesIn(e.right)];
     default: return [];
   }
+}
+
+/** A source, and when it is a map lookup, the sources its key reads (first: they are read first). */
+export function withKeySources(s: ValueSource): ValueSource[] {
+  return [...lookupKeyExprs(s).flatMap(sourcesIn), s];
+}
+
+/** The key expressions of a map lookup (none for other sources). */
+export function lookupKeyExprs(s: ValueSource): IrExpr[] {
+  return s.kind === "lookup" ? compositeExprs(s.lookup.key) : [];
+}
+
+/** The map lookups a program does, each once, in the order it first reads them. */
+export function lookupsIn(sources: ValueSource[]): IrLookup[] {
+  const out: IrLookup[] = [];
+  for (const s of sources) if (s.kind === "lookup" && !out.includes(s.lookup)) out.push(s.lookup);
+  return out;
 }
 
 /** The string values an expression compares. */
@@ -335,6 +383,7 @@ export function stringValues(e: IrExpr): Array<IrExpr & { kind: "value" }> {
 export function stashedIn(s: ValueSource): Array<ValueSource & { kind: "stashed" }> {
   if (s.kind === "stashed") return [s];
   if (s.kind === "errno") return stashedIn(s.ret);
+  if (s.kind === "lookup") return lookupKeyExprs(s).flatMap(sourcesIn).flatMap(stashedIn);
   return [];
 }
 
@@ -349,6 +398,7 @@ export function sourceName(s: ValueSource): string {
     case "latency": return "latency";
     case "errno": return "errno";
     case "stashed": return sourceName(s.inner);
+    case "lookup": return s.read.kind === "found" ? `${s.lookup.text} (found)` : s.read.kind === "member" ? `${s.lookup.text}.${s.read.member.name}` : s.lookup.text;
     case "path": return [s.root.kind === "task" ? "task" : `arg${s.root.index}`, ...s.steps.map((x) => x.name)].join(".");
     case "probe": return "probe";
   }
@@ -367,5 +417,6 @@ export function sourceKey(s: ValueSource): string {
     case "errno": return `errno:${sourceKey(s.ret)}`;
     case "stashed": return `stashed:${sourceKey(s.inner)}`;
     case "probe": return `probe:${s.index}`;
+    case "lookup": return `lookup:${s.lookup.local}:${s.read.kind === "member" ? s.read.member.name : s.read.kind}`;
   }
 }

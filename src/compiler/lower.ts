@@ -5,8 +5,8 @@
  */
 import { DiagnosticBag, error } from "./diagnostics.js";
 import {
-  mapTypeSize, sourceKey, sourceName, sourcesIn, stashedIn, updateSources,
-  type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrStruct, type IrUpdate,
+  lookupsIn, mapTypeSize, sourceKey, sourceName, sourcesIn, stashedIn, updateSources, withKeySources,
+  type IrComposite, type IrEvent, type IrExpr, type IrField, type IrLookup, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrStruct, type IrUpdate,
   type ResolvedProbe, type ResolvedProgram, type ValueSource,
 } from "./ir.js";
 import { layoutStruct, ringRecordSize, RING_HEADER } from "./layout.js";
@@ -37,6 +37,7 @@ class Lowering {
   private readonly order: IrMap[] = [];
   private readonly buffers = new Map<string, IrMap>();
   private readonly bag = new DiagnosticBag();
+  private readonly loweredLookups = new Set<IrLookup>();
 
   constructor(private readonly probe: ResolvedProbe) {}
 
@@ -150,8 +151,26 @@ class Lowering {
     }
   }
 
+  /**
+   * A program's map lookups read the laid-out maps; a key too big for the stack is built in the
+   * map's per-CPU key buffer, as an update's is. (Lookups are shared by every read of them.)
+   */
+  private lookups(p: ResolvedProgram): void {
+    const sources = [...(p.event?.fields.flatMap((f) => withKeySources(f.source)) ?? []), ...sourcesIn(p.filter), ...p.updates.flatMap(updateSources)];
+    for (const lookup of lookupsIn(sources)) {
+      if (this.loweredLookups.has(lookup)) continue;
+      this.loweredLookups.add(lookup);
+      const map = this.lowered(lookup.map as IrMap<undefined>);
+      lookup.map = map;
+      lookup.key = this.composite(lookup.key as IrComposite<undefined>);
+      const keyBuffer = this.buffer(map, "key");
+      if (keyBuffer) lookup.keyBuffer = keyBuffer;
+    }
+  }
+
   /** One program, or the entry and exit programs of a pair. */
   private program(p: ResolvedProgram): IrProgram[] {
+    this.lookups(p);
     const { exit, event, output, updates, eventFields, ...rest } = p;
     // The default ring buffer is declared where the first program that writes to it is.
     if (output?.implicit && !this.order.includes(this.lowered(output))) this.order.push(this.lowered(output));

@@ -4,14 +4,14 @@
  */
 import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
-import { ExprTyper } from "./expr-typer.js";
+import { ExprTyper, type MapReader } from "./expr-typer.js";
 import { stringValues, type AttachPoint, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
 import type { KernelInfo } from "../kernel/index.js";
 import { attachKind, expandAttach, MAX_MATCHES, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
 import { checkNames, cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Btf } from "../kernel/btf/index.js";
-import { Scope, type BtfUse } from "./scope.js";
+import { Scope, type BtfUse, type ResolvedValue } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
 import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
@@ -103,6 +103,7 @@ class Resolver {
     const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
     const namedPrograms = new Set<string>();
     const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
+    this.emptyUntilSet(programs);
     for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.decodeMap(mapName, mapSpec, programs);
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
     const eventTypes = new Set(this.events.map((e) => e.tsName));
@@ -213,7 +214,12 @@ class Resolver {
     const path = ["maps", name];
     const problem = cIdentifierProblem(name);
     if (problem) return this.fail("invalid-name", `map name '${name}' cannot be used: ${problem}`, path, "rename the map", "key");
-    const kind = spec.type as MapKind;
+    // No type and no key: one value, an array map of one entry (per-CPU when it says so).
+    const keyless = spec.key === undefined && (spec.type === undefined || (isArrayKind(spec.type) && spec.max_entries === undefined));
+    if (spec.type === undefined && spec.key !== undefined) {
+      return this.fail("invalid-map", `map '${name}' has a key: say its type`, path, "add 'type: hash' (or lru_hash, array...), or remove 'key:' for a map of one value", "key");
+    }
+    const kind = (spec.type ?? "array") as MapKind;
     const map: RMap = {
       name, tsName: tsNames.property(name), kind, description: spec.description, maxEntries: 0, events: [], implicit: false,
       noPrealloc: spec.flags?.includes("no_prealloc"), pinned: spec.pinned, span: this.span(path, "key"),
@@ -230,7 +236,11 @@ class Resolver {
       map.maxEntries = Number(size ?? 0);
     } else {
       if (spec.size !== undefined) this.fail("invalid-map", `'size' is for ring buffers; a ${kind} map has max_entries`, [...path, "size"], "use max_entries:", "key");
-      const isArray = kind === "array" || kind === "percpu_array";
+      const isArray = isArrayKind(kind);
+      if (spec.key === undefined && !isArray) {
+        return this.fail("invalid-map", `map '${name}' is a ${kind}: it needs a key type`, path,
+          `add 'key: u32' (or another type), or remove 'type: ${kind}' for a map of one value${kind.includes("percpu") ? " (type: percpu_array, without max_entries, for one value per CPU)" : ""}`, "key");
+      }
       map.key = spec.key === undefined && isArray ? { kind: "scalar", scalar: u32 } : this.mapType(name, "key", spec.key, [...path, "key"]);
       map.value = this.mapValue(name, spec.value, [...path, "value"]);
       if (isArray && map.key?.kind === "scalar" && !(map.key.scalar.kind === "int" && map.key.scalar.size === 4)) {
@@ -238,8 +248,24 @@ class Resolver {
       }
       if (isArray && spec.flags?.includes("no_prealloc")) this.fail("invalid-map", "array maps are always preallocated", [...path, "flags"], "remove no_prealloc");
       map.maxEntries = spec.max_entries ?? DEFAULT_MAX_ENTRIES;
+      if (keyless) {
+        map.keyless = true;
+        map.maxEntries = 1;
+      }
     }
     this.maps.set(name, map);
+  }
+
+  /**
+   * A one-value map kept by min or max starts empty, not at 0 (bpftrace's min() is the smallest
+   * value seen, not 0): it is a hash map of one entry, absent until a program stores one.
+   */
+  private emptyUntilSet(programs: ResolvedProgram[]): void {
+    for (const u of programs.flatMap((p) => p.updates)) {
+      if (!u.map.keyless || (u.op !== "min" && u.op !== "max")) continue;
+      if (u.map.kind === "array") u.map.kind = "hash";
+      if (u.map.kind === "percpu_array") u.map.kind = "percpu_hash";
+    }
   }
 
   private mapValue(mapName: string, spec: ValueTypeSpec | HistogramSpec | undefined, path: SpecPath): RMapType | undefined {
@@ -469,14 +495,18 @@ class Resolver {
   private body(spec: ProgramSpec, path: SpecPath, attach: AttachPoint, exitAttach: AttachPoint | undefined, matches: ReadonlyMap<string, number>) {
     const probe = { index: matches.get(sectionOf(attach))!, matches };
     const scope = new Scope(exitAttach ?? attach, this.params, this.report, exitAttach ? attach : undefined, this.types, probe);
-    const fields = (spec.fields ?? []).map((f, i) => this.field(f, [...path, "fields", i], scope)).filter((f): f is IrField => !!f);
+    const fields: IrField[] = [];
+    const typer = new ExprTyper(this.source, scope, fields, this.mapReader);
+    for (const [i, f] of (spec.fields ?? []).entries()) {
+      const field = this.field(f, [...path, "fields", i], scope, typer);
+      if (field) fields.push(field);
+    }
     this.checkUniqueFields(fields);
     const list = exitAttach && fields.find((f) => f.type.kind === "string_list");
     if (list) {
       this.bag.add(error("invalid-field", `'${list.name}' is a list of strings, which an entry cannot keep for its exit yet`, list.span,
         "capture it in a program without 'exit:' (the entry sees the same arguments)"));
     }
-    const typer = new ExprTyper(this.source, scope, fields);
     let filter = spec.filter !== undefined ? typer.check(spec.filter, [...path, "filter"]) : undefined;
     if (filter && (filter.type.kind === "string" || filter.type.kind === "array")) {
       this.bag.add(error("filter-type", `a filter must be a condition, not ${filter.type.kind === "string" ? "a string" : "an array"}`, filter.span, "compare it: comm == \"bash\""));
@@ -541,12 +571,18 @@ class Resolver {
 
   // ---- fields and updates -------------------------------------------------------------------
 
-  private field(spec: FieldSpec, path: SpecPath, scope: Scope): IrField | undefined {
+  /** What expressions may read: the declared maps. */
+  private readonly mapReader: MapReader = {
+    map: (name) => this.maps.get(name) ?? (this.declaredButRefused(name) ? "refused" : undefined),
+    names: () => [...this.maps.values()].filter((m) => !m.internal && !m.implicit).map((m) => m.name),
+  };
+
+  private field(spec: FieldSpec, path: SpecPath, scope: Scope, typer: ExprTyper): IrField | undefined {
     const obj = typeof spec === "string" ? { from: spec } : spec;
     const from = obj.from ?? obj.name;
     if (!from) return undefined; // the schema requires one of them
     const fromPath: SpecPath = typeof spec === "string" ? path : [...path, obj.from ? "from" : "name"];
-    const value = scope.lookup(from.split("."), this.span(fromPath), obj.type);
+    const value = this.readsMap(from, scope) ? this.mapField(from, fromPath, obj, typer) : scope.lookup(from.split("."), this.span(fromPath), obj.type);
     if (!value) return undefined;
     if (value.address) {
       this.fail("invalid-field", `'${from}' is a pointer (${value.address}): probegen copies an address into an event only when asked`, fromPath,
@@ -679,6 +715,30 @@ class Resolver {
     return list;
   }
 
+  /** `from:` reads a map: `start[args.next_pid]`, `pid in start`, or names one (`maps.start`, an error the typer explains). */
+  private readsMap(from: string, scope: Scope): boolean {
+    const first = from.split(/[.[\s]/)[0]!;
+    return /[[\s]/.test(from) || first === "maps" || (this.maps.has(first) && !scope.names().includes(first));
+  }
+
+  /** A field whose value a map lookup gives (its type is the map's). */
+  private mapField(from: string, path: SpecPath, spec: Exclude<FieldSpec, string>, typer: ExprTyper): ResolvedValue | undefined {
+    const before = typer.problems.length;
+    const expr = typer.check(from, path, "from");
+    for (const d of typer.problems.splice(before)) this.bag.add(d);
+    if (!expr) return undefined;
+    if (expr.kind !== "value" || expr.source.kind !== "lookup") {
+      this.fail("invalid-field", "a field captures one value: a name or a map lookup, not a computation", path,
+        "capture the values it is computed from, or store the result in a map (update: set:)");
+      return undefined;
+    }
+    if (spec.type !== undefined) {
+      this.fail("invalid-field", `a map lookup has the map's type (${typeName(expr.type)})`, [...path.slice(0, -1), "type"], "remove 'type'");
+      return undefined;
+    }
+    return { source: expr.source, type: expr.type, description: `${expr.source.lookup.text}${expr.source.read.kind === "found" ? ": whether the map has the key" : " (0 when absent)"}` };
+  }
+
   private checkUniqueFields(fields: IrField[]): void {
     const seen = new Set<string>();
     for (const f of fields) {
@@ -727,7 +787,11 @@ class Resolver {
         "compare strings in the program's filter instead"));
       return undefined;
     }
-    const isArray = map.kind === "array" || map.kind === "percpu_array";
+    const isArray = isArrayKind(map.kind);
+    if (map.keyless && spec.key !== undefined) {
+      this.fail("invalid-update", `map '${map.name}' has no key: it holds one value`, [...path, "key"], "remove 'key:'", "key");
+      return undefined;
+    }
     if (spec.key === undefined && !isArray) {
       this.fail("invalid-update", `map '${map.name}' is a ${map.kind}: say which key to update`, path, "add key: EXPR (or one per member of a struct key)");
       return undefined;
@@ -775,7 +839,7 @@ class Resolver {
       }
       case "delete":
         if (isArray) {
-          this.fail("invalid-update", "array map entries cannot be deleted", [...path, "delete"], "set them to zero instead");
+          this.fail("invalid-update", map.keyless ? `'${map.name}' holds one value, which cannot be deleted` : "array map entries cannot be deleted", [...path, "delete"], "set them to zero instead");
           return undefined;
         }
         return { ...base, op };
@@ -845,6 +909,10 @@ class Resolver {
     }
     return true;
   }
+}
+
+function isArrayKind(kind: string): boolean {
+  return kind === "array" || kind === "percpu_array";
 }
 
 function sectionOf(a: AttachPoint): string {

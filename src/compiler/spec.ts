@@ -31,8 +31,9 @@ export type ValueTypeSpec = ScalarTypeSpec | string | ArrayTypeSpec | { [name: s
 /** A size in bytes: an integer or a string such as 256KiB or 16MiB. */
 export type SizeSpec = number | string;
 
+/** A map. Without type and key it holds one value (an array of one entry; type: percpu_array without key or max_entries, one per CPU). */
 export interface MapSpec {
-  type: "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
+  type?: "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
   description?: string;
   /** Ring buffer size in bytes (a power of two, at least one page). */
   size?: SizeSpec;
@@ -54,7 +55,7 @@ export type DecoderSpec = "symbolic" | "flags" | "errno" | "open_flags" | "signa
 export type FieldSpec = string | {
   /** Field name in the event (default: the source's last name). */
   name?: IdentifierSpec;
-  /** Where the value comes from. */
+  /** Where the value comes from: a name (pid, args.filename, task.real_parent.tgid), or a map read: MAP[KEY] (0 when absent), MAP[KEY].MEMBER, MAP[] (a keyless map), KEY in MAP. */
   from?: string;
   /** Override the inferred type: another integer width; u64 on a pointer to capture its address (addresses are captured only when asked); user_string or kernel_string to read the string a pointer points to; an array type (u8[16], u32[4]) to read an array as other elements or only its first bytes. Kprobe arguments without BTF default to u64. */
   type?: "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64" | "bool" | "user_string" | "kernel_string" | ArrayTypeSpec;
@@ -105,13 +106,13 @@ export type HistogramSpec = "hist" | {
   };
 };
 
-/** A value: a name (pid, args.count, params.min) or an expression (ret < 0, latency / 1000). */
+/** A value: a name (pid, args.count, params.min) or an expression (ret < 0, latency / 1000, ktime - start[args.next_pid], pid in seen, total[]). */
 export type ExpressionSpec = string;
 
 export interface UpdateSpec {
   /** The map to update. */
   map: IdentifierSpec;
-  /** The key: an expression, or for a struct key one expression per member. */
+  /** The key: an expression, or for a struct key one expression per member. None for a map without a key (one value). */
   key?: ExpressionSpec | number | { [name: string]: ExpressionSpec | number };
   /** Add one. */
   count?: true;

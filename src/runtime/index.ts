@@ -1,7 +1,7 @@
 // probegen/runtime: the API generated loaders are written against (see API.md).
 export { BpfError, errnoName, explainErrno } from "./errors.js";
 export type { BpfErrorInit } from "./errors.js";
-export { TypedMap, UPDATE_FLAGS } from "./map.js";
+export { MapValue, TypedMap, UPDATE_FLAGS } from "./map.js";
 export type { Codec, RawMap } from "./map.js";
 export { loadObject } from "./object.js";
 export type { AttachTarget, LoadedObject, LoadOptions, ObjectDefinition, ProgramInfo } from "./object.js";

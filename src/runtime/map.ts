@@ -426,3 +426,30 @@ export class TypedMap<K, V> {
     }
   }
 }
+
+/**
+ * A map declared without a key: one value (entry 0 of an array map of one entry), like a
+ * bpftrace map without a key (`@total = count()`). One kept by min or max is a hash map of one
+ * entry, and V includes undefined: it has no value until a program stores one.
+ */
+export class MapValue<V> {
+  constructor(readonly map: TypedMap<number, V>) {}
+
+  /** The value: zero (empty buckets for a histogram) until a program adds to it; undefined for an empty min/max. */
+  get(): V {
+    const value = this.map.get(0);
+    if (value === undefined && ARRAY.test(this.map.raw.type)) {
+      throw new RangeError(`map '${this.map.raw.name}' has no entry 0: it is not the one-value map the probe declared`);
+    }
+    return value as V;
+  }
+
+  set(value: V): void {
+    this.map.set(0, value);
+  }
+
+  /** Back to zero (to no value, for min and max). */
+  clear(): void {
+    this.map.clear();
+  }
+}

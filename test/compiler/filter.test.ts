@@ -9,6 +9,9 @@ function show(a: FilterAst): string {
     case "name": return a.path.join(".");
     case "unary": return `(${a.op}${show(a.operand)})`;
     case "binary": return `(${show(a.left)} ${a.op} ${show(a.right)})`;
+    case "lookup": return `${a.map.name}[${a.keys.map(show).join(", ")}]${a.member ? `.${a.member.name}` : ""}`;
+    case "in": return `(${a.keys.length > 1 ? `(${a.keys.map(show).join(", ")})` : show(a.keys[0]!)} in ${a.map.name})`;
+    case "tuple": return `(${a.items.map(show).join(", ")})`;
   }
 }
 
@@ -23,6 +26,14 @@ describe("filter language", () => {
     ["a + b * c - d", "((a + (b * c)) - d)"],
     ["args.how.flags != 0b101", "(args.how.flags != 5)"],
     ['comm == "ba\\"sh"', '(comm == "ba\\"sh")'],
+    ["ktime - start[args.next_pid]", "(ktime - start[args.next_pid])"],
+    ["by_user[uid, comm] > 3", "(by_user[uid, comm] > 3)"],
+    ["total[] * 2", "(total[] * 2)"],
+    ["m[k + 1].calls", "m[(k + 1)].calls"],
+    ["args.pid in start && x", "((args.pid in start) && x)"],
+    ["a + 1 in m == 0", "(((a + 1) in m) == 0)"],
+    ["(uid, comm) in by_user", "((uid, comm) in by_user)"],
+    ["!(pid in m)", "(!(pid in m))"],
   ])("%s parses as %s", (text, expected) => {
     expect(show(parseFilter(text))).toBe(expected);
   });
@@ -34,6 +45,12 @@ describe("filter language", () => {
     ['comm == "bash', "unterminated string", 8],
     ["(uid == 0", "expected ')'", 9],
     ["12abc", "malformed number '12a'", 0],
+    ["start[args.next_pid", "expected ']'", 19],
+    ["m[k][j]", "a map's value is not a map", 4],
+    ["pid in 3", "expected a map's name after 'in'", 7],
+    ["(a, b) + 1", "a list in parentheses is a map's key, and only tests a map with 'in'", 0],
+    ["m[(a, b)]", "a list in parentheses is a map's key, and only tests a map with 'in'", 2],
+    ["(a, b)", "a list in parentheses is a map's key, and only tests a map with 'in'", 0],
   ])("%s is an error: %s at %i", (text, message, start) => {
     try {
       parseFilter(text);

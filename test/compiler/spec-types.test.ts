@@ -10,8 +10,8 @@ describe("the spec type and the schema", () => {
     expect(readFileSync("src/compiler/spec.ts", "utf8"), "stale: run node scripts/spec-types.mjs").toBe(stdout);
   });
 
-  it("the schema says an array map needs max_entries", () => {
-    const { diagnostics } = frontEnd("name: t\nmaps:\n  counts: { type: array, value: u64 }\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    update: [{ map: counts, count: true }]\n");
+  it("the schema says an array map with a key needs max_entries (without one it holds one value)", () => {
+    const { diagnostics } = frontEnd("name: t\nmaps:\n  counts: { type: array, key: u32, value: u64 }\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    update: [{ map: counts, count: true }]\n");
     expect(located(diagnostics)).toEqual(["probes/test.yaml:3:3: 'maps.counts' needs 'max_entries'"]);
     expect(diagnostics[0]!.hint).toBe("add a 'max_entries:' entry");
   });

@@ -39,6 +39,8 @@ export class SchemaGenerator {
       for (const u of (Array.isArray(p?.update) ? p.update : []) as Array<Record<string, unknown>>) {
         if (u && mapNames.length && r.chance(0.8)) u.map = r.pick(mapNames);
       }
+      // And expressions read them (MAP[KEY], KEY in MAP, MAP[]) some of the time.
+      if (p && typeof p === "object" && mapNames.length && r.chance(0.4)) p.filter = randomExpr(r, r.int(1, 3), mapNames);
     }
     return { text: stringify(spec, { lineWidth: 0 }), steps: ["generated from the schema"] };
   }

@@ -134,7 +134,7 @@ export const specMutations: Record<string, SpecMutation> = {
   },
   randomExpression(r, spec) {
     const p = someProgram(r, spec);
-    const e = randomExpr(r, r.int(1, 4));
+    const e = randomExpr(r, r.int(1, 4), Object.keys(maps(spec)));
     if (r.chance(0.5)) p.filter = e;
     else p.fields = [...(Array.isArray(p.fields) ? p.fields : []), { name: "v", from: e }];
     return `expression ${e}`;
@@ -153,17 +153,25 @@ export const specMutations: Record<string, SpecMutation> = {
     const m = maps(spec);
     const name = r.chance(0.95) && Object.keys(m).length ? r.pick(Object.keys(m)) : "nomap";
     const kind = r.pick(["count", "sum", "hist", "min", "max"]);
-    const update: Spec = { map: name, [kind]: kind === "count" ? true : r.chance(0.5) ? r.pick(valueNames) : randomExpr(r, 2) };
-    if (r.chance(0.8)) update.key = r.chance(0.7) ? r.pick(valueNames) : r.chance(0.5) ? r.int(-2, 5) : { a: r.pick(valueNames), b: "pid" };
-    if (r.chance(0.3)) update.if = randomExpr(r, 2);
+    const names = Object.keys(m);
+    const update: Spec = { map: name, [kind]: kind === "count" ? true : r.chance(0.5) ? r.pick(valueNames) : randomExpr(r, 2, names) };
+    if (r.chance(0.8)) update.key = r.chance(0.7) ? r.pick(valueNames) : r.chance(0.5) ? r.int(-2, 5) : r.chance(0.5) ? { a: r.pick(valueNames), b: "pid" } : randomExpr(r, 1, names);
+    if (r.chance(0.3)) update.if = randomExpr(r, 2, names);
     const p = someProgram(r, spec);
     p.update = [...(Array.isArray(p.update) ? p.update : []), update];
     return `update ${JSON.stringify(update).slice(0, 60)}`;
   },
   addMap(r, spec) {
     const name = someName(r);
-    const type = r.pick(["hash", "lru_hash", "percpu_hash", "array", "percpu_array", "ringbuf", "lru_percpu_hash"]);
-    const map: Spec = { type };
+    // undefined: a keyless map (one value), unless a key is given too.
+    const type = r.pick(["hash", "lru_hash", "percpu_hash", "array", "percpu_array", "ringbuf", "lru_percpu_hash", undefined]);
+    const map: Spec = type ? { type } : {};
+    if (!type) {
+      map.value = r.pick<unknown>(["u64", "i32", "hist", { lhist: { min: 0, max: 100, step: 10 } }, { a: "u32", b: "u64" }]);
+      if (r.chance(0.1)) map.key = r.pick(keyTypes);
+      maps(spec)[name] = map;
+      return `map ${name}: ${JSON.stringify(map).slice(0, 60)}`;
+    }
     if (type !== "ringbuf" && r.chance(0.9)) map.key = r.pick(keyTypes);
     if (type !== "ringbuf") map.value = r.pick<unknown>([...keyTypes, "hist", { lhist: { min: 0, max: 100, step: 10 } }]);
     if (type === "ringbuf" ? r.chance(0.3) : type.includes("array") || r.chance(0.4)) map[type === "ringbuf" ? "size" : "max_entries"] = r.chance(0.7) ? r.pick([1, 64, 4096, 65536]) : r.pick(interestingNumbers);

@@ -76,13 +76,35 @@ const unaryOps = ["!", "-", "~"];
 const literals = ["0", "1", "-1", "64", "65", "4096", "2147483648", "4294967296", "18446744073709551615", "18446744073709551616",
   "1e21", '"abc"', '"a\\"b"', "'x'", "true", '""', '"bash"'];
 
-/** A random expression, `depth` levels at most. */
-export function randomExpr(r: Random, depth = 3): string {
-  if (depth <= 0 || r.chance(0.3)) return r.chance(0.7) ? r.pick(valueNames) : r.chance(0.95) ? r.pick(literals) : `probe ${r.pick(["==", "!=", "<"])} "${r.pick(attachPoints)}"`;
+/** A random expression, `depth` levels at most; with `maps`, some of its values read them. */
+export function randomExpr(r: Random, depth = 3, maps: readonly string[] = []): string {
+  if (depth <= 0 || r.chance(0.3)) {
+    if (maps.length && r.chance(0.25)) return lookupExpr(r, maps);
+    return r.chance(0.7) ? r.pick(valueNames) : r.chance(0.95) ? r.pick(literals) : `probe ${r.pick(["==", "!=", "<"])} "${r.pick(attachPoints)}"`;
+  }
   switch (r.int(0, 3)) {
-    case 0: return `${r.pick(unaryOps)}${randomExpr(r, depth - 1)}`;
-    case 1: return `(${randomExpr(r, depth - 1)})`;
-    default: return `${randomExpr(r, depth - 1)} ${r.pick(binaryOps)} ${randomExpr(r, depth - 1)}`;
+    case 0: return `${r.pick(unaryOps)}${randomExpr(r, depth - 1, maps)}`;
+    case 1: return `(${randomExpr(r, depth - 1, maps)})`;
+    default: return `${randomExpr(r, depth - 1, maps)} ${r.pick(binaryOps)} ${randomExpr(r, depth - 1, maps)}`;
+  }
+}
+
+/**
+ * A read of one of `maps` (or of a map that is not there): at a key, at a struct key, of a
+ * member, of a keyless map, a presence test; right and wrong key counts and types alike.
+ */
+export function lookupExpr(r: Random, maps: readonly string[]): string {
+  const map = r.chance(0.95) ? r.pick(maps) : r.pick(["nomap", "maps", "events"]);
+  const key = () => (r.chance(0.8) ? r.pick(["pid", "tid", "uid", "cpu", "comm", "args.next_pid", "1", "0"]) : randomExpr(r, 1));
+  switch (r.int(0, 7)) {
+    case 0: return `${key()} in ${map}`;
+    case 1: return `${map}[]`;
+    case 2: return `${map}[${key()}, ${key()}]`;
+    case 3: return `${map}[${key()}].${r.pick(["a", "b", "calls", "pid", "nope"])}`;
+    case 4: return `(${key()}, ${key()}) in ${map}`;
+    case 5: return `${map}[${map}[${key()}]]`;
+    case 6: return r.pick([`maps.${map}`, `maps.${map}.value`, map]);
+    default: return `${map}[${key()}]`;
   }
 }
 

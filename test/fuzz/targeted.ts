@@ -106,6 +106,62 @@ export const targetedMutations: Record<string, TargetedMutation> = {
     addUpdate(p, { map: name, key: "pid", hist: someInt(r, siteOf(p)) });
     return `lhist {min: ${min}, max: ${max}, step: ${step}} updated by hist:`;
   },
+  /**
+   * A map read in an expression (runqlat's shape): stored at one key, read back in the filter,
+   * a field, an update's key, value or condition, then deleted; structs and per-CPU maps too.
+   */
+  mapLookup(r, spec) {
+    const p = first(spec);
+    const site = siteOf(p);
+    const name = fresh(r, maps(spec), "start");
+    const [keyType, key, read] = r.pick<[unknown, unknown, string]>([
+      ["u32", "tid", `${name}[tid]`],
+      ["u64", someInt(r, site), `${name}[${someInt(r, site)}]`],
+      [{ a: "u32", b: "string[16]" }, { a: "pid", b: "comm" }, `${name}[pid, comm]`],
+      ["u8", "cpu", `${name}[cpu]`],
+    ]);
+    const valueType = r.pick<unknown>(["u64", "i32", "bool", { when: "u64", n: "u16" }]);
+    const struct = typeof valueType === "object";
+    const value = struct ? `${read}.${r.pick(["when", "n", "nope"])}` : read;
+    maps(spec)[name] = { type: r.pick(["hash", "lru_hash", "percpu_hash"]), key: keyType, value: valueType, max_entries: 64 };
+    addUpdate(p, { map: name, key, set: struct ? { when: "ktime", n: "1" } : valueType === "bool" ? "1" : "ktime" });
+    const presence = r.chance(0.5) ? `(pid, comm) in ${name}` : `${typeof key === "string" ? key : "pid"} in ${name}`;
+    const where = r.int(0, 4);
+    if (where === 0) p.filter = r.pick([presence, `${value} != 0`, `${value} > 5 && ${presence}`]);
+    else if (where === 1) addField(p, { name: "read_back", from: r.pick([value, presence]) });
+    else if (where === 2) {
+      const other = fresh(r, maps(spec), "lat");
+      maps(spec)[other] = { value: r.pick<unknown>(["hist", "u64", { lhist: { min: 0, max: 1000, step: 100 } }]) };
+      addUpdate(p, { map: other, [(maps(spec)[other] as Spec).value === "u64" ? r.pick(["sum", "max", "set"]) : "hist"]: `ktime - ${value}`, ...(r.chance(0.5) ? { if: presence } : {}) });
+    } else if (where === 3) {
+      const other = fresh(r, maps(spec), "by_read");
+      maps(spec)[other] = { type: "hash", key: "u64", value: "u64" };
+      addUpdate(p, { map: other, key: value, count: true });
+    } else {
+      p.filter = `${value} / ${value} == 1`;
+    }
+    if (r.chance(0.6)) addUpdate(p, { map: name, key, delete: true });
+    return `map ${name} read as ${value} (${["filter", "field", "keyless update", "update key", "division"][where]})`;
+  },
+  /** A map of one value: no type and no key; updated without a key and read as NAME[]. */
+  oneValueMap(r, spec) {
+    const p = first(spec);
+    const name = fresh(r, maps(spec), "total");
+    const [map, op] = r.pick<[Spec, string]>([
+      [{ value: "u64" }, r.pick(["count", "sum", "min", "max", "set"])],
+      [{ type: "percpu_array", value: "u64" }, r.pick(["count", "sum", "max"])],
+      [{ value: "hist" }, "hist"],
+      [{ type: "percpu_array", value: { lhist: { min: 0, max: 100, step: 10 } } }, "hist"],
+      [{ value: "i64" }, "min"],
+      [{ value: { a: "u32", b: "u64" } }, "set"],
+    ]);
+    maps(spec)[name] = map;
+    const update: Spec = { map: name, [op]: op === "count" ? true : op === "set" && typeof map.value === "object" ? { a: "pid", b: `${name}[].b + 1` } : r.pick(["ktime", someInt(r, siteOf(p)), `${name}[] + 1`]) };
+    if (r.chance(0.1)) update.key = "pid";
+    addUpdate(p, update);
+    if (r.chance(0.5)) p.filter = r.pick([`${name}[] < 100`, `${name}[]`, `pid in ${name}`, `${name} > 0`, `maps.${name}.value > 0`]);
+    return `one-value map ${name} ${JSON.stringify(map)} ${op}`;
+  },
   /** A hash map (or an array) with no key type. */
   keylessMap(r, spec) {
     const p = first(spec);
