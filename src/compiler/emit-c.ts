@@ -116,6 +116,12 @@ function programContext(p: IrProgram): CContext {
   return attachKind(p.attach).context(p.attach);
 }
 
+/** A network program's verdict that leaves traffic alone (XDP_PASS, TC_ACT_OK...); 0 for tracing programs. */
+function defaultVerdict(p: IrProgram): string {
+  const verdicts = attachKind(p.attach).verdicts?.(p.attach);
+  return verdicts ? verdicts.actions[verdicts.default]!.c : "0";
+}
+
 /** Some program reads pt_regs: the C includes <asm/ptrace.h> and bpf_tracing.h. */
 function usesPtRegs(probe: IrProbe): boolean {
   return probe.programs.some((p) => programContext(p).ptRegs);
@@ -176,7 +182,12 @@ function programView(p: IrProgram, source: string) {
 class BodyWriter {
   private readonly lines: string[] = [];
   private usedOut = false;
-  constructor(private readonly p: IrProgram, private readonly source: string) {}
+  /** What the program returns when it leaves its work (or the traffic) alone: its kind's default verdict, else 0. */
+  private readonly pass: string;
+
+  constructor(private readonly p: IrProgram, private readonly source: string) {
+    this.pass = defaultVerdict(p);
+  }
 
   private line(text: string, depth = 1): void {
     this.lines.push(`${"\t".repeat(depth)}${text}`);
@@ -197,7 +208,7 @@ class BodyWriter {
       this.usedOut = true;
       this.line("goto pg_out;", depth);
     } else {
-      this.line("return 0;", depth);
+      this.line(`return ${this.pass};`, depth);
     }
   }
 
@@ -211,7 +222,7 @@ class BodyWriter {
       this.line(`__u32 pg_tid = (__u32)${locals.pidTgid};`);
       this.line(`struct ${p.unstashes.cName} *${locals.stash} = bpf_map_lookup_elem(&${p.unstashes.map.name}, &pg_tid);`);
       this.line(`if (!${locals.stash})`);
-      this.line("return 0;", 2);
+      this.line(`return ${this.pass};`, 2);
     }
     // A filter runs before anything is reserved unless it compares a long string the event
     // captures anyway: then it reads the event's copy rather than reading the string twice.
@@ -234,7 +245,7 @@ class BodyWriter {
       if (this.usedOut) this.lines.push("pg_out:");
       this.line(`bpf_map_delete_elem(&${p.unstashes.map.name}, &pg_tid);`);
     }
-    this.line("return 0;");
+    this.line(`return ${this.pass};`);
     return this.lines;
   }
 
@@ -253,7 +264,7 @@ class BodyWriter {
     this.line("__u32 pg_zero = 0;");
     this.line(`struct ${s.cName} *${locals.stash} = bpf_map_lookup_elem(&${s.scratch.name}, &pg_zero);`);
     this.line(`if (!${locals.stash})`);
-    this.line("return 0;", 2);
+    this.line(`return ${this.pass};`, 2);
     this.line(`${locals.stash}->pg_ts = bpf_ktime_get_ns();`);
     for (const m of s.members) {
       if (m.type.kind === "string") this.line(readString(m.source, `${locals.stash}->${m.name}`, m.type.size));

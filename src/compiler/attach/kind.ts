@@ -57,6 +57,17 @@ export interface CContext {
   ptRegs?: boolean;
 }
 
+/**
+ * What a network program returns: its verdicts by name (`action:` in a spec), as C values.
+ * Tracing kinds have none: their programs return 0, which the kernel ignores.
+ */
+export interface Verdicts {
+  /** The verdict that leaves traffic alone: what a program returns when no action applies, its filter fails or a read fails. */
+  default: string;
+  /** Every verdict a spec may name: its C value, and whether it stops the traffic (a spec that can drop says so). */
+  actions: Readonly<Record<string, { c: string; drops: boolean }>>;
+}
+
 export interface AttachKind<P extends { kind: string }> {
   /** How specs write it: the text before the first '/', and its aliases (first one canonical). */
   readonly prefixes: readonly string[];
@@ -93,6 +104,8 @@ export interface AttachKind<P extends { kind: string }> {
   context(point: P): CContext;
   /** How the runtime attaches it: the typed descriptor the generated loader passes. */
   runtime(point: P): AttachTarget;
+  /** A network kind's verdicts; undefined for tracing kinds (their programs return 0). */
+  verdicts?(point: P): Verdicts;
 }
 
 /** The failure of a kind that needs the kernel's BTF on a kernel without it. */
