@@ -19,7 +19,7 @@ type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 /** Where a program attaches, resolved against the kernel: one of the kinds' points. */
 export type AttachPoint = PointOf<(typeof attachKinds)[number]>;
 
-export type { Arguments, AttachContext, AttachKind, CContext, ContextStruct, ReturnValue } from "./kind.js";
+export type { Arguments, AttachContext, AttachKind, CContext, ContextStruct, PacketAccess, ReturnValue, Verdicts } from "./kind.js";
 
 /** The module of a point's kind (a point's kind is its module's canonical prefix). */
 export function attachKind(point: AttachPoint): AttachKind<AttachPoint> {

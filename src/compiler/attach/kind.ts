@@ -68,6 +68,19 @@ export interface Verdicts {
   actions: Readonly<Record<string, { c: string; drops: boolean }>>;
 }
 
+/**
+ * How a network program reaches its packet: where the header walk that packet fields
+ * (`ip.saddr`, `tcp.dport`, ...) compile to starts.
+ */
+export type PacketAccess =
+  /** Direct packet access from the Ethernet header, `ctx->data` .. `ctx->data_end` (XDP on xdp_md, tc on __sk_buff). */
+  | { kind: "direct"; ctx: "xdp_md" | "__sk_buff" }
+  /**
+   * Loads relative to the network header (`bpf_skb_load_bytes_relative(..., BPF_HDR_START_NET)`):
+   * socket filters and cgroup_skb, which see no Ethernet header; `skb->protocol` says IPv4 or IPv6.
+   */
+  | { kind: "network-relative" };
+
 export interface AttachKind<P extends { kind: string }> {
   /** How specs write it: the text before the first '/', and its aliases (first one canonical). */
   readonly prefixes: readonly string[];
@@ -106,6 +119,8 @@ export interface AttachKind<P extends { kind: string }> {
   runtime(point: P): AttachTarget;
   /** A network kind's verdicts; undefined for tracing kinds (their programs return 0). */
   verdicts?(point: P): Verdicts;
+  /** A network kind's packet: how packet fields read it; undefined for kinds without one. */
+  packet?(point: P): PacketAccess;
 }
 
 /** The failure of a kind that needs the kernel's BTF on a kernel without it. */
