@@ -89,11 +89,11 @@ function describe(source: SpecSource, e: ErrorObject, alternative?: ErrorObject)
     case "enum": {
       const allowed = (e.params.allowedValues as unknown[]).map(String);
       const other = (alternative?.parentSchema as { description?: string } | undefined)?.description;
-      return error("invalid-value", `${where} is '${String(e.data)}', which is not allowed.${didYouMean(String(e.data), allowed)}`,
+      return error("invalid-value", `${where} is '${shown(e.data)}', which is not allowed.${didYouMean(String(e.data), allowed)}`,
         source.spanOf(path), `use one of: ${allowed.join(", ")}${other ? `; or ${other}` : ""}`);
     }
     case "pattern":
-      return error("invalid-value", `${where} is '${String(e.data)}', which is not valid here`, source.spanOf(path),
+      return error("invalid-value", `${where} is '${shown(e.data)}', which is not valid here`, source.spanOf(path),
         description ? `expected ${description}` : `it must match ${e.params.pattern}`);
     case "type": {
       // YAML reads a number too long for a double as Infinity: name it by the digits written.
@@ -119,4 +119,10 @@ function kindOf(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   return `${article(typeof v)} (${JSON.stringify(v)})`;
+}
+
+/** A value as a message quotes it: on one line (control characters escaped), and not too long. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(String(value)).slice(1, -1).replace(/\\"/g, '"');
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
 }

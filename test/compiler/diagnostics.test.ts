@@ -41,6 +41,11 @@ describe("spec diagnostics name the file, line and column and say how to fix it"
     expect(diagnostics[0]!.hint).toContain("tracepoint/CATEGORY/NAME");
   });
 
+  it("a value with a newline is quoted on one line, escaped", () => {
+    const { diagnostics } = frontEnd(spec('  - attach: "tracepoint/sched/sched_process_exec\\n#define X"\n'));
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:4:13: 'programs.0.attach' is 'tracepoint/sched/sched_process_exec\\n#define X', which is not valid here"]);
+  });
+
   it("a misspelt tracepoint suggests the real one", () => {
     const { diagnostics } = frontEnd(spec("  - attach: tracepoint/syscalls/sys_enter_opnat\n"));
     expect(located(diagnostics)).toEqual([
