@@ -5,8 +5,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, openFlagsTable, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
-import { clockOffsetNs, errnoName, flagsDecoder } from "../runtime/index.js";
+import { build, BuildCache, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
+import { clockOffsetNs, errnoName } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, type ReportOptions, type Snapshot } from "./map-report.js";
@@ -247,7 +247,6 @@ function display(field: IrField | undefined, value: unknown): string {
   if (kind === "tracepoint-field" && (field!.source as { field: { access: { kind: string } } }).field.access.kind === "pointer" && field!.type.kind === "int" && field!.type.size === 8) {
     return `0x${BigInt.asUintN(64, BigInt(value as bigint)).toString(16)}`;
   }
-  if (field?.name === "flags" && kind === "tracepoint-field" && typeof value === "number" && /^sys_enter_open/.test(attachName(field))) return openFlags(value);
   if (typeof value === "string") return JSON.stringify(value).slice(1, -1);
   // A list of strings (argv) reads as a command line, as a person would type it again.
   if (field?.type.kind === "string_list" && Array.isArray(value)) return value.map((v) => shellWord(display(undefined, v))).join(" ");
@@ -265,23 +264,6 @@ function wallTime(epochNs: bigint, digits: 3 | 6): string {
   const wall = new Date(Number(epochNs / 1_000_000n));
   const fraction = digits === 6 ? (epochNs / 1000n) % 1_000_000n : (epochNs / 1_000_000n) % 1000n;
   return `${wall.toTimeString().slice(0, 8)}.${String(fraction).padStart(digits, "0")}`;
-}
-
-let attachOf = new Map<IrField, string>();
-function attachName(f: IrField): string {
-  return attachOf.get(f) ?? "";
-}
-
-let openFlagsText: ((v: number) => string) | undefined;
-
-/** open(2) flags as a person writes them, O_WRONLY|O_CREAT|O_CLOEXEC (decode.ts's table, from the kernel headers). */
-function openFlags(v: number): string {
-  try {
-    openFlagsText ??= flagsDecoder(openFlagsTable().entries.map((e) => [Number(e.value), Number(e.mask ?? e.value), e.name] as const));
-  } catch {
-    return String(v); // no kernel headers on this machine
-  }
-  return openFlagsText(v);
 }
 
 function defaultWidth(field: IrField): number {
@@ -318,9 +300,7 @@ class TablePrinter implements Printer {
 
   constructor(probe: IrProbe, private readonly view: MapView) {
     const events = probe.events;
-    attachOf = new Map(probe.programs.flatMap((p) => (p.event?.fields ?? []).map((f) => [f, p.attach.kind === "tracepoint" ? p.attach.name : ""] as [IrField, string])));
     this.multi = events.length > 1;
-    const p = (f: IrField) => f.source.kind === "tracepoint-field";
     if (this.multi) this.columns.push({ title: "EVENT", tsName: "type", fields: new Map(), width: Math.max(5, ...events.map((e) => e.name.length)) });
     // Fixed-width values first, long strings (paths) last, so rows stay aligned as they stream.
     const long = (f: IrField) => (f.type.kind === "string" && f.type.size > 16) || f.type.kind === "string_list";
@@ -332,8 +312,7 @@ class TablePrinter implements Printer {
           this.columns.push(col);
         }
         col.fields.set(e.name, f);
-        const openFlags = f.name === "flags" && p(f) && /^sys_enter_open/.test(attachName(f));
-        col.width = Math.max(col.width, col.title.length, openFlags ? 18 : defaultWidth(f));
+        col.width = Math.max(col.width, col.title.length, defaultWidth(f));
       }
     }
   }

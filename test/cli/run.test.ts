@@ -29,7 +29,7 @@ describe.skipIf(!support.ok)("probegen run", () => {
     const lines = String(r.stdout).trim().split("\n").map((l) => JSON.parse(l));
     const mine = lines.filter((e) => e.filename === path);
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toEqual({ pid: process.pid, uid: process.getuid!(), comm: expect.any(String), filename: path, flags: 0o2000000 });
+    expect(mine[0]).toEqual({ pid: process.pid, uid: process.getuid!(), comm: expect.any(String), filename: path, flags: "O_RDONLY|O_CLOEXEC" });
     expect(lines.at(-1)).toEqual({ maps: {}, drops: { kernel: 0, userspace: 0 } });
     expect(existsSync("generated/opensnoop.bpf.o")).toBe(true); // untouched: run builds elsewhere
   });

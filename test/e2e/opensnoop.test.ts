@@ -37,7 +37,7 @@ describe.skipIf(!support.ok)("opensnoop on the running kernel", () => {
       uid: process.getuid!(),
       comm: readFileSync("/proc/thread-self/comm", "utf8").trim(), // the thread that opened
       filename: path,
-      flags: 0o2000000, // O_RDONLY | O_CLOEXEC, as libuv opens files
+      flags: "O_RDONLY|O_CLOEXEC", // 0o2000000, as libuv opens files (decode: open_flags)
     });
   });
 
