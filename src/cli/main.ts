@@ -96,9 +96,13 @@ Options:
       --top N              only the N largest entries of each map, largest first
       --json               one JSON object per event on stdout (64-bit values beyond 2^53 as strings),
                            one {"time": ..., "maps": ...} object per interval, then one {"maps": ...}
+      --interface NAME     the network interface an xdp program attaches to (probegen list interfaces)
+      --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
+      interface: { type: "string" },
+      "allow-drop": { type: "boolean", default: false },
       duration: { type: "string", short: "d" },
       interval: { type: "string", short: "i" },
       clear: { type: "boolean", default: false },
@@ -110,6 +114,7 @@ ${common}`,
       return (await import("./run-command.js")).runCommand(specs[0]!, {
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
+        interface: v.interface as string | undefined, allowDrop: v["allow-drop"] as boolean,
       });
     },
   },
