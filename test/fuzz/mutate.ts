@@ -144,7 +144,9 @@ export const specMutations: Record<string, SpecMutation> = {
       program.update = [{ map: "by_packet", key, count: true, ...(r.chance(0.5) ? { if: r.pick(packetNames()) } : {}) }];
     }
     if (r.chance(0.6)) program.action = randomAction(r);
-    (spec.programs as unknown[]).push(program);
+    // Half the time it is the spec's only program, so more of them get past the seed's own programs to the kernel.
+    if (r.chance(0.5)) spec.programs = [program];
+    else (spec.programs as unknown[]).push(program);
     return `xdp program ${JSON.stringify(program).slice(0, 80)}`;
   },
   deepExpression(r, spec) {
