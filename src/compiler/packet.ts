@@ -91,7 +91,11 @@ const walkFields = {
   "pkt.len": { needs: "ctx" as const, type: u32, description: "packet length in bytes" },
   "pkt.ifindex": { needs: "ctx" as const, type: u32, description: "index of the interface the packet is on" },
 };
-type WalkField = keyof typeof walkFields;
+
+/** A table's own entry (never one of Object.prototype's: a spec may write `constructor`). */
+function own<T>(table: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
 
 /** What a packet value reads: a field, or whether the packet has a header. */
 export type PacketRead = { kind: "field"; name: string } | { kind: "has"; header: PacketHeader };
@@ -112,7 +116,7 @@ export function packetNames(access: PacketAccess): string[] {
 /** Whether a spec's name is one of the packet's (`tcp.dport`, `udp`): whatever the program's kind. */
 export function isPacketName(path: string[]): boolean {
   const name = path.join(".");
-  return (path.length === 1 && headers.includes(name as PacketHeader)) || name in headerFields || name in walkFields;
+  return (path.length === 1 && headers.includes(name as PacketHeader)) || own(headerFields, name) !== undefined || own(walkFields, name) !== undefined;
 }
 
 export interface PacketValue {
@@ -129,9 +133,10 @@ export function packetValue(path: string[], access: PacketAccess): PacketValue |
     return { problem: `'${name}' reads the Ethernet header, and this program's packet starts at the network header`, hint: "read pkt.proto for the network protocol (0x0800 IPv4, 0x86dd IPv6)" };
   }
   if (header) return { source: { kind: "packet", read: { kind: "has", header } }, type: { kind: "bool" }, description: `whether the packet has ${article(headerTitles[header])} header` };
-  const field = headerFields[name];
+  const field = own(headerFields, name);
   if (field) return { source: { kind: "packet", read: { kind: "field", name } }, type: field.read.type, description: field.description };
-  const walked = walkFields[name as WalkField];
+  const walked = own(walkFields, name);
+  if (!walked) throw new Error(`'${name}' is not a packet field`);
   return { source: { kind: "packet", read: { kind: "field", name } }, type: walked.type, description: walked.description };
 }
 
@@ -141,14 +146,14 @@ function article(word: string): string {
 
 /** The decoder TS shows a packet value with unasked: addresses as text. */
 export function packetDecoder(source: PacketSource): "ipv4" | "ipv6" | undefined {
-  const field = source.read.kind === "field" ? headerFields[source.read.name] : undefined;
+  const field = source.read.kind === "field" ? own(headerFields, source.read.name) : undefined;
   return field?.read.kind === "bytes" ? field.read.decode : undefined;
 }
 
 /** The header a packet value is in (undefined for metadata and the computed protocol). */
 function headerOf(read: PacketRead): PacketHeader | undefined {
   if (read.kind === "has") return read.header;
-  return headerFields[read.name]?.header ?? (read.name.startsWith("eth.") ? "eth" : undefined);
+  return own(headerFields, read.name)?.header ?? (read.name.startsWith("eth.") ? "eth" : undefined);
 }
 
 /** The C local a packet value is kept in. Names come from the tables above, never from a spec. */
@@ -346,7 +351,7 @@ function valueNamed(name: string): PacketSource {
 
 function localType(name: string): IntType | ArrayType | BoolType {
   if (headers.includes(name as PacketHeader)) return { kind: "bool" };
-  return headerFields[name]?.read.type ?? walkFields[name as WalkField].type;
+  return own(headerFields, name)?.read.type ?? own(walkFields, name)!.type;
 }
 
 function cType(t: IntType | BoolType): string {

@@ -541,7 +541,7 @@ class Resolver {
         ? [[item, undefined, at]]
         : Object.entries(item).map(([verdict, condition]) => [verdict, condition, [...at, verdict]]);
       for (const [verdict, text, where] of entries) {
-        const known = verdicts.actions[verdict];
+        const known = Object.hasOwn(verdicts.actions, verdict) ? verdicts.actions[verdict] : undefined;
         if (!known) {
           const names = Object.keys(verdicts.actions);
           this.fail("invalid-action", `'${verdict}' is not a verdict of ${kind.owner(attach)}.${didYouMean(verdict, names)}`, where, `use one of: ${names.join(", ")}`, typeof item === "string" ? "value" : "key");

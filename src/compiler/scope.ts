@@ -120,7 +120,7 @@ export class Scope {
       const packet = this.packet(path, span, override);
       if (packet !== null) return packet;
     }
-    if (path.length === 1 && path[0]! in builtins) {
+    if (path.length === 1 && Object.hasOwn(builtins, path[0]!)) {
       const b = builtins[path[0] as Builtin];
       const type = this.overrideType(name, b.type, override, span);
       return type ? { source: { kind: "builtin", name: path[0] as Builtin }, type, description: b.description } : undefined;

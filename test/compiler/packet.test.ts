@@ -77,6 +77,15 @@ describe("packet fields", () => {
     expect(located(diagnostics)).toEqual(["probes/test.yaml:4:14: 'tcp.dport' is a packet field, and tracepoint syscalls/sys_enter_openat sees no packet"]);
   });
 
+  it("names of Object.prototype are neither packet fields nor builtins", () => {
+    for (const attach of ["xdp", "tracepoint/syscalls/sys_enter_openat"]) {
+      for (const name of ["constructor", "toString", "hasOwnProperty", "tcp.constructor"]) {
+        const { diagnostics } = frontEnd(`name: t\nprograms:\n  - attach: ${attach}\n    fields: [${name}]\n`);
+        expect(located(diagnostics)[0], `${attach} ${name}`).toMatch(/is not a value of (an xdp program|tracepoint syscalls\/sys_enter_openat)/);
+      }
+    }
+  });
+
   it("a misspelt packet field gets suggestions", () => {
     const { diagnostics } = frontEnd("name: t\nprograms:\n  - attach: xdp\n    fields: [tcp.dprot]\n");
     expect(located(diagnostics)[0]).toBe("probes/test.yaml:4:14: 'tcp.dprot' is not a value of an xdp program. Did you mean 'tcp.dport' or 'tcp.sport'?");
@@ -93,5 +102,27 @@ describe("packet fields", () => {
     // It compiles as a socket filter's body.
     const cText = `#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\nSEC("socket")\nint f(struct __sk_buff *ctx)\n{\n${walk.join("\n")}\n\treturn pg_p_udp_dport + pg_p_ip6_saddr[0] + pg_p_pkt_proto;\n}\n`;
     await expect(compileC({ cPath: "t.bpf.c", cText, specPath: "t.yaml", specText: "" })).resolves.toBeInstanceOf(Uint8Array);
+  });
+});
+
+describe("actions", () => {
+  it("verdicts of the kind, conditional ones in order, the default last", () => {
+    const c = xdpC("    fields: [udp.dport]\n    action:\n      - drop: udp.dport == 9\n      - tx: icmp.type == 8\n");
+    const tail = c.slice(c.indexOf("pg_verdict:"));
+    expect(tail).toMatch(/if \(pg_p_has_udp && .*pg_p_udp_dport == 9ULL\)\)\n\t\treturn XDP_DROP; \/\* drop \*\/\n#line 7 "probes\/test.yaml"\n\tif \(pg_p_has_icmp && .*\)\n\t\treturn XDP_TX; \/\* tx \*\/\n#line \d+ "t.bpf.c"\n\treturn XDP_PASS;\n\}/);
+    // A full ring buffer costs the event, not the verdict.
+    expect(c).toContain("pg_count_drop();\n\t\tgoto pg_verdict;");
+  });
+
+  it("unknown verdicts get the kind's, and a tracing program has none", () => {
+    for (const [attach, action, message] of [
+      ["xdp", "dorp", "probes/test.yaml:5:13: 'dorp' is not a verdict of an xdp program. Did you mean 'drop'?"],
+      ["xdp", "constructor", "probes/test.yaml:5:13: 'constructor' is not a verdict of an xdp program."],
+      ["xdp", "[drop, pass]", "probes/test.yaml:5:20: 'pass' comes after an action without a condition, which always applies: it would never be taken"],
+      ["tracepoint/syscalls/sys_enter_openat", "drop", "probes/test.yaml:5:13: tracepoint syscalls/sys_enter_openat has no verdicts: only network programs (xdp, ...) decide what happens to traffic"],
+    ]) {
+      const { diagnostics } = frontEnd(`name: t\nprograms:\n  - attach: ${attach}\n    fields: [pid]\n    action: ${action}\n`);
+      expect(located(diagnostics), action).toEqual([message]);
+    }
   });
 });
