@@ -52,7 +52,7 @@ export function packetNames(): string[] {
   return [
     "eth.proto", "eth.vlan", "ip.saddr", "ip.daddr", "ip.proto", "ip.ttl", "ip6.saddr", "ip6.daddr", "ip6.next", "tcp.sport",
     "tcp.dport", "tcp.flags", "udp.sport", "udp.dport", "icmp.type", "icmp6.type", "pkt.len", "pkt.ifindex", "pkt.proto",
-    "tcp", "udp", "ip", "ip6", "icmp", "eth", "tcp.nope", "ip.saddr.x",
+    "tcp", "udp", "ip", "ip6", "icmp", "eth", "tcp.nope", "ip.saddr.x", "toString", "tcp.constructor",
   ];
 }
 
