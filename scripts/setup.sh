@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # bpftrace: the bench compares attach and per-event costs with its one-liners.
-packages=(clang llvm libbpf-dev bpftool pkg-config make g++ linux-libc-dev bpftrace libbpf-tools)
+packages=(clang llvm libbpf-dev bpftool iproute2 pkg-config make g++ linux-libc-dev bpftrace libbpf-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,10 +1,13 @@
 // loadObject: open -> configure (map sizes, .rodata) -> load -> attach, and
 // LoadedObject, which owns everything created from it until close().
+import { fstatSync } from "node:fs";
+import { resolveCgroup } from "./cgroup.js";
 import { BpfError, withContext } from "./errors.js";
 import { NativeRawMap, type RawMap } from "./map.js";
 import { native, type NativeMapInfo, type NativeObject } from "./native.js";
 import { pinDirectory, preparePins } from "./pins.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
+import { socketFd, type SocketLike } from "./socket.js";
 
 /**
  * How the runtime attaches one program: a typed descriptor the generated loader carries (never a
@@ -15,7 +18,13 @@ export type AttachTarget =
   | { kind: "kprobe"; function: string; retprobe: boolean }
   | { kind: "raw_tracepoint"; name: string }
   /** fentry, fexit, tp_btf: the target is the program's BTF attach id, set at open from its section. */
-  | { kind: "trace" };
+  | { kind: "trace" }
+  /** A classifier on the interface named at load (LoadOptions.interface): a tcx link, else a clsact filter. */
+  | { kind: "tc"; direction: "ingress" | "egress" }
+  /** On the cgroup v2 directory named at load (LoadOptions.cgroup). */
+  | { kind: "cgroup_skb"; direction: "ingress" | "egress" }
+  /** A socket filter: attached to sockets after load (LoadedObject.attachSocket), not at load. */
+  | { kind: "socket" };
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -23,7 +32,10 @@ function attachText(t: AttachTarget): string | undefined {
     case "tracepoint": return `tracepoint/${t.category}/${t.name}`;
     case "kprobe": return `${t.retprobe ? "kretprobe" : "kprobe"}/${t.function}`;
     case "raw_tracepoint": return `raw_tracepoint/${t.name}`;
-    case "trace": return undefined;
+    case "tc": return `tc/${t.direction}`;
+    case "cgroup_skb": return `cgroup_skb/${t.direction}`;
+    case "trace":
+    case "socket": return undefined;
   }
 }
 
@@ -61,6 +73,31 @@ export interface LoadOptions {
   stagingBytes?: number;
   /** Default true. */
   attach?: boolean;
+  /** The interface tc programs attach to, by name ("eth0"). */
+  interface?: string;
+  /** How tc programs attach: "tcx" links, "clsact" filters, or "auto" (default): tcx where the kernel has it (6.6+), else clsact. */
+  tcMode?: "auto" | "tcx" | "clsact";
+  /** The cgroup v2 directory cgroup_skb programs attach to: absolute, or relative to the cgroup2 mount ("." is the root). */
+  cgroup?: string;
+}
+
+/** One program attached at load, as `probegen run` reports it. */
+export interface Attachment {
+  program: string;
+  /** "tc/ingress", "cgroup_skb/egress", "tracepoint/sched/sched_switch"... */
+  target: string;
+  /** The interface or cgroup directory it is attached on. */
+  on?: string;
+  /** "link" (a bpf_link), or for tc "tcx" (a tcx link) or "clsact" (a filter on the clsact qdisc). */
+  mode: "link" | "tcx" | "clsact";
+}
+
+/** A socket filter on one socket, until detach() (or the object's close()). */
+export interface SocketAttachment extends Disposable {
+  readonly program: string;
+  readonly fd: number;
+  /** Removes the filter from the socket (when it is still open). Idempotent. */
+  detach(): void;
 }
 
 export interface ProgramInfo {
@@ -79,7 +116,14 @@ export interface LoadedObject extends Disposable {
   map(name: string): RawMap;
   ringBuffer<E>(mapName: string, decode: RecordDecoder<E>, options?: { highWaterMark?: number }): EventStream<E>;
   programInfo(): ProgramInfo[];
-  /** Idempotent; detaches links, stops readers, closes fds. */
+  /** The programs attached at load, where and how. */
+  attachments(): Attachment[];
+  /**
+   * Attaches a socket filter program (the only one, or the one named) to a socket: it then sees
+   * every packet the socket receives, until detach(), close(), or the socket closes.
+   */
+  attachSocket(socket: SocketLike, program?: string): SocketAttachment;
+  /** Idempotent; detaches links and socket filters, stops readers, closes fds. */
   close(): void;
   [Symbol.dispose](): void;
 }
@@ -100,6 +144,19 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   const interval = options.drainIntervalMs;
   if (interval !== undefined && (!Number.isInteger(interval) || interval < 1 || interval > 60_000)) {
     throw new RangeError(`loadObject(${def.name}): drainIntervalMs must be an integer in 1..60000, got ${interval}`);
+  }
+  for (const p of def.programs) {
+    const needs = p.attach?.kind === "tc" ? "interface" : p.attach?.kind === "cgroup_skb" ? "cgroup" : undefined;
+    if (needs && options.attach !== false && options[needs] === undefined) {
+      const example = needs === "interface" ? `{ interface: "eth0" }` : `{ cgroup: "/sys/fs/cgroup/unified/my-service" }`;
+      throw new TypeError(`loadObject(${def.name}): program '${p.name}' attaches to ${attachText(p.attach!)} on an ${needs} named at load: give it, e.g. ${example} (probegen run --${needs} ...)`);
+    }
+  }
+  if (options.interface !== undefined && (typeof options.interface !== "string" || !/^[^\s/:]{1,15}$/.test(options.interface))) {
+    throw new TypeError(`loadObject(${def.name}): interface must be an interface name (at most 15 characters, no '/', ':' or spaces), got ${JSON.stringify(options.interface)}`);
+  }
+  if (options.tcMode !== undefined && !["auto", "tcx", "clsact"].includes(options.tcMode)) {
+    throw new RangeError(`loadObject(${def.name}): tcMode must be "auto", "tcx" or "clsact", got ${JSON.stringify(options.tcMode)}`);
   }
   const staging = options.stagingBytes;
   if (staging !== undefined && (!Number.isInteger(staging) || staging < 65_536 || staging > 2 ** 31 || (staging & (staging - 1)) !== 0)) {
@@ -140,6 +197,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     })),
   };
   let obj: NativeObject;
+  const attachments: Attachment[] = [];
   try {
     obj = new (native().BpfObject)(def.object, def.name, pinDirectory(def.name));
   } catch (err) {
@@ -154,9 +212,15 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
       // Attach what the definition lists; a bare object (no list) attaches every program by its SEC().
       const programs: ObjectDefinition["programs"] = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name }));
       const sections = new Map(obj.programs().map((p) => [p.name, p.section]));
+      const cgroup = options.cgroup !== undefined && def.programs.some((p) => p.attach?.kind === "cgroup_skb") ? resolveCgroup(options.cgroup) : undefined;
       for (const p of programs) {
+        if (p.attach?.kind === "socket") continue; // attached to sockets later (attachSocket)
+        const target = p.attach?.kind === "tc" ? { ...p.attach, interface: options.interface, mode: options.tcMode ?? "auto" }
+          : p.attach?.kind === "cgroup_skb" ? { ...p.attach, cgroup } : p.attach;
         try {
-          obj.attach(p.name, p.attach);
+          const { mode } = obj.attach(p.name, target);
+          const on = p.attach?.kind === "tc" ? options.interface : p.attach?.kind === "cgroup_skb" ? cgroup : undefined;
+          attachments.push({ program: p.name, target: (p.attach && attachText(p.attach)) ?? sections.get(p.name) ?? p.name, ...(on ? { on } : {}), mode });
         } catch (err) {
           throw withContext(err, { ...context, attach: (p.attach && attachText(p.attach)) ?? sections.get(p.name) });
         }
@@ -166,7 +230,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     obj.close();
     throw withContext(mapCreationFailure(err, def, options), context);
   }
-  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 });
+  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 }, attachments);
 }
 
 /**
@@ -196,12 +260,17 @@ class LoadedBpfObject implements LoadedObject {
   readonly #infos: NativeMapInfo[];
   readonly #streams = new Set<EventStream<unknown>>();
   readonly #reader: ReaderOptions;
+  readonly #attachments: Attachment[];
+  readonly #socketPrograms: string[];
+  readonly #sockets = new Set<SocketFilter>();
 
-  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions) {
+  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions, attachments: Attachment[]) {
     this.name = def.name;
     this.#obj = obj;
     this.#infos = obj.maps();
     this.#reader = reader;
+    this.#attachments = attachments;
+    this.#socketPrograms = def.programs.filter((p) => p.attach?.kind === "socket").map((p) => p.name);
   }
 
   #requireOpen(operation: string): void {
@@ -257,14 +326,77 @@ class LoadedBpfObject implements LoadedObject {
     }));
   }
 
+  attachments(): Attachment[] {
+    return this.#attachments.map((a) => ({ ...a }));
+  }
+
+  attachSocket(socket: SocketLike, program?: string): SocketAttachment {
+    this.#requireOpen("attachSocket");
+    const programs = this.#socketPrograms;
+    if (program === undefined && programs.length !== 1) {
+      throw new TypeError(programs.length === 0
+        ? `object '${this.name}' has no socket filter program (a program with attach: socket)`
+        : `object '${this.name}' has ${programs.length} socket filter programs: name one (${programs.join(", ")})`);
+    }
+    const name = program ?? programs[0]!;
+    if (!programs.includes(name)) throw new TypeError(`object '${this.name}' has no socket filter program '${name}' (socket filters: ${programs.join(", ") || "none"})`);
+    const fd = socketFd(socket);
+    this.#obj.attachSocket(name, fd);
+    const filter = new SocketFilter(this.#obj, name, fd, () => this.#sockets.delete(filter));
+    this.#sockets.add(filter);
+    // A closed socket takes its filter with it, and its fd number may soon be another socket's.
+    if (typeof socket === "object") (socket as { once(event: "close", fn: () => void): unknown }).once("close", () => filter.forget());
+    return filter;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const s of [...this.#sockets]) s.detach();
     for (const s of [...this.#streams]) s.close(); // ends pending for-await loops
     this.#obj.close(); // readers, then links, then maps and programs
   }
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/**
+ * A filter on one socket. The fd number alone does not say it is still the same socket (it is
+ * reused once closed), so detaching checks the socket's inode first.
+ */
+class SocketFilter implements SocketAttachment {
+  readonly #identity: string | undefined;
+  #attached = true;
+
+  constructor(private readonly obj: NativeObject, readonly program: string, readonly fd: number, private readonly onGone: () => void) {
+    this.#identity = identity(fd);
+  }
+
+  detach(): void {
+    if (!this.#attached) return;
+    if (identity(this.fd) === this.#identity) this.obj.attachSocket(null, this.fd);
+    this.forget();
+  }
+
+  /** The socket closed: nothing left to detach. */
+  forget(): void {
+    this.#attached = false;
+    this.onGone();
+  }
+
+  [Symbol.dispose](): void {
+    this.detach();
+  }
+}
+
+/** Which socket an fd is now (device and inode), undefined when it is closed. */
+function identity(fd: number): string | undefined {
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,115 @@
+/**
+ * tc/ingress and tc/egress on one end of a veth pair whose other end is in a private network
+ * namespace: a child inside it sends UDP datagrams across, and the programs' counts match the
+ * kernel's own counters of that interface (ip -s link), attached as tcx links (this kernel has
+ * them) and as clsact filters.
+ */
+import { spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdirSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildSpecs } from "../../src/compiler/build.js";
+import { SEND_SCRIPT, type SendPlan } from "../helpers/send-udp.js";
+import { createVeth, vethProblem, type Veth } from "../helpers/veth.js";
+import { bpfSupport, skipNote, waitFor } from "../runtime/helpers.js";
+
+const support = await bpfSupport();
+skipNote(support, "e2e/tc.test.ts");
+const noVeth = support.ok ? vethProblem() : undefined;
+if (noVeth) console.warn(`[e2e/tc.test.ts] SKIPPING: ${noVeth}`);
+const out = "test/.out/tc";
+
+interface Counter { get(): bigint }
+interface TcProbe extends Disposable {
+  maps: { received: Counter; sent: Counter };
+  object: {
+    attachments(): Array<{ program: string; target: string; on?: string; mode: string }>;
+    programInfo(): Array<{ name: string; id: number }>;
+  };
+}
+type Load = (options: { interface: string; tcMode?: "auto" | "tcx" | "clsact" }) => Promise<TcProbe>;
+let load: Load;
+let generated: { c: string; ts: string };
+let veth: Veth | undefined;
+
+beforeAll(async () => {
+  mkdirSync(out, { recursive: true });
+  const [result] = await buildSpecs(["test/fixtures/e2e/tc-count.yaml"], { outDir: out });
+  expect(result!.diagnostics).toEqual([]);
+  const text = (suffix: string) => Buffer.from(result!.files.find((f) => f.path.endsWith(suffix))!.contents).toString();
+  generated = { c: text(".bpf.c"), ts: text(".ts") };
+  load = (await import(/* @vite-ignore */ `${process.cwd()}/${out}/tccount.ts`)).loadTccount;
+  if (support.ok && !noVeth) veth = createVeth("tc", 77);
+});
+
+afterAll(() => veth?.remove());
+
+/** From inside the namespace to this end: what tc/ingress sees. */
+function sendIn(plan: SendPlan): void {
+  veth!.exec(process.execPath, ["-e", SEND_SCRIPT, veth!.outerAddr, JSON.stringify(plan)]);
+}
+
+/** From here into the namespace: what tc/egress sees. */
+async function sendOut(port: number, count: number): Promise<void> {
+  const udp = createSocket("udp4");
+  for (let i = 0; i < count; i++) await new Promise<void>((ok, fail) => udp.send("probegen", port, veth!.innerAddr, (e) => (e ? fail(e) : ok())));
+  udp.close();
+}
+
+/** Counts while `traffic` runs, beside the kernel's counters of the interface over the same time. */
+async function measure(probe: TcProbe, traffic: () => Promise<void>) {
+  const before = veth!.counters();
+  await traffic();
+  await new Promise((r) => setTimeout(r, 100)); // replies (ARP, ICMP) leave after the sender exits
+  const after = veth!.counters();
+  return {
+    received: Number(probe.maps.received.get()),
+    sent: Number(probe.maps.sent.get()),
+    rxPackets: after.rxPackets - before.rxPackets,
+    txPackets: after.txPackets - before.txPackets,
+  };
+}
+
+describe("tc programs", () => {
+  it("are SEC(\"tc\") classifiers on a struct __sk_buff that leave traffic to the next program by default (TC_ACT_UNSPEC = TCX_NEXT)", () => {
+    expect(generated.c).toContain('SEC("tc")\nint tc_ingress(struct __sk_buff *ctx)');
+    expect(generated.c).toContain("return -1 /* TC_ACT_UNSPEC, TCX_NEXT */;");
+    expect(generated.ts).toContain('attach: { kind: "tc", direction: "egress" }');
+    expect(generated.ts).toMatch(/interface: string;/);
+  });
+});
+
+describe.skipIf(!support.ok || noVeth !== undefined)("tc on a veth pair into a private namespace", () => {
+  for (const mode of ["tcx", "clsact"] as const) {
+    it(`counts every packet the interface receives and sends, as ${mode}`, async () => {
+      using probe = await load({ interface: veth!.outer, tcMode: mode });
+      expect(probe.object.attachments()).toEqual([
+        { program: "tc_ingress", target: "tc/ingress", on: veth!.outer, mode },
+        { program: "tc_egress", target: "tc/egress", on: veth!.outer, mode },
+      ]);
+      const counts = await measure(probe, async () => {
+        sendIn({ udp: [{ port: 9, count: 20 }, { port: 7, count: 5 }] });
+        await sendOut(9, 12);
+      });
+      expect(counts.received).toBe(counts.rxPackets);
+      expect(counts.sent).toBe(counts.txPackets);
+      expect(counts.received).toBeGreaterThanOrEqual(25); // the datagrams, ARP, ICMP port unreachable
+      expect(counts.sent).toBeGreaterThanOrEqual(12);
+    });
+  }
+
+  it("detaches on close: nothing holds the programs any more, and the kernel frees them", async () => {
+    const probe = await load({ interface: veth!.outer });
+    expect(probe.object.attachments().map((a) => a.mode)).toEqual(["tcx", "tcx"]); // "auto" on a kernel with tcx
+    const ids = probe.object.programInfo().map((p) => p.id);
+    const alive = () => ids.filter((id) => spawnSync("bpftool", ["prog", "show", "id", String(id)]).status === 0);
+    expect(alive()).toEqual(ids);
+    probe[Symbol.dispose]();
+    await waitFor(() => alive().length === 0, 5000, "the tc programs to be freed");
+  });
+
+  it("says which option is missing, and which interface does not exist", async () => {
+    await expect(load({} as { interface: string })).rejects.toThrow(/program 'tc_ingress' attaches to tc\/ingress on an interface named at load: give it, e.g. \{ interface: "eth0" \}/);
+    await expect(load({ interface: "pgnosuch0" })).rejects.toThrow(/cannot attach program 'tc_ingress' to 'tc\/ingress on pgnosuch0'/);
+  });
+});
