@@ -13,6 +13,7 @@ import { lookupsIn, mapTypeSize, programExprs, programSources, sourceKey, source
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import { cNames } from "./names.js";
+import { packetWalk, type PacketSource } from "./packet.js";
 import { packageRoot, version } from "./package-info.js";
 import { cDeclaration, cScalarType, sizeOf, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
@@ -218,6 +219,7 @@ class BodyWriter {
     if (sources.some(needsPidTgid) || p.stashes || p.unstashes) this.line(`__u64 ${locals.pidTgid} = bpf_get_current_pid_tgid();`);
     if (sources.some(needsUidGid)) this.line(`__u64 ${locals.uidGid} = bpf_get_current_uid_gid();`);
     if (sources.some(needsTask)) this.line("struct task_struct *pg_task = (struct task_struct *)bpf_get_current_task();");
+    this.packetWalk(sources);
     if (p.unstashes) {
       this.line(`__u32 pg_tid = (__u32)${locals.pidTgid};`);
       this.line(`struct ${p.unstashes.cName} *${locals.stash} = bpf_map_lookup_elem(&${p.unstashes.map.name}, &pg_tid);`);
@@ -247,6 +249,15 @@ class BodyWriter {
     }
     this.line(`return ${this.pass};`);
     return this.lines;
+  }
+
+  /** The header walk that fills the packet values the program reads (packet.ts), once, first. */
+  private packetWalk(sources: ValueSource[]): void {
+    const reads = sources.filter((s): s is PacketSource => s.kind === "packet");
+    if (reads.length === 0) return;
+    const access = attachKind(this.p.attach).packet?.(this.p.attach);
+    if (!access) throw new Error(`${this.p.name} reads packet fields and its kind has no packet`);
+    this.lines.push(...packetWalk(reads, access));
   }
 
   private earlyFilter(filter: IrExpr): void {

@@ -13,6 +13,7 @@ import { sizeOf, typeName, type BoolType, type IntType, type ScalarOrString, typ
 import type { Capture, PathStep } from "../kernel/btf/index.js";
 import type { BtfRead, EnumValues } from "./btf-values.js";
 import type { IrDecoder } from "./decode.js";
+import { packetSourceKey, packetSourceName, type PacketRead } from "./packet.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
@@ -47,7 +48,9 @@ export type ValueSource =
   /** Which attach point fired: a constant of each program, its index in `IrProbe.attachPoints` (TS reads it as the name through the AttachPoint table). */
   | { kind: "probe"; index: number }
   /** A map read in an expression: its value (0 when the key is absent), a member of it, or whether the key is there. */
-  | { kind: "lookup"; lookup: IrLookup; read: LookupRead };
+  | { kind: "lookup"; lookup: IrLookup; read: LookupRead }
+  /** A packet field, or whether the packet has a header (network programs; packet.ts). */
+  | { kind: "packet"; read: PacketRead };
 
 export type LookupRead = { kind: "value" } | { kind: "found" } | { kind: "member"; member: IrStructMember };
 
@@ -401,6 +404,7 @@ export function sourceName(s: ValueSource): string {
     case "lookup": return s.read.kind === "found" ? `${s.lookup.text} (found)` : s.read.kind === "member" ? `${s.lookup.text}.${s.read.member.name}` : s.lookup.text;
     case "path": return [s.root.kind === "task" ? "task" : `arg${s.root.index}`, ...s.steps.map((x) => x.name)].join(".");
     case "probe": return "probe";
+    case "packet": return packetSourceName(s);
   }
 }
 
@@ -417,6 +421,7 @@ export function sourceKey(s: ValueSource): string {
     case "errno": return `errno:${sourceKey(s.ret)}`;
     case "stashed": return `stashed:${sourceKey(s.inner)}`;
     case "probe": return `probe:${s.index}`;
+    case "packet": return packetSourceKey(s);
     case "lookup": return `lookup:${s.lookup.local}:${s.read.kind === "member" ? s.read.member.name : s.read.kind}`;
   }
 }

@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { ExprTyper, type MapReader } from "./expr-typer.js";
-import { stringValues, type AttachPoint, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
+import { sourcesIn, stringValues, type AttachPoint, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
 import type { KernelInfo } from "../kernel/index.js";
 import { attachKind, expandAttach, MAX_MATCHES, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
 import { checkNames, cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
@@ -18,6 +18,7 @@ import { constantOf, describeRange, fits, intRange, integerText, rangeText, safe
 import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 import { automaticDecoder, requestedDecoder, sameDecoder, type DecoderName, type IrDecoder, type SymbolTable } from "./decode.js";
 import type { ValueSource } from "./ir.js";
+import { guardPresence, type PacketSource } from "./packet.js";
 
 export type { KernelInfo };
 
@@ -507,7 +508,7 @@ class Resolver {
       this.bag.add(error("invalid-field", `'${list.name}' is a list of strings, which an entry cannot keep for its exit yet`, list.span,
         "capture it in a program without 'exit:' (the entry sees the same arguments)"));
     }
-    let filter = spec.filter !== undefined ? typer.check(spec.filter, [...path, "filter"]) : undefined;
+    let filter = spec.filter !== undefined ? packetCondition(typer.check(spec.filter, [...path, "filter"])) : undefined;
     if (filter && (filter.type.kind === "string" || filter.type.kind === "array")) {
       this.bag.add(error("filter-type", `a filter must be a condition, not ${filter.type.kind === "string" ? "a string" : "an array"}`, filter.span, "compare it: comm == \"bash\""));
       filter = undefined;
@@ -772,7 +773,7 @@ class Resolver {
     }
     const op = ops[0]!;
     const span = this.span(path);
-    const condition = spec.if !== undefined ? typer.check(spec.if, [...path, "if"], "if") : undefined;
+    const condition = spec.if !== undefined ? packetCondition(typer.check(spec.if, [...path, "if"], "if")) : undefined;
     if (spec.if !== undefined && (!condition || condition.type.kind === "string" || condition.type.kind === "array")) {
       if (condition) this.bag.add(error("invalid-update", `'if' must be a condition, not ${condition.type.kind === "string" ? "a string" : "an array"}`, condition.span, "compare it: ret < 0"));
       return undefined;
@@ -956,4 +957,10 @@ function parseSize(size: number | string, exact: bigint | undefined): bigint | u
   if (typeof size === "number") return exact;
   const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(size)!;
   return BigInt(m[1]!) * units[m[2] ?? "B"]!;
+}
+
+/** A condition that holds only where the packet has the headers its comparisons read (packet.ts). */
+function packetCondition(e: IrExpr | undefined): IrExpr | undefined {
+  if (!e || e.type.kind !== "bool" && e.type.kind !== "int") return e;
+  return guardPresence(e, (x) => sourcesIn(x).filter((s): s is PacketSource => s.kind === "packet"));
 }

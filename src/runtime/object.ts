@@ -24,7 +24,9 @@ export type AttachTarget =
   /** On the cgroup v2 directory named at load (LoadOptions.cgroup). */
   | { kind: "cgroup_skb"; direction: "ingress" | "egress" }
   /** A socket filter: attached to sockets after load (LoadedObject.attachSocket), not at load. */
-  | { kind: "socket" };
+  | { kind: "socket" }
+  /** An interface's XDP hook: the loader's `interface` option names it, the runtime finds its index. */
+  | { kind: "xdp"; ifindex?: number };
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -34,6 +36,7 @@ function attachText(t: AttachTarget): string | undefined {
     case "raw_tracepoint": return `raw_tracepoint/${t.name}`;
     case "tc": return `tc/${t.direction}`;
     case "cgroup_skb": return `cgroup_skb/${t.direction}`;
+    case "xdp": return t.ifindex !== undefined ? `xdp on interface ${t.ifindex}` : "xdp";
     case "trace":
     case "socket": return undefined;
   }
