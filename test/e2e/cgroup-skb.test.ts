@@ -1,8 +1,8 @@
 /**
  * cgroup_skb on a cgroup v2 directory the test creates (under the cgroup2 mount found in
  * /proc/self/mountinfo): a child moved into it sends UDP datagrams on loopback, and the egress
- * program counts exactly those, while this process's own traffic (outside the cgroup) is not
- * counted. The cgroup is removed afterwards, even when a test fails.
+ * program counts exactly those and their bytes (IP and UDP headers and the payload), while this
+ * process's own traffic (outside the cgroup) is not counted. The cgroup is removed afterwards, even when a test fails.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -21,7 +21,7 @@ const out = "test/.out/cgroup-skb";
 const name = `probegen-test-${process.pid}`;
 
 interface CgroupProbe extends Disposable {
-  maps: { sent: { get(): bigint }; received: { get(): bigint } };
+  maps: { sent: { get(): bigint }; sentBytes: { get(): bigint }; received: { get(): bigint }; udpOut: Iterable<[number, bigint]> };
   object: { attachments(): Array<{ program: string; target: string; on?: string; mode: string }> };
 }
 let load: (options: { cgroup: string }) => Promise<CgroupProbe>;
@@ -57,12 +57,14 @@ afterAll(async () => {
   }
 });
 
+const PAYLOAD = "from the cgroup";
+
 /** A child that waits until it is in the cgroup, then sends `count` datagrams to `port` and exits. */
 async function childSends(port: number, count: number): Promise<void> {
   const script = `
     const udp = require("node:dgram").createSocket("udp4");
     process.stdin.once("data", async () => {
-      for (let i = 0; i < ${count}; i++) await new Promise((ok) => udp.send("from the cgroup", ${port}, "127.0.0.1", ok));
+      for (let i = 0; i < ${count}; i++) await new Promise((ok) => udp.send(${JSON.stringify(PAYLOAD)}, ${port}, "127.0.0.1", ok));
       udp.close();
       process.stdin.destroy();
     });`;
@@ -83,7 +85,7 @@ describe("cgroup_skb programs", () => {
 });
 
 describe.skipIf(!support.ok || !mount)("cgroup_skb on a cgroup v2 directory the test creates", () => {
-  it("counts exactly the packets a child in the cgroup sends, not this process's", async () => {
+  it("counts exactly the packets and bytes a child in the cgroup sends, not this process's", async () => {
     using probe = await load({ cgroup: name }); // relative to the cgroup2 mount
     expect(probe.object.attachments()).toEqual([
       { program: "cgroup_skb_egress", target: "cgroup_skb/egress", on: dir, mode: "link" },
@@ -101,6 +103,8 @@ describe.skipIf(!support.ok || !mount)("cgroup_skb on a cgroup v2 directory the 
       self.close();
       await waitFor(() => received === 10, 2000, "the datagrams");
       expect(Number(probe.maps.sent.get())).toBe(9);
+      expect(Number(probe.maps.sentBytes.get())).toBe(9 * (20 + 8 + PAYLOAD.length)); // IPv4 and UDP headers, payload
+      expect([...probe.maps.udpOut].map(([port, n]) => [port, Number(n)])).toEqual([[sink.address().port, 9]]);
       expect(Number(probe.maps.received.get())).toBe(0); // nothing was sent to the child
     } finally {
       sink.close();

@@ -15,7 +15,7 @@ const out = "test/.out/socket-filter";
 
 interface SocketAttachment { detach(): void; readonly fd: number }
 interface SocketProbe extends Disposable {
-  maps: { packets: { get(): bigint } };
+  maps: { packets: { get(): bigint }; bySource: Iterable<[{ addr: string; port: number }, bigint]> };
   attachSocket(socket: Socket | number): SocketAttachment;
   object: { attachments(): unknown[] };
 }
@@ -40,10 +40,13 @@ async function receiver(): Promise<{ socket: Socket; port: number; received: () 
   return { socket, port: socket.address().port, received: () => received };
 }
 
-async function send(port: number, count: number): Promise<void> {
+/** Sends `count` datagrams to `port`; returns the port they came from. */
+async function send(port: number, count: number): Promise<number> {
   const udp = createSocket("udp4");
   for (let i = 0; i < count; i++) await new Promise<void>((ok, fail) => udp.send(`datagram ${i}`, port, "127.0.0.1", (e) => (e ? fail(e) : ok())));
+  const from = udp.address().port;
   udp.close();
+  return from;
 }
 
 describe("socket filters", () => {
@@ -62,10 +65,14 @@ describe.skipIf(!support.ok)("a socket filter on a UDP socket on loopback", () =
     const other = await receiver();
     try {
       probe.attachSocket(filtered.socket);
-      await send(filtered.port, 17);
+      const first = await send(filtered.port, 12);
+      const second = await send(filtered.port, 5);
       await send(other.port, 5);
       await waitFor(() => filtered.received() === 17 && other.received() === 5, 2000, "the datagrams");
       expect(Number(probe.maps.packets.get())).toBe(17);
+      // Read from each packet's own headers (network-relative loads): who sent it.
+      const bySource = Object.fromEntries([...probe.maps.bySource].map(([k, n]) => [`${k.addr}:${k.port}`, Number(n)]));
+      expect(bySource).toEqual({ [`127.0.0.1:${first}`]: 12, [`127.0.0.1:${second}`]: 5 });
     } finally {
       filtered.socket.close();
       other.socket.close();

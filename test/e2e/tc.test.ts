@@ -1,8 +1,9 @@
 /**
  * tc/ingress and tc/egress on one end of a veth pair whose other end is in a private network
- * namespace: a child inside it sends UDP datagrams across, and the programs' counts match the
- * kernel's own counters of that interface (ip -s link), attached as tcx links (this kernel has
- * them) and as clsact filters.
+ * namespace: a child inside it sends UDP datagrams and TCP connection attempts across, this
+ * process sends datagrams back, and the programs' counts (in total, and per destination port
+ * from the packets' own headers) match what was sent and the kernel's own counters of that
+ * interface (ip -s link), attached as tcx links (this kernel has them) and as clsact filters.
  */
 import { spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -21,7 +22,7 @@ const out = "test/.out/tc";
 
 interface Counter { get(): bigint }
 interface TcProbe extends Disposable {
-  maps: { received: Counter; sent: Counter };
+  maps: { received: Counter; sent: Counter } & Record<"udpIn" | "udpOut" | "tcpSynsIn", Iterable<[number, bigint]>>;
   object: {
     attachments(): Array<{ program: string; target: string; on?: string; mode: string }>;
     programInfo(): Array<{ name: string; id: number }>;
@@ -65,9 +66,16 @@ async function measure(probe: TcProbe, traffic: () => Promise<void>) {
   return {
     received: Number(probe.maps.received.get()),
     sent: Number(probe.maps.sent.get()),
+    udpIn: byPort(probe.maps.udpIn),
+    udpOut: byPort(probe.maps.udpOut),
+    tcpSynsIn: byPort(probe.maps.tcpSynsIn),
     rxPackets: after.rxPackets - before.rxPackets,
     txPackets: after.txPackets - before.txPackets,
   };
+}
+
+function byPort(map: Iterable<[number, bigint]>): Record<number, number> {
+  return Object.fromEntries([...map].map(([port, n]) => [port, Number(n)]));
 }
 
 describe("tc programs", () => {
@@ -88,13 +96,16 @@ describe.skipIf(!support.ok || noVeth !== undefined)("tc on a veth pair into a p
         { program: "tc_egress", target: "tc/egress", on: veth!.outer, mode },
       ]);
       const counts = await measure(probe, async () => {
-        sendIn({ udp: [{ port: 9, count: 20 }, { port: 7, count: 5 }] });
+        sendIn({ udp: [{ port: 9, count: 20 }, { port: 7, count: 5 }], tcp: [{ port: 5001 }, { port: 5001 }, { port: 5002 }] });
         await sendOut(9, 12);
       });
+      expect(counts.udpIn).toEqual({ 9: 20, 7: 5 });
+      expect(counts.tcpSynsIn).toEqual({ 5001: 2, 5002: 1 }); // refused at once (RST): no SYN is retried
+      expect(counts.udpOut).toEqual({ 9: 12 });
       expect(counts.received).toBe(counts.rxPackets);
       expect(counts.sent).toBe(counts.txPackets);
-      expect(counts.received).toBeGreaterThanOrEqual(25); // the datagrams, ARP, ICMP port unreachable
-      expect(counts.sent).toBeGreaterThanOrEqual(12);
+      expect(counts.received).toBeGreaterThanOrEqual(25 + 3); // and ARP, ICMP port unreachable
+      expect(counts.sent).toBeGreaterThanOrEqual(12 + 3); // and the RSTs
     });
   }
 

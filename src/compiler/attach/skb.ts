@@ -12,10 +12,10 @@ export function directions(): readonly Direction[] {
   return DIRECTIONS;
 }
 
-/** `ingress` or `egress`, reported otherwise (`prefix` alone when the spec wrote no target). */
+/** `ingress` or `egress`, reported otherwise (an empty target: the spec wrote `prefix` alone). */
 export function direction(prefix: string, target: string, ctx: AttachContext): Direction | undefined {
   if ((DIRECTIONS as readonly string[]).includes(target)) return target as Direction;
-  const what = target === prefix ? `'${prefix}' names no direction` : `'${prefix}/${target}' is not a direction`;
+  const what = target === "" ? `'${prefix}' names no direction` : `'${prefix}/${target}' is not a direction`;
   return ctx.fail("invalid-attach", `${what}: ${prefix} programs see traffic coming in or going out`, `write ${prefix}/ingress or ${prefix}/egress`);
 }
 

@@ -27,8 +27,7 @@ export const socketFilter: AttachKind<SocketPoint> = {
   targetNoun: "socket filter",
   candidates: () => [],
   resolve(target, ctx) {
-    // `attach: socket` reaches here as the target "socket": there is nothing to name after it.
-    if (target !== "socket") return ctx.fail("invalid-attach", `'socket/${target}': a socket filter has no target`, "write attach: socket, and attach it to a socket from TS with probe.attachSocket(socket)");
+    if (target !== "") return ctx.fail("invalid-attach", `'socket/${target}': a socket filter has no target`, "write attach: socket, and attach it to a socket from TS with probe.attachSocket(socket)");
     return { kind: "socket" };
   },
   section: () => "socket",
