@@ -94,6 +94,9 @@ Options:
   -i, --interval TIME      also print the maps every TIME (e.g. 1s, 500ms), under a time header
       --clear              empty the maps after each --interval print (counts per interval)
       --top N              only the N largest entries of each map, largest first
+      --interface NAME     the interface tc programs attach to (a tcx link, else a clsact filter)
+      --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
+                           relative to the cgroup2 mount (see probegen list cgroups)
       --json               one JSON object per event on stdout (64-bit values beyond 2^53 as strings),
                            one {"time": ..., "maps": ...} object per interval, then one {"maps": ...}
 ${common}`,
@@ -103,6 +106,8 @@ ${common}`,
       interval: { type: "string", short: "i" },
       clear: { type: "boolean", default: false },
       top: { type: "string" },
+      interface: { type: "string" },
+      cgroup: { type: "string" },
       json: { type: "boolean", default: false },
     },
     async run(v, specs) {
@@ -110,6 +115,7 @@ ${common}`,
       return (await import("./run-command.js")).runCommand(specs[0]!, {
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
+        interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined,
       });
     },
   },
@@ -118,12 +124,14 @@ ${common}`,
     help: `Usage: probegen list tracepoints|kprobes|fentry [PATTERN]
        probegen list tracepoint|kprobe|fentry NAME
        probegen list ATTACH-PATTERN
+       probegen list cgroups [PATTERN]
 
 Lists the attach points the running kernel offers, optionally only those matching a glob
 PATTERN (* ? [..]; 'syscalls:sys_enter_open*' and 'syscalls/sys_enter_open*' both work).
 Given a spec's attach pattern ('tracepoint/syscalls/sys_enter_*',
 'tracepoint/sched/sched_process_{exec,exit}'), lists what it matches: the programs a spec
 with that 'attach:' gets.
+'cgroups' lists the cgroup v2 directories (relative to its mount) cgroup_skb programs attach to.
 Given one exact attach point, prints its arguments: their C types and the probegen types they
 are captured as (like bpftrace -lv).
 

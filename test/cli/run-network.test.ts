@@ -1,0 +1,46 @@
+/**
+ * `probegen run` with network programs: --interface and --cgroup say where they attach, the run
+ * reports where and how they did (a tcx link or a clsact filter), a missing place is a usage
+ * error naming the flag; `probegen list cgroups` shows the directories --cgroup takes.
+ */
+import { describe, expect, it } from "vitest";
+import { cgroup2Mount } from "../../src/runtime/cgroup.js";
+import { bpfSupport, skipNote } from "../runtime/helpers.js";
+import { probegen } from "./helpers.js";
+
+const support = await bpfSupport();
+skipNote(support, "cli/run-network.test.ts");
+const mount = cgroup2Mount();
+
+describe.skipIf(!support.ok)("probegen run with network programs", () => {
+  it("--interface: the tc programs attach to it, and the run says how", async () => {
+    const r = await probegen(["run", "-d", "300ms", "--interface", "lo", "test/fixtures/e2e/tc-count.yaml"]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stderr)).toContain("  tc_ingress: tc/ingress on lo, as a tcx link\n  tc_egress: tc/egress on lo, as a tcx link\n");
+  });
+
+  it("without --interface: a usage error that names the flag", async () => {
+    const r = await probegen(["run", "-d", "300ms", "test/fixtures/e2e/tc-count.yaml"]);
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain("program 'tc_ingress' attaches to tc/ingress on an interface named at load: give it, e.g. { interface: \"eth0\" } (probegen run --interface ...)");
+  });
+
+  it.skipIf(!mount)("--cgroup: relative to the cgroup2 mount; a missing one is a usage error", async () => {
+    const r = await probegen(["run", "-d", "300ms", "--cgroup", ".", "test/fixtures/e2e/cgroup-count.yaml"]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stderr)).toContain(`  cgroup_skb_egress: cgroup_skb/egress on ${mount}, as a link\n`);
+    const missing = await probegen(["run", "-d", "300ms", "--cgroup", "probegen-no-such", "test/fixtures/e2e/cgroup-count.yaml"]);
+    expect(missing.exitCode).toBe(2);
+    expect(String(missing.stderr)).toContain("cgroup 'probegen-no-such' does not exist");
+  });
+});
+
+describe.skipIf(!mount)("probegen list cgroups", () => {
+  it("lists the cgroup v2 directories relative to the mount, the root as '.'", async () => {
+    const r = await probegen(["list", "cgroups", "--json"]);
+    expect(r.exitCode).toBe(0);
+    const { mount: at, cgroups } = JSON.parse(String(r.stdout));
+    expect(at).toBe(mount);
+    expect(cgroups[0]).toBe(".");
+  });
+});
