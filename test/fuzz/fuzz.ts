@@ -184,7 +184,9 @@ async function runCase(index: number, made: FuzzCase, specPath: string, outDir: 
     ((o?: object) => Promise<{ close(): void }>) | undefined;
   if (!load) return done("loader does not import", "no load function exported");
   try {
-    const probe = await load({});
+    // Network programs are verified but not attached: a fuzzed drop on a shared interface would cut others off.
+    const network = kindsOf(built!.probe!).some((k) => NETWORK_KINDS.has(k));
+    const probe = await load(network ? { attach: false } : {});
     probe.close();
     return done("built and loaded");
   } catch (e) {
@@ -195,6 +197,8 @@ async function runCase(index: number, made: FuzzCase, specPath: string, outDir: 
     return done("load failure", `${(e as Error).name}: ${(e as Error).message}`);
   }
 }
+
+const NETWORK_KINDS = new Set(["xdp", "tc", "cgroup_skb", "socket"]);
 
 function kindsOf(probe: IrProbe): string[] {
   return [...new Set(probe.programs.map((p) => p.attach.kind))];

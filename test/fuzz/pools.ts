@@ -8,6 +8,7 @@ export const attachPoints = [
   "tracepoint/sock/inet_sock_set_state", "tracepoint/syscalls/sys_enter_opnat", "tracepoint/nope/nope",
   "kprobe/do_sys_openat2", "kretprobe/do_sys_openat2", "fentry/do_sys_openat2", "fexit/do_sys_openat2",
   "tp_btf/sched_process_exec", "kprobe/no_such_function_x",
+  "tc/ingress", "tc/egress", "cgroup_skb/ingress", "cgroup_skb/egress", "socket", "tc/ingres", "cgroup_skb", "socket/eth0",
 ] as const;
 
 /**
@@ -44,6 +45,7 @@ export const valueNames = [
   "args.saddr", "args.saddr_v6", "args.sport", "args.newstate", "args.id", "args.next_pid", "args.prev_comm",
   "params.p", "params.target_pid", "arg0", "arg1", "retval", "task.real_parent.tgid", "task.comm", "nope", "probe",
   "argv", "args.envp", "params.s",
+  "udp.dport", "tcp.sport", "ip.saddr", "ip6.daddr", "pkt.len", "tcp.flags", "udp", "icmp.type",
 ] as const;
 
 /** String parameters: their types (some too big), defaults (some too long, one with a NUL) and the filters that compare them. */
