@@ -94,19 +94,21 @@ Options:
   -i, --interval TIME      also print the maps every TIME (e.g. 1s, 500ms), under a time header
       --clear              empty the maps after each --interval print (counts per interval)
       --top N              only the N largest entries of each map, largest first
-      --interface NAME     the interface tc programs attach to (a tcx link, else a clsact filter)
-      --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
-                           relative to the cgroup2 mount (see probegen list cgroups)
       --json               one JSON object per event on stdout (64-bit values beyond 2^53 as strings),
                            one {"time": ..., "maps": ...} object per interval, then one {"maps": ...}
+      --interface NAME     the network interface xdp and tc programs attach to (probegen list interfaces)
+      --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
+                           relative to the cgroup2 mount (probegen list cgroups)
+      --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
+      interface: { type: "string" },
+      "allow-drop": { type: "boolean", default: false },
       duration: { type: "string", short: "d" },
       interval: { type: "string", short: "i" },
       clear: { type: "boolean", default: false },
       top: { type: "string" },
-      interface: { type: "string" },
       cgroup: { type: "string" },
       json: { type: "boolean", default: false },
     },
@@ -115,7 +117,7 @@ ${common}`,
       return (await import("./run-command.js")).runCommand(specs[0]!, {
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
-        interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined,
+        interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined, allowDrop: v["allow-drop"] as boolean,
       });
     },
   },

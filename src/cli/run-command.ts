@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, openFlagsTable, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
+import { build, BuildCache, describeDrops, droppingPrograms, openFlagsTable, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
 import { clockOffsetNs, errnoName, flagsDecoder } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -24,10 +24,12 @@ export interface RunFlags {
   clear?: boolean;
   /** Print only the N largest entries of each map. */
   top?: string;
-  /** The interface tc programs attach to. */
+  /** The network interface XDP and tc programs attach to. */
   interface?: string;
   /** The cgroup v2 directory cgroup_skb programs attach to. */
   cgroup?: string;
+  /** Attach programs whose actions drop traffic (refused without it). */
+  allowDrop?: boolean;
 }
 
 interface LoadedProbe {
@@ -57,6 +59,11 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     }
     const probe = result!.probe!;
     const params = parseParams(probe, flags.params);
+    const drops = droppingPrograms(probe);
+    if (drops.length && !flags.allowDrop) {
+      throw usageError(`${probe.source} ${describeDrops(drops)}; probegen run attaches it only when asked, since a wrong condition on a real interface can cut this machine off`,
+        "check its actions (probegen check shows them), then run again with --allow-drop");
+    }
 
     // 2. Transpile the loader and import it.
     const { ts } = await import("ts-morph");
@@ -215,7 +222,7 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
 
 /** Where network programs went (an interface and how, a cgroup), and the socket filters run cannot attach. */
 function placements(probe: IrProbe, loaded: LoadedProbe): string[] {
-  const how: Record<string, string> = { tcx: "a tcx link", clsact: "a filter on the clsact qdisc", link: "a link" };
+  const how: Record<string, string> = { tcx: "a tcx link", clsact: "a filter on the clsact qdisc", link: "a link", driver: "a link, in driver mode", generic: "a link, in generic mode" };
   const lines = safe(() => loaded.object.attachments(), []).filter((a) => a.on !== undefined)
     .map((a) => `${a.program}: ${a.target} on ${a.on}, as ${how[a.mode] ?? a.mode}`);
   const sockets = probe.programs.filter((p) => p.attach.kind === "socket").map((p) => p.name);

@@ -144,6 +144,19 @@ export interface IrProgram {
   stashes?: IrStash;
   /** Exit half of a pair: reads the entry values back, and deletes them. */
   unstashes?: IrStash;
+  /** A network program's verdicts, tried in order after its updates and event; none taken: its kind's default. */
+  actions?: IrAction[];
+  span: SourceSpan;
+}
+
+/** One `action:` of a network program: a verdict of its kind, applied when its condition holds (always without one). */
+export interface IrAction {
+  verdict: string;
+  /** Its C value (XDP_DROP). */
+  c: string;
+  /** It stops the traffic (`probegen check` says so; `probegen run` asks for --allow-drop). */
+  drops: boolean;
+  condition?: IrExpr;
   span: SourceSpan;
 }
 
@@ -331,7 +344,7 @@ export function programExprs(p: IrProgram): IrExpr[] {
     }
   };
   const fieldKeys = (p.event?.fields ?? []).flatMap((f) => lookupKeyExprs(f.source));
-  return [...(p.filter ? [p.filter] : []), ...p.updates.flatMap(updateExprs), ...fieldKeys].flatMap(inside);
+  return [...(p.filter ? [p.filter] : []), ...p.updates.flatMap(updateExprs), ...fieldKeys, ...actionConditions(p)].flatMap(inside);
 }
 
 /** Every value source a program reads, wherever it reads it. */
@@ -341,7 +354,35 @@ export function programSources(p: IrProgram): ValueSource[] {
     ...sourcesIn(p.filter),
     ...p.updates.flatMap(updateSources),
     ...(p.stashes?.members.map((m) => m.source) ?? []),
+    ...actionConditions(p).flatMap(sourcesIn),
   ];
+}
+
+/** A program whose actions can stop traffic: what `probegen check` reports and `probegen run` asks --allow-drop for. */
+export interface DroppingProgram {
+  program: string;
+  /** Its attach point as written in a spec (`xdp`). */
+  attach: string;
+  /** Its verdicts that stop traffic, each with its condition's line (unconditional: none). */
+  verdicts: Array<{ verdict: string; line: number; conditional: boolean }>;
+}
+
+export function droppingPrograms(probe: IrProbe): DroppingProgram[] {
+  return probe.programs.flatMap((p) => {
+    const verdicts = (p.actions ?? []).filter((a) => a.drops).map((a) => ({ verdict: a.verdict, line: a.span.line, conditional: a.condition !== undefined }));
+    return verdicts.length ? [{ program: p.name, attach: p.section, verdicts }] : [];
+  });
+}
+
+/** "programs xdp_prog (drop, tx) on xdp": what a probe that drops traffic says about it. */
+export function describeDrops(drops: DroppingProgram[]): string {
+  const one = (d: DroppingProgram) => `${d.program} (${d.verdicts.map((v) => `${v.verdict}${v.conditional ? ` at line ${v.line}` : " always"}`).join(", ")}) on ${d.attach}`;
+  return `drops traffic: program${drops.length === 1 ? "" : "s"} ${drops.map(one).join("; ")}`;
+}
+
+/** The conditions of a program's actions. */
+export function actionConditions(p: Pick<IrProgram, "actions">): IrExpr[] {
+  return (p.actions ?? []).flatMap((a) => (a.condition ? [a.condition] : []));
 }
 
 /** Every value source an expression reads (a map lookup, and what its key reads). */

@@ -30,11 +30,6 @@ export interface NativeRingReader {
   close(): void;
 }
 
-/** What the loader adds to a network target at load: where it attaches. */
-export type NativeNetTarget =
-  | (AttachTarget & { kind: "tc" } & { interface?: string; mode: "auto" | "tcx" | "clsact" })
-  | (AttachTarget & { kind: "cgroup_skb" } & { cgroup?: string });
-
 export interface NativeObject {
   programs(): NativeProgram[];
   maps(): NativeMapInfo[]; // index = map index for the map* methods
@@ -43,14 +38,13 @@ export interface NativeObject {
   load(): void;
   /** bpf_object__load on the thread pool; other calls throw EBUSY until it settles. */
   loadAsync(): Promise<void>;
-  /**
-   * Without a target, libbpf attaches the program by its SEC(). tc targets carry the interface
-   * and mode, cgroup_skb ones the cgroup directory.
-   */
-  attach(program: string, target?: AttachTarget | NativeNetTarget): { mode: "link" | "tcx" | "clsact" };
+  /** Without a target, libbpf attaches the program by its SEC(); mode: how (a tc program: "tcx" or "clsact"). */
+  attach(program: string, target?: AttachTarget): { mode: "link" | "tcx" | "clsact" };
   /** SO_ATTACH_BPF of the program on the socket fd; a null program detaches (SO_DETACH_BPF). */
   attachSocket(program: string | null, fd: number): void;
   detach(link: number): void;
+  /** XDP_ATTACHED_* of the XDP program on interface `ifindex` (0 none, 1 driver, 2 generic, 3 offload, 4 several). */
+  xdpMode(ifindex: number): number;
   programInfo(): NativeProgramInfo[];
   openRingBuffer(map: number, onBatch: NativeBatchCallback, drainIntervalMs: number, stagingBytes: number): NativeRingReader;
   close(): void;

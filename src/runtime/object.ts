@@ -5,6 +5,7 @@ import { resolveCgroup } from "./cgroup.js";
 import { BpfError, withContext } from "./errors.js";
 import { NativeRawMap, type RawMap } from "./map.js";
 import { native, type NativeMapInfo, type NativeObject } from "./native.js";
+import { interfaceIndex, xdpModeName, type XdpMode } from "./interfaces.js";
 import { pinDirectory, preparePins } from "./pins.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
 import { socketFd, type SocketLike } from "./socket.js";
@@ -19,14 +20,17 @@ export type AttachTarget =
   | { kind: "raw_tracepoint"; name: string }
   /** fentry, fexit, tp_btf: the target is the program's BTF attach id, set at open from its section. */
   | { kind: "trace" }
-  /** A classifier on the interface named at load (LoadOptions.interface): a tcx link, else a clsact filter. */
-  | { kind: "tc"; direction: "ingress" | "egress" }
-  /** On the cgroup v2 directory named at load (LoadOptions.cgroup). */
-  | { kind: "cgroup_skb"; direction: "ingress" | "egress" }
-  /** A socket filter: attached to sockets after load (LoadedObject.attachSocket), not at load. */
-  | { kind: "socket" }
   /** An interface's XDP hook: the loader's `interface` option names it, the runtime finds its index. */
-  | { kind: "xdp"; ifindex?: number };
+  | { kind: "xdp"; ifindex?: number }
+  /**
+   * A classifier on the interface named at load (the loader's `interface`; the runtime finds its
+   * index): a tcx link, else a clsact filter (`tcMode`).
+   */
+  | { kind: "tc"; direction: "ingress" | "egress"; ifindex?: number; mode?: "auto" | "tcx" | "clsact" }
+  /** On the cgroup v2 directory named at load (the loader's `cgroup`; the runtime resolves its path). */
+  | { kind: "cgroup_skb"; direction: "ingress" | "egress"; cgroup?: string }
+  /** A socket filter: attached to sockets after load (LoadedObject.attachSocket), not at load. */
+  | { kind: "socket" };
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -76,7 +80,7 @@ export interface LoadOptions {
   stagingBytes?: number;
   /** Default true. */
   attach?: boolean;
-  /** The interface tc programs attach to, by name ("eth0"). */
+  /** The network interface XDP and tc programs attach to (by name, e.g. "eth0"): required when the object has one. */
   interface?: string;
   /** How tc programs attach: "tcx" links, "clsact" filters, or "auto" (default): tcx where the kernel has it (6.6+), else clsact. */
   tcMode?: "auto" | "tcx" | "clsact";
@@ -91,8 +95,20 @@ export interface Attachment {
   target: string;
   /** The interface or cgroup directory it is attached on. */
   on?: string;
-  /** "link" (a bpf_link), or for tc "tcx" (a tcx link) or "clsact" (a filter on the clsact qdisc). */
-  mode: "link" | "tcx" | "clsact";
+  /**
+   * "link" (a bpf_link); for tc "tcx" (a tcx link) or "clsact" (a filter on the clsact qdisc);
+   * for XDP how the kernel runs it ("driver", "generic"...).
+   */
+  mode: "link" | "tcx" | "clsact" | XdpMode;
+}
+
+/** Where a network program was attached, and how. */
+export interface InterfaceAttachment {
+  program: string;
+  interface: string;
+  ifindex: number;
+  /** How the kernel runs it: in the driver, or generic (after the skb is built: slower, works everywhere). */
+  mode: XdpMode;
 }
 
 /** A socket filter on one socket, until detach() (or the object's close()). */
@@ -121,6 +137,8 @@ export interface LoadedObject extends Disposable {
   programInfo(): ProgramInfo[];
   /** The programs attached at load, where and how. */
   attachments(): Attachment[];
+  /** The interfaces its programs are attached to (XDP), with the mode the kernel chose. */
+  readonly interfaces: readonly InterfaceAttachment[];
   /**
    * Attaches a socket filter program (the only one, or the one named) to a socket: it then sees
    * every packet the socket receives, until detach(), close(), or the socket closes.
@@ -147,16 +165,6 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   const interval = options.drainIntervalMs;
   if (interval !== undefined && (!Number.isInteger(interval) || interval < 1 || interval > 60_000)) {
     throw new RangeError(`loadObject(${def.name}): drainIntervalMs must be an integer in 1..60000, got ${interval}`);
-  }
-  for (const p of def.programs) {
-    const needs = p.attach?.kind === "tc" ? "interface" : p.attach?.kind === "cgroup_skb" ? "cgroup" : undefined;
-    if (needs && options.attach !== false && options[needs] === undefined) {
-      const example = needs === "interface" ? `{ interface: "eth0" }` : `{ cgroup: "/sys/fs/cgroup/unified/my-service" }`;
-      throw new TypeError(`loadObject(${def.name}): program '${p.name}' attaches to ${attachText(p.attach!)} on an ${needs} named at load: give it, e.g. ${example} (probegen run --${needs} ...)`);
-    }
-  }
-  if (options.interface !== undefined && (typeof options.interface !== "string" || !/^[^\s/:]{1,15}$/.test(options.interface))) {
-    throw new TypeError(`loadObject(${def.name}): interface must be an interface name (at most 15 characters, no '/', ':' or spaces), got ${JSON.stringify(options.interface)}`);
   }
   if (options.tcMode !== undefined && !["auto", "tcx", "clsact"].includes(options.tcMode)) {
     throw new RangeError(`loadObject(${def.name}): tcMode must be "auto", "tcx" or "clsact", got ${JSON.stringify(options.tcMode)}`);
@@ -187,9 +195,44 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   }
 }
 
+/**
+ * The programs' attach targets with what the loader's options fill in (an XDP or tc program's
+ * interface, a cgroup_skb program's cgroup), checked before anything is loaded: a missing or
+ * unknown interface or cgroup is the caller's mistake (TypeError, RangeError), named with what
+ * there is.
+ */
+function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefinition["programs"] {
+  const what = `loadObject(${def.name})`;
+  const name = options.interface;
+  if (name !== undefined && (typeof name !== "string" || !/^[^/\s]{1,15}$/.test(name) || name === "." || name === "..")) {
+    throw new TypeError(`${what}: interface must be an interface name (at most 15 characters, no '/'), got ${JSON.stringify(name)}`);
+  }
+  const attaching = options.attach !== false;
+  const cgroup = attaching && options.cgroup !== undefined && def.programs.some((p) => p.attach?.kind === "cgroup_skb") ? resolveCgroup(options.cgroup) : undefined;
+  return def.programs.map((p) => {
+    const attach = p.attach;
+    if (attach?.kind === "xdp" || attach?.kind === "tc") {
+      if (name === undefined) {
+        if (!attaching) return p;
+        throw new TypeError(`${what}: program '${p.name}' attaches to a network interface: name it with { interface: "eth0" } (probegen run --interface NAME; probegen list interfaces)`);
+      }
+      const ifindex = interfaceIndex(name, what);
+      return { ...p, attach: attach.kind === "xdp" ? { kind: "xdp", ifindex } : { ...attach, ifindex, mode: options.tcMode ?? "auto" } };
+    }
+    if (attach?.kind === "cgroup_skb" && attaching) {
+      if (cgroup === undefined) {
+        throw new TypeError(`${what}: program '${p.name}' attaches to a cgroup: name its cgroup v2 directory with { cgroup: "my-service" } (probegen run --cgroup PATH; probegen list cgroups)`);
+      }
+      return { ...p, attach: { ...attach, cgroup } };
+    }
+    return p;
+  });
+}
+
 /** load + attach. Throws BpfError with the trimmed verifier log on load failure. */
 export async function loadObject(def: ObjectDefinition, options: LoadOptions = {}): Promise<LoadedObject> {
   checkOptions(def, options);
+  def = { ...def, programs: attachTargets(def, options) };
   const context = {
     object: def.name,
     source: def.source,
@@ -201,6 +244,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
   };
   let obj: NativeObject;
   const attachments: Attachment[] = [];
+  const interfaces: InterfaceAttachment[] = [];
   try {
     obj = new (native().BpfObject)(def.object, def.name, pinDirectory(def.name));
   } catch (err) {
@@ -215,15 +259,19 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
       // Attach what the definition lists; a bare object (no list) attaches every program by its SEC().
       const programs: ObjectDefinition["programs"] = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name }));
       const sections = new Map(obj.programs().map((p) => [p.name, p.section]));
-      const cgroup = options.cgroup !== undefined && def.programs.some((p) => p.attach?.kind === "cgroup_skb") ? resolveCgroup(options.cgroup) : undefined;
       for (const p of programs) {
         if (p.attach?.kind === "socket") continue; // attached to sockets later (attachSocket)
-        const target = p.attach?.kind === "tc" ? { ...p.attach, interface: options.interface, mode: options.tcMode ?? "auto" }
-          : p.attach?.kind === "cgroup_skb" ? { ...p.attach, cgroup } : p.attach;
         try {
-          const { mode } = obj.attach(p.name, target);
-          const on = p.attach?.kind === "tc" ? options.interface : p.attach?.kind === "cgroup_skb" ? cgroup : undefined;
-          attachments.push({ program: p.name, target: (p.attach && attachText(p.attach)) ?? sections.get(p.name) ?? p.name, ...(on ? { on } : {}), mode });
+          const { mode } = obj.attach(p.name, p.attach);
+          const target = (p.attach && attachText(p.attach)) ?? sections.get(p.name) ?? p.name;
+          if (p.attach?.kind === "xdp" && p.attach.ifindex !== undefined) {
+            const xdp = { program: p.name, interface: options.interface!, ifindex: p.attach.ifindex, mode: xdpModeName(obj.xdpMode(p.attach.ifindex)) };
+            interfaces.push(xdp);
+            attachments.push({ program: p.name, target: "xdp", on: xdp.interface, mode: xdp.mode });
+          } else {
+            const on = p.attach?.kind === "tc" ? options.interface : p.attach?.kind === "cgroup_skb" ? p.attach.cgroup : undefined;
+            attachments.push({ program: p.name, target, ...(on !== undefined ? { on } : {}), mode });
+          }
         } catch (err) {
           throw withContext(err, { ...context, attach: (p.attach && attachText(p.attach)) ?? sections.get(p.name) });
         }
@@ -233,7 +281,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     obj.close();
     throw withContext(mapCreationFailure(err, def, options), context);
   }
-  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 }, attachments);
+  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 }, attachments, interfaces);
 }
 
 /**
@@ -267,7 +315,7 @@ class LoadedBpfObject implements LoadedObject {
   readonly #socketPrograms: string[];
   readonly #sockets = new Set<SocketFilter>();
 
-  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions, attachments: Attachment[]) {
+  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions, attachments: Attachment[], readonly interfaces: readonly InterfaceAttachment[] = []) {
     this.name = def.name;
     this.#obj = obj;
     this.#infos = obj.maps();

@@ -22,7 +22,7 @@ describe.skipIf(!support.ok)("probegen run with network programs", () => {
   it("without --interface: a usage error that names the flag", async () => {
     const r = await probegen(["run", "-d", "300ms", "test/fixtures/e2e/tc-count.yaml"]);
     expect(r.exitCode).toBe(2);
-    expect(String(r.stderr)).toContain("program 'tc_ingress' attaches to tc/ingress on an interface named at load: give it, e.g. { interface: \"eth0\" } (probegen run --interface ...)");
+    expect(String(r.stderr)).toContain("program 'tc_ingress' attaches to a network interface: name it with { interface: \"eth0\" } (probegen run --interface NAME; probegen list interfaces)");
   });
 
   it.skipIf(!mount)("--cgroup: relative to the cgroup2 mount; a missing one is a usage error", async () => {

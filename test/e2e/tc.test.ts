@@ -120,7 +120,7 @@ describe.skipIf(!support.ok || noVeth !== undefined)("tc on a veth pair into a p
   });
 
   it("says which option is missing, and which interface does not exist", async () => {
-    await expect(load({} as { interface: string })).rejects.toThrow(/program 'tc_ingress' attaches to tc\/ingress on an interface named at load: give it, e.g. \{ interface: "eth0" \}/);
-    await expect(load({ interface: "pgnosuch0" })).rejects.toThrow(/cannot attach program 'tc_ingress' to 'tc\/ingress on pgnosuch0'/);
+    await expect(load({} as { interface: string })).rejects.toThrow(`program 'tc_ingress' attaches to a network interface: name it with { interface: "eth0" } (probegen run --interface NAME; probegen list interfaces)`);
+    await expect(load({ interface: "pgnosuch0" })).rejects.toThrow(new RegExp(`there is no network interface 'pgnosuch0' \\(interfaces: .*${veth!.outer}`));
   });
 });

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +50,7 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod<&BpfObject::Attach>("attach"),
                          InstanceMethod<&BpfObject::Detach>("detach"),
                          InstanceMethod<&BpfObject::AttachSocket>("attachSocket"),
+                         InstanceMethod<&BpfObject::XdpMode>("xdpMode"),
                          InstanceMethod<&BpfObject::ProgramInfo>("programInfo"),
                          InstanceMethod<&BpfObject::OpenRingBuffer>("openRingBuffer"),
                          InstanceMethod<&BpfObject::Close>("close"),
@@ -329,6 +329,14 @@ static bpf_link* AttachTo(Napi::Env env, bpf_program* p, const Napi::Object& tar
     errno = err;
     return link;
   }
+  if (kind == "xdp") {
+    Napi::Value v = target.Get("ifindex");
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, "attach target: 'ifindex' must be a number");
+    int ifindex = v.As<Napi::Number>().Int32Value();
+    *where = "xdp on interface index " + std::to_string(ifindex);
+    // A bpf_link: the kernel picks driver mode where the driver has it, generic (skb) mode otherwise.
+    return bpf_program__attach_xdp(p, ifindex);
+  }
   throw Napi::TypeError::New(env, "attach target: unknown kind '" + kind + "'");
 }
 
@@ -350,12 +358,12 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   if (info[1].IsObject() && StringField(env, info[1].As<Napi::Object>(), "kind") == "tc") {
     Napi::Object target = info[1].As<Napi::Object>();
     std::string direction = StringField(env, target, "direction");
-    std::string interface = StringField(env, target, "interface");
-    std::string where = "tc/" + direction + " on " + interface;
-    unsigned ifindex = if_nametoindex(interface.c_str());
-    if (ifindex == 0) fail(errno, where);
+    Napi::Value v = target.Get("ifindex");
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, "attach target: 'ifindex' must be a number");
+    int ifindex = v.As<Napi::Number>().Int32Value();
+    std::string where = "tc/" + direction + " on interface index " + std::to_string(ifindex);
     auto tc = std::make_unique<TcAttachment>();
-    int err = tc->Attach(bpf_program__fd(p), static_cast<int>(ifindex), direction == "ingress", StringField(env, target, "mode"));
+    int err = tc->Attach(bpf_program__fd(p), ifindex, direction == "ingress", StringField(env, target, "mode"));
     if (err) fail(err, where);
     attached.Set("mode", tc->mode());
     tcs_.push_back(std::move(tc));
@@ -395,6 +403,17 @@ Napi::Value BpfObject::AttachSocket(const Napi::CallbackInfo& info) {
     ThrowBpf(env, "attachSocket", errno, "cannot attach program '" + prog + "' to socket fd " + std::to_string(fd), extra);
   }
   return env.Undefined();
+}
+
+// xdpMode(ifindex) -> XDP_ATTACHED_* of the program on the interface (0: none), as the kernel reports it.
+Napi::Value BpfObject::XdpMode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "xdpMode: ifindex must be a number");
+  int ifindex = info[0].As<Napi::Number>().Int32Value();
+  LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+  int err = bpf_xdp_query(ifindex, 0, &opts);
+  if (err) ThrowBpf(env, "xdp.query", -err, "cannot query the XDP program of interface index " + std::to_string(ifindex));
+  return Napi::Number::New(env, opts.attach_mode);
 }
 
 Napi::Value BpfObject::Detach(const Napi::CallbackInfo& info) {
