@@ -24,7 +24,7 @@ interface CgroupProbe extends Disposable {
   maps: { sent: { get(): bigint }; sentBytes: { get(): bigint }; received: { get(): bigint }; udpOut: Iterable<[number, bigint]> };
   object: { attachments(): Array<{ program: string; target: string; on?: string; mode: string }> };
 }
-let load: (options: { cgroup: string }) => Promise<CgroupProbe>;
+let load: (options: { cgroup: string; params?: { blockPort: number } }) => Promise<CgroupProbe>;
 let generated: { c: string; ts: string };
 let dir: string | undefined;
 const children: ChildProcess[] = [];
@@ -59,21 +59,33 @@ afterAll(async () => {
 
 const PAYLOAD = "from the cgroup";
 
-/** A child that waits until it is in the cgroup, then sends `count` datagrams to `port` and exits. */
-async function childSends(port: number, count: number): Promise<void> {
+/**
+ * A child that waits until it is in the cgroup, then sends `count` datagrams to each port and
+ * exits; returns the errors its sends got (by code).
+ */
+async function childSends(plan: Array<{ port: number; count: number }>): Promise<Record<string, number>> {
   const script = `
     const udp = require("node:dgram").createSocket("udp4");
+    const errors = {};
     process.stdin.once("data", async () => {
-      for (let i = 0; i < ${count}; i++) await new Promise((ok) => udp.send(${JSON.stringify(PAYLOAD)}, ${port}, "127.0.0.1", ok));
+      for (const { port, count } of ${JSON.stringify(plan)}) {
+        for (let i = 0; i < count; i++) {
+          await new Promise((ok) => udp.send(${JSON.stringify(PAYLOAD)}, port, "127.0.0.1", (e) => { if (e) errors[e.code] = (errors[e.code] ?? 0) + 1; ok(); }));
+        }
+      }
       udp.close();
       process.stdin.destroy();
+      process.stdout.write(JSON.stringify(errors));
     });`;
-  const child = spawn(process.execPath, ["-e", script], { stdio: ["pipe", "inherit", "inherit"] });
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["pipe", "pipe", "inherit"] });
   children.push(child);
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
   await new Promise((ok) => child.once("spawn", ok));
   writeFileSync(join(dir!, "cgroup.procs"), String(child.pid));
   child.stdin!.write("go\n");
   await new Promise((ok) => child.once("exit", ok));
+  return JSON.parse(out || "{}");
 }
 
 describe("cgroup_skb programs", () => {
@@ -96,7 +108,7 @@ describe.skipIf(!support.ok || !mount)("cgroup_skb on a cgroup v2 directory the 
     sink.on("message", () => received++);
     await new Promise<void>((ok) => sink.bind(0, "127.0.0.1", ok));
     try {
-      await childSends(sink.address().port, 9);
+      expect(await childSends([{ port: sink.address().port, count: 9 }])).toEqual({});
       // This process is not in the cgroup: its datagrams are not counted.
       const self = createSocket("udp4");
       await new Promise((ok) => self.send("from outside", sink.address().port, "127.0.0.1", ok));
@@ -108,6 +120,26 @@ describe.skipIf(!support.ok || !mount)("cgroup_skb on a cgroup v2 directory the 
       expect(Number(probe.maps.received.get())).toBe(0); // nothing was sent to the child
     } finally {
       sink.close();
+    }
+  });
+
+  it("a drop on one port: the child's sends there fail (EPERM) and never arrive; its others do", async () => {
+    const sinks = await Promise.all([0, 1].map(async () => {
+      const s = createSocket("udp4");
+      const got = { n: 0 };
+      s.on("message", () => got.n++);
+      await new Promise<void>((ok) => s.bind(0, "127.0.0.1", ok));
+      return { s, got, port: s.address().port };
+    }));
+    const [open, blocked] = sinks as [typeof sinks[0], typeof sinks[0]];
+    try {
+      using probe = await load({ cgroup: name, params: { blockPort: blocked.port } });
+      expect(await childSends([{ port: open.port, count: 5 }, { port: blocked.port, count: 3 }])).toEqual({ EPERM: 3 });
+      await waitFor(() => open.got.n === 5, 2000, "the datagrams not dropped");
+      expect(blocked.got.n).toBe(0);
+      expect(Object.fromEntries([...probe.maps.udpOut].map(([port, n]) => [port, Number(n)]))).toEqual({ [open.port]: 5, [blocked.port]: 3 });
+    } finally {
+      for (const { s } of sinks) s.close();
     }
   });
 

@@ -19,7 +19,7 @@ interface SocketProbe extends Disposable {
   attachSocket(socket: Socket | number): SocketAttachment;
   object: { attachments(): unknown[] };
 }
-let load: () => Promise<SocketProbe>;
+let load: (options?: { params?: { dropFrom: number } }) => Promise<SocketProbe>;
 let generated: { c: string; ts: string };
 
 beforeAll(async () => {
@@ -96,6 +96,25 @@ describe.skipIf(!support.ok)("a socket filter on a UDP socket on loopback", () =
       expect(Number(probe.maps.packets.get())).toBe(5);
     } finally {
       r.socket.close();
+    }
+  });
+
+  it("a drop keeps the datagrams of one source port from the socket; the others arrive", async () => {
+    const r = await receiver();
+    const dropped = createSocket("udp4");
+    await new Promise<void>((ok) => dropped.bind(0, "127.0.0.1", ok));
+    try {
+      using probe = await load({ params: { dropFrom: dropped.address().port } });
+      probe.attachSocket(r.socket);
+      for (let i = 0; i < 4; i++) await new Promise<void>((ok, fail) => dropped.send("dropped", r.port, "127.0.0.1", (e) => (e ? fail(e) : ok())));
+      await send(r.port, 6);
+      await waitFor(() => r.received() === 6, 2000, "the datagrams kept");
+      await new Promise((ok) => setTimeout(ok, 100));
+      expect(r.received()).toBe(6);
+      expect(Number(probe.maps.packets.get())).toBe(10); // counted before the verdict
+    } finally {
+      r.socket.close();
+      dropped.close();
     }
   });
 

@@ -28,7 +28,7 @@ interface TcProbe extends Disposable {
     programInfo(): Array<{ name: string; id: number }>;
   };
 }
-type Load = (options: { interface: string; tcMode?: "auto" | "tcx" | "clsact" }) => Promise<TcProbe>;
+type Load = (options: { interface: string; tcMode?: "auto" | "tcx" | "clsact"; params?: { dropPort: number } }) => Promise<TcProbe>;
 let load: Load;
 let generated: { c: string; ts: string };
 let veth: Veth | undefined;
@@ -108,6 +108,27 @@ describe.skipIf(!support.ok || noVeth !== undefined)("tc on a veth pair into a p
       expect(counts.sent).toBeGreaterThanOrEqual(12 + 3); // and the RSTs
     });
   }
+
+  it("a conditional drop on one UDP port drops exactly its datagrams; the others arrive, and all are counted", async () => {
+    const ports = { kept: 40007, dropped: 40009 };
+    const arrived: Record<number, number> = { [ports.kept]: 0, [ports.dropped]: 0 };
+    const sockets = await Promise.all(Object.values(ports).map(async (port) => {
+      const s = createSocket("udp4");
+      s.on("message", () => arrived[port]!++);
+      await new Promise<void>((ok) => s.bind(port, veth!.outerAddr, ok));
+      return s;
+    }));
+    try {
+      using probe = await load({ interface: veth!.outer, params: { dropPort: ports.dropped } });
+      sendIn({ udp: [{ port: ports.kept, count: 11 }, { port: ports.dropped, count: 6 }] });
+      await waitFor(() => arrived[ports.kept] === 11, 3000, "the datagrams not dropped");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(arrived).toEqual({ [ports.kept]: 11, [ports.dropped]: 0 });
+      expect(byPort(probe.maps.udpIn)).toEqual({ [ports.kept]: 11, [ports.dropped]: 6 }); // counted before the verdict
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
 
   it("detaches on close: nothing holds the programs any more, and the kernel frees them", async () => {
     const probe = await load({ interface: veth!.outer });
