@@ -32,12 +32,12 @@ beforeAll(async () => {
 });
 
 /** A UDP socket bound on loopback that counts what it receives. */
-async function receiver(): Promise<{ socket: Socket; port: number; received: () => number }> {
+async function receiver(): Promise<{ socket: Socket; port: number; received: () => number; messages: string[] }> {
   const socket = createSocket("udp4");
-  let received = 0;
-  socket.on("message", () => received++);
+  const messages: string[] = [];
+  socket.on("message", (m) => messages.push(m.toString()));
   await new Promise<void>((ok) => socket.bind(0, "127.0.0.1", ok));
-  return { socket, port: socket.address().port, received: () => received };
+  return { socket, port: socket.address().port, received: () => messages.length, messages };
 }
 
 /** Sends `count` datagrams to `port`; returns the port they came from. */
@@ -70,6 +70,7 @@ describe.skipIf(!support.ok)("a socket filter on a UDP socket on loopback", () =
       await send(other.port, 5);
       await waitFor(() => filtered.received() === 17 && other.received() === 5, 2000, "the datagrams");
       expect(Number(probe.maps.packets.get())).toBe(17);
+      expect(filtered.messages.slice(0, 3)).toEqual(["datagram 0", "datagram 1", "datagram 2"]); // kept whole, not trimmed
       // Read from each packet's own headers (network-relative loads): who sent it.
       const bySource = Object.fromEntries([...probe.maps.bySource].map(([k, n]) => [`${k.addr}:${k.port}`, Number(n)]));
       expect(bySource).toEqual({ [`127.0.0.1:${first}`]: 12, [`127.0.0.1:${second}`]: 5 });
