@@ -253,7 +253,11 @@ function optionTypes({ probe, Kind, rt }: Emit): Statement[] {
 function placesAtLoad(probe: IrProbe): Array<{ option: "interface" | "cgroup"; docs: string }> {
   const kinds = new Set(probe.programs.map((p) => p.attach.kind));
   return [
-    ...(kinds.has("tc") ? [{ option: "interface" as const, docs: `The interface the tc programs attach to ("eth0"): with a tcx link where the kernel has them, else a clsact filter (tcMode chooses).` }] : []),
+    ...(kinds.has("xdp") || kinds.has("tc") ? [{ option: "interface" as const, docs: [
+      `The network interface the programs attach to ("eth0"; probegen list interfaces)`,
+      ...(kinds.has("tc") ? [": tc programs with a tcx link where the kernel has them, else a clsact filter (tcMode chooses)"] : []),
+      ".",
+    ].join("") }] : []),
     ...(kinds.has("cgroup_skb") ? [{ option: "cgroup" as const, docs: "The cgroup v2 directory the cgroup_skb programs attach to: absolute, or relative to the cgroup2 mount." }] : []),
   ];
 }
