@@ -427,7 +427,7 @@ class SocketFilter implements SocketAttachment {
 
   detach(): void {
     if (!this.#attached) return;
-    if (identity(this.fd) === this.#identity) this.obj.attachSocket(null, this.fd);
+    if (identity(this.fd) === this.#identity) this.obj.detachSocket(this.fd);
     this.forget();
   }
 

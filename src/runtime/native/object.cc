@@ -50,6 +50,7 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod<&BpfObject::Attach>("attach"),
                          InstanceMethod<&BpfObject::Detach>("detach"),
                          InstanceMethod<&BpfObject::AttachSocket>("attachSocket"),
+                         InstanceMethod<&BpfObject::DetachSocket>("detachSocket"),
                          InstanceMethod<&BpfObject::XdpMode>("xdpMode"),
                          InstanceMethod<&BpfObject::ProgramInfo>("programInfo"),
                          InstanceMethod<&BpfObject::OpenRingBuffer>("openRingBuffer"),
@@ -379,21 +380,13 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
 }
 
 // attachSocket(programName, fd): the program as the socket's filter (SO_ATTACH_BPF, replacing
-// any filter it had); attachSocket(null, fd) detaches the socket's filter (SO_DETACH_BPF).
-// The socket keeps the program until then, or until it closes.
+// any filter it had). The socket keeps the program until detachSocket(fd) or until it closes.
 Napi::Value BpfObject::AttachSocket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireLoaded(env, "attachSocket");
+  std::string prog = StringArg(info, 0, "program name");
   if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "attachSocket: the socket's fd must be a number");
   int fd = info[1].As<Napi::Number>().Int32Value();
-  if (info[0].IsNull()) {
-    int none = 0;
-    if (setsockopt(fd, SOL_SOCKET, SO_DETACH_BPF, &none, sizeof none) && errno != ENOENT) {
-      ThrowBpf(env, "detachSocket", errno, "cannot detach the filter of socket fd " + std::to_string(fd));
-    }
-    return env.Undefined();
-  }
-  std::string prog = StringArg(info, 0, "program name");
   bpf_program* p = FindProgram(prog);
   if (!p) ThrowBpf(env, "attachSocket", ENOENT, "object '" + name_ + "' has no program named '" + prog + "'");
   int progFd = bpf_program__fd(p);
@@ -401,6 +394,18 @@ Napi::Value BpfObject::AttachSocket(const Napi::CallbackInfo& info) {
     Napi::Object extra = Napi::Object::New(env);
     extra.Set("program", prog);
     ThrowBpf(env, "attachSocket", errno, "cannot attach program '" + prog + "' to socket fd " + std::to_string(fd), extra);
+  }
+  return env.Undefined();
+}
+
+// detachSocket(fd): removes the socket's filter (SO_DETACH_BPF); one already gone is no error.
+Napi::Value BpfObject::DetachSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "detachSocket: the socket's fd must be a number");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int none = 0;
+  if (setsockopt(fd, SOL_SOCKET, SO_DETACH_BPF, &none, sizeof none) && errno != ENOENT) {
+    ThrowBpf(env, "detachSocket", errno, "cannot detach the filter of socket fd " + std::to_string(fd));
   }
   return env.Undefined();
 }
