@@ -39,6 +39,16 @@ describe.skipIf(!support.ok)("probegen run with network programs", () => {
   });
 });
 
+describe("probegen check of network programs that drop", () => {
+  it("names the program, its line and its attach point", async () => {
+    const r = await probegen(["check", "test/fixtures/e2e/tc-count.yaml", "test/fixtures/e2e/cgroup-count.yaml"]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const out = String(r.stdout) + String(r.stderr);
+    expect(out).toContain("drops traffic: program tc_ingress (drop at line 12) on tc/ingress");
+    expect(out).toContain("drops traffic: program cgroup_skb_egress (drop at line 12) on cgroup_skb/egress");
+  });
+});
+
 describe("probegen init for network programs", () => {
   it("writes a tc or cgroup_skb starter that checks, and says which flag runs it", async () => {
     for (const [attach, flag] of [["tc/egress", "--interface NAME"], ["cgroup_skb/ingress", "--cgroup PATH"]] as const) {

@@ -27,7 +27,7 @@ export const cgroupSkb: AttachKind<CgroupSkbPoint> = {
     return d && { kind: "cgroup_skb", direction: d };
   },
   section: (p) => `cgroup_skb/${p.direction}`,
-  title: (p) => `cgroup_skb ${p.direction}`,
+  title: (p) => `cgroup_skb/${p.direction}`,
   owner: (p) => `a cgroup_skb/${p.direction} program`,
   programName: (p) => `cgroup_skb_${p.direction}`,
   arguments: () => ({ kind: "none" }),

@@ -35,7 +35,7 @@ export const tc: AttachKind<TcPoint> = {
   },
   // libbpf 1.1 knows SEC("tc") only; the direction is the runtime's (AttachTarget).
   section: () => "tc",
-  title: (p) => `tc ${p.direction}`,
+  title: (p) => `tc/${p.direction}`,
   owner: (p) => `a tc/${p.direction} program`,
   programName: (p) => `tc_${p.direction}`,
   arguments: () => ({ kind: "none" }),
