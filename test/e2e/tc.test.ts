@@ -59,19 +59,34 @@ async function sendOut(port: number, count: number): Promise<void> {
 
 /** Counts while `traffic` runs, beside the kernel's counters of the interface over the same time. */
 async function measure(probe: TcProbe, traffic: () => Promise<void>) {
-  const before = veth!.counters();
+  const before = await totals(probe);
   await traffic();
   await new Promise((r) => setTimeout(r, 100)); // replies (ARP, ICMP) leave after the sender exits
-  const after = veth!.counters();
+  const after = await totals(probe);
   return {
-    received: Number(probe.maps.received.get()),
-    sent: Number(probe.maps.sent.get()),
+    received: after.received - before.received,
+    sent: after.sent - before.sent,
     udpIn: byPort(probe.maps.udpIn),
     udpOut: byPort(probe.maps.udpOut),
     tcpSynsIn: byPort(probe.maps.tcpSynsIn),
     rxPackets: after.rxPackets - before.rxPackets,
     txPackets: after.txPackets - before.txPackets,
   };
+}
+
+/**
+ * The programs' totals and the interface's counters at one moment: read between two reads of
+ * the counters that agree, so no packet (a stray ARP refresh) fell between the two sources.
+ */
+async function totals(probe: TcProbe) {
+  for (let i = 0; ; i++) {
+    const first = veth!.counters();
+    const received = Number(probe.maps.received.get());
+    const sent = Number(probe.maps.sent.get());
+    const second = veth!.counters();
+    if ((first.rxPackets === second.rxPackets && first.txPackets === second.txPackets) || i === 20) return { received, sent, ...second };
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 function byPort(map: Iterable<[number, bigint]>): Record<number, number> {
