@@ -10,8 +10,7 @@ import { defaultFieldType, KernelSymbols, Tracefs, type TracepointField } from "
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatTable } from "./table.js";
-import { cgroup2Mount, listCgroups } from "../runtime/cgroup.js";
-import { networkInterfaces } from "../runtime/interfaces.js";
+import { cgroup2Mount, listCgroups, networkInterfaces } from "../runtime/index.js";
 
 type Kind = "tracepoint" | "kprobe" | "fentry";
 

@@ -122,10 +122,11 @@ ${common}`,
     },
   },
   list: {
-    synopsis: "list KIND [PATTERN]        list the kernel's tracepoints, kprobes or fentry functions",
+    synopsis: "list KIND [PATTERN]        list the kernel's tracepoints, kprobes, fentry functions or interfaces",
     help: `Usage: probegen list tracepoints|kprobes|fentry [PATTERN]
        probegen list tracepoint|kprobe|fentry NAME
        probegen list ATTACH-PATTERN
+       probegen list interfaces [PATTERN]
        probegen list cgroups [PATTERN]
 
 Lists the attach points the running kernel offers, optionally only those matching a glob
@@ -135,7 +136,8 @@ Given a spec's attach pattern ('tracepoint/syscalls/sys_enter_*',
 with that 'attach:' gets.
 'cgroups' lists the cgroup v2 directories (relative to its mount) cgroup_skb programs attach to.
 Given one exact attach point, prints its arguments: their C types and the probegen types they
-are captured as (like bpftrace -lv).
+are captured as (like bpftrace -lv). 'list interfaces' prints the network interfaces xdp and tc
+programs attach to (run --interface NAME).
 
 Options:
       --json               print the list (or the arguments) as JSON
@@ -152,7 +154,8 @@ ${common}`,
 
 Writes probes/NAME.yaml: the schema line, one program on POINT capturing a few useful values,
 and every value the attach point offers listed as a comment. POINT is e.g.
-tracepoint/syscalls/sys_enter_openat, kprobe/do_sys_openat2 or kretprobe/do_sys_openat2.
+tracepoint/syscalls/sys_enter_openat, kprobe/do_sys_openat2, kretprobe/do_sys_openat2, or xdp
+(packets and bytes by IP protocol on an interface).
 
 Options:
   -a, --attach POINT       where the program attaches (required)

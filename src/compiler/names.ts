@@ -35,7 +35,7 @@ const libraryBuiltins = new Set([
 ]);
 
 /** Names the generated C itself defines: locals of the program bodies and the object's sections. */
-const generatedNames = new Set(["e", "st", "license", "version", "maps"]);
+const generatedNames = new Set(["e", "st", "license", "version", "maps", "xdp"]);
 
 /** Kernel integer typedefs the emitted kernel types may declare (the `_t` suffix is refused as a whole). */
 const kernelTypedefs = new Set(["u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "u128", "s128"]);

@@ -584,7 +584,7 @@ class Resolver {
     if (fields.length === 0) {
       if (spec.output !== undefined || spec.event !== undefined) {
         this.fail("no-fields", "this program names an event but captures no fields", path, "add 'fields:' with what to capture");
-      } else if (!spec.fields?.length && !spec.update?.length) {
+      } else if (!spec.fields?.length && !spec.update?.length && spec.action === undefined) {
         this.fail("no-effect", "this program captures nothing and updates no map", path, "add 'fields:' to emit events, or 'update:' to fill a map");
       }
       return {};

@@ -346,7 +346,11 @@ export class Scope {
 
   private unknown(name: string, span: SourceSpan): undefined {
     const where = this.entry ? "this entry/exit pair" : attachKind(this.attach).owner(this.attach);
-    this.report("unknown-name", `'${name}' is not a value of ${where}.${didYouMean(name.split(".").at(-1)!, this.names().map((n) => n.split(".").at(-1)!))}`, span, this.hint(name));
+    // A packet header's misspelt field is suggested whole (tcp.dprot: 'tcp.dport'); other names by their last part.
+    const header = `${name.split(".")[0]}.`;
+    const packet = this.names().filter((n) => name.includes(".") && n.startsWith(header) && isPacketName(n.split(".")));
+    const near = packet.length ? didYouMean(name, packet) : didYouMean(name.split(".").at(-1)!, [...new Set(this.names().map((n) => n.split(".").at(-1)!))]);
+    this.report("unknown-name", `'${name}' is not a value of ${where}.${near}`, span, this.hint(name));
     return undefined;
   }
 

@@ -52,6 +52,13 @@ describe("packet fields", () => {
     expect(fields).toEqual([["sport", "int", undefined], ["daddr", "int", "ipv4"], ["saddr", "array", "ipv6"], ["raw", "int", undefined]]);
   });
 
+  it("an IPv4 address compares with its text: the number its bytes make in the packet's order", () => {
+    const c = xdpC("    filter: ip.saddr == \"10.0.0.1\"\n    fields: [pkt.len]\n");
+    expect(c).toContain(`(__u64)(__u32)pg_p_ip_saddr == ${0x0100000a}ULL`);
+    const { diagnostics } = frontEnd("name: t\nprograms:\n  - attach: xdp\n    filter: ip.daddr == \"10.0.0.300\"\n    fields: [pkt.len]\n");
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:4:25: filter: '10.0.0.300' is not an IPv4 address"]);
+  });
+
   it("a condition reading a header's field holds only when the packet has that header", () => {
     const c = xdpC("    filter: tcp.dport != 22\n    fields: [pkt.len]\n");
     expect(c).toContain("if (!(pg_p_has_tcp && ((__u64)(__u16)pg_p_tcp_dport != 22ULL)))");
@@ -72,7 +79,7 @@ describe("packet fields", () => {
 
   it("a misspelt packet field gets suggestions", () => {
     const { diagnostics } = frontEnd("name: t\nprograms:\n  - attach: xdp\n    fields: [tcp.dprot]\n");
-    expect(located(diagnostics)[0]).toContain("Did you mean 'dport'");
+    expect(located(diagnostics)[0]).toBe("probes/test.yaml:4:14: 'tcp.dprot' is not a value of an xdp program. Did you mean 'tcp.dport' or 'tcp.sport'?");
   });
 
   it("network-relative programs have no Ethernet header, and walk from skb->protocol", async () => {

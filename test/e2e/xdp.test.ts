@@ -172,9 +172,12 @@ describe.skipIf(!support.ok || !hasIp)("xdp on a veth pair in a private namespac
       expect(rx.udp[DROPPED]).toBe(0);
       // Counted before the verdict: the dropped ones too.
       for (const [port, n] of Object.entries(UDP_SENT)) expect(probe.maps.udpPorts.get(Number(port))).toBe(BigInt(n));
+      expect(ip("link", "show", "dev", hostIf)).toMatch(/\bxdp\b/);
     } finally {
       await rx.close();
     }
+    // Closed (by `using`): the link is gone, and the interface has no XDP program left.
+    expect(ip("link", "show", "dev", hostIf)).not.toMatch(/\bxdp\b/);
   }, 30_000);
 
   it("loading without an interface, or with one that does not exist, says which there are", async () => {

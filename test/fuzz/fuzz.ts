@@ -184,7 +184,7 @@ async function runCase(index: number, made: FuzzCase, specPath: string, outDir: 
     ((o?: object) => Promise<{ close(): void }>) | undefined;
   if (!load) return done("loader does not import", "no load function exported");
   try {
-    // Network programs are verified but not attached: a fuzzed drop on a shared interface would cut others off.
+    // Network programs are loaded (the verifier runs) but not attached: a fuzzed drop on a real interface would cut traffic.
     const network = kindsOf(built!.probe!).some((k) => NETWORK_KINDS.has(k));
     const probe = await load(network ? { attach: false } : {});
     probe.close();
