@@ -8,7 +8,8 @@
         "src/runtime/native/object.cc",
         "src/runtime/native/map.cc",
         "src/runtime/native/ringbuf.cc",
-        "src/runtime/native/clock.cc"
+        "src/runtime/native/clock.cc",
+        "src/runtime/native/tc.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

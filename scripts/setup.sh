@@ -14,7 +14,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # bpftrace: the bench compares attach and per-event costs with its one-liners.
-packages=(clang llvm libbpf-dev bpftool pkg-config make g++ linux-libc-dev bpftrace libbpf-tools)
+packages=(clang llvm libbpf-dev bpftool iproute2 pkg-config make g++ linux-libc-dev bpftrace libbpf-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -29,6 +29,14 @@ fi
 step "mounting tracefs and bpffs"
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing || echo "warning: could not mount tracefs" >&2
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || echo "warning: could not mount bpffs" >&2
+# cgroup_skb programs (and their tests) attach to a cgroup v2 directory: mount the hierarchy
+# where a cgroup v1 host lacks it (systemd's hybrid layout puts it at /sys/fs/cgroup/unified).
+if ! grep -q ' - cgroup2 ' /proc/self/mountinfo; then
+  step "mounting cgroup2"
+  { mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 none /sys/fs/cgroup/unified; } ||
+    { mkdir -p /run/probegen-cgroup2 && mount -t cgroup2 none /run/probegen-cgroup2; } ||
+    echo "warning: could not mount cgroup2 (cgroup_skb tests will skip)" >&2
+fi
 
 step "installing npm dependencies and building the native addon"
 npm ci --no-audit --no-fund --loglevel=error

@@ -23,7 +23,8 @@ export async function initCommand(name: string, flags: { attach: string; output?
   const [kind, ...rest] = attach.split("/");
   const target = rest.join("/");
   const schema = relative(dirname(out), join(packageRoot, "schemas", "probe.schema.json")).split(sep).join("/");
-  if (attach === "xdp") return writeStarter(out, xdpStarter(name, schema), "--interface NAME ");
+  const network = networkStarters[attach];
+  if (network) return writeStarter(out, networkStarter(name, schema, attach, network), network.runFlags);
   let program: string[];
   let comments: string[];
   if (kind === "tracepoint") {
@@ -65,7 +66,7 @@ export async function initCommand(name: string, flags: { attach: string; output?
       comments = [`# retval is the return value${proto ? ` (${proto.returnType})` : ""}, i64 unless 'type:' says otherwise.`];
     }
   } else {
-    throw usageError(`cannot attach to '${flags.attach}'`, "use tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION or xdp");
+    throw usageError(`cannot attach to '${flags.attach}'`, `use tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION or ${Object.keys(networkStarters).join(", ")}`);
   }
   const text = [
     `# yaml-language-server: $schema=${schema}`,
@@ -101,12 +102,21 @@ async function writeStarter(out: string, text: string, runFlags = ""): Promise<n
   return ExitCode.Ok;
 }
 
-/** An XDP starter: packets and bytes by IP protocol, every packet passed. */
-function xdpStarter(name: string, schema: string): string {
+/** What a network program's starter says about its kind: what it sees, its verdicts, how run attaches it. */
+const networkStarters: Record<string, { sees: string; verdicts: string; runFlags: string; where: string }> = {
+  xdp: { sees: "received on an interface", verdicts: "pass (the default), drop, tx, aborted", runFlags: "--interface NAME ", where: "--interface eth0 THIS_FILE (probegen list interfaces)" },
+  "tc/ingress": { sees: "received on an interface", verdicts: "pass (the default: the next program decides), ok, drop", runFlags: "--interface NAME ", where: "--interface eth0 THIS_FILE (probegen list interfaces)" },
+  "tc/egress": { sees: "sent on an interface", verdicts: "pass (the default: the next program decides), ok, drop", runFlags: "--interface NAME ", where: "--interface eth0 THIS_FILE (probegen list interfaces)" },
+  "cgroup_skb/ingress": { sees: "received by the sockets of a cgroup's processes", verdicts: "pass (the default), drop", runFlags: "--cgroup PATH ", where: "--cgroup PATH THIS_FILE (probegen list cgroups)" },
+  "cgroup_skb/egress": { sees: "sent by the sockets of a cgroup's processes", verdicts: "pass (the default), drop", runFlags: "--cgroup PATH ", where: "--cgroup PATH THIS_FILE (probegen list cgroups)" },
+};
+
+/** A network program's starter: packets and bytes by IP protocol, every packet passed. */
+function networkStarter(name: string, schema: string, attach: string, kind: (typeof networkStarters)[string]): string {
   return [
     `# yaml-language-server: $schema=${schema}`,
     `name: ${name}`,
-    "description: Packets and bytes received on an interface, by IP protocol (6 TCP, 17 UDP, 1 ICMP; 58 ICMPv6).",
+    `description: Packets and bytes ${kind.sees}, by IP protocol (6 TCP, 17 UDP, 1 ICMP; 58 ICMPv6).`,
     "maps:",
     "  packets:",
     "    type: percpu_hash",
@@ -121,19 +131,20 @@ function xdpStarter(name: string, schema: string): string {
     "    value: u64",
     "    max_entries: 256",
     "programs:",
-    "  - attach: xdp",
+    `  - attach: ${attach}`,
     "    # The IPv4 protocol, else the IPv6 next header (ip6.next).",
     "    filter: ip || ip6",
     "    update:",
     "      - { map: packets, key: ip.proto | ip6.next, count: true }",
     "      - { map: bytes, key: ip.proto | ip6.next, sum: pkt.len }",
-    "    # Verdicts: pass (the default), drop, tx, aborted. Dropping needs probegen run --allow-drop.",
+    `    # Verdicts: ${kind.verdicts}. Dropping needs probegen run --allow-drop.`,
     "    # action: { drop: \"udp.dport == 9\" }",
     "",
     "# Packet fields: pkt.len, pkt.ifindex, pkt.proto, eth.proto, eth.vlan, ip.saddr, ip.daddr, ip.proto,",
     "# ip.ttl, ip6.saddr, ip6.daddr, ip6.next, tcp.sport, tcp.dport, tcp.flags, udp.sport, udp.dport,",
     "# icmp.type, icmp6.type; ip, ip6, tcp, udp, icmp, icmp6 say whether the packet has that header.",
-    "# Run it: probegen run --interface eth0 THIS_FILE (probegen list interfaces). Format: docs/spec.md",
+    ...(attach.startsWith("cgroup_skb") ? ["# (eth.* are not there: a cgroup_skb program sees packets from their IP header.)"] : []),
+    `# Run it: probegen run ${kind.where}. Format: docs/spec.md`,
     "",
   ].join("\n");
 }

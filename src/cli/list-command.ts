@@ -10,7 +10,7 @@ import { defaultFieldType, KernelSymbols, Tracefs, type TracepointField } from "
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatTable } from "./table.js";
-import { networkInterfaces } from "../runtime/index.js";
+import { cgroup2Mount, listCgroups, networkInterfaces } from "../runtime/index.js";
 
 type Kind = "tracepoint" | "kprobe" | "fentry";
 
@@ -27,6 +27,7 @@ export const builtinValues: Array<[string, string, string]> = [
 ];
 
 export async function listCommand(what: string, pattern: string | undefined, flags: { json: boolean }): Promise<number> {
+  if (what === "cgroups") return listCgroupDirs(pattern, flags.json);
   if (what === "interfaces" || what === "xdp") return listInterfaces(pattern, flags.json);
   // "probegen list 'tracepoint/syscalls/sys_enter_*'": what a spec's attach pattern matches.
   if (pattern === undefined && /^[a-z_]+[/:]/.test(what) && (isGlob(what) || what.includes("{"))) return listMatches(what, flags.json);
@@ -55,6 +56,23 @@ export async function listCommand(what: string, pattern: string | undefined, fla
     process.stderr.write(`probegen list: nothing matches '${pattern}'\n`);
     return ExitCode.SpecError;
   }
+  return ExitCode.Ok;
+}
+
+/**
+ * The cgroup v2 directories a cgroup_skb program can attach to (`run --cgroup PATH`), relative
+ * to the cgroup2 mount, optionally those matching a glob.
+ */
+function listCgroupDirs(pattern: string | undefined, json: boolean): number {
+  const mount = cgroup2Mount();
+  if (!mount) {
+    throw new CliError("no cgroup v2 hierarchy is mounted (see /proc/self/mountinfo)", ExitCode.Kernel,
+      "mount one (as root): mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 none /sys/fs/cgroup/unified");
+  }
+  const matcher = pattern ? globMatcher(pattern) : () => true;
+  const dirs = listCgroups(mount).filter(matcher);
+  if (json) process.stdout.write(JSON.stringify({ mount, cgroups: dirs }) + "\n");
+  else process.stdout.write(`# cgroup v2 at ${mount}; give run --cgroup (or loadX({ cgroup })) a path relative to it\n${dirs.join("\n")}\n`);
   return ExitCode.Ok;
 }
 

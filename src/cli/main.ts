@@ -96,7 +96,9 @@ Options:
       --top N              only the N largest entries of each map, largest first
       --json               one JSON object per event on stdout (64-bit values beyond 2^53 as strings),
                            one {"time": ..., "maps": ...} object per interval, then one {"maps": ...}
-      --interface NAME     the network interface an xdp program attaches to (probegen list interfaces)
+      --interface NAME     the network interface xdp and tc programs attach to (probegen list interfaces)
+      --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
+                           relative to the cgroup2 mount (probegen list cgroups)
       --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
 ${common}`,
     options: {
@@ -107,6 +109,7 @@ ${common}`,
       interval: { type: "string", short: "i" },
       clear: { type: "boolean", default: false },
       top: { type: "string" },
+      cgroup: { type: "string" },
       json: { type: "boolean", default: false },
     },
     async run(v, specs) {
@@ -114,7 +117,7 @@ ${common}`,
       return (await import("./run-command.js")).runCommand(specs[0]!, {
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
-        interface: v.interface as string | undefined, allowDrop: v["allow-drop"] as boolean,
+        interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined, allowDrop: v["allow-drop"] as boolean,
       });
     },
   },
@@ -124,15 +127,17 @@ ${common}`,
        probegen list tracepoint|kprobe|fentry NAME
        probegen list ATTACH-PATTERN
        probegen list interfaces [PATTERN]
+       probegen list cgroups [PATTERN]
 
 Lists the attach points the running kernel offers, optionally only those matching a glob
 PATTERN (* ? [..]; 'syscalls:sys_enter_open*' and 'syscalls/sys_enter_open*' both work).
 Given a spec's attach pattern ('tracepoint/syscalls/sys_enter_*',
 'tracepoint/sched/sched_process_{exec,exit}'), lists what it matches: the programs a spec
 with that 'attach:' gets.
+'cgroups' lists the cgroup v2 directories (relative to its mount) cgroup_skb programs attach to.
 Given one exact attach point, prints its arguments: their C types and the probegen types they
-are captured as (like bpftrace -lv). 'list interfaces' prints the network interfaces an xdp
-program can attach to (run --interface NAME).
+are captured as (like bpftrace -lv). 'list interfaces' prints the network interfaces xdp and tc
+programs attach to (run --interface NAME).
 
 Options:
       --json               print the list (or the arguments) as JSON

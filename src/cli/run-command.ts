@@ -24,8 +24,10 @@ export interface RunFlags {
   clear?: boolean;
   /** Print only the N largest entries of each map. */
   top?: string;
-  /** The network interface XDP programs attach to. */
+  /** The network interface XDP and tc programs attach to. */
   interface?: string;
+  /** The cgroup v2 directory cgroup_skb programs attach to. */
+  cgroup?: string;
   /** Attach programs whose actions drop traffic (refused without it). */
   allowDrop?: boolean;
 }
@@ -36,7 +38,7 @@ interface LoadedProbe {
   object: {
     map(name: string): { valueSize: number; lookup(key: Uint8Array, value: Uint8Array): boolean };
     programInfo(): Array<{ name: string }>;
-    readonly interfaces?: ReadonlyArray<{ program: string; interface: string; mode: string }>;
+    attachments(): Array<{ program: string; target: string; on?: string; mode: string }>;
   };
   close(): void;
 }
@@ -79,7 +81,11 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     // 3. Load and attach.
     let loaded: LoadedProbe;
     try {
-      loaded = await load({ ...(Object.keys(params).length ? { params } : {}), ...(flags.interface !== undefined ? { interface: flags.interface } : {}) });
+      loaded = await load({
+        ...(Object.keys(params).length ? { params } : {}),
+        ...(flags.interface !== undefined ? { interface: flags.interface } : {}),
+        ...(flags.cgroup !== undefined ? { cgroup: flags.cgroup } : {}),
+      });
     } catch (e) {
       if ((e as Error)?.name === "BpfError") throw e; // exit 4 with the runtime's explanation
       if (e instanceof RangeError || e instanceof TypeError) throw usageError((e as Error).message);
@@ -173,8 +179,8 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   });
   const programs = safe(() => loaded.object.programInfo().length, probe.programs.length);
   const every = view.intervalMs === undefined ? "" : ` Maps every ${flags.interval}${view.clear ? ", cleared after each print" : ""}.`;
-  const where = safe(() => loaded.object.interfaces ?? [], []).map((i) => ` ${i.program} on ${i.interface} (${i.mode} mode).`).join("");
-  process.stderr.write(`Attached ${programs} program${programs === 1 ? "" : "s"} of ${probe.name}.${where} ${durationMs ? `Running for ${flags.duration}` : "Ctrl-C to stop"}.${every}\n`);
+  process.stderr.write(`Attached ${programs} program${programs === 1 ? "" : "s"} of ${probe.name}. ${durationMs ? `Running for ${flags.duration}` : "Ctrl-C to stop"}.${every}\n`);
+  for (const line of placements(probe, loaded)) process.stderr.write(`  ${line}\n`);
 
   let signals = 0;
   let keepAlive: NodeJS.Timeout | undefined;
@@ -212,6 +218,16 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   if (!closed.has("stdout")) printer.end(snapshot);
   if (!flags.json && !closed.has("stderr")) process.stderr.write(`Detached (${why === "duration" ? "duration over" : why}).\n`);
   return ExitCode.Ok;
+}
+
+/** Where network programs went (an interface and how, a cgroup), and the socket filters run cannot attach. */
+function placements(probe: IrProbe, loaded: LoadedProbe): string[] {
+  const how: Record<string, string> = { tcx: "a tcx link", clsact: "a filter on the clsact qdisc", link: "a link", driver: "a link, in driver mode", generic: "a link, in generic mode" };
+  const lines = safe(() => loaded.object.attachments(), []).filter((a) => a.on !== undefined)
+    .map((a) => `${a.program}: ${a.target} on ${a.on}, as ${how[a.mode] ?? a.mode}`);
+  const sockets = probe.programs.filter((p) => p.attach.kind === "socket").map((p) => p.name);
+  if (sockets.length) lines.push(`${sockets.join(", ")}: socket filter${sockets.length > 1 ? "s" : ""}, loaded but not attached (an app attaches them to its sockets: probe.attachSocket(socket))`);
+  return lines;
 }
 
 /**

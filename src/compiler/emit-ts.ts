@@ -36,7 +36,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
 const runtimeValues = ["loadObject", "TypedMap", "MapValue", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable"] as const;
-const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition"] as const;
+const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition", "SocketLike", "SocketAttachment"] as const;
 
 class RuntimeImports {
   private readonly used = new Set<string>();
@@ -243,9 +243,28 @@ function optionTypes({ probe, Kind, rt }: Emit): Statement[] {
       properties: [
         ...(params.length ? [{ name: "params", hasQuestionToken: true, type: probe.ts.params, docs: docs("Values of the runtime parameters.") }] : []),
         { name: "maps", hasQuestionToken: true, type: probe.ts.mapSizes, docs: docs("Map sizes instead of the spec's.") },
+        ...placesAtLoad(probe).map((x) => ({ name: x.option, type: "string", docs: docs(x.docs) })),
       ],
     },
   ];
+}
+
+/** Where a probe's network programs attach, which its loader must be told (required options). */
+function placesAtLoad(probe: IrProbe): Array<{ option: "interface" | "cgroup"; docs: string }> {
+  const kinds = new Set(probe.programs.map((p) => p.attach.kind));
+  return [
+    ...(kinds.has("xdp") || kinds.has("tc") ? [{ option: "interface" as const, docs: [
+      `The network interface the programs attach to ("eth0"; probegen list interfaces)`,
+      ...(kinds.has("tc") ? [": tc programs with a tcx link where the kernel has them, else a clsact filter (tcMode chooses)"] : []),
+      ".",
+    ].join("") }] : []),
+    ...(kinds.has("cgroup_skb") ? [{ option: "cgroup" as const, docs: "The cgroup v2 directory the cgroup_skb programs attach to: absolute, or relative to the cgroup2 mount." }] : []),
+  ];
+}
+
+/** The socket filter programs: the probe attaches them to sockets the app hands it. */
+function socketFilters(probe: IrProbe): string[] {
+  return probe.programs.filter((p) => p.attach.kind === "socket").map((p) => p.name);
 }
 
 function mapsInterface({ probe, Kind, rt, typedMaps, tables }: Emit): Statement {
@@ -283,6 +302,15 @@ function probeInterface({ probe, Kind, rt, rings, defaultRing }: Emit): Statemen
     ],
     methods: [
       ...(rings.length ? [{ name: "stats", returnType: rt.type("ProbeStats"), docs: docs("Ring buffer drops (reservations the kernel refused because a ring was full) and per-program statistics.") }] : []),
+      ...(socketFilters(probe).length ? [{
+        name: "attachSocket",
+        parameters: [
+          { name: "socket", type: rt.type("SocketLike") },
+          ...(socketFilters(probe).length > 1 ? [{ name: "program", type: socketFilters(probe).map((n) => JSON.stringify(n)).join(" | ") }] : []),
+        ],
+        returnType: rt.type("SocketAttachment"),
+        docs: docs("Filters a socket (net.Socket, dgram.Socket once bound, or an fd) through the socket filter program: it sees every packet the socket receives, until detach(), close() or the socket closes."),
+      }] : []),
       { name: "close", returnType: "void", docs: docs("Detaches every program and frees the maps. Idempotent.") },
     ],
   };
@@ -296,7 +324,8 @@ function loaderFunction(e: Emit): Statement {
     isExported: true,
     isAsync: true,
     docs: docs(`Loads ${probe.name} (${pathInComment(probe.source, "ts")}) into the kernel and attaches its programs.`),
-    parameters: [{ name: "options", type: probe.ts.loadOptions, initializer: "{}" }],
+    // Options the probe cannot load without (an interface, a cgroup) leave no default.
+    parameters: [{ name: "options", type: probe.ts.loadOptions, ...(placesAtLoad(probe).length ? {} : { initializer: "{}" }) }],
     returnType: `Promise<${probe.ts.probe}>`,
     statements: (w) => loaderBody(w, e),
   };
@@ -363,6 +392,9 @@ function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMa
       w.writeLine("maps,");
       w.writeLine("object,");
       if (rings.length) w.writeLine(`stats: () => ${rt.value("probeStats")}(object),`);
+      const filters = socketFilters(probe);
+      if (filters.length === 1) w.writeLine(`attachSocket: (socket) => object.attachSocket(socket, ${JSON.stringify(filters[0])}),`);
+      if (filters.length > 1) w.writeLine("attachSocket: (socket, program) => object.attachSocket(socket, program),");
       w.writeLine("close: () => object.close(),");
       w.writeLine("[Symbol.dispose]: () => object.close(),");
     }).write(";").newLine();

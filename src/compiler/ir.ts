@@ -5,7 +5,7 @@
 import type { SourceSpan } from "./diagnostics.js";
 import type { BinaryOp, UnaryOp } from "./filter.js";
 import type { TracepointField } from "../kernel/tracefs.js";
-import type { AttachPoint } from "./attach/index.js";
+import { attachKind, type AttachPoint } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import type { MapTsNames, ProbeTsNames } from "./names.js";
 import { sizeOf, typeName, type BoolType, type IntType, type ScalarOrString, type StringType } from "./types.js";
@@ -370,7 +370,7 @@ export interface DroppingProgram {
 export function droppingPrograms(probe: IrProbe): DroppingProgram[] {
   return probe.programs.flatMap((p) => {
     const verdicts = (p.actions ?? []).filter((a) => a.drops).map((a) => ({ verdict: a.verdict, line: a.span.line, conditional: a.condition !== undefined }));
-    return verdicts.length ? [{ program: p.name, attach: p.section, verdicts }] : [];
+    return verdicts.length ? [{ program: p.name, attach: attachKind(p.attach).title(p.attach), verdicts }] : [];
   });
 }
 

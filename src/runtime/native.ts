@@ -38,8 +38,12 @@ export interface NativeObject {
   load(): void;
   /** bpf_object__load on the thread pool; other calls throw EBUSY until it settles. */
   loadAsync(): Promise<void>;
-  /** Without a target, libbpf attaches the program by its SEC(). */
-  attach(program: string, target?: AttachTarget): number;
+  /** Without a target, libbpf attaches the program by its SEC(); mode: how (a tc program: "tcx" or "clsact"). */
+  attach(program: string, target?: AttachTarget): { mode: "link" | "tcx" | "clsact" };
+  /** SO_ATTACH_BPF of the program on the socket fd. */
+  attachSocket(program: string, fd: number): void;
+  /** SO_DETACH_BPF: the socket's filter removed (none is no error). */
+  detachSocket(fd: number): void;
   detach(link: number): void;
   /** XDP_ATTACHED_* of the XDP program on interface `ifindex` (0 none, 1 driver, 2 generic, 3 offload, 4 several). */
   xdpMode(ifindex: number): number;

@@ -1,11 +1,14 @@
 // loadObject: open -> configure (map sizes, .rodata) -> load -> attach, and
 // LoadedObject, which owns everything created from it until close().
+import { fstatSync } from "node:fs";
+import { resolveCgroup } from "./cgroup.js";
 import { BpfError, withContext } from "./errors.js";
 import { NativeRawMap, type RawMap } from "./map.js";
 import { native, type NativeMapInfo, type NativeObject } from "./native.js";
 import { interfaceIndex, xdpModeName, type XdpMode } from "./interfaces.js";
 import { pinDirectory, preparePins } from "./pins.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
+import { socketFd, type SocketLike } from "./socket.js";
 
 /**
  * How the runtime attaches one program: a typed descriptor the generated loader carries (never a
@@ -18,7 +21,16 @@ export type AttachTarget =
   /** fentry, fexit, tp_btf: the target is the program's BTF attach id, set at open from its section. */
   | { kind: "trace" }
   /** An interface's XDP hook: the loader's `interface` option names it, the runtime finds its index. */
-  | { kind: "xdp"; ifindex?: number };
+  | { kind: "xdp"; ifindex?: number }
+  /**
+   * A classifier on the interface named at load (the loader's `interface`; the runtime finds its
+   * index): a tcx link, else a clsact filter (`tcMode`).
+   */
+  | { kind: "tc"; direction: "ingress" | "egress"; ifindex?: number; mode?: "auto" | "tcx" | "clsact" }
+  /** On the cgroup v2 directory named at load (the loader's `cgroup`; the runtime resolves its path). */
+  | { kind: "cgroup_skb"; direction: "ingress" | "egress"; cgroup?: string }
+  /** A socket filter: attached to sockets after load (LoadedObject.attachSocket), not at load. */
+  | { kind: "socket" };
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -26,8 +38,11 @@ function attachText(t: AttachTarget): string | undefined {
     case "tracepoint": return `tracepoint/${t.category}/${t.name}`;
     case "kprobe": return `${t.retprobe ? "kretprobe" : "kprobe"}/${t.function}`;
     case "raw_tracepoint": return `raw_tracepoint/${t.name}`;
-    case "trace": return undefined;
+    case "tc": return `tc/${t.direction}`;
+    case "cgroup_skb": return `cgroup_skb/${t.direction}`;
     case "xdp": return t.ifindex !== undefined ? `xdp on interface ${t.ifindex}` : "xdp";
+    case "trace":
+    case "socket": return undefined;
   }
 }
 
@@ -65,8 +80,26 @@ export interface LoadOptions {
   stagingBytes?: number;
   /** Default true. */
   attach?: boolean;
-  /** The network interface XDP programs attach to (by name, e.g. "eth0"): required when the object has one. */
+  /** The network interface XDP and tc programs attach to (by name, e.g. "eth0"): required when the object has one. */
   interface?: string;
+  /** How tc programs attach: "tcx" links, "clsact" filters, or "auto" (default): tcx where the kernel has it (6.6+), else clsact. */
+  tcMode?: "auto" | "tcx" | "clsact";
+  /** The cgroup v2 directory cgroup_skb programs attach to: absolute, or relative to the cgroup2 mount ("." is the root). */
+  cgroup?: string;
+}
+
+/** One program attached at load, as `probegen run` reports it. */
+export interface Attachment {
+  program: string;
+  /** "tc/ingress", "cgroup_skb/egress", "tracepoint/sched/sched_switch"... */
+  target: string;
+  /** The interface or cgroup directory it is attached on. */
+  on?: string;
+  /**
+   * "link" (a bpf_link); for tc "tcx" (a tcx link) or "clsact" (a filter on the clsact qdisc);
+   * for XDP how the kernel runs it ("driver", "generic"...).
+   */
+  mode: "link" | "tcx" | "clsact" | XdpMode;
 }
 
 /** Where a network program was attached, and how. */
@@ -76,6 +109,14 @@ export interface InterfaceAttachment {
   ifindex: number;
   /** How the kernel runs it: in the driver, or generic (after the skb is built: slower, works everywhere). */
   mode: XdpMode;
+}
+
+/** A socket filter on one socket, until detach() (or the object's close()). */
+export interface SocketAttachment extends Disposable {
+  readonly program: string;
+  readonly fd: number;
+  /** Removes the filter from the socket (when it is still open). Idempotent. */
+  detach(): void;
 }
 
 export interface ProgramInfo {
@@ -94,9 +135,16 @@ export interface LoadedObject extends Disposable {
   map(name: string): RawMap;
   ringBuffer<E>(mapName: string, decode: RecordDecoder<E>, options?: { highWaterMark?: number }): EventStream<E>;
   programInfo(): ProgramInfo[];
+  /** The programs attached at load, where and how. */
+  attachments(): Attachment[];
   /** The interfaces its programs are attached to (XDP), with the mode the kernel chose. */
   readonly interfaces: readonly InterfaceAttachment[];
-  /** Idempotent; detaches links, stops readers, closes fds. */
+  /**
+   * Attaches a socket filter program (the only one, or the one named) to a socket: it then sees
+   * every packet the socket receives, until detach(), close(), or the socket closes.
+   */
+  attachSocket(socket: SocketLike, program?: string): SocketAttachment;
+  /** Idempotent; detaches links and socket filters, stops readers, closes fds. */
   close(): void;
   [Symbol.dispose](): void;
 }
@@ -117,6 +165,9 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   const interval = options.drainIntervalMs;
   if (interval !== undefined && (!Number.isInteger(interval) || interval < 1 || interval > 60_000)) {
     throw new RangeError(`loadObject(${def.name}): drainIntervalMs must be an integer in 1..60000, got ${interval}`);
+  }
+  if (options.tcMode !== undefined && !["auto", "tcx", "clsact"].includes(options.tcMode)) {
+    throw new RangeError(`loadObject(${def.name}): tcMode must be "auto", "tcx" or "clsact", got ${JSON.stringify(options.tcMode)}`);
   }
   const staging = options.stagingBytes;
   if (staging !== undefined && (!Number.isInteger(staging) || staging < 65_536 || staging > 2 ** 31 || (staging & (staging - 1)) !== 0)) {
@@ -145,9 +196,10 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
 }
 
 /**
- * The programs' attach targets with what the loader's options fill in (an XDP program's
- * interface), checked before anything is loaded: a missing or unknown interface is the caller's
- * mistake (TypeError, RangeError), named with the interfaces there are.
+ * The programs' attach targets with what the loader's options fill in (an XDP or tc program's
+ * interface, a cgroup_skb program's cgroup), checked before anything is loaded: a missing or
+ * unknown interface or cgroup is the caller's mistake (TypeError, RangeError), named with what
+ * there is.
  */
 function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefinition["programs"] {
   const what = `loadObject(${def.name})`;
@@ -155,13 +207,25 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
   if (name !== undefined && (typeof name !== "string" || !/^[^/\s]{1,15}$/.test(name) || name === "." || name === "..")) {
     throw new TypeError(`${what}: interface must be an interface name (at most 15 characters, no '/'), got ${JSON.stringify(name)}`);
   }
+  const attaching = options.attach !== false;
+  const cgroup = attaching && options.cgroup !== undefined && def.programs.some((p) => p.attach?.kind === "cgroup_skb") ? resolveCgroup(options.cgroup) : undefined;
   return def.programs.map((p) => {
-    if (p.attach?.kind !== "xdp") return p;
-    if (name === undefined) {
-      if (options.attach === false) return p;
-      throw new TypeError(`${what}: program '${p.name}' attaches to a network interface: name it with { interface: "eth0" } (probegen run --interface NAME; probegen list interfaces)`);
+    const attach = p.attach;
+    if (attach?.kind === "xdp" || attach?.kind === "tc") {
+      if (name === undefined) {
+        if (!attaching) return p;
+        throw new TypeError(`${what}: program '${p.name}' attaches to a network interface: name it with { interface: "eth0" } (probegen run --interface NAME; probegen list interfaces)`);
+      }
+      const ifindex = interfaceIndex(name, what);
+      return { ...p, attach: attach.kind === "xdp" ? { kind: "xdp", ifindex } : { ...attach, ifindex, mode: options.tcMode ?? "auto" } };
     }
-    return { ...p, attach: { kind: "xdp", ifindex: interfaceIndex(name, what) } };
+    if (attach?.kind === "cgroup_skb" && attaching) {
+      if (cgroup === undefined) {
+        throw new TypeError(`${what}: program '${p.name}' attaches to a cgroup: name its cgroup v2 directory with { cgroup: "my-service" } (probegen run --cgroup PATH; probegen list cgroups)`);
+      }
+      return { ...p, attach: { ...attach, cgroup } };
+    }
+    return p;
   });
 }
 
@@ -169,7 +233,6 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
 export async function loadObject(def: ObjectDefinition, options: LoadOptions = {}): Promise<LoadedObject> {
   checkOptions(def, options);
   def = { ...def, programs: attachTargets(def, options) };
-  const interfaces: InterfaceAttachment[] = [];
   const context = {
     object: def.name,
     source: def.source,
@@ -180,6 +243,8 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     })),
   };
   let obj: NativeObject;
+  const attachments: Attachment[] = [];
+  const interfaces: InterfaceAttachment[] = [];
   try {
     obj = new (native().BpfObject)(def.object, def.name, pinDirectory(def.name));
   } catch (err) {
@@ -195,10 +260,17 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
       const programs: ObjectDefinition["programs"] = def.programs.length > 0 ? def.programs : obj.programs().map((p) => ({ name: p.name }));
       const sections = new Map(obj.programs().map((p) => [p.name, p.section]));
       for (const p of programs) {
+        if (p.attach?.kind === "socket") continue; // attached to sockets later (attachSocket)
         try {
-          obj.attach(p.name, p.attach);
+          const { mode } = obj.attach(p.name, p.attach);
+          const target = (p.attach && attachText(p.attach)) ?? sections.get(p.name) ?? p.name;
           if (p.attach?.kind === "xdp" && p.attach.ifindex !== undefined) {
-            interfaces.push({ program: p.name, interface: options.interface!, ifindex: p.attach.ifindex, mode: xdpModeName(obj.xdpMode(p.attach.ifindex)) });
+            const xdp = { program: p.name, interface: options.interface!, ifindex: p.attach.ifindex, mode: xdpModeName(obj.xdpMode(p.attach.ifindex)) };
+            interfaces.push(xdp);
+            attachments.push({ program: p.name, target: "xdp", on: xdp.interface, mode: xdp.mode });
+          } else {
+            const on = p.attach?.kind === "tc" ? options.interface : p.attach?.kind === "cgroup_skb" ? p.attach.cgroup : undefined;
+            attachments.push({ program: p.name, target, ...(on !== undefined ? { on } : {}), mode });
           }
         } catch (err) {
           throw withContext(err, { ...context, attach: (p.attach && attachText(p.attach)) ?? sections.get(p.name) });
@@ -209,7 +281,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     obj.close();
     throw withContext(mapCreationFailure(err, def, options), context);
   }
-  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 }, interfaces);
+  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 }, attachments, interfaces);
 }
 
 /**
@@ -239,12 +311,17 @@ class LoadedBpfObject implements LoadedObject {
   readonly #infos: NativeMapInfo[];
   readonly #streams = new Set<EventStream<unknown>>();
   readonly #reader: ReaderOptions;
+  readonly #attachments: Attachment[];
+  readonly #socketPrograms: string[];
+  readonly #sockets = new Set<SocketFilter>();
 
-  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions, readonly interfaces: readonly InterfaceAttachment[] = []) {
+  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions, attachments: Attachment[], readonly interfaces: readonly InterfaceAttachment[] = []) {
     this.name = def.name;
     this.#obj = obj;
     this.#infos = obj.maps();
     this.#reader = reader;
+    this.#attachments = attachments;
+    this.#socketPrograms = def.programs.filter((p) => p.attach?.kind === "socket").map((p) => p.name);
   }
 
   #requireOpen(operation: string): void {
@@ -300,14 +377,77 @@ class LoadedBpfObject implements LoadedObject {
     }));
   }
 
+  attachments(): Attachment[] {
+    return this.#attachments.map((a) => ({ ...a }));
+  }
+
+  attachSocket(socket: SocketLike, program?: string): SocketAttachment {
+    this.#requireOpen("attachSocket");
+    const programs = this.#socketPrograms;
+    if (program === undefined && programs.length !== 1) {
+      throw new TypeError(programs.length === 0
+        ? `object '${this.name}' has no socket filter program (a program with attach: socket)`
+        : `object '${this.name}' has ${programs.length} socket filter programs: name one (${programs.join(", ")})`);
+    }
+    const name = program ?? programs[0]!;
+    if (!programs.includes(name)) throw new TypeError(`object '${this.name}' has no socket filter program '${name}' (socket filters: ${programs.join(", ") || "none"})`);
+    const fd = socketFd(socket);
+    this.#obj.attachSocket(name, fd);
+    const filter = new SocketFilter(this.#obj, name, fd, () => this.#sockets.delete(filter));
+    this.#sockets.add(filter);
+    // A closed socket takes its filter with it, and its fd number may soon be another socket's.
+    if (typeof socket === "object") (socket as { once(event: "close", fn: () => void): unknown }).once("close", () => filter.forget());
+    return filter;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const s of [...this.#sockets]) s.detach();
     for (const s of [...this.#streams]) s.close(); // ends pending for-await loops
     this.#obj.close(); // readers, then links, then maps and programs
   }
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+/**
+ * A filter on one socket. The fd number alone does not say it is still the same socket (it is
+ * reused once closed), so detaching checks the socket's inode first.
+ */
+class SocketFilter implements SocketAttachment {
+  readonly #identity: string | undefined;
+  #attached = true;
+
+  constructor(private readonly obj: NativeObject, readonly program: string, readonly fd: number, private readonly onGone: () => void) {
+    this.#identity = identity(fd);
+  }
+
+  detach(): void {
+    if (!this.#attached) return;
+    if (identity(this.fd) === this.#identity) this.obj.detachSocket(this.fd);
+    this.forget();
+  }
+
+  /** The socket closed: nothing left to detach. */
+  forget(): void {
+    this.#attached = false;
+    this.onGone();
+  }
+
+  [Symbol.dispose](): void {
+    this.detach();
+  }
+}
+
+/** Which socket an fd is now (device and inode), undefined when it is closed. */
+function identity(fd: number): string | undefined {
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }

@@ -185,7 +185,7 @@ async function runCase(index: number, made: FuzzCase, specPath: string, outDir: 
   if (!load) return done("loader does not import", "no load function exported");
   try {
     // Network programs are loaded (the verifier runs) but not attached: a fuzzed drop on a real interface would cut traffic.
-    const network = built!.probe!.programs.some((p) => p.attach.kind === "xdp");
+    const network = kindsOf(built!.probe!).some((k) => NETWORK_KINDS.has(k));
     const probe = await load(network ? { attach: false } : {});
     probe.close();
     return done("built and loaded");
@@ -197,6 +197,8 @@ async function runCase(index: number, made: FuzzCase, specPath: string, outDir: 
     return done("load failure", `${(e as Error).name}: ${(e as Error).message}`);
   }
 }
+
+const NETWORK_KINDS = new Set(["xdp", "tc", "cgroup_skb", "socket"]);
 
 function kindsOf(probe: IrProbe): string[] {
   return [...new Set(probe.programs.map((p) => p.attach.kind))];

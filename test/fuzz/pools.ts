@@ -8,6 +8,7 @@ export const attachPoints = [
   "tracepoint/sock/inet_sock_set_state", "tracepoint/syscalls/sys_enter_opnat", "tracepoint/nope/nope",
   "kprobe/do_sys_openat2", "kretprobe/do_sys_openat2", "fentry/do_sys_openat2", "fexit/do_sys_openat2",
   "tp_btf/sched_process_exec", "kprobe/no_such_function_x", "xdp", "xdp", "xdp/eth0",
+  "tc/ingress", "tc/egress", "cgroup_skb/ingress", "cgroup_skb/egress", "socket", "tc/ingres", "cgroup_skb", "socket/eth0",
 ] as const;
 
 /**

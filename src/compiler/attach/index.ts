@@ -3,17 +3,20 @@
  * is writing its module and adding it to `attachKinds` (and to the schema's attach pattern,
  * which a test keeps in step with this list).
  */
+import { cgroupSkb } from "./cgroup-skb.js";
 import { fentry, fexit } from "./fentry.js";
 import { BraceError, expandBraces, globMatcher, isGlob } from "./glob.js";
 import type { AttachContext, AttachKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
+import { socketFilter } from "./socket-filter.js";
+import { tc } from "./tc.js";
 import { tpBtf } from "./tp-btf.js";
 import { tracepoint } from "./tracepoint.js";
 import { xdp } from "./xdp.js";
 import { closest } from "../suggest.js";
 
-export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp] as const;
+export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter] as const;
 
 type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 

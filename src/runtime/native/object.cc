@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ringbuf.h"
@@ -47,6 +49,8 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod<&BpfObject::LoadAsync>("loadAsync"),
                          InstanceMethod<&BpfObject::Attach>("attach"),
                          InstanceMethod<&BpfObject::Detach>("detach"),
+                         InstanceMethod<&BpfObject::AttachSocket>("attachSocket"),
+                         InstanceMethod<&BpfObject::DetachSocket>("detachSocket"),
                          InstanceMethod<&BpfObject::XdpMode>("xdpMode"),
                          InstanceMethod<&BpfObject::ProgramInfo>("programInfo"),
                          InstanceMethod<&BpfObject::OpenRingBuffer>("openRingBuffer"),
@@ -119,6 +123,8 @@ void BpfObject::CloseAll() {
   readers.swap(readers_);
   for (RingCore* r : readers) r->Close();
   DestroyLinks(links_);
+  for (auto& tc : tcs_) tc->Detach();
+  tcs_.clear();
   if (obj_) bpf_object__close(obj_);
   obj_ = nullptr;
   maps_.clear();
@@ -313,6 +319,17 @@ static bpf_link* AttachTo(Napi::Env env, bpf_program* p, const Napi::Object& tar
     *where = bpf_program__section_name(p);
     return bpf_program__attach_trace(p);
   }
+  if (kind == "cgroup_skb") {
+    std::string cgroup = StringField(env, target, "cgroup");
+    *where = "cgroup_skb/" + StringField(env, target, "direction") + " on " + cgroup;
+    int fd = open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return nullptr;  // errno says why
+    bpf_link* link = bpf_program__attach_cgroup(p, fd);
+    int err = errno;
+    close(fd);  // the link holds the cgroup
+    errno = err;
+    return link;
+  }
   if (kind == "xdp") {
     Napi::Value v = target.Get("ifindex");
     if (!v.IsNumber()) throw Napi::TypeError::New(env, "attach target: 'ifindex' must be a number");
@@ -333,17 +350,64 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   bpf_program* p = FindProgram(prog);
   if (!p) ThrowBpf(env, "attach", ENOENT, "object '" + name_ + "' has no program named '" + prog + "'");
   LibbpfLogCapture capture;
-  errno = 0;
-  std::string where = bpf_program__section_name(p);
-  bpf_link* link = info[1].IsObject() ? AttachTo(env, p, info[1].As<Napi::Object>(), &where) : bpf_program__attach(p);
-  int err = link ? 0 : (errno ? errno : EINVAL);
-  if (!link) {
+  auto fail = [&](int err, const std::string& where) {
     Napi::Object extra = Extra(env, capture.text());
     extra.Set("program", prog);
     ThrowBpf(env, "attach", err, "cannot attach program '" + prog + "' to '" + where + "'", extra);
+  };
+  Napi::Object attached = Napi::Object::New(env);
+  if (info[1].IsObject() && StringField(env, info[1].As<Napi::Object>(), "kind") == "tc") {
+    Napi::Object target = info[1].As<Napi::Object>();
+    std::string direction = StringField(env, target, "direction");
+    Napi::Value v = target.Get("ifindex");
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, "attach target: 'ifindex' must be a number");
+    int ifindex = v.As<Napi::Number>().Int32Value();
+    std::string where = "tc/" + direction + " on interface index " + std::to_string(ifindex);
+    auto tc = std::make_unique<TcAttachment>();
+    int err = tc->Attach(bpf_program__fd(p), ifindex, direction == "ingress", StringField(env, target, "mode"));
+    if (err) fail(err, where);
+    attached.Set("mode", tc->mode());
+    tcs_.push_back(std::move(tc));
+    return attached;
   }
+  errno = 0;
+  std::string where = bpf_program__section_name(p);
+  bpf_link* link = info[1].IsObject() ? AttachTo(env, p, info[1].As<Napi::Object>(), &where) : bpf_program__attach(p);
+  if (!link) fail(errno ? errno : EINVAL, where);
   links_.push_back(link);
-  return Napi::Number::New(env, links_.size() - 1);
+  attached.Set("mode", "link");
+  return attached;
+}
+
+// attachSocket(programName, fd): the program as the socket's filter (SO_ATTACH_BPF, replacing
+// any filter it had). The socket keeps the program until detachSocket(fd) or until it closes.
+Napi::Value BpfObject::AttachSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireLoaded(env, "attachSocket");
+  std::string prog = StringArg(info, 0, "program name");
+  if (!info[1].IsNumber()) throw Napi::TypeError::New(env, "attachSocket: the socket's fd must be a number");
+  int fd = info[1].As<Napi::Number>().Int32Value();
+  bpf_program* p = FindProgram(prog);
+  if (!p) ThrowBpf(env, "attachSocket", ENOENT, "object '" + name_ + "' has no program named '" + prog + "'");
+  int progFd = bpf_program__fd(p);
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &progFd, sizeof progFd)) {
+    Napi::Object extra = Napi::Object::New(env);
+    extra.Set("program", prog);
+    ThrowBpf(env, "attachSocket", errno, "cannot attach program '" + prog + "' to socket fd " + std::to_string(fd), extra);
+  }
+  return env.Undefined();
+}
+
+// detachSocket(fd): removes the socket's filter (SO_DETACH_BPF); one already gone is no error.
+Napi::Value BpfObject::DetachSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "detachSocket: the socket's fd must be a number");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int none = 0;
+  if (setsockopt(fd, SOL_SOCKET, SO_DETACH_BPF, &none, sizeof none) && errno != ENOENT) {
+    ThrowBpf(env, "detachSocket", errno, "cannot detach the filter of socket fd " + std::to_string(fd));
+  }
+  return env.Undefined();
 }
 
 // xdpMode(ifindex) -> XDP_ATTACHED_* of the program on the interface (0: none), as the kernel reports it.

@@ -4,10 +4,12 @@
 
 #include <bpf/libbpf.h>
 
+#include <memory>
 #include <set>
 #include <vector>
 
 #include "common.h"
+#include "tc.h"
 
 namespace probegen {
 
@@ -33,6 +35,8 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   friend class LoadWorker;
   Napi::Value Attach(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
+  Napi::Value AttachSocket(const Napi::CallbackInfo& info);
+  Napi::Value DetachSocket(const Napi::CallbackInfo& info);
   Napi::Value XdpMode(const Napi::CallbackInfo& info);
   Napi::Value ProgramInfo(const Napi::CallbackInfo& info);
   Napi::Value OpenRingBuffer(const Napi::CallbackInfo& info);
@@ -59,6 +63,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   std::string name_;
   std::vector<bpf_map*> maps_;          // index order is what JS sees
   std::vector<bpf_link*> links_;        // null once detached
+  std::vector<std::unique_ptr<TcAttachment>> tcs_;  // tc programs, which libbpf 1.1 gives no bpf_link
   std::set<RingCore*> readers_;
   napi_env env_ = nullptr;
 };
