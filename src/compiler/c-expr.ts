@@ -52,6 +52,7 @@ function rawScalar(source: ValueSource): string {
     }
     case "stashed": return `${locals.stash}->${source.member}`;
     case "probe": return `${source.index}`;
+    case "context": return source.field.c;
     case "lookup": return lookupLocal(source.lookup, source.read);
   }
 }

@@ -46,6 +46,7 @@ export function automaticDecoder(source: ValueSource, type: ScalarOrString): IrD
   if (type.kind !== "int") return undefined;
   const inner = source.kind === "stashed" ? source.inner : source;
   if ((inner.kind === "kprobe-arg" || inner.kind === "path") && inner.enum) return enumDecoder(inner.enum, inner);
+  if (inner.kind === "context" && inner.field.decode) return { kind: inner.field.decode };
   if (inner.kind !== "tracepoint-field") return undefined;
   const printed = inner.field.printed;
   if (printed) return printedDecoder(printed, inner.field.name);

@@ -3,6 +3,8 @@ export { BpfError, errnoName, explainErrno } from "./errors.js";
 export type { BpfErrorInit } from "./errors.js";
 export { MapValue, TypedMap, UPDATE_FLAGS } from "./map.js";
 export type { Codec, RawMap } from "./map.js";
+export { SockMap, socketFd } from "./sockmap.js";
+export type { SocketLike } from "./sockmap.js";
 export { loadObject } from "./object.js";
 export type { AttachTarget, LoadedObject, LoadOptions, ObjectDefinition, ProgramInfo } from "./object.js";
 export { walkBatch, RINGBUF_BUSY_BIT, RINGBUF_DISCARD_BIT, RINGBUF_HDR_SZ } from "./ring-buffer.js";

@@ -15,7 +15,9 @@ export type AttachTarget =
   | { kind: "kprobe"; function: string; retprobe: boolean }
   | { kind: "raw_tracepoint"; name: string }
   /** fentry, fexit, tp_btf: the target is the program's BTF attach id, set at open from its section. */
-  | { kind: "trace" };
+  | { kind: "trace" }
+  /** sk_msg: the program runs for the sockets of this sockmap or sockhash (BPF_SK_MSG_VERDICT), detached at close. */
+  | { kind: "sk_msg"; map: string };
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -24,6 +26,7 @@ function attachText(t: AttachTarget): string | undefined {
     case "kprobe": return `${t.retprobe ? "kretprobe" : "kprobe"}/${t.function}`;
     case "raw_tracepoint": return `raw_tracepoint/${t.name}`;
     case "trace": return undefined;
+    case "sk_msg": return `sk_msg/${t.map}`;
   }
 }
 

@@ -8,18 +8,19 @@ import { BraceError, expandBraces, globMatcher, isGlob } from "./glob.js";
 import type { AttachContext, AttachKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
+import { skMsg } from "./sk-msg.js";
 import { tpBtf } from "./tp-btf.js";
 import { tracepoint } from "./tracepoint.js";
 import { closest } from "../suggest.js";
 
-export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint] as const;
+export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, skMsg] as const;
 
 type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 
 /** Where a program attaches, resolved against the kernel: one of the kinds' points. */
 export type AttachPoint = PointOf<(typeof attachKinds)[number]>;
 
-export type { Arguments, AttachContext, AttachKind, CContext, ContextStruct, PacketAccess, ReturnValue, Verdicts } from "./kind.js";
+export type { Arguments, AttachContext, AttachKind, CContext, ContextField, ContextStruct, PacketAccess, ReturnValue, Verdicts } from "./kind.js";
 
 /** The module of a point's kind (a point's kind is its module's canonical prefix). */
 export function attachKind(point: AttachPoint): AttachKind<AttachPoint> {

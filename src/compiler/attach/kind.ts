@@ -8,6 +8,7 @@ import type { KernelSymbols } from "../../kernel/kallsyms.js";
 import type { TracepointField, TracepointFormat, Tracefs } from "../../kernel/tracefs.js";
 import type { AttachTarget } from "../../runtime/object.js";
 import type { ArgContext } from "../ir.js";
+import type { IntType } from "../types.js";
 import type { AttachPoint } from "./index.js";
 
 /** What a kind may ask while it checks a target against the kernel. */
@@ -15,6 +16,8 @@ export interface AttachContext {
   tracefs(): Tracefs | undefined;
   symbols(): KernelSymbols | undefined;
   btf(): Btf | undefined;
+  /** The maps the spec declares, by name, and their types (sk_msg names its sockmap); absent outside a spec. */
+  declaredMaps?(): ReadonlyMap<string, string>;
   /** Reports a problem at the attach text; returns undefined so a kind can `return ctx.fail(...)`. */
   fail(code: string, message: string, hint?: string): undefined;
 }
@@ -29,7 +32,24 @@ export type Arguments =
    */
   | { kind: "args"; ctx: ArgContext; limit: number; proto?: FuncSignature }
   /** Nothing but the return value (a kretprobe). */
-  | { kind: "none" };
+  | { kind: "none" }
+  /** Members of the program's context struct, by the names the kind gives them (sk_msg: msg.size, msg.remote_port...). */
+  | { kind: "context"; fields: readonly ContextField[] };
+
+/**
+ * A value a program reads from its context struct: the C is the kind's own text (never the
+ * spec's), already converted to the type and byte order the spec sees.
+ */
+export interface ContextField {
+  /** How specs name it: `msg.remote_port`. */
+  name: string;
+  type: IntType;
+  /** A C expression over `ctx`. */
+  c: string;
+  /** How TS shows it unless the spec says otherwise (an address as text). */
+  decode?: "ipv4";
+  description: string;
+}
 
 /** Where a program finds the return value of what it traces. */
 export type ReturnValue =
@@ -55,6 +75,8 @@ export interface CContext {
   struct?: ContextStruct;
   /** Reads pt_regs (PT_REGS_*): needs <asm/ptrace.h> and <bpf/bpf_tracing.h>. */
   ptRegs?: boolean;
+  /** Converts byte order (bpf_ntohs...): needs <bpf/bpf_endian.h>. */
+  endian?: boolean;
 }
 
 /**

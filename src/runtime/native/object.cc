@@ -118,6 +118,7 @@ void BpfObject::CloseAll() {
   readers.swap(readers_);
   for (RingCore* r : readers) r->Close();
   DestroyLinks(links_);
+  DetachFromMaps();
   if (obj_) bpf_object__close(obj_);
   obj_ = nullptr;
   maps_.clear();
@@ -315,6 +316,22 @@ static bpf_link* AttachTo(Napi::Env env, bpf_program* p, const Napi::Object& tar
   throw Napi::TypeError::New(env, "attach target: unknown kind '" + kind + "'");
 }
 
+void BpfObject::DetachFromMaps() {
+  for (const MapAttachment& a : mapAttachments_) bpf_prog_detach2(a.prog, a.map, a.type);
+  mapAttachments_.clear();
+}
+
+// sk_msg: the program becomes the verdict of every message its map's sockets send. Returns
+// 0 or an errno; `where` names the target for errors.
+static int AttachToMap(Napi::Env env, bpf_object* obj, bpf_program* p, const Napi::Object& target, std::string* where, int* mapFd) {
+  std::string map = StringField(env, target, "map");
+  *where = "sk_msg/" + map;
+  bpf_map* m = bpf_object__find_map_by_name(obj, map.c_str());
+  if (!m) return ENOENT;
+  *mapFd = bpf_map__fd(m);
+  return bpf_prog_attach(bpf_program__fd(p), *mapFd, BPF_SK_MSG_VERDICT, 0) ? errno : 0;
+}
+
 // attach(programName, target?) -> link index. Without a target, libbpf attaches by SEC().
 Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -326,6 +343,18 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   LibbpfLogCapture capture;
   errno = 0;
   std::string where = bpf_program__section_name(p);
+  if (info[1].IsObject() && StringField(env, info[1].As<Napi::Object>(), "kind") == "sk_msg") {
+    int mapFd = -1;
+    int err = AttachToMap(env, obj_, p, info[1].As<Napi::Object>(), &where, &mapFd);
+    if (err) {
+      Napi::Object extra = Extra(env, capture.text());
+      extra.Set("program", prog);
+      ThrowBpf(env, "attach", err, "cannot attach program '" + prog + "' to '" + where + "'", extra);
+    }
+    links_.push_back(nullptr);
+    mapAttachments_.push_back({links_.size() - 1, bpf_program__fd(p), mapFd, BPF_SK_MSG_VERDICT});
+    return Napi::Number::New(env, links_.size() - 1);
+  }
   bpf_link* link = info[1].IsObject() ? AttachTo(env, p, info[1].As<Napi::Object>(), &where) : bpf_program__attach(p);
   int err = link ? 0 : (errno ? errno : EINVAL);
   if (!link) {
@@ -342,6 +371,11 @@ Napi::Value BpfObject::Detach(const Napi::CallbackInfo& info) {
   if (i < links_.size() && links_[i]) {
     bpf_link__destroy(links_[i]);
     links_[i] = nullptr;
+  }
+  auto a = std::find_if(mapAttachments_.begin(), mapAttachments_.end(), [i](const MapAttachment& m) { return m.link == i; });
+  if (a != mapAttachments_.end()) {
+    bpf_prog_detach2(a->prog, a->map, a->type);
+    mapAttachments_.erase(a);
   }
   return info.Env().Undefined();
 }
