@@ -2,6 +2,7 @@
 // kernel keeps the socket (not the fd), and shows user space each entry as the socket's cookie.
 import { BpfError } from "./errors.js";
 import type { TypedMap } from "./map.js";
+import { socketFd, type SocketLike } from "./socket.js";
 
 /** Why the kernel refused a socket, in words (errno names otherwise say little here). */
 const REFUSALS: Record<string, string> = {
@@ -10,24 +11,6 @@ const REFUSALS: Record<string, string> = {
   EOPNOTSUPP: "is a socket the map cannot hold: a sockmap takes TCP sockets that are connected or listening (and UDP, unix and vsock ones)",
   EINVAL: "is a socket the map cannot hold: a sockmap takes TCP sockets that are connected or listening (and UDP, unix and vsock ones)",
 };
-
-/** A connected socket: a node `net.Socket` (TCP), or a file descriptor. */
-export type SocketLike = number | { readonly _handle?: unknown; readonly destroyed?: boolean };
-
-/** The file descriptor of a node socket (its libuv handle's), or the number given. */
-export function socketFd(socket: SocketLike, where: string): number {
-  if (typeof socket === "number") {
-    if (!Number.isInteger(socket) || socket < 0) throw new TypeError(`${where}: a file descriptor is a non-negative integer, got ${socket}`);
-    return socket;
-  }
-  const handle = (socket as { _handle?: { fd?: unknown } | null })._handle;
-  const fd = handle?.fd;
-  if (typeof fd !== "number" || fd < 0) {
-    const why = socket.destroyed ? "it is closed" : handle ? "its handle has no file descriptor (not a TCP socket of this process?)" : "it has no handle yet (not connected, or already closed)";
-    throw new TypeError(`${where}: cannot add this socket: ${why}; pass a connected net.Socket or a file descriptor`);
-  }
-  return fd;
-}
 
 /**
  * The sockets an sk_msg program runs for. Keys are the map's (a u32 index below max_entries for
@@ -42,11 +25,11 @@ export class SockMap<K> {
    * listening); anything else fails with EOPNOTSUPP. Closing the socket removes it.
    */
   add(key: K, socket: SocketLike): void {
-    const fd = socketFd(socket, `map '${this.map.raw.name}'`);
+    const fd = fdOf(socket, this.map.raw.name);
     try {
       this.map.set(key, BigInt(fd));
     } catch (err) {
-      const why = err instanceof BpfError ? REFUSALS[err.code] : undefined;
+      const why = err instanceof BpfError && REFUSALS[err.code];
       if (!why) throw err;
       throw new BpfError({ operation: err.operation, errno: err.errno, map: this.map.raw.name, cause: err,
         detail: `cannot add ${typeof socket === "number" ? `file descriptor ${fd}` : `the socket (fd ${fd})`} to map '${this.map.raw.name}': it ${why}` });
@@ -66,5 +49,15 @@ export class SockMap<K> {
   /** The keys that hold a socket. */
   keys(): IterableIterator<K> {
     return this.map.keys();
+  }
+}
+
+/** The socket's fd; its TypeError names the map rather than attachSocket (the helper's first user). */
+function fdOf(socket: SocketLike, map: string): number {
+  try {
+    return socketFd(socket);
+  } catch (err) {
+    if (err instanceof TypeError) throw new TypeError(err.message.replace(/^attachSocket: /, `cannot add a socket to map '${map}': `));
+    throw err;
   }
 }

@@ -139,8 +139,8 @@ describe.skipIf(!support.ok)("sk_msg/socks on the running kernel", () => {
     const closed = connect({ port: 1, host: "127.0.0.1" });
     closed.on("error", () => {});
     closed.destroy();
-    expect(() => probe.maps.socks.add(0, closed)).toThrow(/cannot add this socket: it is closed/);
-    expect(() => probe.maps.socks.add(0, -1)).toThrow(/a file descriptor is a non-negative integer/);
+    expect(() => probe.maps.socks.add(0, closed)).toThrow("cannot add a socket to map 'socks': the socket has no file descriptor (yet, or any more: attach once it is connected or listening, before it is closed)");
+    expect(() => probe.maps.socks.add(0, -1)).toThrow("cannot add a socket to map 'socks': a file descriptor is a non-negative integer, got -1");
     // A file that is no socket: the kernel refuses it.
     const file = openSync("/dev/null", "r");
     open.push({ close: () => closeSync(file) });
