@@ -103,6 +103,7 @@ class Resolver {
     const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
     const namedPrograms = new Set<string>();
     const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
+    this.checkExclusive(programs);
     this.emptyUntilSet(programs);
     for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.decodeMap(mapName, mapSpec, programs);
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
@@ -380,6 +381,18 @@ class Resolver {
       return undefined;
     }
     return this.perMatch(spec, path, points, matches, usedNames, namedPrograms);
+  }
+
+  /** Two programs where the kernel keeps one (an sk_msg map's verdict): the second would replace the first. */
+  private checkExclusive(programs: ResolvedProgram[]): void {
+    const first = new Map<string, ResolvedProgram>();
+    for (const p of programs) {
+      if (!attachKind(p.attach).exclusive) continue;
+      const target = attachKind(p.attach).title(p.attach);
+      const other = first.get(target);
+      if (!other) first.set(target, p);
+      else this.bag.add(error("duplicate-attach", `programs '${other.name}' and '${p.name}' are both the ${target}, and the kernel keeps one: the second would replace the first`, p.span, "merge them into one program"));
+    }
   }
 
   /** What a spec entry attaches to: its pattern (or list of patterns) expanded and resolved, sorted. */

@@ -76,6 +76,11 @@ describe("sk_msg/MAP", () => {
     expect(hints(counting("sk_msg/socks", "").replace(/ {2}socks: .*\n {2}by_peer: .*\n/, ""))).toEqual(["declare one: maps: { socks: { type: sockmap } }"]);
   });
 
+  it("is one program per map: the kernel keeps one", () => {
+    const two = spec("  - attach: sk_msg/socks\n    fields: [msg.size]\n  - attach: sk_msg/socks\n    name: again\n    fields: [msg.size]\n  - attach: sk_msg/by_peer\n    fields: [msg.size]\n");
+    expect(errors(two)).toEqual(["probes/test.yaml:9:5: programs 'socks_msg' and 'again' are both the sk_msg for the sockets of socks, and the kernel keeps one: the second would replace the first"]);
+  });
+
   it("has the message's fields and the builtins; not other kinds' names", () => {
     expect(errors(counting("sk_msg/socks", "    fields: [msg.sise]\n"))).toEqual(["probes/test.yaml:8:14: 'msg.sise' is not a value of an sk_msg program. Did you mean 'size'?"]);
     expect(hints(counting("sk_msg/socks", "    fields: [args.filename]\n"))[0]).toMatch(/^available: .*msg\.size, msg\.family/);

@@ -127,6 +127,8 @@ export interface AttachKind<P extends { kind: string }> {
   arguments(point: P): Arguments;
   /** Its return value, when it sees one. */
   returnValue(point: P): ReturnValue | undefined;
+  /** The kernel keeps one program per target (a sockmap's message verdict): a spec may not attach two there. */
+  readonly exclusive?: boolean;
   /** Can be the exit half of a pair. */
   readonly isExit?: boolean;
   /** The exit `exit: true` means for this entry: null when there is none, undefined after a failure. */

@@ -62,6 +62,7 @@ export const skMsg: AttachKind<SkMsgPoint> = {
     }
     return { kind: "sk_msg", map };
   },
+  exclusive: true,
   section: () => "sk_msg",
   title: (p) => `sk_msg for the sockets of ${p.map}`,
   owner: () => "an sk_msg program",
