@@ -43,10 +43,11 @@ export type DecoderName = (typeof DECODER_NAMES)[number];
 
 /** The decoder a value gets without asking: the kernel's print fmt names, syscall ids. */
 export function automaticDecoder(source: ValueSource, type: ScalarOrString): IrDecoder | undefined {
-  if (type.kind !== "int") return undefined;
   const inner = source.kind === "stashed" ? source.inner : source;
+  // A context field's own (an address), unless `type:` reads it as something else.
+  if (inner.kind === "context" && inner.field.decode) return typeName(type) === typeName(inner.field.type) ? { kind: inner.field.decode } : undefined;
+  if (type.kind !== "int") return undefined;
   if ((inner.kind === "kprobe-arg" || inner.kind === "path") && inner.enum) return enumDecoder(inner.enum, inner);
-  if (inner.kind === "context" && inner.field.decode) return { kind: inner.field.decode };
   if (inner.kind !== "tracepoint-field") return undefined;
   const printed = inner.field.printed;
   if (printed) return printedDecoder(printed, inner.field.name);

@@ -8,7 +8,7 @@ import type { KernelSymbols } from "../../kernel/kallsyms.js";
 import type { TracepointField, TracepointFormat, Tracefs } from "../../kernel/tracefs.js";
 import type { AttachTarget } from "../../runtime/object.js";
 import type { ArgContext } from "../ir.js";
-import type { IntType } from "../types.js";
+import type { ArrayType, IntType } from "../types.js";
 import type { AttachPoint } from "./index.js";
 
 /** What a kind may ask while it checks a target against the kernel. */
@@ -40,16 +40,18 @@ export type Arguments =
  * A value a program reads from its context struct: the C is the kind's own text (never the
  * spec's), already converted to the type and byte order the spec sees.
  */
-export interface ContextField {
+export type ContextField = {
   /** How specs name it: `msg.remote_port`. */
   name: string;
-  type: IntType;
-  /** A C expression over `ctx`. */
-  c: string;
   /** How TS shows it unless the spec says otherwise (an address as text). */
-  decode?: "ipv4";
+  decode?: "ipv4" | "ipv6";
   description: string;
-}
+} & (
+  /** A number: a C expression over `ctx`. */
+  | { type: IntType; c: string }
+  /** Bytes the context keeps as 32-bit words (an IPv6 address): a C expression for each word, in memory order. */
+  | { type: ArrayType; words: string[] }
+);
 
 /** Where a program finds the return value of what it traces. */
 export type ReturnValue =

@@ -5,7 +5,7 @@
  * (BPF_SK_MSG_VERDICT), not to a kernel event: TypeScript adds the sockets to the map.
  */
 import { didYouMean } from "../suggest.js";
-import { u16, u32 } from "../types.js";
+import { u8, u16, u32, type ArrayType } from "../types.js";
 import type { AttachContext, AttachKind, ContextField, Verdicts } from "./kind.js";
 
 export interface SkMsgPoint {
@@ -16,6 +16,13 @@ export interface SkMsgPoint {
 
 const SOCKET_MAPS = ["sockmap", "sockhash"];
 
+const ip6: ArrayType = { kind: "array", element: u8, length: 16 };
+
+/** The four words of an IPv6 address in sk_msg_md, in network byte order. */
+function ip6Words(member: string): string[] {
+  return [0, 1, 2, 3].map((i) => `ctx->${member}[${i}]`);
+}
+
 /**
  * What a program reads of a message (struct sk_msg_md), in the byte order a spec compares:
  * ports as numbers, IPv4 addresses as the kernel keeps them (network order, shown as text).
@@ -25,6 +32,8 @@ export const messageFields: readonly ContextField[] = [
   { name: "msg.family", type: u32, c: "ctx->family", description: "address family of the socket (2: AF_INET, 10: AF_INET6)" },
   { name: "msg.local_ip4", type: u32, c: "ctx->local_ip4", decode: "ipv4", description: "the socket's IPv4 address (network byte order)" },
   { name: "msg.remote_ip4", type: u32, c: "ctx->remote_ip4", decode: "ipv4", description: "the peer's IPv4 address (network byte order)" },
+  { name: "msg.local_ip6", type: ip6, words: ip6Words("local_ip6"), decode: "ipv6", description: "the socket's IPv6 address" },
+  { name: "msg.remote_ip6", type: ip6, words: ip6Words("remote_ip6"), decode: "ipv6", description: "the peer's IPv6 address" },
   { name: "msg.local_port", type: u16, c: "(__u16)ctx->local_port", description: "the socket's port" },
   // The kernel keeps the peer's port in network byte order in the high 16 bits (the low ones on big-endian): bpf_ntohl puts it in the low 16 bits.
   { name: "msg.remote_port", type: u16, c: "(__u16)bpf_ntohl(ctx->remote_port)", description: "the peer's port" },
