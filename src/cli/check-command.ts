@@ -1,19 +1,24 @@
 /** `probegen check [--json] SPEC...`: the front end only (schema, kernel, types), no clang. */
-import { check, runningKernel } from "../compiler/index.js";
+import { check, describeDrops, droppingPrograms, runningKernel } from "../compiler/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics, useColor } from "./output.js";
 
 export async function checkCommand(specs: string[], flags: { json: boolean; btf?: string }): Promise<number> {
   const results = await check(specs, { kernel: runningKernel(flags.btf) });
   if (flags.json) {
-    process.stdout.write(JSON.stringify(results.map((r) => ({ spec: r.spec, ok: r.diagnostics.length === 0, diagnostics: r.diagnostics })), null, 2) + "\n");
+    process.stdout.write(JSON.stringify(results.map((r) => ({
+      spec: r.spec, ok: r.diagnostics.length === 0, diagnostics: r.diagnostics,
+      ...(r.probe && droppingPrograms(r.probe).length ? { drops: droppingPrograms(r.probe) } : {}),
+    })), null, 2) + "\n");
   } else {
     const color = useColor(process.stderr);
     const green = (s: string) => (color ? `\x1b[32m${s}\x1b[39m` : s);
     const red = (s: string) => (color ? `\x1b[31m${s}\x1b[39m` : s);
     for (const r of results) {
       if (r.diagnostics.length === 0) {
-        process.stderr.write(`${green("✓")} ${r.spec}\n`);
+        const drops = r.probe ? droppingPrograms(r.probe) : [];
+        // A wrong condition on a real interface can cut a machine off: say so where it is checked.
+        process.stderr.write(`${green("✓")} ${r.spec}${drops.length ? `: ${describeDrops(drops)}` : ""}\n`);
         continue;
       }
       printDiagnostics(r.diagnostics);

@@ -22,6 +22,8 @@ export async function initCommand(name: string, flags: { attach: string; output?
   const attach = flags.attach.replace(/^(tracepoint|kprobe|kretprobe):/, "$1/").replace(/^(tracepoint\/[^/:]+):/, "$1/");
   const [kind, ...rest] = attach.split("/");
   const target = rest.join("/");
+  const schema = relative(dirname(out), join(packageRoot, "schemas", "probe.schema.json")).split(sep).join("/");
+  if (attach === "xdp") return writeStarter(out, xdpStarter(name, schema), "--interface NAME ");
   let program: string[];
   let comments: string[];
   if (kind === "tracepoint") {
@@ -63,9 +65,8 @@ export async function initCommand(name: string, flags: { attach: string; output?
       comments = [`# retval is the return value${proto ? ` (${proto.returnType})` : ""}, i64 unless 'type:' says otherwise.`];
     }
   } else {
-    throw usageError(`cannot attach to '${flags.attach}'`, "use tracepoint/CATEGORY/NAME, kprobe/FUNCTION or kretprobe/FUNCTION");
+    throw usageError(`cannot attach to '${flags.attach}'`, "use tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION or xdp");
   }
-  const schema = relative(dirname(out), join(packageRoot, "schemas", "probe.schema.json")).split(sep).join("/");
   const text = [
     `# yaml-language-server: $schema=${schema}`,
     `name: ${name}`,
@@ -82,6 +83,11 @@ export async function initCommand(name: string, flags: { attach: string; output?
     "# Format: docs/spec.md",
     "",
   ].join("\n");
+  return writeStarter(out, text);
+}
+
+/** Writes a starter and checks it against this kernel: a starter that does not check is a probegen bug. */
+async function writeStarter(out: string, text: string, runFlags = ""): Promise<number> {
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, text);
   // The starter must be right: check it against this kernel now.
@@ -91,8 +97,45 @@ export async function initCommand(name: string, flags: { attach: string; output?
     process.stderr.write(`wrote ${out}, but it does not check: this is a probegen bug; please report it\n`);
     return ExitCode.Internal;
   }
-  process.stderr.write(`wrote ${out}\n  try it:   probegen run ${out}\n  build it: probegen build ${out}\n`);
+  process.stderr.write(`wrote ${out}\n  try it:   probegen run ${runFlags}${out}\n  build it: probegen build ${out}\n`);
   return ExitCode.Ok;
+}
+
+/** An XDP starter: packets and bytes by IP protocol, every packet passed. */
+function xdpStarter(name: string, schema: string): string {
+  return [
+    `# yaml-language-server: $schema=${schema}`,
+    `name: ${name}`,
+    "description: Packets and bytes received on an interface, by IP protocol (6 TCP, 17 UDP, 1 ICMP; 58 ICMPv6).",
+    "maps:",
+    "  packets:",
+    "    type: percpu_hash",
+    "    description: Packets by IP protocol.",
+    "    key: u8",
+    "    value: u64",
+    "    max_entries: 256",
+    "  bytes:",
+    "    type: percpu_hash",
+    "    description: Bytes by IP protocol.",
+    "    key: u8",
+    "    value: u64",
+    "    max_entries: 256",
+    "programs:",
+    "  - attach: xdp",
+    "    # The IPv4 protocol, else the IPv6 next header (ip6.next).",
+    "    filter: ip || ip6",
+    "    update:",
+    "      - { map: packets, key: ip.proto | ip6.next, count: true }",
+    "      - { map: bytes, key: ip.proto | ip6.next, sum: pkt.len }",
+    "    # Verdicts: pass (the default), drop, tx, aborted. Dropping needs probegen run --allow-drop.",
+    "    # action: { drop: \"udp.dport == 9\" }",
+    "",
+    "# Packet fields: pkt.len, pkt.ifindex, pkt.proto, eth.proto, eth.vlan, ip.saddr, ip.daddr, ip.proto,",
+    "# ip.ttl, ip6.saddr, ip6.daddr, ip6.next, tcp.sport, tcp.dport, tcp.flags, udp.sport, udp.dport,",
+    "# icmp.type, icmp6.type; ip, ip6, tcp, udp, icmp, icmp6 say whether the packet has that header.",
+    "# Run it: probegen run --interface eth0 THIS_FILE (probegen list interfaces). Format: docs/spec.md",
+    "",
+  ].join("\n");
 }
 
 function describe(f: TracepointField): string {

@@ -10,6 +10,7 @@ import { defaultFieldType, KernelSymbols, Tracefs, type TracepointField } from "
 import { CliError, usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatTable } from "./table.js";
+import { networkInterfaces } from "../runtime/interfaces.js";
 
 type Kind = "tracepoint" | "kprobe" | "fentry";
 
@@ -26,6 +27,7 @@ export const builtinValues: Array<[string, string, string]> = [
 ];
 
 export async function listCommand(what: string, pattern: string | undefined, flags: { json: boolean }): Promise<number> {
+  if (what === "interfaces" || what === "xdp") return listInterfaces(pattern, flags.json);
   // "probegen list 'tracepoint/syscalls/sys_enter_*'": what a spec's attach pattern matches.
   if (pattern === undefined && /^[a-z_]+[/:]/.test(what) && (isGlob(what) || what.includes("{"))) return listMatches(what, flags.json);
   let k = kinds[what];
@@ -34,7 +36,7 @@ export async function listCommand(what: string, pattern: string | undefined, fla
     const [head, ...rest] = what.split(/[/:]/);
     return listCommand(head!, rest.join("/"), flags);
   }
-  if (!k) throw usageError(`cannot list '${what}'`, "say tracepoints, kprobes or fentry (or tracepoint NAME for one attach point's arguments)");
+  if (!k) throw usageError(`cannot list '${what}'`, "say tracepoints, kprobes, fentry or interfaces (or tracepoint NAME for one attach point's arguments)");
   const named = pattern?.replace(/^(tracepoint|kprobe|kretprobe|fentry|fexit)[/:]/, "");
   if (k.kind === "fentry" && named && !isGlob(named) && what.startsWith("f")) k = { kind: "fentry", one: true };
   if (k.one) {
@@ -159,4 +161,17 @@ function note(f: TracepointField): string {
     case "unsized_array": return "an array of no fixed length";
     default: return "";
   }
+}
+
+/** The network interfaces an xdp program can attach to (`--interface NAME`), with their index and state. */
+function listInterfaces(pattern: string | undefined, json: boolean): number {
+  const matcher = pattern ? globMatcher(pattern) : () => true;
+  const found = networkInterfaces().filter((i) => matcher(i.name));
+  if (json) process.stdout.write(JSON.stringify(found) + "\n");
+  else if (found.length) process.stdout.write(formatTable(["INTERFACE", "INDEX", "STATE"], found.map((i) => [i.name, String(i.ifindex), i.state])) + "\n");
+  if (found.length === 0) {
+    process.stderr.write(`probegen list: no network interface${pattern ? ` matches '${pattern}'` : ""}\n`);
+    return ExitCode.SpecError;
+  }
+  return ExitCode.Ok;
 }

@@ -96,9 +96,13 @@ Options:
       --top N              only the N largest entries of each map, largest first
       --json               one JSON object per event on stdout (64-bit values beyond 2^53 as strings),
                            one {"time": ..., "maps": ...} object per interval, then one {"maps": ...}
+      --interface NAME     the network interface an xdp program attaches to (probegen list interfaces)
+      --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
+      interface: { type: "string" },
+      "allow-drop": { type: "boolean", default: false },
       duration: { type: "string", short: "d" },
       interval: { type: "string", short: "i" },
       clear: { type: "boolean", default: false },
@@ -110,14 +114,16 @@ ${common}`,
       return (await import("./run-command.js")).runCommand(specs[0]!, {
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
+        interface: v.interface as string | undefined, allowDrop: v["allow-drop"] as boolean,
       });
     },
   },
   list: {
-    synopsis: "list KIND [PATTERN]        list the kernel's tracepoints, kprobes or fentry functions",
+    synopsis: "list KIND [PATTERN]        list the kernel's tracepoints, kprobes, fentry functions or interfaces",
     help: `Usage: probegen list tracepoints|kprobes|fentry [PATTERN]
        probegen list tracepoint|kprobe|fentry NAME
        probegen list ATTACH-PATTERN
+       probegen list interfaces [PATTERN]
 
 Lists the attach points the running kernel offers, optionally only those matching a glob
 PATTERN (* ? [..]; 'syscalls:sys_enter_open*' and 'syscalls/sys_enter_open*' both work).
@@ -125,7 +131,8 @@ Given a spec's attach pattern ('tracepoint/syscalls/sys_enter_*',
 'tracepoint/sched/sched_process_{exec,exit}'), lists what it matches: the programs a spec
 with that 'attach:' gets.
 Given one exact attach point, prints its arguments: their C types and the probegen types they
-are captured as (like bpftrace -lv).
+are captured as (like bpftrace -lv). 'list interfaces' prints the network interfaces an xdp
+program can attach to (run --interface NAME).
 
 Options:
       --json               print the list (or the arguments) as JSON
@@ -142,7 +149,8 @@ ${common}`,
 
 Writes probes/NAME.yaml: the schema line, one program on POINT capturing a few useful values,
 and every value the attach point offers listed as a comment. POINT is e.g.
-tracepoint/syscalls/sys_enter_openat, kprobe/do_sys_openat2 or kretprobe/do_sys_openat2.
+tracepoint/syscalls/sys_enter_openat, kprobe/do_sys_openat2, kretprobe/do_sys_openat2, or xdp
+(packets and bytes by IP protocol on an interface).
 
 Options:
   -a, --attach POINT       where the program attaches (required)

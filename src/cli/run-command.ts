@@ -5,7 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, openFlagsTable, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
+import { build, BuildCache, describeDrops, droppingPrograms, openFlagsTable, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
 import { clockOffsetNs, errnoName, flagsDecoder } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
@@ -24,6 +24,10 @@ export interface RunFlags {
   clear?: boolean;
   /** Print only the N largest entries of each map. */
   top?: string;
+  /** The network interface XDP programs attach to. */
+  interface?: string;
+  /** Attach programs whose actions drop traffic (refused without it). */
+  allowDrop?: boolean;
 }
 
 interface LoadedProbe {
@@ -32,6 +36,7 @@ interface LoadedProbe {
   object: {
     map(name: string): { valueSize: number; lookup(key: Uint8Array, value: Uint8Array): boolean };
     programInfo(): Array<{ name: string }>;
+    readonly interfaces?: ReadonlyArray<{ program: string; interface: string; mode: string }>;
   };
   close(): void;
 }
@@ -52,6 +57,11 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     }
     const probe = result!.probe!;
     const params = parseParams(probe, flags.params);
+    const drops = droppingPrograms(probe);
+    if (drops.length && !flags.allowDrop) {
+      throw usageError(`${probe.source} ${describeDrops(drops)}; probegen run attaches it only when asked, since a wrong condition on a real interface can cut this machine off`,
+        "check its actions (probegen check shows them), then run again with --allow-drop");
+    }
 
     // 2. Transpile the loader and import it.
     const { ts } = await import("ts-morph");
@@ -69,7 +79,7 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     // 3. Load and attach.
     let loaded: LoadedProbe;
     try {
-      loaded = await load(Object.keys(params).length ? { params } : {});
+      loaded = await load({ ...(Object.keys(params).length ? { params } : {}), ...(flags.interface !== undefined ? { interface: flags.interface } : {}) });
     } catch (e) {
       if ((e as Error)?.name === "BpfError") throw e; // exit 4 with the runtime's explanation
       if (e instanceof RangeError || e instanceof TypeError) throw usageError((e as Error).message);
@@ -163,7 +173,8 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   });
   const programs = safe(() => loaded.object.programInfo().length, probe.programs.length);
   const every = view.intervalMs === undefined ? "" : ` Maps every ${flags.interval}${view.clear ? ", cleared after each print" : ""}.`;
-  process.stderr.write(`Attached ${programs} program${programs === 1 ? "" : "s"} of ${probe.name}. ${durationMs ? `Running for ${flags.duration}` : "Ctrl-C to stop"}.${every}\n`);
+  const where = safe(() => loaded.object.interfaces ?? [], []).map((i) => ` ${i.program} on ${i.interface} (${i.mode} mode).`).join("");
+  process.stderr.write(`Attached ${programs} program${programs === 1 ? "" : "s"} of ${probe.name}.${where} ${durationMs ? `Running for ${flags.duration}` : "Ctrl-C to stop"}.${every}\n`);
 
   let signals = 0;
   let keepAlive: NodeJS.Timeout | undefined;

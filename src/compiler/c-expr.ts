@@ -4,6 +4,7 @@
  */
 import type { IrExpr, IrLookup, LookupRead, ValueSource } from "./ir.js";
 import { operandsSigned } from "./constants.js";
+import { packetLocal } from "./packet.js";
 import { cScalarType, i64, u64, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 
 /** How the program refers to the shared helper results computed at its top. */
@@ -21,9 +22,14 @@ export function needsUidGid(s: ValueSource): boolean {
 export function scalarValue(source: ValueSource, type: ScalarOrString): string {
   const raw = rawScalar(source);
   // Whether a lookup found its key is 0 or 1 already.
-  if (type.kind === "bool") return source.kind === "lookup" && source.read.kind === "found" ? raw : `!!(${raw})`;
+  if (type.kind === "bool") return isZeroOrOne(source) ? raw : `!!(${raw})`;
   if (type.kind !== "int") throw new Error(`scalarValue on a ${type.kind} source`);
   return `(${cScalarType(type)})${raw}`;
+}
+
+/** Whether a lookup found its key, whether the packet has a header: 0 or 1 already. */
+function isZeroOrOne(source: ValueSource): boolean {
+  return (source.kind === "lookup" && source.read.kind === "found") || (source.kind === "packet" && source.read.kind === "has");
 }
 
 function rawScalar(source: ValueSource): string {
@@ -55,6 +61,7 @@ function rawScalar(source: ValueSource): string {
     case "context":
       if (!("c" in source.field)) throw new Error(`${source.field.name} is not a number`);
       return source.field.c;
+    case "packet": return packetLocal(source);
     case "lookup": return lookupLocal(source.lookup, source.read);
   }
 }
@@ -146,6 +153,7 @@ export function readArray(source: ValueSource, dst: string, size: number): strin
       if (!("words" in source.field)) throw new Error(`${source.field.name} is not an array`);
       return `{ __u32 pg_words[${source.field.words.length}] = { ${source.field.words.join(", ")} }; ${copyBytes(dst, "pg_words", size)} }`;
     }
+    case "packet": return copyBytes(dst, packetLocal(source), size);
     default: throw new Error(`${source.kind} is not an array`);
   }
 }

@@ -12,7 +12,8 @@ import type { EnumValues } from "./btf-values.js";
 import { evaluate } from "../kernel/print-fmt.js";
 import { isKeyed, type IrProbe, type ValueSource } from "./ir.js";
 import { pascalCase } from "./names.js";
-import { typeName, type ScalarOrString } from "./types.js";
+import { sizeOf, typeName, type ScalarOrString } from "./types.js";
+import { packetDecoder } from "./packet.js";
 
 /** A number -> name table known at build time. */
 export interface SymbolTable {
@@ -43,6 +44,12 @@ export type DecoderName = (typeof DECODER_NAMES)[number];
 
 /** The decoder a value gets without asking: the kernel's print fmt names, syscall ids. */
 export function automaticDecoder(source: ValueSource, type: ScalarOrString): IrDecoder | undefined {
+  if (source.kind === "packet") {
+    // Addresses as text, unless read as another type.
+    const address = packetDecoder(source);
+    const bytes = type.kind === "int" ? type.size : type.kind === "array" ? sizeOf(type) : 0;
+    return address && bytes === (address === "ipv4" ? 4 : 16) ? { kind: address } : undefined;
+  }
   const inner = source.kind === "stashed" ? source.inner : source;
   // A context field's own (an address), unless `type:` reads it as something else.
   if (inner.kind === "context" && inner.field.decode) return typeName(type) === typeName(inner.field.type) ? { kind: inner.field.decode } : undefined;

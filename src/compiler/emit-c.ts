@@ -9,10 +9,11 @@ import { comparesStringValues, copyBytes, readStringList, divisionHelper, locals
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
 import { cStringLiteral, pathInComment } from "./escape.js";
-import { lookupsIn, mapTypeSize, programExprs, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrHistogram, type IrLookup, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type LookupRead, type ValueSource } from "./ir.js";
+import { lookupsIn, mapTypeSize, programExprs, programSources, sourceKey, sourcesIn, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrAction, type IrHistogram, type IrLookup, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrUpdate, type LookupRead, type ValueSource } from "./ir.js";
 import { attachKind, type CContext, type ContextStruct } from "./attach/index.js";
 import type { StructLayout } from "./layout.js";
 import { cNames } from "./names.js";
+import { packetWalk, type PacketSource } from "./packet.js";
 import { packageRoot, version } from "./package-info.js";
 import { cDeclaration, cScalarType, sizeOf, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
@@ -184,6 +185,8 @@ function programView(p: IrProgram, source: string) {
 class BodyWriter {
   private readonly lines: string[] = [];
   private usedOut = false;
+  /** The ring-full path jumps to the actions (pg_verdict). */
+  private usedVerdict = false;
   /** What the program returns when it leaves its work (or the traffic) alone: its kind's default verdict, else 0. */
   private readonly pass: string;
 
@@ -220,6 +223,7 @@ class BodyWriter {
     if (sources.some(needsPidTgid) || p.stashes || p.unstashes) this.line(`__u64 ${locals.pidTgid} = bpf_get_current_pid_tgid();`);
     if (sources.some(needsUidGid)) this.line(`__u64 ${locals.uidGid} = bpf_get_current_uid_gid();`);
     if (sources.some(needsTask)) this.line("struct task_struct *pg_task = (struct task_struct *)bpf_get_current_task();");
+    this.packetWalk(sources);
     if (p.unstashes) {
       this.line(`__u32 pg_tid = (__u32)${locals.pidTgid};`);
       this.line(`struct ${p.unstashes.cName} *${locals.stash} = bpf_map_lookup_elem(&${p.unstashes.map.name}, &pg_tid);`);
@@ -247,8 +251,36 @@ class BodyWriter {
       if (this.usedOut) this.lines.push("pg_out:");
       this.line(`bpf_map_delete_elem(&${p.unstashes.map.name}, &pg_tid);`);
     }
-    this.line(`return ${this.pass};`);
+    if (p.actions?.length) this.verdicts(p.actions);
+    if (!p.actions?.some((a) => !a.condition)) this.line(`return ${this.pass};`);
     return this.lines;
+  }
+
+  /**
+   * A network program's actions, last: its updates and event are done whatever the verdict (a
+   * count of dropped packets counts them), and the first action whose condition holds decides.
+   */
+  private verdicts(actions: IrAction[]): void {
+    if (this.usedVerdict) this.lines.push("pg_verdict:");
+    for (const a of actions) {
+      this.at(a.span);
+      if (a.condition) {
+        this.line(`if ${printCondition(a.condition, this.stashedStrings)}`);
+        this.line(`return ${a.c}; /* ${a.verdict} */`, 2);
+      } else {
+        this.line(`return ${a.c}; /* ${a.verdict} */`);
+      }
+      this.back();
+    }
+  }
+
+  /** The header walk that fills the packet values the program reads (packet.ts), once, first. */
+  private packetWalk(sources: ValueSource[]): void {
+    const reads = sources.filter((s): s is PacketSource => s.kind === "packet");
+    if (reads.length === 0) return;
+    const access = attachKind(this.p.attach).packet?.(this.p.attach);
+    if (!access) throw new Error(`${this.p.name} reads packet fields and its kind has no packet`);
+    this.lines.push(...packetWalk(reads, access));
   }
 
   private earlyFilter(filter: IrExpr): void {
@@ -282,7 +314,13 @@ class BodyWriter {
     this.line(`struct ${event.cName} *e = bpf_ringbuf_reserve(&${ring.name}, sizeof(*e), 0);`);
     this.line("if (!e) {");
     this.line("pg_count_drop();", 2);
-    this.leave();
+    if (this.p.actions?.length && !this.p.unstashes) {
+      // A full ring costs the event, never the verdict.
+      this.usedVerdict = true;
+      this.line("goto pg_verdict;", 2);
+    } else {
+      this.leave();
+    }
     this.line("}");
     if (event.tag !== undefined) this.line(`e->pg_type = ${event.tag};`);
     for (const f of event.fields) this.capture(f);

@@ -8,6 +8,7 @@ import { isSocketMap, sourceKey, sourceName, type IrComposite, type IrExpr, type
 import { didYouMean } from "./suggest.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
+import { packetDecoder } from "./packet.js";
 import { anyInteger, constantOf, fits, integerText, OPERATION_BITS, rangeOf, rangeText } from "./constants.js";
 import { i64, sizeOf, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
@@ -265,6 +266,8 @@ class Visitor {
     const right = this.visit(node.right);
     if (!left || !right) return undefined;
     for (const side of [left, right]) if (side.type.kind === "array") return this.arrayOperand(side, span);
+    const address = this.addressLiteral(node.op, left, right, span);
+    if (address !== null) return address;
     const named = this.probeName(node.op, left, right, span);
     if (named !== null) return named;
     const ls = left.type.kind === "string";
@@ -290,6 +293,22 @@ class Visitor {
     const type: IntType | BoolType = logical || comparison ? { kind: "bool" } : widest(left.type, right.type);
     const e: IrExpr = { kind: "binary", op: node.op, left, right, type, span };
     return this.meaningful(e) ? e : undefined;
+  }
+
+  /**
+   * `ip.saddr == "10.0.0.1"`: an IPv4 packet address compared with its text. The address is kept
+   * in the packet's byte order (packet.ts), so the text becomes the number those bytes make in
+   * this (little-endian BPF) program. null when this is not such a comparison.
+   */
+  private addressLiteral(op: string, left: IrExpr, right: IrExpr, span: SourceSpan): IrExpr | undefined | null {
+    const isAddress = (e: IrExpr) => e.kind === "value" && e.source.kind === "packet" && packetDecoder(e.source) === "ipv4" && e.type.kind === "int" && e.type.size === 4;
+    const [address, literal] = isAddress(left) ? [left, right] : [right, left];
+    if (!isAddress(address) || literal.kind !== "string") return null;
+    if (op !== "==" && op !== "!=") return this.problem(`an address is compared with its text by == or !=, not '${op}'`, span);
+    const octets = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(literal.value)?.slice(1).map(Number);
+    if (!octets || octets.some((o) => o > 255)) return this.problem(`'${literal.value}' is not an IPv4 address`, literal.span, "write it as four numbers: \"10.0.0.1\"");
+    const value = octets.reduceRight((n, o) => (n << 8n) | BigInt(o), 0n);
+    return { kind: "binary", op: op as "==" | "!=", left: address, right: { kind: "int", value, type: u32, span: literal.span }, type: { kind: "bool" }, span };
   }
 
   /**

@@ -22,7 +22,8 @@ export {
   type SourceSpan,
 } from "./diagnostics.js";
 export { packageRoot, version } from "./package-info.js";
-export type { IrField, IrMap, IrMapType, IrProbe, IrStructMember } from "./ir.js";
+export type { DroppingProgram, IrField, IrMap, IrMapType, IrProbe, IrStructMember } from "./ir.js";
+export { describeDrops, droppingPrograms } from "./ir.js";
 export { cIdentifierProblem as identifierProblem, tsNames } from "./names.js";
 export { closest } from "./suggest.js";
 export { globMatcher, isGlob } from "./attach/glob.js";

@@ -14,6 +14,7 @@ import type { Capture, PathStep } from "../kernel/btf/index.js";
 import type { BtfRead, EnumValues } from "./btf-values.js";
 import type { ContextField } from "./attach/kind.js";
 import type { IrDecoder } from "./decode.js";
+import { packetSourceKey, packetSourceName, type PacketRead } from "./packet.js";
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
 
@@ -50,7 +51,9 @@ export type ValueSource =
   /** A member of the program's context struct, read as its attach kind says (sk_msg's `msg.size`). */
   | { kind: "context"; field: ContextField }
   /** A map read in an expression: its value (0 when the key is absent), a member of it, or whether the key is there. */
-  | { kind: "lookup"; lookup: IrLookup; read: LookupRead };
+  | { kind: "lookup"; lookup: IrLookup; read: LookupRead }
+  /** A packet field, or whether the packet has a header (network programs; packet.ts). */
+  | { kind: "packet"; read: PacketRead };
 
 export type LookupRead = { kind: "value" } | { kind: "found" } | { kind: "member"; member: IrStructMember };
 
@@ -144,6 +147,19 @@ export interface IrProgram {
   stashes?: IrStash;
   /** Exit half of a pair: reads the entry values back, and deletes them. */
   unstashes?: IrStash;
+  /** A network program's verdicts, tried in order after its updates and event; none taken: its kind's default. */
+  actions?: IrAction[];
+  span: SourceSpan;
+}
+
+/** One `action:` of a network program: a verdict of its kind, applied when its condition holds (always without one). */
+export interface IrAction {
+  verdict: string;
+  /** Its C value (XDP_DROP). */
+  c: string;
+  /** It stops the traffic (`probegen check` says so; `probegen run` asks for --allow-drop). */
+  drops: boolean;
+  condition?: IrExpr;
   span: SourceSpan;
 }
 
@@ -336,7 +352,7 @@ export function programExprs(p: IrProgram): IrExpr[] {
     }
   };
   const fieldKeys = (p.event?.fields ?? []).flatMap((f) => lookupKeyExprs(f.source));
-  return [...(p.filter ? [p.filter] : []), ...p.updates.flatMap(updateExprs), ...fieldKeys].flatMap(inside);
+  return [...(p.filter ? [p.filter] : []), ...p.updates.flatMap(updateExprs), ...fieldKeys, ...actionConditions(p)].flatMap(inside);
 }
 
 /** Every value source a program reads, wherever it reads it. */
@@ -346,7 +362,35 @@ export function programSources(p: IrProgram): ValueSource[] {
     ...sourcesIn(p.filter),
     ...p.updates.flatMap(updateSources),
     ...(p.stashes?.members.map((m) => m.source) ?? []),
+    ...actionConditions(p).flatMap(sourcesIn),
   ];
+}
+
+/** A program whose actions can stop traffic: what `probegen check` reports and `probegen run` asks --allow-drop for. */
+export interface DroppingProgram {
+  program: string;
+  /** Its attach point as written in a spec (`xdp`). */
+  attach: string;
+  /** Its verdicts that stop traffic, each with its condition's line (unconditional: none). */
+  verdicts: Array<{ verdict: string; line: number; conditional: boolean }>;
+}
+
+export function droppingPrograms(probe: IrProbe): DroppingProgram[] {
+  return probe.programs.flatMap((p) => {
+    const verdicts = (p.actions ?? []).filter((a) => a.drops).map((a) => ({ verdict: a.verdict, line: a.span.line, conditional: a.condition !== undefined }));
+    return verdicts.length ? [{ program: p.name, attach: p.section, verdicts }] : [];
+  });
+}
+
+/** "programs xdp_prog (drop, tx) on xdp": what a probe that drops traffic says about it. */
+export function describeDrops(drops: DroppingProgram[]): string {
+  const one = (d: DroppingProgram) => `${d.program} (${d.verdicts.map((v) => `${v.verdict}${v.conditional ? ` at line ${v.line}` : " always"}`).join(", ")}) on ${d.attach}`;
+  return `drops traffic: program${drops.length === 1 ? "" : "s"} ${drops.map(one).join("; ")}`;
+}
+
+/** The conditions of a program's actions. */
+export function actionConditions(p: Pick<IrProgram, "actions">): IrExpr[] {
+  return (p.actions ?? []).flatMap((a) => (a.condition ? [a.condition] : []));
 }
 
 /** Every value source an expression reads (a map lookup, and what its key reads). */
@@ -410,6 +454,7 @@ export function sourceName(s: ValueSource): string {
     case "path": return [s.root.kind === "task" ? "task" : `arg${s.root.index}`, ...s.steps.map((x) => x.name)].join(".");
     case "probe": return "probe";
     case "context": return s.field.name;
+    case "packet": return packetSourceName(s);
   }
 }
 
@@ -426,6 +471,7 @@ export function sourceKey(s: ValueSource): string {
     case "errno": return `errno:${sourceKey(s.ret)}`;
     case "stashed": return `stashed:${sourceKey(s.inner)}`;
     case "probe": return `probe:${s.index}`;
+    case "packet": return packetSourceKey(s);
     case "lookup": return `lookup:${s.lookup.local}:${s.read.kind === "member" ? s.read.member.name : s.read.kind}`;
     case "context": return `context:${s.field.name}`;
   }

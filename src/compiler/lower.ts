@@ -5,7 +5,7 @@
  */
 import { DiagnosticBag, error } from "./diagnostics.js";
 import {
-  lookupsIn, mapTypeSize, sourceKey, sourceName, sourcesIn, stashedIn, updateSources, withKeySources,
+  actionConditions, lookupsIn, mapTypeSize, sourceKey, sourceName, sourcesIn, stashedIn, updateSources, withKeySources,
   type IrComposite, type IrEvent, type IrExpr, type IrField, type IrLookup, type IrMap, type IrMapType, type IrProbe, type IrProgram, type IrStash, type IrStruct, type IrUpdate,
   type ResolvedProbe, type ResolvedProgram, type ValueSource,
 } from "./ir.js";
@@ -156,7 +156,7 @@ class Lowering {
    * map's per-CPU key buffer, as an update's is. (Lookups are shared by every read of them.)
    */
   private lookups(p: ResolvedProgram): void {
-    const sources = [...(p.event?.fields.flatMap((f) => withKeySources(f.source)) ?? []), ...sourcesIn(p.filter), ...p.updates.flatMap(updateSources)];
+    const sources = [...(p.event?.fields.flatMap((f) => withKeySources(f.source)) ?? []), ...sourcesIn(p.filter), ...p.updates.flatMap(updateSources), ...actionConditions(p).flatMap(sourcesIn)];
     for (const lookup of lookupsIn(sources)) {
       if (this.loweredLookups.has(lookup)) continue;
       this.loweredLookups.add(lookup);

@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { ExprTyper, type MapReader } from "./expr-typer.js";
-import { stringValues, type AttachPoint, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, isSocketMap, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
+import { sourcesIn, stringValues, type AttachPoint, type IrAction, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, isSocketMap, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
 import type { KernelInfo } from "../kernel/index.js";
 import { attachKind, expandAttach, MAX_MATCHES, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
 import { checkNames, cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
@@ -18,6 +18,7 @@ import { constantOf, describeRange, fits, intRange, integerText, rangeText, safe
 import { parseTypeName, sizeOf, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 import { automaticDecoder, requestedDecoder, sameDecoder, type DecoderName, type IrDecoder, type SymbolTable } from "./decode.js";
 import type { ValueSource } from "./ir.js";
+import { guardPresence, type PacketSource } from "./packet.js";
 
 export type { KernelInfo };
 
@@ -431,9 +432,9 @@ class Resolver {
     const exitAttach = spec.exit !== undefined ? resolveExit(attach, spec.exit, this.attachContext([...path, "exit"])) : undefined;
     if (spec.exit !== undefined && !exitAttach) return undefined;
     const name = this.programName(spec, attach, path, usedNames, namedPrograms);
-    const { fields, filter, updates } = this.body(spec, path, attach, exitAttach, matches);
+    const { fields, filter, updates, actions } = this.body(spec, path, attach, exitAttach, matches);
     const { event, output } = this.programEvent(spec, path, spec.event ?? name, fields);
-    const program: ResolvedProgram = { name, attach, section: sectionOf(attach), description: spec.description, filter, event, output, updates, span: this.span(path) };
+    const program: ResolvedProgram = { name, attach, section: sectionOf(attach), description: spec.description, filter, event, output, updates, ...(actions ? { actions } : {}), span: this.span(path) };
     if (!exitAttach) return program;
     return { ...program, exit: { attach: exitAttach, section: sectionOf(exitAttach), name: uniqueName(cNames.exitProgram(name), usedNames) } };
   }
@@ -457,6 +458,7 @@ class Resolver {
       const body = bodies[i]!;
       return {
         name, attach, section: sectionOf(attach), description: spec.description, filter: body.filter, event, output, updates: body.updates, span: this.span(path),
+        ...(body.actions ? { actions: body.actions } : {}),
         ...(event ? { eventFields: body.fields.map((f, j) => ({ ...f, type: fields[j]!.type })) } : {}),
       };
     });
@@ -551,7 +553,7 @@ class Resolver {
       this.bag.add(error("invalid-field", `'${list.name}' is a list of strings, which an entry cannot keep for its exit yet`, list.span,
         "capture it in a program without 'exit:' (the entry sees the same arguments)"));
     }
-    let filter = spec.filter !== undefined ? typer.check(spec.filter, [...path, "filter"]) : undefined;
+    let filter = spec.filter !== undefined ? packetCondition(typer.check(spec.filter, [...path, "filter"])) : undefined;
     if (filter && (filter.type.kind === "string" || filter.type.kind === "array")) {
       this.bag.add(error("filter-type", `a filter must be a condition, not ${filter.type.kind === "string" ? "a string" : "an array"}`, filter.span, "compare it: comm == \"bash\""));
       filter = undefined;
@@ -560,8 +562,65 @@ class Resolver {
       this.bag.add(error("filter-type", "this filter is always false: the program would never emit an event or update a map", filter.span, "fix the condition, or remove the program"));
     }
     const updates = (spec.update ?? []).map((u, i) => this.update(u, [...path, "update", i], typer)).filter((u): u is RUpdate => !!u);
+    const actions = spec.action !== undefined ? this.actions(spec.action, [...path, "action"], exitAttach ?? attach, typer) : undefined;
     for (const d of typer.problems) this.bag.add(d);
-    return { fields, filter, updates };
+    return { fields, filter, updates, ...(actions?.length ? { actions } : {}) };
+  }
+
+  /**
+   * `action:` of a network program: its kind's verdicts, each unconditional or on a condition,
+   * in the order written (a YAML map's keys keep theirs).
+   */
+  private actions(spec: NonNullable<ProgramSpec["action"]>, path: SpecPath, attach: AttachPoint, typer: ExprTyper): IrAction[] | undefined {
+    const kind = attachKind(attach);
+    const verdicts = kind.verdicts?.(attach);
+    if (!verdicts) {
+      this.fail("invalid-action", `${kind.owner(attach)} has no verdicts: only network programs (xdp, ...) decide what happens to traffic`, path, "remove 'action:'");
+      return undefined;
+    }
+    const items = Array.isArray(spec) ? spec.map((item, i) => [item, [...path, i]] as const) : [[spec, path] as const];
+    const actions: IrAction[] = [];
+    for (const [item, at] of items) {
+      const entries: Array<[string, string | undefined, SpecPath]> = typeof item === "string"
+        ? [[item, undefined, at]]
+        : Object.entries(item).map(([verdict, condition]) => [verdict, condition, [...at, verdict]]);
+      for (const [verdict, text, where] of entries) {
+        const known = verdicts.actions[verdict];
+        if (!known) {
+          const names = Object.keys(verdicts.actions);
+          this.fail("invalid-action", `'${verdict}' is not a verdict of ${kind.owner(attach)}.${didYouMean(verdict, names)}`, where, `use one of: ${names.join(", ")}`, typeof item === "string" ? "value" : "key");
+          continue;
+        }
+        const condition = text === undefined ? undefined : this.actionCondition(text, where, typer);
+        if (text !== undefined && !condition) continue;
+        if (actions.some((a) => !a.condition)) {
+          this.fail("invalid-action", `'${verdict}' comes after an action without a condition, which always applies: it would never be taken`, where, "put the unconditional action last, or give the earlier one a condition");
+          continue;
+        }
+        actions.push({ verdict, c: known.c, drops: known.drops, ...(condition ? { condition } : {}), span: this.span(where) });
+      }
+    }
+    return actions;
+  }
+
+  /** An action's condition: like an update's `if` (packet fields guarded), and never constant false. */
+  private actionCondition(text: string, path: SpecPath, typer: ExprTyper): IrExpr | undefined {
+    const condition = packetCondition(typer.check(text, path, "condition"));
+    if (!condition) return undefined;
+    if (condition.type.kind === "string" || condition.type.kind === "array") {
+      this.bag.add(error("invalid-action", `an action's condition must be a condition, not ${condition.type.kind === "string" ? "a string" : "an array"}`, condition.span, "compare it: udp.dport == 9"));
+      return undefined;
+    }
+    if (constantOf(condition) === 0n) {
+      this.bag.add(error("invalid-action", "this condition is always false: the action would never be taken", condition.span, "fix the condition, or remove the action"));
+      return undefined;
+    }
+    const string = stringValues(condition).find((v) => v.source.kind !== "param");
+    if (string) {
+      this.bag.add(error("invalid-action", "an action's condition cannot compare strings read at this point", string.span, "compare strings in the program's filter instead"));
+      return undefined;
+    }
+    return condition;
   }
 
   /** The event a program emits (when it captures fields) and the ring buffer it goes to. */
@@ -569,7 +628,7 @@ class Resolver {
     if (fields.length === 0) {
       if (spec.output !== undefined || spec.event !== undefined) {
         this.fail("no-fields", "this program names an event but captures no fields", path, "add 'fields:' with what to capture");
-      } else if (!spec.fields?.length && !spec.update?.length) {
+      } else if (!spec.fields?.length && !spec.update?.length && spec.action === undefined) {
         this.fail("no-effect", "this program captures nothing and updates no map", path, "add 'fields:' to emit events, or 'update:' to fill a map");
       }
       return {};
@@ -822,7 +881,7 @@ class Resolver {
     }
     const op = ops[0]!;
     const span = this.span(path);
-    const condition = spec.if !== undefined ? typer.check(spec.if, [...path, "if"], "if") : undefined;
+    const condition = spec.if !== undefined ? packetCondition(typer.check(spec.if, [...path, "if"], "if")) : undefined;
     if (spec.if !== undefined && (!condition || condition.type.kind === "string" || condition.type.kind === "array")) {
       if (condition) this.bag.add(error("invalid-update", `'if' must be a condition, not ${condition.type.kind === "string" ? "a string" : "an array"}`, condition.span, "compare it: ret < 0"));
       return undefined;
@@ -1006,4 +1065,10 @@ function parseSize(size: number | string, exact: bigint | undefined): bigint | u
   if (typeof size === "number") return exact;
   const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(size)!;
   return BigInt(m[1]!) * units[m[2] ?? "B"]!;
+}
+
+/** A condition that holds only where the packet has the headers its comparisons read (packet.ts). */
+function packetCondition(e: IrExpr | undefined): IrExpr | undefined {
+  if (!e || e.type.kind !== "bool" && e.type.kind !== "int") return e;
+  return guardPresence(e, (x) => sourcesIn(x).filter((s): s is PacketSource => s.kind === "packet"));
 }

@@ -10,6 +10,7 @@ import { attachKind, type ReturnValue } from "./attach/index.js";
 import type { ArgContext, AttachPoint, Builtin, IrParam, PathRoot, ValueSource } from "./ir.js";
 import { defaultFieldType, type TracepointField } from "../kernel/tracefs.js";
 import { didYouMean } from "./suggest.js";
+import { isPacketName, packetNames, packetValue } from "./packet.js";
 import { i64, parseTypeName, sizeOf, typeName, u32, u64, type IntType, type ScalarOrString } from "./types.js";
 
 export const builtins: Record<Builtin, { type: ScalarOrString; description: string }> = {
@@ -89,6 +90,8 @@ export class Scope {
       names.push("retval");
     }
     names.push(...this.params.map((p) => `params.${p.name}`));
+    const access = attachKind(this.attach).packet?.(this.attach);
+    if (access) names.push(...packetNames(access));
     return names;
   }
 
@@ -113,6 +116,10 @@ export class Scope {
       }
       return { source: { kind: "probe", index: this.probe.index }, type: u32, description: "the attach point that fired" };
     }
+    if (isPacketName(path)) {
+      const packet = this.packet(path, span, override);
+      if (packet !== null) return packet;
+    }
     if (path.length === 1 && path[0]! in builtins) {
       const b = builtins[path[0] as Builtin];
       const type = this.overrideType(name, b.type, override, span);
@@ -127,6 +134,30 @@ export class Scope {
     }
     const value = this.argument(this.attach, path, span, override);
     return value === null ? this.unknown(name, span) : value;
+  }
+
+  /**
+   * A packet field (`tcp.dport`), or whether the packet has a header (`tcp`), for kinds that say
+   * how to read their packet; null for other kinds when the name is one of their own arguments.
+   */
+  private packet(path: string[], span: SourceSpan, override?: string): ResolvedValue | undefined | null {
+    const name = path.join(".");
+    const kind = attachKind(this.attach);
+    const access = kind.packet?.(this.attach);
+    if (!access) {
+      const own = [this.attach, ...(this.entry ? [this.entry] : [])].some((a) => argNames(a).includes(name));
+      if (own) return null;
+      this.report("not-a-packet", `'${name}' is a packet field, and ${kind.owner(this.attach)} sees no packet`, span,
+        "packet fields are read by network programs: attach: xdp (and tc, socket, cgroup_skb)");
+      return undefined;
+    }
+    const value = packetValue(path, access);
+    if ("problem" in value) {
+      this.report("not-a-packet", value.problem, span, value.hint);
+      return undefined;
+    }
+    const type = this.overrideType(name, value.type, override, span);
+    return type && { source: value.source, type, description: value.description };
   }
 
   /** Names only the exit half of a pair has; null when `path` is none of them. */

@@ -41,6 +41,8 @@ export interface NativeObject {
   /** Without a target, libbpf attaches the program by its SEC(). */
   attach(program: string, target?: AttachTarget): number;
   detach(link: number): void;
+  /** XDP_ATTACHED_* of the XDP program on interface `ifindex` (0 none, 1 driver, 2 generic, 3 offload, 4 several). */
+  xdpMode(ifindex: number): number;
   programInfo(): NativeProgramInfo[];
   openRingBuffer(map: number, onBatch: NativeBatchCallback, drainIntervalMs: number, stagingBytes: number): NativeRingReader;
   close(): void;

@@ -3,6 +3,7 @@
 import { BpfError, withContext } from "./errors.js";
 import { NativeRawMap, type RawMap } from "./map.js";
 import { native, type NativeMapInfo, type NativeObject } from "./native.js";
+import { interfaceIndex, xdpModeName, type XdpMode } from "./interfaces.js";
 import { pinDirectory, preparePins } from "./pins.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
 
@@ -16,6 +17,8 @@ export type AttachTarget =
   | { kind: "raw_tracepoint"; name: string }
   /** fentry, fexit, tp_btf: the target is the program's BTF attach id, set at open from its section. */
   | { kind: "trace" }
+  /** An interface's XDP hook: the loader's `interface` option names it, the runtime finds its index. */
+  | { kind: "xdp"; ifindex?: number }
   /** sk_msg: the program runs for the sockets of this sockmap or sockhash (BPF_SK_MSG_VERDICT), detached at close. */
   | { kind: "sk_msg"; map: string };
 
@@ -26,6 +29,7 @@ function attachText(t: AttachTarget): string | undefined {
     case "kprobe": return `${t.retprobe ? "kretprobe" : "kprobe"}/${t.function}`;
     case "raw_tracepoint": return `raw_tracepoint/${t.name}`;
     case "trace": return undefined;
+    case "xdp": return t.ifindex !== undefined ? `xdp on interface ${t.ifindex}` : "xdp";
     case "sk_msg": return `sk_msg/${t.map}`;
   }
 }
@@ -64,6 +68,17 @@ export interface LoadOptions {
   stagingBytes?: number;
   /** Default true. */
   attach?: boolean;
+  /** The network interface XDP programs attach to (by name, e.g. "eth0"): required when the object has one. */
+  interface?: string;
+}
+
+/** Where a network program was attached, and how. */
+export interface InterfaceAttachment {
+  program: string;
+  interface: string;
+  ifindex: number;
+  /** How the kernel runs it: in the driver, or generic (after the skb is built: slower, works everywhere). */
+  mode: XdpMode;
 }
 
 export interface ProgramInfo {
@@ -82,6 +97,8 @@ export interface LoadedObject extends Disposable {
   map(name: string): RawMap;
   ringBuffer<E>(mapName: string, decode: RecordDecoder<E>, options?: { highWaterMark?: number }): EventStream<E>;
   programInfo(): ProgramInfo[];
+  /** The interfaces its programs are attached to (XDP), with the mode the kernel chose. */
+  readonly interfaces: readonly InterfaceAttachment[];
   /** Idempotent; detaches links, stops readers, closes fds. */
   close(): void;
   [Symbol.dispose](): void;
@@ -130,9 +147,32 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   }
 }
 
+/**
+ * The programs' attach targets with what the loader's options fill in (an XDP program's
+ * interface), checked before anything is loaded: a missing or unknown interface is the caller's
+ * mistake (TypeError, RangeError), named with the interfaces there are.
+ */
+function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefinition["programs"] {
+  const what = `loadObject(${def.name})`;
+  const name = options.interface;
+  if (name !== undefined && (typeof name !== "string" || !/^[^/\s]{1,15}$/.test(name) || name === "." || name === "..")) {
+    throw new TypeError(`${what}: interface must be an interface name (at most 15 characters, no '/'), got ${JSON.stringify(name)}`);
+  }
+  return def.programs.map((p) => {
+    if (p.attach?.kind !== "xdp") return p;
+    if (name === undefined) {
+      if (options.attach === false) return p;
+      throw new TypeError(`${what}: program '${p.name}' attaches to a network interface: name it with { interface: "eth0" } (probegen run --interface NAME; probegen list interfaces)`);
+    }
+    return { ...p, attach: { kind: "xdp", ifindex: interfaceIndex(name, what) } };
+  });
+}
+
 /** load + attach. Throws BpfError with the trimmed verifier log on load failure. */
 export async function loadObject(def: ObjectDefinition, options: LoadOptions = {}): Promise<LoadedObject> {
   checkOptions(def, options);
+  def = { ...def, programs: attachTargets(def, options) };
+  const interfaces: InterfaceAttachment[] = [];
   const context = {
     object: def.name,
     source: def.source,
@@ -160,6 +200,9 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
       for (const p of programs) {
         try {
           obj.attach(p.name, p.attach);
+          if (p.attach?.kind === "xdp" && p.attach.ifindex !== undefined) {
+            interfaces.push({ program: p.name, interface: options.interface!, ifindex: p.attach.ifindex, mode: xdpModeName(obj.xdpMode(p.attach.ifindex)) });
+          }
         } catch (err) {
           throw withContext(err, { ...context, attach: (p.attach && attachText(p.attach)) ?? sections.get(p.name) });
         }
@@ -169,7 +212,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     obj.close();
     throw withContext(mapCreationFailure(err, def, options), context);
   }
-  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 });
+  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 }, interfaces);
 }
 
 /**
@@ -200,7 +243,7 @@ class LoadedBpfObject implements LoadedObject {
   readonly #streams = new Set<EventStream<unknown>>();
   readonly #reader: ReaderOptions;
 
-  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions) {
+  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions, readonly interfaces: readonly InterfaceAttachment[] = []) {
     this.name = def.name;
     this.#obj = obj;
     this.#infos = obj.maps();

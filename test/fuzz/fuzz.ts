@@ -184,7 +184,9 @@ async function runCase(index: number, made: FuzzCase, specPath: string, outDir: 
     ((o?: object) => Promise<{ close(): void }>) | undefined;
   if (!load) return done("loader does not import", "no load function exported");
   try {
-    const probe = await load({});
+    // Network programs are loaded (the verifier runs) but not attached: a fuzzed drop on a real interface would cut traffic.
+    const network = built!.probe!.programs.some((p) => p.attach.kind === "xdp");
+    const probe = await load(network ? { attach: false } : {});
     probe.close();
     return done("built and loaded");
   } catch (e) {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
-import { hostileNames, interestingNumbers, plainNames, randomAttach, randomExpr, valueNames } from "./pools.js";
+import { hostileNames, interestingNumbers, plainNames, randomAction, randomAttach, randomExpr, valueNames } from "./pools.js";
 import type { Random } from "./random.js";
 
 type Schema = Record<string, unknown> & { $ref?: string; type?: string | string[]; properties?: Record<string, Schema> };
@@ -21,6 +21,7 @@ const domain: Record<string, (r: Random) => unknown> = {
   from: (r) => r.pick(valueNames),
   name: (r) => (r.chance(0.5) ? r.pick(hostileNames) : r.pick(plainNames)),
   count: (r) => r.pick([1, 4, 20, 128, 129, 0]),
+  action: (r) => randomAction(r),
 };
 
 export class SchemaGenerator {

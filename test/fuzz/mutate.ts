@@ -3,7 +3,7 @@
  * what it did, so a failing case says how it was made.
  */
 import { stringify } from "yaml";
-import { deepExpr, hostileNames, interestingNumbers, interestingStrings, keyTypes, messageNames, plainNames, randomAttach, randomExpr, stringParamDefaults, stringParamFilters, stringParamTypes, valueNames } from "./pools.js";
+import { deepExpr, packetNames, randomAction, hostileNames, interestingNumbers, interestingStrings, keyTypes, messageNames, plainNames, randomAttach, randomExpr, stringParamDefaults, stringParamFilters, stringParamTypes, valueNames } from "./pools.js";
 import type { Random } from "./random.js";
 
 type Node = Record<string, unknown> | unknown[];
@@ -126,6 +126,26 @@ export const specMutations: Record<string, SpecMutation> = {
     const ps = programs(spec);
     (spec.programs as unknown[]).push(structuredClone(r.pick(ps.length ? ps : [{ attach: "tracepoint/syscalls/sys_enter_openat" }])));
     return "program copied";
+  },
+  addAction(r, spec) {
+    const p = someProgram(r, spec);
+    p.action = randomAction(r);
+    return `action ${JSON.stringify(p.action)?.slice(0, 60)}`;
+  },
+  xdpProgram(r, spec) {
+    // A network program reading packet fields: in its fields, its filter, a map key, its actions.
+    const fields = Array.from({ length: r.int(1, 4) }, () => r.pick(packetNames()));
+    const program: Spec = { attach: "xdp", fields };
+    if (r.chance(0.5)) program.filter = r.chance(0.5) ? `${r.pick(packetNames())} ${r.pick(["==", "!=", "<", "&"])} ${r.pick(["9", "0", "6", '"10.0.0.1"'])}` : randomExpr(r, 2);
+    if (r.chance(0.5)) {
+      const m = maps(spec);
+      m.by_packet = { type: "hash", key: r.pick(["u16", "u32", "u8", "u8[16]", { port: "u16", proto: "u8" }]), value: "u64", max_entries: 64 };
+      const key = isNode(m.by_packet.key) ? { port: r.pick(packetNames()), proto: r.pick(packetNames()) } : r.pick(packetNames());
+      program.update = [{ map: "by_packet", key, count: true, ...(r.chance(0.5) ? { if: r.pick(packetNames()) } : {}) }];
+    }
+    if (r.chance(0.6)) program.action = randomAction(r);
+    (spec.programs as unknown[]).push(program);
+    return `xdp program ${JSON.stringify(program).slice(0, 80)}`;
   },
   deepExpression(r, spec) {
     const n = r.pick([50, 200, 300, 1000, 20000]);

@@ -7,7 +7,7 @@ export const attachPoints = [
   "tracepoint/sched/sched_wakeup", "tracepoint/raw_syscalls/sys_enter", "tracepoint/raw_syscalls/sys_exit",
   "tracepoint/sock/inet_sock_set_state", "tracepoint/syscalls/sys_enter_opnat", "tracepoint/nope/nope",
   "kprobe/do_sys_openat2", "kretprobe/do_sys_openat2", "fentry/do_sys_openat2", "fexit/do_sys_openat2",
-  "tp_btf/sched_process_exec", "kprobe/no_such_function_x", "sk_msg/socks", "sk_msg/nope",
+  "tp_btf/sched_process_exec", "kprobe/no_such_function_x", "xdp", "xdp", "xdp/eth0", "sk_msg/socks", "sk_msg/nope",
 ] as const;
 
 /**
@@ -44,10 +44,31 @@ export const valueNames = [
   "args.saddr", "args.saddr_v6", "args.sport", "args.newstate", "args.id", "args.next_pid", "args.prev_comm",
   "params.p", "params.target_pid", "arg0", "arg1", "retval", "task.real_parent.tgid", "task.comm", "nope", "probe",
   "argv", "args.envp", "params.s", "msg.size", "msg.remote_port", "msg.local_ip4", "msg.nope",
+  ...packetNames(),
 ] as const;
 
+/** Packet fields and header presence (network programs), and a few that are not. */
+export function packetNames(): string[] {
+  return [
+    "eth.proto", "eth.vlan", "ip.saddr", "ip.daddr", "ip.proto", "ip.ttl", "ip6.saddr", "ip6.daddr", "ip6.next", "tcp.sport",
+    "tcp.dport", "tcp.flags", "udp.sport", "udp.dport", "icmp.type", "icmp6.type", "pkt.len", "pkt.ifindex", "pkt.proto",
+    "tcp", "udp", "ip", "ip6", "icmp", "eth", "tcp.nope", "ip.saddr.x",
+  ];
+}
+
+/** `action:` values: verdicts (some not of any kind), conditional ones, lists of both. */
+export function randomAction(r: Random): unknown {
+  const verdict = () => r.pick(["drop", "pass", "tx", "aborted", "redirect", "dorp", "DROP", ""]);
+  const conditional = () => ({ [verdict()]: r.chance(0.8) ? randomExpr(r, 2) : r.pick(['udp.dport == 9', 'ip.saddr == "10.0.0.1"', 'ip.saddr == "1.2.3"', "tcp.flags & 2", "0", "comm == \"x\""]) });
+  switch (r.int(0, 2)) {
+    case 0: return verdict();
+    case 1: return conditional();
+    default: return Array.from({ length: r.int(1, 3) }, () => (r.chance(0.3) ? verdict() : conditional()));
+  }
+}
+
 /** What an sk_msg program reads of a message, and names it does not have. */
-export const messageNames = ["msg.size", "msg.family", "msg.local_ip4", "msg.remote_ip4", "msg.local_port", "msg.remote_port", "msg.sise", "msg", "pid", "comm", "args.filename", "retval"] as const;
+export const messageNames = ["msg.size", "msg.family", "msg.local_ip4", "msg.remote_ip4", "msg.local_ip6", "msg.local_port", "msg.remote_port", "msg.sise", "msg", "pid", "comm", "args.filename", "retval", "ip.saddr"] as const;
 
 /** String parameters: their types (some too big), defaults (some too long, one with a NUL) and the filters that compare them. */
 export const stringParamTypes = ["string[1]", "string[2]", "string[16]", "string[64]", "string[256]", "string[257]"] as const;
@@ -77,7 +98,7 @@ export const keyTypes: unknown[] = [
 const binaryOps = ["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=", "&&", "||"];
 const unaryOps = ["!", "-", "~"];
 const literals = ["0", "1", "-1", "64", "65", "4096", "2147483648", "4294967296", "18446744073709551615", "18446744073709551616",
-  "1e21", '"abc"', '"a\\"b"', "'x'", "true", '""', '"bash"'];
+  "1e21", '"abc"', '"a\\"b"', "'x'", "true", '""', '"bash"', '"10.0.0.1"', '"10.0.0.256"'];
 
 /** A random expression, `depth` levels at most; with `maps`, some of its values read them. */
 export function randomExpr(r: Random, depth = 3, maps: readonly string[] = []): string {

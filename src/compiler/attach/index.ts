@@ -11,9 +11,10 @@ import { rawTracepoint } from "./raw-tracepoint.js";
 import { skMsg } from "./sk-msg.js";
 import { tpBtf } from "./tp-btf.js";
 import { tracepoint } from "./tracepoint.js";
+import { xdp } from "./xdp.js";
 import { closest } from "../suggest.js";
 
-export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, skMsg] as const;
+export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, skMsg] as const;
 
 type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 
@@ -37,7 +38,7 @@ function kindOf(text: string, ctx: AttachContext): { kind: AttachKind<AttachPoin
   if (!kind) {
     return ctx.fail("unknown-attach", `probegen cannot attach to '${text}'`, `use one of: ${attachKinds.map((k) => `${k.prefixes[0]}/...`).join(", ")}`);
   }
-  return { kind: kind as AttachKind<AttachPoint>, target: text.slice(slash + 1) };
+  return { kind: kind as AttachKind<AttachPoint>, target: slash < 0 ? "" : text.slice(slash + 1) };
 }
 
 /** `kprobe/do_sys_openat2`, `tracepoint/syscalls/sys_enter_openat`, ... checked against the kernel. */

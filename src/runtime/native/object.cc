@@ -47,6 +47,7 @@ Napi::Function BpfObject::Define(Napi::Env env) {
                          InstanceMethod<&BpfObject::LoadAsync>("loadAsync"),
                          InstanceMethod<&BpfObject::Attach>("attach"),
                          InstanceMethod<&BpfObject::Detach>("detach"),
+                         InstanceMethod<&BpfObject::XdpMode>("xdpMode"),
                          InstanceMethod<&BpfObject::ProgramInfo>("programInfo"),
                          InstanceMethod<&BpfObject::OpenRingBuffer>("openRingBuffer"),
                          InstanceMethod<&BpfObject::Close>("close"),
@@ -313,6 +314,14 @@ static bpf_link* AttachTo(Napi::Env env, bpf_program* p, const Napi::Object& tar
     *where = bpf_program__section_name(p);
     return bpf_program__attach_trace(p);
   }
+  if (kind == "xdp") {
+    Napi::Value v = target.Get("ifindex");
+    if (!v.IsNumber()) throw Napi::TypeError::New(env, "attach target: 'ifindex' must be a number");
+    int ifindex = v.As<Napi::Number>().Int32Value();
+    *where = "xdp on interface index " + std::to_string(ifindex);
+    // A bpf_link: the kernel picks driver mode where the driver has it, generic (skb) mode otherwise.
+    return bpf_program__attach_xdp(p, ifindex);
+  }
   throw Napi::TypeError::New(env, "attach target: unknown kind '" + kind + "'");
 }
 
@@ -364,6 +373,17 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   }
   links_.push_back(link);
   return Napi::Number::New(env, links_.size() - 1);
+}
+
+// xdpMode(ifindex) -> XDP_ATTACHED_* of the program on the interface (0: none), as the kernel reports it.
+Napi::Value BpfObject::XdpMode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "xdpMode: ifindex must be a number");
+  int ifindex = info[0].As<Napi::Number>().Int32Value();
+  LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+  int err = bpf_xdp_query(ifindex, 0, &opts);
+  if (err) ThrowBpf(env, "xdp.query", -err, "cannot query the XDP program of interface index " + std::to_string(ifindex));
+  return Napi::Number::New(env, opts.attach_mode);
 }
 
 Napi::Value BpfObject::Detach(const Napi::CallbackInfo& info) {

@@ -33,6 +33,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   friend class LoadWorker;
   Napi::Value Attach(const Napi::CallbackInfo& info);
   Napi::Value Detach(const Napi::CallbackInfo& info);
+  Napi::Value XdpMode(const Napi::CallbackInfo& info);
   Napi::Value ProgramInfo(const Napi::CallbackInfo& info);
   Napi::Value OpenRingBuffer(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
