@@ -89,3 +89,17 @@ describe("sk_msg/MAP", () => {
     expect(errors(spec("  - attach: tracepoint/syscalls/sys_enter_openat\n    fields: [msg.size]\n"))[0]).toMatch(/'msg\.size' is not a value of tracepoint syscalls\/sys_enter_openat/);
   });
 });
+
+describe("sk_msg verdicts (action:)", () => {
+  it("drops on a condition, passes otherwise", () => {
+    const { probe, diagnostics } = frontEnd(counting("sk_msg/socks", "    action: { drop: msg.remote_port == 9 }\n"));
+    expect(diagnostics).toEqual([]);
+    const c = emitC(probe!, "t.bpf.c");
+    expect(c).toContain("SK_DROP");
+    expect(c).toMatch(/return SK_PASS;\n}\n/);
+  });
+
+  it("knows only pass and drop", () => {
+    expect(frontEnd(counting("sk_msg/socks", "    action: tx\n")).diagnostics.map((d) => [d.message, d.hint])).toEqual([["'tx' is not a verdict of an sk_msg program.", "use one of: pass, drop"]]);
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * sk_msg on the running kernel: a node TCP server and client on loopback, the client's socket
  * added to the spec's sockmap from TypeScript; every message the client writes runs the
- * program, which counts messages and bytes per port pair and emits an event per message.
+ * program, which counts messages and bytes per port pair, emits an event per message, and drops
+ * those of 13 bytes (the spec's action).
  * Everything (sockets, the probe) is closed even when an assertion fails.
  */
 import { closeSync, mkdirSync, openSync } from "node:fs";
@@ -136,6 +137,23 @@ describe.skipIf(!support.ok)("sk_msg/socks on the running kernel", () => {
     await waitFor(() => received().length === 9 && events.length === 1, 3000, "the message and its event");
     const remotePort = (server.address() as { port: number }).port;
     expect(events[0]).toMatchObject({ size: 9, family: 10, localIp6: "::1", remoteIp6: "::1", localPort: client.localPort, remotePort });
+  });
+
+  it("applies the spec's verdict: a 13-byte message is dropped (counted first), the sender's write fails with EACCES, the receiver never sees it", async () => {
+    const { server, client, received } = await connection();
+    const probe = await load!();
+    open.push({ close: () => probe[Symbol.dispose]() });
+    probe.maps.socks.add(1, client);
+    // Node destroys the client when its write fails: its ports are read first.
+    const pair = { localPort: client.localPort!, remotePort: (server.address() as { port: number }).port };
+    expect(await send(client, "passes")).toBeUndefined();
+    await waitFor(() => received().toString() === "passes", 3000, "the first message at the receiver");
+    const dropped = await send(client, "thirteen byte");
+    expect((dropped as NodeJS.ErrnoException | undefined)?.code).toBe("EACCES");
+    await new Promise((r) => setTimeout(r, 50)); // the dropped message would have arrived by now
+    expect(received().toString()).toBe("passes");
+    expect(probe.maps.messages.get(pair)).toBe(2n);
+    expect(probe.maps.bytes.get(pair)).toBe(BigInt("passes".length + "thirteen byte".length));
   });
 
   it("sees only the sockets in the map: after delete, the client's messages pass unseen", async () => {
