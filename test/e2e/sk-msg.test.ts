@@ -156,6 +156,15 @@ describe.skipIf(!support.ok)("sk_msg/socks on the running kernel", () => {
     expect(probe.maps.bytes.get(pair)).toBe(BigInt("passes".length + "thirteen byte".length));
   });
 
+  it("is detached when the probe closes: a 13-byte message then goes through", async () => {
+    const { client, received } = await connection();
+    const probe = await load!();
+    probe.maps.socks.add(2, client);
+    probe[Symbol.dispose]();
+    expect(await send(client, "thirteen byte")).toBeUndefined();
+    await waitFor(() => received().toString() === "thirteen byte", 3000, "the message at the receiver");
+  });
+
   it("sees only the sockets in the map: after delete, the client's messages pass unseen", async () => {
     const { client, received } = await connection();
     const probe = await load!();

@@ -248,6 +248,7 @@ export const specMutations: Record<string, SpecMutation> = {
       p.update = [{ map: "per_port", key: r.pick(messageNames), ...(r.chance(0.5) ? { count: true } : { sum: "msg.size" }) }];
     }
     if (r.chance(0.3)) p.filter = `${r.pick(messageNames)} ${r.pick([">", "==", "!="])} ${r.pick(["0", "80", "65536", "\"x\""])}`;
+    if (r.chance(0.4)) p.action = r.chance(0.5) ? { drop: `${r.pick(messageNames)} == ${r.pick(["13", "80", "0"])}` } : randomAction(r);
     return `sk_msg ${p.attach} (${type ?? "undeclared"} ${name}) reading ${read}`;
   },
   changeAttach(r, spec) {

@@ -66,6 +66,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     int prog;
     int map;
     bpf_attach_type type;
+    bpf_map* socks;  // the sockmap or sockhash: emptied at detach
   };
   std::vector<MapAttachment> mapAttachments_;
   void DetachFromMaps();
