@@ -407,7 +407,8 @@ class Resolver {
       if (!matches) failed = true;
       for (const match of matches ?? []) {
         const point = resolveAttach(match, ctx);
-        if (point) points.set(sectionOf(point), point);
+        // Sections name most points; the title tells apart those that share one (sk_msg/a, sk_msg/b).
+        if (point) points.set(`${sectionOf(point)}\0${attachKind(point).title(point)}`, point);
         else failed = true;
       }
     }

@@ -1,5 +1,6 @@
 /** sk_msg and socket maps in the compiler: the maps, the program's C, and the errors a user meets. */
 import { describe, expect, it } from "vitest";
+import { attachKind } from "../../src/compiler/attach/index.js";
 import { emitC } from "../../src/compiler/emit-c.js";
 import { frontEnd, located } from "../helpers/compile.js";
 
@@ -74,6 +75,14 @@ describe("sk_msg/MAP", () => {
     expect(hints(counting("sk_msg/nomap"))).toEqual(["socket maps of this spec: socks, by_peer"]);
     expect(errors(counting("sk_msg/per_port"))).toEqual(["probes/test.yaml:7:13: sk_msg programs run for the sockets of a sockmap or sockhash, and 'per_port' is a hash map"]);
     expect(hints(counting("sk_msg/socks", "").replace(/ {2}socks: .*\n {2}by_peer: .*\n/, ""))).toEqual(["declare one: maps: { socks: { type: sockmap } }"]);
+  });
+
+  it("a list of socket maps is one program per map", () => {
+    const { probe, diagnostics } = frontEnd(spec("  - attach: [sk_msg/socks, sk_msg/by_peer]\n    fields: [msg.size]\n"));
+    expect(diagnostics).toEqual([]);
+    expect(probe!.programs.map((p) => [p.name, attachKind(p.attach).runtime(p.attach)])).toEqual([
+      ["by_peer_msg", { kind: "sk_msg", map: "by_peer" }], ["socks_msg", { kind: "sk_msg", map: "socks" }],
+    ]);
   });
 
   it("is one program per map: the kernel keeps one", () => {
