@@ -85,6 +85,13 @@ describe("sk_msg/MAP", () => {
     ]);
   });
 
+  it("a glob matches the spec's socket maps", () => {
+    const { probe, diagnostics } = frontEnd(spec("  - attach: sk_msg/*\n    event: message\n    fields: [msg.size]\n"));
+    expect(diagnostics).toEqual([]);
+    expect(probe!.programs.map((p) => p.name)).toEqual(["by_peer_msg", "socks_msg"]);
+    expect(errors(spec("  - attach: sk_msg/per*\n    fields: [msg.size]\n"))).toEqual(["probes/test.yaml:7:13: 'sk_msg/per*' matches no sockmap or sockhash of this spec."]);
+  });
+
   it("is one program per map: the kernel keeps one", () => {
     const two = spec("  - attach: sk_msg/socks\n    fields: [msg.size]\n  - attach: sk_msg/socks\n    name: again\n    fields: [msg.size]\n  - attach: sk_msg/by_peer\n    fields: [msg.size]\n");
     expect(errors(two)).toEqual(["probes/test.yaml:9:5: programs 'socks_msg' and 'again' are both the sk_msg for the sockets of socks, and the kernel keeps one: the second would replace the first"]);

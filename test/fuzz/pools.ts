@@ -19,7 +19,7 @@ export const attachPatterns: ReadonlyArray<string | string[]> = [
   "tracepoint/syscalls/sys_enter_open*", "tracepoint/sched/sched_wak*", "tracepoint/syscalls/sys_enter_?ead", "kprobe/do_sys_open*",
   "tracepoint/syscalls/sys_enter_nope*", "tracepoint/sched/sched_process_{exec,exit", "tracepoint/sched/sched_process_{exec,nope}",
   ["tracepoint/syscalls/sys_enter_read", "tracepoint/syscalls/sys_enter_write"], ["tracepoint/sched/sched_process_exec", "tracepoint/sched/sched_process_e*"],
-  ["tracepoint/syscalls/sys_enter_openat", "kprobe/do_sys_openat2"],
+  ["tracepoint/syscalls/sys_enter_openat", "kprobe/do_sys_openat2"], "sk_msg/*", ["sk_msg/socks", "sk_msg/socks"],
 ];
 
 /** An attach point, or now and then a pattern or a list of them. */

@@ -55,7 +55,13 @@ function socketMaps(ctx: AttachContext): string[] {
 export const skMsg: AttachKind<SkMsgPoint> = {
   prefixes: ["sk_msg"],
   targetNoun: "sockmap or sockhash of this spec",
-  candidates: socketMaps,
+  candidates(ctx) {
+    if (!ctx.declaredMaps) {
+      return ctx.fail("no-candidates", "sk_msg programs attach to a sockmap or sockhash their spec declares: the kernel has none to list",
+        "declare one under maps: (type: sockmap) and write attach: sk_msg/NAME");
+    }
+    return socketMaps(ctx);
+  },
   resolve(map, ctx) {
     const declared = ctx.declaredMaps?.();
     if (!declared) return { kind: "sk_msg", map }; // no spec to check it against (probegen list)
