@@ -58,6 +58,9 @@ function rawScalar(source: ValueSource): string {
     }
     case "stashed": return `${locals.stash}->${source.member}`;
     case "probe": return `${source.index}`;
+    case "context":
+      if (!("c" in source.field)) throw new Error(`${source.field.name} is not a number`);
+      return source.field.c;
     case "packet": return packetLocal(source);
     case "lookup": return lookupLocal(source.lookup, source.read);
   }
@@ -145,6 +148,11 @@ export function readArray(source: ValueSource, dst: string, size: number): strin
     case "tracepoint-field": return `bpf_probe_read_kernel(${dst}, ${size}, ctx->${source.field.name});`;
     case "path": return `BPF_CORE_READ_INTO(&${dst}, ${coreArgs(source)});`;
     case "stashed": return copyBytes(dst, `${locals.stash}->${source.member}`, size);
+    case "context": {
+      // Context members are loaded a word at a time (the verifier refuses copies out of ctx).
+      if (!("words" in source.field)) throw new Error(`${source.field.name} is not an array`);
+      return `{ __u32 pg_words[${source.field.words.length}] = { ${source.field.words.join(", ")} }; ${copyBytes(dst, "pg_words", size)} }`;
+    }
     case "packet": return copyBytes(dst, packetLocal(source), size);
     default: throw new Error(`${source.kind} is not an array`);
   }

@@ -50,8 +50,10 @@ export function automaticDecoder(source: ValueSource, type: ScalarOrString): IrD
     const bytes = type.kind === "int" ? type.size : type.kind === "array" ? sizeOf(type) : 0;
     return address && bytes === (address === "ipv4" ? 4 : 16) ? { kind: address } : undefined;
   }
-  if (type.kind !== "int") return undefined;
   const inner = source.kind === "stashed" ? source.inner : source;
+  // A context field's own (an address), unless `type:` reads it as something else.
+  if (inner.kind === "context" && inner.field.decode) return typeName(type) === typeName(inner.field.type) ? { kind: inner.field.decode } : undefined;
+  if (type.kind !== "int") return undefined;
   if ((inner.kind === "kprobe-arg" || inner.kind === "path") && inner.enum) return enumDecoder(inner.enum, inner);
   if (inner.kind !== "tracepoint-field") return undefined;
   const printed = inner.field.printed;

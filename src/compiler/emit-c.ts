@@ -35,6 +35,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     source: pathInComment(probe.source, "c"),
     license: cStringLiteral(probe.license),
     usesPtRegs: usesPtRegs(probe),
+    usesEndian: probe.programs.some((p) => programContext(p).endian),
     kernelTypes: kernelTypes(probe),
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),
     contexts: contextStructs(probe),
@@ -142,6 +143,7 @@ const mapTypes: Record<IrMap["kind"], string> = {
   ringbuf: "BPF_MAP_TYPE_RINGBUF", hash: "BPF_MAP_TYPE_HASH", lru_hash: "BPF_MAP_TYPE_LRU_HASH",
   percpu_hash: "BPF_MAP_TYPE_PERCPU_HASH", lru_percpu_hash: "BPF_MAP_TYPE_LRU_PERCPU_HASH",
   array: "BPF_MAP_TYPE_ARRAY", percpu_array: "BPF_MAP_TYPE_PERCPU_ARRAY",
+  sockmap: "BPF_MAP_TYPE_SOCKMAP", sockhash: "BPF_MAP_TYPE_SOCKHASH",
 };
 
 /** The C spelling of a map's key or value type. */

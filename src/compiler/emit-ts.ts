@@ -4,7 +4,7 @@
  */
 import type { CodeBlockWriter, Project as ProjectType, SourceFile, StatementStructures, WriterFunction } from "ts-morph";
 import { attachKind } from "./attach/index.js";
-import { isKeyed, mapTypeSize, type IrEvent, type IrKeyedMap, type IrMap, type IrMapType, type IrProbe } from "./ir.js";
+import { isKeyed, isSocketMap, mapTypeSize, type IrEvent, type IrKeyedMap, type IrMap, type IrMapType, type IrProbe } from "./ir.js";
 import { cNames, tsNames, type MapTsNames } from "./names.js";
 import { ringRecordSize, type StructLayout } from "./layout.js";
 import { pathInComment, tsDocText, tsStringLiteral } from "./escape.js";
@@ -35,7 +35,7 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
-const runtimeValues = ["loadObject", "TypedMap", "MapValue", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "MapValue", "SockMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable"] as const;
 const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition", "SocketLike", "SocketAttachment"] as const;
 
 class RuntimeImports {
@@ -276,10 +276,12 @@ function mapsInterface({ probe, Kind, rt, typedMaps, tables }: Emit): Statement 
     properties: typedMaps.map((x) => ({
       name: x.tsName,
       isReadonly: true,
-      type: x.keyless
-        ? `${rt.value("MapValue")}<${mapValueTsType(x, rt, tables)}${x.kind.includes("hash") ? " | undefined" : ""}>`
-        : `${rt.value("TypedMap")}<${mapTsType(x.key, rt, tables)}, ${mapValueTsType(x, rt, tables)}>`,
-      docs: docs(x.description ?? (x.keyless ? `Map '${x.name}' (one value${isPerCpu(x) ? " per CPU" : ""}${x.kind.includes("hash") ? ", none until a program stores one" : ""}).` : `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`)),
+      type: isSocketMap(x.kind)
+        ? `${rt.value("SockMap")}<${mapTsType(x.key, rt, tables)}>`
+        : x.keyless
+          ? `${rt.value("MapValue")}<${mapValueTsType(x, rt, tables)}${x.kind.includes("hash") ? " | undefined" : ""}>`
+          : `${rt.value("TypedMap")}<${mapTsType(x.key, rt, tables)}, ${mapValueTsType(x, rt, tables)}>`,
+      docs: docs(x.description ?? (isSocketMap(x.kind) ? `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} sockets): add(key, socket) puts a socket in, reads give socket cookies.` : x.keyless ? `Map '${x.name}' (one value${isPerCpu(x) ? " per CPU" : ""}${x.kind.includes("hash") ? ", none until a program stores one" : ""}).` : `Map '${x.name}' (${x.kind}, at most ${x.maxEntries} entries).`)),
     })),
   };
 }
@@ -378,7 +380,8 @@ function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMa
     w.write(`const maps: ${probe.ts.maps} = `).inlineBlock(() => {
       for (const x of typedMaps) {
         const map = `new ${rt.value("TypedMap")}(object.map(${JSON.stringify(x.name)}), ${codecName(x, "key")}, ${codecName(x, "value")})`;
-        w.writeLine(`${x.tsName}: ${x.keyless ? `new ${rt.value("MapValue")}(${map})` : map},`);
+        const wrapped = isSocketMap(x.kind) ? `new ${rt.value("SockMap")}(${map})` : x.keyless ? `new ${rt.value("MapValue")}(${map})` : map;
+        w.writeLine(`${x.tsName}: ${wrapped},`);
       }
     }).write(";").newLine();
     w.write("return ").inlineBlock(() => {

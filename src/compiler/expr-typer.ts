@@ -4,7 +4,7 @@
  */
 import { error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { FilterSyntaxError, parseFilter, type FilterAst } from "./filter.js";
-import { sourceKey, sourceName, type IrComposite, type IrExpr, type IrField, type IrLookup, type IrMap, type IrStructMember, type LookupRead } from "./ir.js";
+import { isSocketMap, sourceKey, sourceName, type IrComposite, type IrExpr, type IrField, type IrLookup, type IrMap, type IrStructMember, type LookupRead } from "./ir.js";
 import { didYouMean } from "./suggest.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
@@ -161,6 +161,9 @@ class Visitor {
     }
     if (map.kind === "ringbuf") {
       return this.problem(`'${name}' is a ring buffer: programs send it events, and it has no values to read`, mapSpan, "read a hash or array map: MAP[KEY]");
+    }
+    if (isSocketMap(map.kind)) {
+      return this.problem(`'${name}' is a ${map.kind}: it holds sockets, which programs do not read`, mapSpan, "read a hash or array map: MAP[KEY]");
     }
     if (!map.key || !map.value) return undefined; // the declaration has its error already
     const members = map.key.kind === "struct" ? map.key.struct.members : undefined;

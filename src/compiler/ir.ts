@@ -12,6 +12,7 @@ import { sizeOf, typeName, type BoolType, type IntType, type ScalarOrString, typ
 
 import type { Capture, PathStep } from "../kernel/btf/index.js";
 import type { BtfRead, EnumValues } from "./btf-values.js";
+import type { ContextField } from "./attach/kind.js";
 import type { IrDecoder } from "./decode.js";
 import { packetSourceKey, packetSourceName, type PacketRead } from "./packet.js";
 
@@ -47,6 +48,8 @@ export type ValueSource =
   | { kind: "stashed"; inner: ValueSource; member: string }
   /** Which attach point fired: a constant of each program, its index in `IrProbe.attachPoints` (TS reads it as the name through the AttachPoint table). */
   | { kind: "probe"; index: number }
+  /** A member of the program's context struct, read as its attach kind says (sk_msg's `msg.size`). */
+  | { kind: "context"; field: ContextField }
   /** A map read in an expression: its value (0 when the key is absent), a member of it, or whether the key is there. */
   | { kind: "lookup"; lookup: IrLookup; read: LookupRead }
   /** A packet field, or whether the packet has a header (network programs; packet.ts). */
@@ -233,7 +236,12 @@ export type IrUpdate<L extends Layout = StructLayout> =
 
 export type Histogram = { kind: "log2"; slots: number } | { kind: "linear"; min: number; max: number; step: number; slots: number };
 
-export type MapKind = "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
+export type MapKind = "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array" | "sockmap" | "sockhash";
+
+/** A map of sockets (sk_msg programs run for its sockets): TS adds them; reads give socket cookies. */
+export function isSocketMap(kind: MapKind): kind is "sockmap" | "sockhash" {
+  return kind === "sockmap" || kind === "sockhash";
+}
 
 export type IrHistogram = Histogram & { cName: string };
 
@@ -445,6 +453,7 @@ export function sourceName(s: ValueSource): string {
     case "lookup": return s.read.kind === "found" ? `${s.lookup.text} (found)` : s.read.kind === "member" ? `${s.lookup.text}.${s.read.member.name}` : s.lookup.text;
     case "path": return [s.root.kind === "task" ? "task" : `arg${s.root.index}`, ...s.steps.map((x) => x.name)].join(".");
     case "probe": return "probe";
+    case "context": return s.field.name;
     case "packet": return packetSourceName(s);
   }
 }
@@ -464,5 +473,6 @@ export function sourceKey(s: ValueSource): string {
     case "probe": return `probe:${s.index}`;
     case "packet": return packetSourceKey(s);
     case "lookup": return `lookup:${s.lookup.local}:${s.read.kind === "member" ? s.read.member.name : s.read.kind}`;
+    case "context": return `context:${s.field.name}`;
   }
 }

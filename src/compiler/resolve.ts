@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { DiagnosticBag, DiagnosticError, error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { ExprTyper, type MapReader } from "./expr-typer.js";
-import { sourcesIn, stringValues, type AttachPoint, type IrAction, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
+import { sourcesIn, stringValues, type AttachPoint, type IrAction, type IrComposite, type IrEvent, type IrExpr, type IrField, type IrMap, type IrMapType, type IrParam, type IrStructMember, type IrUpdate, type MapKind, isSocketMap, type ResolvedProbe, type ResolvedProgram } from "./ir.js";
 import type { KernelInfo } from "../kernel/index.js";
 import { attachKind, expandAttach, MAX_MATCHES, resolveAttach, resolveExit, type AttachContext } from "./attach/index.js";
 import { checkNames, cIdentifierProblem, cNames, mapTsNames, probeTsNames, tsNames, uniqueName } from "./names.js";
@@ -15,7 +15,7 @@ import { Scope, type BtfUse, type ResolvedValue } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
 import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
-import { parseTypeName, sizeOf, typeName, u32, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
+import { parseTypeName, sizeOf, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 import { automaticDecoder, requestedDecoder, sameDecoder, type DecoderName, type IrDecoder, type SymbolTable } from "./decode.js";
 import type { ValueSource } from "./ir.js";
 import { guardPresence, type PacketSource } from "./packet.js";
@@ -104,6 +104,7 @@ class Resolver {
     const usedNames = new Set<string>([...this.maps.keys(), ...this.spec.programs.flatMap((p) => (p.name ? [p.name] : []))]);
     const namedPrograms = new Set<string>();
     const programs = this.spec.programs.flatMap((p, i) => this.program(p, ["programs", i], usedNames, namedPrograms) ?? []);
+    this.checkExclusive(programs);
     this.emptyUntilSet(programs);
     for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.decodeMap(mapName, mapSpec, programs);
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
@@ -235,6 +236,8 @@ class Resolver {
         this.fail("invalid-map", `ring buffer size ${shown} is not a power of two from 4 KiB to 2 GiB (the kernel's limit)`, [...path, "size"], "use e.g. 256KiB, 1MiB or 16MiB");
       }
       map.maxEntries = Number(size ?? 0);
+    } else if (isSocketMap(kind)) {
+      this.declareSocketMap(map, spec, path);
     } else {
       if (spec.size !== undefined) this.fail("invalid-map", `'size' is for ring buffers; a ${kind} map has max_entries`, [...path, "size"], "use max_entries:", "key");
       const isArray = isArrayKind(kind);
@@ -255,6 +258,35 @@ class Resolver {
       }
     }
     this.maps.set(name, map);
+  }
+
+  /**
+   * A sockmap (indexed by u32, like an array) or a sockhash (a declared key): its values are
+   * sockets that TS adds, and read back as their cookies (u64), which is the value the kernel
+   * shows user space when the value is 8 bytes.
+   */
+  private declareSocketMap(map: RMap, spec: MapSpec, path: SpecPath): void {
+    const kind = map.kind as "sockmap" | "sockhash";
+    for (const extra of ["value", "size", "decode", "flags"] as const) {
+      if (spec[extra] !== undefined) {
+        this.fail("invalid-map", `a ${kind} has no '${extra}': its values are sockets, which TypeScript adds (probe.maps.${map.tsName}.add(key, socket))`, [...path, extra],
+          `remove '${extra}'`, "key");
+      }
+    }
+    if (kind === "sockhash") {
+      if (spec.key === undefined) {
+        this.fail("invalid-map", `map '${map.name}' is a sockhash: it needs a key type`, path, "add 'key: u32' (or another type), or use type: sockmap (indexed by u32)", "key");
+        return;
+      }
+      map.key = this.mapType(map.name, "key", spec.key, [...path, "key"]);
+    } else {
+      map.key = spec.key === undefined ? { kind: "scalar", scalar: u32 } : this.mapType(map.name, "key", spec.key, [...path, "key"]);
+      if (map.key && !(map.key.kind === "scalar" && map.key.scalar.kind === "int" && map.key.scalar.size === 4 && !map.key.scalar.signed)) {
+        this.fail("invalid-map", "a sockmap is indexed by u32", [...path, "key"], "remove 'key:' (or use type: sockhash for another key)");
+      }
+    }
+    map.value = { kind: "scalar", scalar: u64 };
+    map.maxEntries = spec.max_entries ?? DEFAULT_MAX_ENTRIES;
   }
 
   /**
@@ -352,6 +384,18 @@ class Resolver {
     return this.perMatch(spec, path, points, matches, usedNames, namedPrograms);
   }
 
+  /** Two programs where the kernel keeps one (an sk_msg map's verdict): the second would replace the first. */
+  private checkExclusive(programs: ResolvedProgram[]): void {
+    const first = new Map<string, ResolvedProgram>();
+    for (const p of programs) {
+      if (!attachKind(p.attach).exclusive) continue;
+      const target = attachKind(p.attach).title(p.attach);
+      const other = first.get(target);
+      if (!other) first.set(target, p);
+      else this.bag.add(error("duplicate-attach", `programs '${other.name}' and '${p.name}' are both the ${target}, and the kernel keeps one: the second would replace the first`, p.span, "merge them into one program"));
+    }
+  }
+
   /** What a spec entry attaches to: its pattern (or list of patterns) expanded and resolved, sorted. */
   private attachPoints(attach: string | string[], path: SpecPath): AttachPoint[] | undefined {
     const items: Array<[string, SpecPath]> = typeof attach === "string" ? [[attach, path]] : attach.map((a, i) => [a, [...path, i]]);
@@ -363,7 +407,8 @@ class Resolver {
       if (!matches) failed = true;
       for (const match of matches ?? []) {
         const point = resolveAttach(match, ctx);
-        if (point) points.set(sectionOf(point), point);
+        // Sections name most points; the title tells apart those that share one (sk_msg/a, sk_msg/b).
+        if (point) points.set(`${sectionOf(point)}\0${attachKind(point).title(point)}`, point);
         else failed = true;
       }
     }
@@ -621,6 +666,7 @@ class Resolver {
       tracefs: () => this.kernel.tracefs(),
       symbols: () => this.kernel.symbols(),
       btf: () => this.btf(),
+      declaredMaps: () => new Map(Object.entries(this.spec.maps ?? {}).map(([name, m]) => [name, m.type ?? "array"])),
       fail: (code, message, hint) => {
         this.fail(code, message, path, hint);
         return undefined;
@@ -820,6 +866,11 @@ class Resolver {
     }
     if (map.kind === "ringbuf") {
       this.fail("invalid-update", `'${map.name}' is a ring buffer: programs send it events, not updates`, [...path, "map"], "use 'fields:' (and 'output:') to emit events");
+      return undefined;
+    }
+    if (isSocketMap(map.kind)) {
+      this.fail("invalid-update", `'${map.name}' is a ${map.kind}: it holds sockets, which TypeScript adds (probe.maps.${map.tsName}.add(key, socket))`, [...path, "map"],
+        "count or sum into a hash map keyed by what you want to know (msg.remote_port...)");
       return undefined;
     }
     if (!map.key || !map.value) return undefined; // the map's declaration has its error already

@@ -204,6 +204,12 @@ export class Scope {
       const field = args.format.fields.find((f) => f.name === last);
       return field ? this.tracepointValue(field, span, override) : null;
     }
+    if (args.kind === "context") {
+      const field = args.fields.find((f) => f.name === path.join("."));
+      if (!field) return null;
+      const type = this.overrideType(field.name, field.type, override, span);
+      return type && { source: { kind: "context", field }, type, description: field.description };
+    }
     if (args.kind === "args") {
       const { ctx, limit, proto } = args;
       if (path.length === 1 && /^arg(0|[1-9][0-9]?)$/.test(last)) {
@@ -432,6 +438,7 @@ function argNames(a: AttachPoint): string[] {
   const args = attachKind(a).arguments(a);
   if (args.kind === "record") return args.format.fields.map((f) => f.name);
   if (args.kind === "none") return [];
+  if (args.kind === "context") return args.fields.map((f) => f.name);
   const named = args.proto?.params.map((p) => p.name).filter(Boolean) ?? [];
   return [...named, ...Array.from({ length: args.limit }, (_, i) => `arg${i}`)];
 }

@@ -33,7 +33,8 @@ export type SizeSpec = number | string;
 
 /** A map. Without type and key it holds one value (an array of one entry; type: percpu_array without key or max_entries, one per CPU). */
 export interface MapSpec {
-  type?: "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array";
+  /** sockmap and sockhash hold sockets (added from TypeScript) for sk_msg programs: a sockmap is indexed by u32 below max_entries, a sockhash has a declared key; neither has a value type. */
+  type?: "ringbuf" | "hash" | "lru_hash" | "percpu_hash" | "lru_percpu_hash" | "array" | "percpu_array" | "sockmap" | "sockhash";
   description?: string;
   /** Ring buffer size in bytes (a power of two, at least one page). */
   size?: SizeSpec;
@@ -140,5 +141,5 @@ export type VerdictSpec = string;
 /** Verdicts by the condition that applies them, tried in order: { drop: "udp.dport == 9" } */
 export type ConditionalVerdictsSpec = { [name: string]: string };
 
-/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME, raw_tracepoint/NAME (raw_tp/NAME), xdp (on an interface named at load), tc/ingress, tc/egress, cgroup_skb/ingress, cgroup_skb/egress or socket; the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
+/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME, raw_tracepoint/NAME (raw_tp/NAME), xdp (on an interface named at load), tc/ingress, tc/egress, cgroup_skb/ingress, cgroup_skb/egress, socket or sk_msg/MAP (messages sent on the sockets of a sockmap or sockhash); the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
 export type AttachPatternSpec = string;

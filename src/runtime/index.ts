@@ -3,6 +3,7 @@ export { BpfError, errnoName, explainErrno } from "./errors.js";
 export type { BpfErrorInit } from "./errors.js";
 export { MapValue, TypedMap, UPDATE_FLAGS } from "./map.js";
 export type { Codec, RawMap } from "./map.js";
+export { SockMap } from "./sockmap.js";
 export { loadObject } from "./object.js";
 export type { Attachment, AttachTarget, InterfaceAttachment, LoadedObject, LoadOptions, ObjectDefinition, ProgramInfo, SocketAttachment } from "./object.js";
 export { CgroupError, cgroup2Mount, listCgroups, resolveCgroup } from "./cgroup.js";

@@ -38,8 +38,8 @@ export interface NativeObject {
   load(): void;
   /** bpf_object__load on the thread pool; other calls throw EBUSY until it settles. */
   loadAsync(): Promise<void>;
-  /** Without a target, libbpf attaches the program by its SEC(); mode: how (a tc program: "tcx" or "clsact"). */
-  attach(program: string, target?: AttachTarget): { mode: "link" | "tcx" | "clsact" };
+  /** Without a target, libbpf attaches the program by its SEC(); mode: how (a tc program: "tcx" or "clsact"; an sk_msg program: "map", attached to its sockmap). */
+  attach(program: string, target?: AttachTarget): { mode: "link" | "tcx" | "clsact" | "map" };
   /** SO_ATTACH_BPF of the program on the socket fd. */
   attachSocket(program: string, fd: number): void;
   /** SO_DETACH_BPF: the socket's filter removed (none is no error). */

@@ -30,7 +30,9 @@ export type AttachTarget =
   /** On the cgroup v2 directory named at load (the loader's `cgroup`; the runtime resolves its path). */
   | { kind: "cgroup_skb"; direction: "ingress" | "egress"; cgroup?: string }
   /** A socket filter: attached to sockets after load (LoadedObject.attachSocket), not at load. */
-  | { kind: "socket" };
+  | { kind: "socket" }
+  /** sk_msg: the program runs for the sockets of this sockmap or sockhash (BPF_SK_MSG_VERDICT), detached at close. */
+  | { kind: "sk_msg"; map: string };
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -41,6 +43,7 @@ function attachText(t: AttachTarget): string | undefined {
     case "tc": return `tc/${t.direction}`;
     case "cgroup_skb": return `cgroup_skb/${t.direction}`;
     case "xdp": return t.ifindex !== undefined ? `xdp on interface ${t.ifindex}` : "xdp";
+    case "sk_msg": return `sk_msg/${t.map}`;
     case "trace":
     case "socket": return undefined;
   }
@@ -97,9 +100,10 @@ export interface Attachment {
   on?: string;
   /**
    * "link" (a bpf_link); for tc "tcx" (a tcx link) or "clsact" (a filter on the clsact qdisc);
-   * for XDP how the kernel runs it ("driver", "generic"...).
+   * for XDP how the kernel runs it ("driver", "generic"...); for sk_msg "map" (attached to its
+   * sockmap or sockhash).
    */
-  mode: "link" | "tcx" | "clsact" | XdpMode;
+  mode: "link" | "tcx" | "clsact" | "map" | XdpMode;
 }
 
 /** Where a network program was attached, and how. */

@@ -3,7 +3,7 @@
  * what it did, so a failing case says how it was made.
  */
 import { stringify } from "yaml";
-import { deepExpr, packetNames, randomAction, hostileNames, interestingNumbers, interestingStrings, keyTypes, plainNames, randomAttach, randomExpr, stringParamDefaults, stringParamFilters, stringParamTypes, valueNames } from "./pools.js";
+import { deepExpr, packetNames, randomAction, hostileNames, interestingNumbers, interestingStrings, keyTypes, messageNames, plainNames, randomAttach, randomExpr, stringParamDefaults, stringParamFilters, stringParamTypes, valueNames } from "./pools.js";
 import type { Random } from "./random.js";
 
 type Node = Record<string, unknown> | unknown[];
@@ -186,7 +186,7 @@ export const specMutations: Record<string, SpecMutation> = {
   addMap(r, spec) {
     const name = someName(r);
     // undefined: a keyless map (one value), unless a key is given too.
-    const type = r.pick(["hash", "lru_hash", "percpu_hash", "array", "percpu_array", "ringbuf", "lru_percpu_hash", undefined]);
+    const type = r.pick(["hash", "lru_hash", "percpu_hash", "array", "percpu_array", "ringbuf", "lru_percpu_hash", "sockmap", "sockhash", undefined]);
     const map: Spec = type ? { type } : {};
     if (!type) {
       map.value = r.pick<unknown>(["u64", "i32", "hist", { lhist: { min: 0, max: 100, step: 10 } }, { a: "u32", b: "u64" }]);
@@ -230,6 +230,28 @@ export const specMutations: Record<string, SpecMutation> = {
     p.exit = p.exit ? undefined : r.pick<unknown>([true, "tracepoint/syscalls/sys_exit_openat", "kretprobe/do_sys_openat2", "tracepoint/sched/sched_switch"]);
     if (p.exit === undefined) delete p.exit;
     return `exit ${JSON.stringify(p.exit)}`;
+  },
+  /**
+   * A program made sk_msg: for a sockmap or sockhash the spec declares (keyed or not, now and
+   * then with a value it may not have), for a map of another kind or for none; reading the
+   * message's fields and other kinds' names, counting into a hash keyed by one of them.
+   */
+  skMsg(r, spec) {
+    const name = r.chance(0.8) ? "socks" : someName(r);
+    const type = r.pick(["sockmap", "sockmap", "sockhash", "hash", undefined]);
+    if (type) maps(spec)[name] = { type, ...(type !== "sockmap" || r.chance(0.2) ? { key: r.pick(keyTypes) } : {}), ...(r.chance(0.1) ? { value: "u64" } : {}), ...(r.chance(0.3) ? { max_entries: r.pick([1, 64, 4096]) } : {}) };
+    const p = someProgram(r, spec);
+    p.attach = `sk_msg/${r.chance(0.9) ? name : "nope"}`;
+    delete p.exit;
+    const read = r.pick(messageNames);
+    p.fields = [...(Array.isArray(p.fields) ? p.fields.filter(() => r.chance(0.3)) : []), read, ...(r.chance(0.5) ? [r.pick(messageNames)] : [])];
+    if (r.chance(0.5)) {
+      maps(spec).per_port = { type: "hash", key: r.pick(["u16", "u32", "u64"]), value: "u64" };
+      p.update = [{ map: "per_port", key: r.pick(messageNames), ...(r.chance(0.5) ? { count: true } : { sum: "msg.size" }) }];
+    }
+    if (r.chance(0.3)) p.filter = `${r.pick(messageNames)} ${r.pick([">", "==", "!="])} ${r.pick(["0", "80", "65536", "\"x\""])}`;
+    if (r.chance(0.4)) p.action = r.chance(0.5) ? { drop: `${r.pick(messageNames)} == ${r.pick(["13", "80", "0"])}` } : randomAction(r);
+    return `sk_msg ${p.attach} (${type ?? "undeclared"} ${name}) reading ${read}`;
   },
   changeAttach(r, spec) {
     const a = randomAttach(r);

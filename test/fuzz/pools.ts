@@ -7,7 +7,7 @@ export const attachPoints = [
   "tracepoint/sched/sched_wakeup", "tracepoint/raw_syscalls/sys_enter", "tracepoint/raw_syscalls/sys_exit",
   "tracepoint/sock/inet_sock_set_state", "tracepoint/syscalls/sys_enter_opnat", "tracepoint/nope/nope",
   "kprobe/do_sys_openat2", "kretprobe/do_sys_openat2", "fentry/do_sys_openat2", "fexit/do_sys_openat2",
-  "tp_btf/sched_process_exec", "kprobe/no_such_function_x", "xdp", "xdp", "xdp/eth0",
+  "tp_btf/sched_process_exec", "kprobe/no_such_function_x", "xdp", "xdp", "xdp/eth0", "sk_msg/socks", "sk_msg/nope",
   "tc/ingress", "tc/egress", "cgroup_skb/ingress", "cgroup_skb/egress", "socket", "tc/ingres", "cgroup_skb", "socket/eth0",
 ] as const;
 
@@ -20,7 +20,7 @@ export const attachPatterns: ReadonlyArray<string | string[]> = [
   "tracepoint/syscalls/sys_enter_open*", "tracepoint/sched/sched_wak*", "tracepoint/syscalls/sys_enter_?ead", "kprobe/do_sys_open*",
   "tracepoint/syscalls/sys_enter_nope*", "tracepoint/sched/sched_process_{exec,exit", "tracepoint/sched/sched_process_{exec,nope}",
   ["tracepoint/syscalls/sys_enter_read", "tracepoint/syscalls/sys_enter_write"], ["tracepoint/sched/sched_process_exec", "tracepoint/sched/sched_process_e*"],
-  ["tracepoint/syscalls/sys_enter_openat", "kprobe/do_sys_openat2"],
+  ["tracepoint/syscalls/sys_enter_openat", "kprobe/do_sys_openat2"], "sk_msg/*", ["sk_msg/socks", "sk_msg/socks"],
 ];
 
 /** An attach point, or now and then a pattern or a list of them. */
@@ -44,7 +44,7 @@ export const valueNames = [
   "filename", "flags", "mode", "dfd", "args.filename", "args.flags", "args.count", "args.fd", "args.args",
   "args.saddr", "args.saddr_v6", "args.sport", "args.newstate", "args.id", "args.next_pid", "args.prev_comm",
   "params.p", "params.target_pid", "arg0", "arg1", "retval", "task.real_parent.tgid", "task.comm", "nope", "probe",
-  "argv", "args.envp", "params.s",
+  "argv", "args.envp", "params.s", "msg.size", "msg.remote_port", "msg.local_ip4", "msg.nope",
   ...packetNames(),
 ] as const;
 
@@ -67,6 +67,9 @@ export function randomAction(r: Random): unknown {
     default: return Array.from({ length: r.int(1, 3) }, () => (r.chance(0.3) ? verdict() : conditional()));
   }
 }
+
+/** What an sk_msg program reads of a message, and names it does not have. */
+export const messageNames = ["msg.size", "msg.family", "msg.local_ip4", "msg.remote_ip4", "msg.local_ip6", "msg.local_port", "msg.remote_port", "msg.sise", "msg", "pid", "comm", "args.filename", "retval", "ip.saddr"] as const;
 
 /** String parameters: their types (some too big), defaults (some too long, one with a NUL) and the filters that compare them. */
 export const stringParamTypes = ["string[1]", "string[2]", "string[16]", "string[64]", "string[256]", "string[257]"] as const;

@@ -353,4 +353,26 @@ export const targetedMutations: Record<string, TargetedMutation> = {
     }
     return "field 'type' in a ring with one event type";
   },
+  /**
+   * The first program made an sk_msg program of a sockmap or sockhash (any key): it captures the
+   * message's fields (addresses as bytes or text, ports, some read as other types), keys a map by
+   * them and may drop on one: context reads the verifier checks word by word, byte order, decoders.
+   */
+  skMsgFields(r, spec) {
+    const p = first(spec);
+    const socks = fresh(r, maps(spec), "socks");
+    maps(spec)[socks] = r.chance(0.6) ? { type: "sockmap", max_entries: r.pick([1, 8, 64]) } : { type: "sockhash", key: r.pick(["u32", "u64", { ip: "u32", port: "u16" }, "string[16]"]) };
+    p.attach = `sk_msg/${socks}`;
+    delete p.exit;
+    const names = ["msg.size", "msg.family", "msg.local_ip4", "msg.remote_ip4", "msg.local_ip6", "msg.remote_ip6", "msg.local_port", "msg.remote_port", "pid", "comm", "ktime"];
+    const numbers = ["msg.size", "msg.family", "msg.local_ip4", "msg.remote_ip4", "msg.local_port", "msg.remote_port"];
+    p.fields = Array.from({ length: r.int(1, 4) }, () => (r.chance(0.7) ? r.pick(names) : { name: fresh(r, {}, "f"), from: r.pick(numbers), type: r.pick(["u8", "u16", "u64", "i32"]) }));
+    p.fields = [...new Map((p.fields as unknown[]).map((f) => [typeof f === "string" ? f : (f as Spec).name, f])).values()];
+    const key = r.pick(numbers);
+    const counts = fresh(r, maps(spec), "by_msg");
+    maps(spec)[counts] = { type: "hash", key: r.pick(["u16", "u32", "u64"]), value: "u64" };
+    p.update = [{ map: counts, key, ...(r.chance(0.5) ? { count: true } : { sum: "msg.size" }) }];
+    if (r.chance(0.5)) p.action = { drop: `${r.pick(numbers)} == ${r.pick(["0", "13", "80"])}` };
+    return `sk_msg/${socks} (${String((maps(spec)[socks] as Spec).type)}) with ${JSON.stringify(p.fields)}, ${counts}[${key}]${p.action ? `, ${JSON.stringify(p.action)}` : ""}`;
+  },
 };

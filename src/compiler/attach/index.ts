@@ -11,19 +11,20 @@ import { kprobe, kretprobe } from "./kprobe.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
 import { socketFilter } from "./socket-filter.js";
 import { tc } from "./tc.js";
+import { skMsg } from "./sk-msg.js";
 import { tpBtf } from "./tp-btf.js";
 import { tracepoint } from "./tracepoint.js";
 import { xdp } from "./xdp.js";
 import { closest } from "../suggest.js";
 
-export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter] as const;
+export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter, skMsg] as const;
 
 type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 
 /** Where a program attaches, resolved against the kernel: one of the kinds' points. */
 export type AttachPoint = PointOf<(typeof attachKinds)[number]>;
 
-export type { Arguments, AttachContext, AttachKind, CContext, ContextStruct, PacketAccess, ReturnValue, Verdicts } from "./kind.js";
+export type { Arguments, AttachContext, AttachKind, CContext, ContextField, ContextStruct, PacketAccess, ReturnValue, Verdicts } from "./kind.js";
 
 /** The module of a point's kind (a point's kind is its module's canonical prefix). */
 export function attachKind(point: AttachPoint): AttachKind<AttachPoint> {

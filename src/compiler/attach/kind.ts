@@ -8,6 +8,7 @@ import type { KernelSymbols } from "../../kernel/kallsyms.js";
 import type { TracepointField, TracepointFormat, Tracefs } from "../../kernel/tracefs.js";
 import type { AttachTarget } from "../../runtime/object.js";
 import type { ArgContext } from "../ir.js";
+import type { ArrayType, IntType } from "../types.js";
 import type { AttachPoint } from "./index.js";
 
 /** What a kind may ask while it checks a target against the kernel. */
@@ -15,6 +16,8 @@ export interface AttachContext {
   tracefs(): Tracefs | undefined;
   symbols(): KernelSymbols | undefined;
   btf(): Btf | undefined;
+  /** The maps the spec declares, by name, and their types (sk_msg names its sockmap); absent outside a spec. */
+  declaredMaps?(): ReadonlyMap<string, string>;
   /** Reports a problem at the attach text; returns undefined so a kind can `return ctx.fail(...)`. */
   fail(code: string, message: string, hint?: string): undefined;
 }
@@ -29,7 +32,26 @@ export type Arguments =
    */
   | { kind: "args"; ctx: ArgContext; limit: number; proto?: FuncSignature }
   /** Nothing but the return value (a kretprobe). */
-  | { kind: "none" };
+  | { kind: "none" }
+  /** Members of the program's context struct, by the names the kind gives them (sk_msg: msg.size, msg.remote_port...). */
+  | { kind: "context"; fields: readonly ContextField[] };
+
+/**
+ * A value a program reads from its context struct: the C is the kind's own text (never the
+ * spec's), already converted to the type and byte order the spec sees.
+ */
+export type ContextField = {
+  /** How specs name it: `msg.remote_port`. */
+  name: string;
+  /** How TS shows it unless the spec says otherwise (an address as text). */
+  decode?: "ipv4" | "ipv6";
+  description: string;
+} & (
+  /** A number: a C expression over `ctx`. */
+  | { type: IntType; c: string }
+  /** Bytes the context keeps as 32-bit words (an IPv6 address): a C expression for each word, in memory order. */
+  | { type: ArrayType; words: string[] }
+);
 
 /** Where a program finds the return value of what it traces. */
 export type ReturnValue =
@@ -55,6 +77,8 @@ export interface CContext {
   struct?: ContextStruct;
   /** Reads pt_regs (PT_REGS_*): needs <asm/ptrace.h> and <bpf/bpf_tracing.h>. */
   ptRegs?: boolean;
+  /** Converts byte order (bpf_ntohs...): needs <bpf/bpf_endian.h>. */
+  endian?: boolean;
 }
 
 /**
@@ -105,6 +129,8 @@ export interface AttachKind<P extends { kind: string }> {
   arguments(point: P): Arguments;
   /** Its return value, when it sees one. */
   returnValue(point: P): ReturnValue | undefined;
+  /** The kernel keeps one program per target (a sockmap's message verdict): a spec may not attach two there. */
+  readonly exclusive?: boolean;
   /** Can be the exit half of a pair. */
   readonly isExit?: boolean;
   /** The exit `exit: true` means for this entry: null when there is none, undefined after a failure. */

@@ -125,6 +125,7 @@ void BpfObject::CloseAll() {
   DestroyLinks(links_);
   for (auto& tc : tcs_) tc->Detach();
   tcs_.clear();
+  DetachFromMaps();
   if (obj_) bpf_object__close(obj_);
   obj_ = nullptr;
   maps_.clear();
@@ -341,6 +342,43 @@ static bpf_link* AttachTo(Napi::Env env, bpf_program* p, const Napi::Object& tar
   throw Napi::TypeError::New(env, "attach target: unknown kind '" + kind + "'");
 }
 
+// A socket keeps the programs its map had when it was added, until it leaves the map (or the
+// map is freed, which the kernel defers): detaching alone would leave the sockets in the map
+// running the program after close. So every socket is taken out too.
+static void EmptySocketMap(bpf_map* m) {
+  int fd = bpf_map__fd(m);
+  std::vector<uint8_t> key(bpf_map__key_size(m));
+  if (bpf_map__type(m) == BPF_MAP_TYPE_SOCKMAP) {
+    // An array of sockets: every index, empty or not.
+    for (uint32_t i = 0; i < bpf_map__max_entries(m); i++) bpf_map_delete_elem(fd, &i);
+    return;
+  }
+  // Each delete restarts the walk from the first key: at most one pass per entry.
+  for (uint32_t n = 0; n < bpf_map__max_entries(m) && bpf_map_get_next_key(fd, nullptr, key.data()) == 0; n++) {
+    bpf_map_delete_elem(fd, key.data());
+  }
+}
+
+static void DetachFromMap(int prog, int map, bpf_attach_type type, bpf_map* socks) {
+  bpf_prog_detach2(prog, map, type);
+  EmptySocketMap(socks);
+}
+
+void BpfObject::DetachFromMaps() {
+  for (const MapAttachment& a : mapAttachments_) DetachFromMap(a.prog, a.map, a.type, a.socks);
+  mapAttachments_.clear();
+}
+
+// sk_msg: the program becomes the verdict of every message its map's sockets send. Returns
+// 0 or an errno; `where` names the target for errors.
+static int AttachToMap(Napi::Env env, bpf_object* obj, bpf_program* p, const Napi::Object& target, std::string* where, bpf_map** socks) {
+  std::string map = StringField(env, target, "map");
+  *where = "sk_msg/" + map;
+  *socks = bpf_object__find_map_by_name(obj, map.c_str());
+  if (!*socks) return ENOENT;
+  return bpf_prog_attach(bpf_program__fd(p), bpf_map__fd(*socks), BPF_SK_MSG_VERDICT, 0) ? errno : 0;
+}
+
 // attach(programName, target?) -> link index. Without a target, libbpf attaches by SEC().
 Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -356,6 +394,16 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
     ThrowBpf(env, "attach", err, "cannot attach program '" + prog + "' to '" + where + "'", extra);
   };
   Napi::Object attached = Napi::Object::New(env);
+  if (info[1].IsObject() && StringField(env, info[1].As<Napi::Object>(), "kind") == "sk_msg") {
+    std::string where;
+    bpf_map* socks = nullptr;
+    int err = AttachToMap(env, obj_, p, info[1].As<Napi::Object>(), &where, &socks);
+    if (err) fail(err, where);
+    links_.push_back(nullptr);
+    mapAttachments_.push_back({links_.size() - 1, bpf_program__fd(p), bpf_map__fd(socks), BPF_SK_MSG_VERDICT, socks});
+    attached.Set("mode", "map");
+    return attached;
+  }
   if (info[1].IsObject() && StringField(env, info[1].As<Napi::Object>(), "kind") == "tc") {
     Napi::Object target = info[1].As<Napi::Object>();
     std::string direction = StringField(env, target, "direction");
@@ -426,6 +474,11 @@ Napi::Value BpfObject::Detach(const Napi::CallbackInfo& info) {
   if (i < links_.size() && links_[i]) {
     bpf_link__destroy(links_[i]);
     links_[i] = nullptr;
+  }
+  auto a = std::find_if(mapAttachments_.begin(), mapAttachments_.end(), [i](const MapAttachment& m) { return m.link == i; });
+  if (a != mapAttachments_.end()) {
+    DetachFromMap(a->prog, a->map, a->type, a->socks);
+    mapAttachments_.erase(a);
   }
   return info.Env().Undefined();
 }

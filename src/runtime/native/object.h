@@ -62,7 +62,18 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   bool closeRequested_ = false;  // close() arrived while loading
   std::string name_;
   std::vector<bpf_map*> maps_;          // index order is what JS sees
-  std::vector<bpf_link*> links_;        // null once detached
+  std::vector<bpf_link*> links_;        // null once detached (and for map attachments)
+  // Programs attached to a map with BPF_PROG_ATTACH (sk_msg to its sockmap), which has no
+  // bpf_link in this libbpf: detached with bpf_prog_detach2, before the object closes their fds.
+  struct MapAttachment {
+    size_t link;  // its index in links_, which holds null for it
+    int prog;
+    int map;
+    bpf_attach_type type;
+    bpf_map* socks;  // the sockmap or sockhash: emptied at detach
+  };
+  std::vector<MapAttachment> mapAttachments_;
+  void DetachFromMaps();
   std::vector<std::unique_ptr<TcAttachment>> tcs_;  // tc programs, which libbpf 1.1 gives no bpf_link
   std::set<RingCore*> readers_;
   napi_env env_ = nullptr;
