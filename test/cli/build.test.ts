@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureTracefs } from "../helpers/compile.js";
-import { probegen } from "./helpers.js";
+import { probegen, withoutField } from "./helpers.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "probegen-cli-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -28,7 +28,7 @@ describe("probegen build", () => {
     r = await probegen(["build", "probes/opensnoop.yaml"], dir, env);
     expect(readFileSync(join(dir, "generated/opensnoop.bpf.o")).equals(first)).toBe(true);
 
-    writeFileSync(join(dir, "probes/opensnoop.yaml"), readFileSync(join(dir, "probes/opensnoop.yaml"), "utf8").replace("      - flags\n", ""));
+    writeFileSync(join(dir, "probes/opensnoop.yaml"), withoutField(readFileSync(join(dir, "probes/opensnoop.yaml"), "utf8"), "flags"));
     r = await probegen(["build", "--check", "probes/opensnoop.yaml"], dir, env);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain("probes/opensnoop.yaml: stale: generated/opensnoop.bpf.c, generated/opensnoop.bpf.o, generated/opensnoop.ts");
@@ -110,7 +110,7 @@ describe("the build cache", () => {
     expect(r.exitCode).toBe(0);
     expect(compilations()).toBe(2);
 
-    writeFileSync(join(dir, specs[1]!), readFileSync(join(dir, specs[1]!), "utf8").replace("      - flags\n", ""));
+    writeFileSync(join(dir, specs[1]!), withoutField(readFileSync(join(dir, specs[1]!), "utf8"), "flags"));
     r = await probegen(["build", "--check", ...specs], dir, env);
     expect(r.exitCode).toBe(3); // the cache does not hide staleness
     expect(compilations()).toBe(3);

@@ -43,3 +43,10 @@ export async function bpfProgramIds(name: string): Promise<number[]> {
   const { stdout } = await execa("bpftool", ["prog", "list", "--json"]);
   return (JSON.parse(stdout) as Array<{ id: number; name?: string }>).filter((p) => p.name === name).map((p) => p.id);
 }
+
+/** A spec's text without the field `name` (written `- name` or `- { name: NAME, ... }`); throws when it has none. */
+export function withoutField(spec: string, name: string): string {
+  const line = new RegExp(`^ +- (${name}|\\{ name: ${name},.*\\})\\n`, "m");
+  if (!line.test(spec)) throw new Error(`the spec has no field '${name}' to remove`);
+  return spec.replace(line, "");
+}

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fixtureTracefs } from "../helpers/compile.js";
-import { collect, spawnProbegen } from "./helpers.js";
+import { collect, spawnProbegen, withoutField } from "./helpers.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "probegen-watch-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -20,7 +20,7 @@ describe("probegen build --watch", () => {
       await err.until(/watching 1 spec/);
       expect(err.text()).toContain("✓ probes/opensnoop.yaml → generated/opensnoop.bpf.c");
 
-      writeFileSync(spec, readFileSync(spec, "utf8").replace("      - flags\n", ""));
+      writeFileSync(spec, withoutField(readFileSync(spec, "utf8"), "flags"));
       await err.until(/opensnoop\.yaml changed\n[^]*✓ probes\/opensnoop\.yaml → /);
       expect(readFileSync(join(scratch, "generated/opensnoop.ts"), "utf8")).not.toContain("flags:");
 
