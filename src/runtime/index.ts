@@ -5,7 +5,7 @@ export { MapValue, TypedMap, UPDATE_FLAGS } from "./map.js";
 export type { Codec, RawMap } from "./map.js";
 export { SockMap } from "./sockmap.js";
 export { loadObject } from "./object.js";
-export type { Attachment, AttachTarget, InterfaceAttachment, LoadedObject, LoadOptions, ObjectDefinition, ProgramInfo, SocketAttachment } from "./object.js";
+export type { Attachment, AttachTarget, LoadedObject, LoadOptions, ObjectDefinition, ProgramInfo, SocketAttachment } from "./object.js";
 export { CgroupError, cgroup2Mount, listCgroups, resolveCgroup } from "./cgroup.js";
 export type { SocketLike } from "./socket.js";
 export { interfaceIndex, networkInterfaces } from "./interfaces.js";

@@ -106,15 +106,6 @@ export interface Attachment {
   mode: "link" | "tcx" | "clsact" | "map" | XdpMode;
 }
 
-/** Where a network program was attached, and how. */
-export interface InterfaceAttachment {
-  program: string;
-  interface: string;
-  ifindex: number;
-  /** How the kernel runs it: in the driver, or generic (after the skb is built: slower, works everywhere). */
-  mode: XdpMode;
-}
-
 /** A socket filter on one socket, until detach() (or the object's close()). */
 export interface SocketAttachment extends Disposable {
   readonly program: string;
@@ -141,8 +132,6 @@ export interface LoadedObject extends Disposable {
   programInfo(): ProgramInfo[];
   /** The programs attached at load, where and how. */
   attachments(): Attachment[];
-  /** The interfaces its programs are attached to (XDP), with the mode the kernel chose. */
-  readonly interfaces: readonly InterfaceAttachment[];
   /**
    * Attaches a socket filter program (the only one, or the one named) to a socket: it then sees
    * every packet the socket receives, until detach(), close(), or the socket closes.
@@ -248,7 +237,6 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
   };
   let obj: NativeObject;
   const attachments: Attachment[] = [];
-  const interfaces: InterfaceAttachment[] = [];
   try {
     obj = new (native().BpfObject)(def.object, def.name, pinDirectory(def.name));
   } catch (err) {
@@ -269,9 +257,8 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
           const { mode } = obj.attach(p.name, p.attach);
           const target = (p.attach && attachText(p.attach)) ?? sections.get(p.name) ?? p.name;
           if (p.attach?.kind === "xdp" && p.attach.ifindex !== undefined) {
-            const xdp = { program: p.name, interface: options.interface!, ifindex: p.attach.ifindex, mode: xdpModeName(obj.xdpMode(p.attach.ifindex)) };
-            interfaces.push(xdp);
-            attachments.push({ program: p.name, target: "xdp", on: xdp.interface, mode: xdp.mode });
+            // How the kernel runs it: in the driver, or generic (after the skb is built: slower, works everywhere).
+            attachments.push({ program: p.name, target: "xdp", on: options.interface!, mode: xdpModeName(obj.xdpMode(p.attach.ifindex)) });
           } else {
             const on = p.attach?.kind === "tc" ? options.interface : p.attach?.kind === "cgroup_skb" ? p.attach.cgroup : undefined;
             attachments.push({ program: p.name, target, ...(on !== undefined ? { on } : {}), mode });
@@ -285,7 +272,7 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
     obj.close();
     throw withContext(mapCreationFailure(err, def, options), context);
   }
-  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 }, attachments, interfaces);
+  return new LoadedBpfObject(def, obj, { drainIntervalMs: options.drainIntervalMs ?? 1, stagingBytes: options.stagingBytes ?? 0 }, attachments);
 }
 
 /**
@@ -319,7 +306,7 @@ class LoadedBpfObject implements LoadedObject {
   readonly #socketPrograms: string[];
   readonly #sockets = new Set<SocketFilter>();
 
-  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions, attachments: Attachment[], readonly interfaces: readonly InterfaceAttachment[] = []) {
+  constructor(def: ObjectDefinition, obj: NativeObject, reader: ReaderOptions, attachments: Attachment[]) {
     this.name = def.name;
     this.#obj = obj;
     this.#infos = obj.maps();

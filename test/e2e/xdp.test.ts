@@ -45,7 +45,7 @@ const TCP_CONNECTIONS = 3;
 interface Counter<K> { get(k: K): bigint | undefined; entries(): IterableIterator<[K, bigint]> }
 type Probe = Disposable & {
   maps: { packets: { get(): bigint }; udpPorts: Counter<number>; tcpPorts: Counter<number>; tcpSyns: Counter<number>; sources: Counter<string>; sources6: Counter<string> };
-  object: { interfaces: ReadonlyArray<{ program: string; interface: string; mode: string }> };
+  object: { attachments(): Array<{ program: string; target: string; on?: string; mode: string }> };
 };
 let load: (options: { interface: string; params?: { dropPort: number } }) => Promise<Probe>;
 
@@ -140,8 +140,8 @@ describe.skipIf(!support.ok || !hasIp)("xdp on a veth pair in a private namespac
     const rx = await receivers();
     try {
       using probe = await load({ interface: hostIf });
-      const [attached] = probe.object.interfaces;
-      expect(attached).toMatchObject({ program: "xdp_prog", interface: hostIf });
+      const [attached] = probe.object.attachments();
+      expect(attached).toMatchObject({ program: "xdp_prog", target: "xdp", on: hostIf });
       expect(["driver", "generic"]).toContain(attached!.mode);
       console.log(`e2e/xdp.test.ts: xdp attached to a veth in ${attached!.mode} mode`);
       const rxBefore = rxPackets();
