@@ -16,17 +16,20 @@ function isDgram(socket: object): boolean {
   return typeof (socket as { send?: unknown }).send === "function" && typeof (socket as { setBroadcast?: unknown }).setBroadcast === "function";
 }
 
-/** The socket's fd; throws a TypeError saying what to do when it has none (yet, or any more). */
-export function socketFd(socket: SocketLike): number {
+/**
+ * The socket's fd; throws a TypeError saying what to do when it has none (yet, or any more).
+ * `what` begins the message: the operation that needed it ("attachSocket", "cannot add a socket to map 'socks'").
+ */
+export function socketFd(socket: SocketLike, what = "attachSocket"): number {
   if (typeof socket === "number") {
-    if (!Number.isInteger(socket) || socket < 0) throw new TypeError(`attachSocket: a file descriptor is a non-negative integer, got ${socket}`);
+    if (!Number.isInteger(socket) || socket < 0) throw new TypeError(`${what}: a file descriptor is a non-negative integer, got ${socket}`);
     return socket;
   }
-  if (typeof socket !== "object" || socket === null) throw new TypeError("attachSocket: pass a net.Socket, net.Server, dgram.Socket or a socket's fd");
+  if (typeof socket !== "object" || socket === null) throw new TypeError(`${what}: pass a net.Socket, net.Server, dgram.Socket or a socket's fd`);
   const fd = handleOf(socket)?.fd;
   if (typeof fd === "number" && fd >= 0) return fd;
   throw new TypeError(
-    "attachSocket: the socket has no file descriptor " +
+    `${what}: the socket has no file descriptor ` +
       (isDgram(socket) ? "(a dgram socket gets one when it is bound: attach in bind()'s callback or on 'listening')" : "(yet, or any more: attach once it is connected or listening, before it is closed)"),
   );
 }

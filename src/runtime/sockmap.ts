@@ -25,7 +25,7 @@ export class SockMap<K> {
    * listening); anything else fails with EOPNOTSUPP. Closing the socket removes it.
    */
   add(key: K, socket: SocketLike): void {
-    const fd = fdOf(socket, this.map.raw.name);
+    const fd = socketFd(socket, `cannot add a socket to map '${this.map.raw.name}'`);
     try {
       this.map.set(key, BigInt(fd));
     } catch (err) {
@@ -49,15 +49,5 @@ export class SockMap<K> {
   /** The keys that hold a socket. */
   keys(): IterableIterator<K> {
     return this.map.keys();
-  }
-}
-
-/** The socket's fd; its TypeError names the map rather than attachSocket (the helper's first user). */
-function fdOf(socket: SocketLike, map: string): number {
-  try {
-    return socketFd(socket);
-  } catch (err) {
-    if (err instanceof TypeError) throw new TypeError(err.message.replace(/^attachSocket: /, `cannot add a socket to map '${map}': `));
-    throw err;
   }
 }
