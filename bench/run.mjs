@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: probegen against hand-written libbpf C and bpftrace, measured side by side in one run.
 //
-//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,attach,memory]
+//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,attach,start,memory]
 //                      [--no-install]
 //
 // --seconds  duration of each event-path run (default 5)
@@ -13,7 +13,8 @@
 // BPF program is owned by a child process that is killed on exit or SIGINT; kernel.bpf_stats_enabled
 // is restored. See docs/performance.md.
 import { cpus } from "node:os";
-import { mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync, readdirSync, existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync, mkdtempSync, readdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, basename, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -31,7 +32,7 @@ const opt = (name, dflt) => {
 const json = flag("--json");
 const seconds = Number(opt("--seconds", "5"));
 const soak = Number(opt("--soak", "60"));
-const only = new Set(opt("--only", "event,kernel,build,decode,attach,memory").split(","));
+const only = new Set(opt("--only", "event,kernel,build,decode,attach,start,memory").split(","));
 const noInstall = flag("--no-install");
 const PRODUCER_CPU = 0;
 const CONSUMER_CPU = 1;
@@ -240,8 +241,8 @@ async function eventPath() {
 
 const WORKLOADS = {
   openlat: { args: (tmp) => ["open", String(PRODUCER_CPU), "200000", tmp], what: "200k openat", noReference: true },
-  opensnoop: { args: (tmp) => ["open", String(PRODUCER_CPU), "200000", tmp], what: "200k openat" },
-  execsnoop: { args: () => ["exec", String(PRODUCER_CPU), "2000"], what: "2k exec of /bin/true" },
+  opensnoop: { args: (tmp) => ["open", String(PRODUCER_CPU), "200000", tmp], what: "200k openat", ops: 200_000, op: "openat" },
+  execsnoop: { args: () => ["exec", String(PRODUCER_CPU), "2000"], what: "2k exec of /bin/true", ops: 2000, op: "exec" },
 };
 const BPFTRACE = {
   opensnoop: 'tracepoint:syscalls:sys_enter_openat { printf("%d %d %d %s %s\\n", pid, uid, args->flags, comm, str(args->filename)); }',
@@ -271,7 +272,7 @@ async function measureKernel(progIdsOf, workArgs) {
     ns += (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
     insns += (p.bytes_xlated ?? 0) / 8;
   }
-  return { nsPerEvent: cnt ? ns / cnt : NaN, runCnt: cnt, insns };
+  return { nsPerEvent: cnt ? ns / cnt : NaN, nsTotal: ns, runCnt: cnt, insns };
 }
 
 const KERNEL_ROUNDS = 3;
@@ -391,7 +392,33 @@ async function kernelCost(built) {
       figure(`kernel.${name}.ns_per_event_vs_bpftrace`, g.nsPerEvent, "ns", { ref: t.nsPerEvent, refName: "bpftrace", ratio: g.nsPerEvent / t.nsPerEvent, target: "<=0.2x", pass: g.nsPerEvent / t.nsPerEvent <= 0.2 });
       figure(`kernel.${name}.xlated_insns_vs_bpftrace`, g.insns, "", { ref: t.insns, refName: "bpftrace", ratio: g.insns / t.insns, target: "<=0.2x", pass: g.insns / t.insns <= 0.2 });
     } else skip(`kernel.${name}.*_vs_bpftrace`, noInstall ? "bpftrace missing (--no-install)" : "bpftrace could not be installed");
-    skip(`kernel.${name}.*_vs_libbpf_tools`, "libbpf-tools are not packaged in Debian 12");
+    const tool = `/usr/sbin/${name}`;
+    if (existsSync(tool)) {
+      const l = await libbpfToolRun(tool, work, WORKLOADS[name].ops);
+      log(`  ${name}: libbpf-tools ${fmt(l.nsPerOp)} ns per ${WORKLOADS[name].op} over ${l.runCnt} program runs, ${l.insns} insns`);
+      const ours = g.nsTotal / WORKLOADS[name].ops;
+      figure(`kernel.${name}.ns_per_op_vs_libbpf_tools`, ours, "ns", { ref: l.nsPerOp, refName: "libbpf-tools", ratio: ours / l.nsPerOp, target: "<=1x", pass: ours <= l.nsPerOp, note: `all programs' run time per ${WORKLOADS[name].op}: libbpf-tools' ${name} pairs entry and exit programs` });
+      figure(`kernel.${name}.xlated_insns_vs_libbpf_tools`, g.insns, "", { ref: l.insns, refName: "libbpf-tools", ratio: g.insns / l.insns });
+    } else skip(`kernel.${name}.*_vs_libbpf_tools`, `${tool} missing: apt-get install libbpf-tools (scripts/setup.sh installs it)`);
+  }
+}
+
+/** A libbpf-tools program (its own loader and output) under the workload: run time of all its programs per operation. */
+async function libbpfToolRun(tool, work, ops) {
+  const known = new Set((await progs()).map((p) => p.id));
+  const c = await startConsumer("sh", ["-c", `echo ready; exec taskset -c ${CONSUMER_CPU} ${tool} > /dev/null`]);
+  try {
+    let ids = [];
+    for (let i = 0; i < 300 && ids.length === 0; i++) {
+      await sleep(100);
+      ids = (await progs()).filter((p) => !known.has(p.id)).map((p) => p.id);
+    }
+    if (!ids.length) throw new Error(`${tool} loaded no program`);
+    await sleep(300);
+    const m = await measureKernel(async () => ids, work);
+    return { ...m, nsPerOp: m.nsTotal / ops };
+  } finally {
+    await c.kill();
   }
 }
 
@@ -545,6 +572,80 @@ async function attachFigures() {
   figure("attach.sys_enter_glob.detach_vs_bpftrace", detach, "ms", { ref: btDetach, refName: "bpftrace", ratio: detach / btDetach, target: "<=1x", pass: detach <= btDetach, note: "the kernel waits per tracepoint link; probegen detaches from several threads" });
 }
 
+// ---------------------------------------------------------------------------------------------
+// 6. start: time to the first event
+
+/**
+ * Spawns a tracer of openat and opens `marker` every 5 ms until a line naming it comes out:
+ * the wall time from spawn to that line (load, compile where the tool compiles, attach, first
+ * event through its output path).
+ */
+async function timeToFirstEvent(cmd, args, marker, env) {
+  const start = process.hrtime.bigint();
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  try {
+    return await new Promise((resolve, reject) => {
+      const poke = setInterval(() => {
+        try {
+          closeSync(openSync(marker, "r"));
+        } catch {
+          // never fails: the file exists
+        }
+      }, 5);
+      const timeout = setTimeout(() => done(new Error(`${cmd}: no event after 60 s: ${err.trim().slice(-300)}`)), 60_000);
+      const done = (e, ms) => {
+        clearInterval(poke);
+        clearTimeout(timeout);
+        if (e) reject(e);
+        else resolve(ms);
+      };
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes(basename(marker))) done(undefined, Number(process.hrtime.bigint() - start) / 1e6);
+      });
+      child.on("exit", (code) => done(new Error(`${cmd} exited (${code}) before its first event: ${err.trim().slice(-300)}`)));
+    });
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+async function startFigures() {
+  log(`\n# start: wall time from spawn to the first openat event printed (median of 3)`);
+  const tmp = mkdtempSync(join(tmpdir(), "pg-start-"));
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
+  const marker = join(tmp, "probegen-start-marker");
+  writeFileSync(marker, "x");
+  const cache = join(tmp, "cache");
+  const probegen = ["node", [join(root, "bin/probegen.js"), "run", join(root, "probes/opensnoop.yaml")]];
+  const median3 = async (cmd, args, env) => {
+    const ms = [];
+    for (let i = 0; i < 3; i++) ms.push(await timeToFirstEvent(cmd, args, marker, env));
+    return median(ms);
+  };
+  // Cold: an empty build cache (clang runs); warm: the cache the cold run filled.
+  const cold = await timeToFirstEvent(...probegen, marker, { PROBEGEN_CACHE_DIR: join(tmp, "cold") });
+  await timeToFirstEvent(...probegen, marker, { PROBEGEN_CACHE_DIR: cache });
+  const warm = await median3(...probegen, { PROBEGEN_CACHE_DIR: cache });
+  log(`  probegen run probes/opensnoop.yaml: ${fmt(warm)} ms (warm build cache), ${fmt(cold)} ms (cold: clang runs)`);
+  const refs = [];
+  if (await ensureBpftrace()) {
+    refs.push(["bpftrace", await median3("bpftrace", ["-B", "line", "-e", 'tracepoint:syscalls:sys_enter_openat { printf("%d %s\\n", pid, str(args->filename)); }'])]);
+  } else skip("start.vs_bpftrace", "bpftrace missing");
+  if (existsSync("/usr/sbin/opensnoop")) {
+    refs.push(["libbpf-tools", await median3("stdbuf", ["-oL", "/usr/sbin/opensnoop"])]);
+  } else skip("start.vs_libbpf_tools", "/usr/sbin/opensnoop missing: apt-get install libbpf-tools");
+  for (const [name, ms] of refs) log(`  ${name}: ${fmt(ms)} ms`);
+  const bt = refs.find(([n]) => n === "bpftrace")?.[1];
+  figure("start.probegen_run.warm", warm, "ms", bt === undefined ? {} : { ref: bt, refName: "bpftrace", ratio: warm / bt, target: "<=1.0x", pass: warm <= bt });
+  figure("start.probegen_run.cold", cold, "ms", bt === undefined ? { note: "empty build cache" } : { ref: bt, refName: "bpftrace", ratio: cold / bt, note: "empty build cache: clang compiles the spec" });
+  const lt = refs.find(([n]) => n === "libbpf-tools")?.[1];
+  if (lt !== undefined) figure("start.probegen_run.warm_vs_libbpf_tools", warm, "ms", { ref: lt, refName: "libbpf-tools", ratio: warm / lt });
+}
+
 async function main() {
   const m = machine();
   log(`probegen bench — ${m.date}`);
@@ -581,6 +682,7 @@ async function main() {
     await kernelCost(built);
   });
   await step("attach", attachFigures);
+  await step("start", startFigures);
   if (ready) await step("memory", memory);
   const pass = results.filter((r) => r.status === "PASS").length;
   const fail = results.filter((r) => r.status === "FAIL").length;
