@@ -67,8 +67,8 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
-/* usdt python:function__entry in /usr/bin/python3.11 */
-SEC("usdt//usr/bin/python3.11:python:function__entry")
+/* usdt python:function__entry in /usr/bin/python3 */
+SEC("usdt//usr/bin/python3:python:function__entry")
 int python_function__entry(struct pt_regs *ctx)
 {
 	__u64 pg_pid_tgid = bpf_get_current_pid_tgid();
@@ -108,8 +108,8 @@ int python_function__entry(struct pt_regs *ctx)
 	return 0;
 }
 
-/* usdt python:line in /usr/bin/python3.11 */
-SEC("usdt//usr/bin/python3.11:python:line")
+/* usdt python:line in /usr/bin/python3 */
+SEC("usdt//usr/bin/python3:python:line")
 int python_line(struct pt_regs *ctx)
 {
 	__u64 pg_pid_tgid = bpf_get_current_pid_tgid();

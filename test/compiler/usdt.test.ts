@@ -51,6 +51,25 @@ describe.skipIf("skip" in target)("usdt attach points", () => {
     expect(located(short.diagnostics)).toEqual([`probes/test.yaml:3:13: 'usdt/${path}:values' is not usdt/PATH:PROVIDER:NAME`]);
   });
 
+  it("a program on PATH: named as written, attached where it was found; a wrapper script there is not the binary", () => {
+    const dir = (target as { dir: string }).dir;
+    writeFileSync(join(dir, "pgscript"), "#!/bin/sh\nexec true\n", { mode: 0o755 });
+    const saved = process.env.PATH;
+    process.env.PATH = `${dir}:${saved}`;
+    try {
+      const { probe, diagnostics } = frontEnd(spec("usdt/pgtest:pgtest:values", "arg0"));
+      expect(diagnostics).toEqual([]);
+      const [program] = probe!.programs;
+      expect(program!.section).toBe("usdt/pgtest:pgtest:values");
+      expect(program!.attach).toMatchObject({ kind: "usdt", file: "pgtest", path });
+      const script = frontEnd(spec("usdt/pgscript:pgtest:values", "arg0"));
+      expect(located(script.diagnostics)).toEqual([`probes/test.yaml:3:13: cannot read the USDT probes of 'pgscript': ${dir}/pgscript is not an ELF file`]);
+      expect(script.diagnostics[0]!.hint).toBe("name the ELF executable or library by its path (e.g. /usr/bin/python3)");
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
   it("a probe whose argument libbpf cannot read (a global, rip-relative) is refused at build", () => {
     const dir = (target as { dir: string }).dir;
     writeFileSync(join(dir, "global.c"), "#include <sys/sdt.h>\nint counter = 7;\nint main(void) { STAP_PROBE1(pgtest, global, counter); return 0; }\n");

@@ -14,7 +14,12 @@ import type { AttachContext, AttachKind } from "./kind.js";
 
 export interface UsdtPoint {
   kind: "usdt";
-  /** The file, symlinks resolved: what the runtime attaches to. */
+  /** The file as the spec names it (`/usr/bin/python3`, `libc`): how sections and `probe` name the point. */
+  file: string;
+  /**
+   * What the runtime attaches to: an absolute path as written (the file installed at load, as a
+   * symlink then points), else where the name or relative path was found at build.
+   */
   path: string;
   provider: string;
   name: string;
@@ -23,7 +28,7 @@ export interface UsdtPoint {
 }
 
 // What may reach the generated C (a SEC() string, a comment) from a file name or a note.
-const SAFE_PATH = /^\/[A-Za-z0-9._/+@-]+$/;
+const SAFE_PATH = /^[A-Za-z0-9._/+@-]+$/;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const GLOB = /[*?[\]{}]/;
 
@@ -37,8 +42,8 @@ function probesOf(written: string, ctx: AttachContext): { path: string; probes: 
   if ("error" in found) {
     return ctx.fail("unknown-file", `${found.error}.${didYouMean(written, found.near)}`, `looked in ${found.tried}; name the file by its path`);
   }
-  if (!SAFE_PATH.test(found.path)) {
-    return ctx.fail("invalid-attach", `probegen attaches to files whose path has only letters, digits and . _ / + @ -, and '${written}' is ${JSON.stringify(found.path)}`,
+  if (!SAFE_PATH.test(written) || !SAFE_PATH.test(found.path)) {
+    return ctx.fail("invalid-attach", `probegen attaches to files whose path has only letters, digits and . _ / + @ -, and ${JSON.stringify(written)} is ${JSON.stringify(found.path)}`,
       "link it from such a path and name the link");
   }
   let elf: ElfFile | undefined;
@@ -46,11 +51,20 @@ function probesOf(written: string, ctx: AttachContext): { path: string; probes: 
     elf = ElfFile.open(found.path);
     return { path: found.path, probes: usdtProbes(elf), machine: elf.machine };
   } catch (e) {
-    if (e instanceof ElfError) return ctx.fail("invalid-file", `cannot read USDT probes of ${found.path}: ${e.message}`, "name an ELF executable or shared library");
+    if (e instanceof ElfError) {
+      // A program on PATH may be a wrapper (pyenv's shims are scripts): the binary is elsewhere.
+      return ctx.fail("invalid-file", `cannot read the USDT probes of ${written.includes("/") ? "the file" : `'${written}'`}: ${e.message}`,
+        written.includes("/") ? "name an ELF executable or shared library" : "name the ELF executable or library by its path (e.g. /usr/bin/python3)");
+    }
     throw e;
   } finally {
     elf?.close();
   }
+}
+
+function noProbes(written: string, path: string, ctx: AttachContext): undefined {
+  return ctx.fail("unknown-probe", `${fileName(written, path)} has no USDT probes (no .note.stapsdt notes)`,
+    "name a binary built with <sys/sdt.h> probes (Debian's /usr/bin/python3 has them; pyenv's python does not): readelf -n FILE lists them");
 }
 
 /** `PROVIDER:NAME` of every probe of a file, once each, in note order. */
@@ -58,9 +72,9 @@ function probeNames(probes: UsdtProbe[]): string[] {
   return [...new Set(probes.map((p) => `${p.provider}:${p.name}`))];
 }
 
-/** How PATH was found, when it was a name rather than a path (python3 on PATH may not be the one with the probes). */
-function foundAs(written: string, path: string): string {
-  return written.includes("/") ? "" : ` ('${written}' is ${path})`;
+/** The file as messages name it: with the name it was found by, when that was not a path (python3 on PATH may not be the one with the probes). */
+function fileName(written: string, path: string): string {
+  return written.includes("/") ? path : `'${written}' (${path})`;
 }
 
 /**
@@ -86,6 +100,7 @@ export const usdt: AttachKind<UsdtPoint> = {
     if (colon < 0) return ctx.fail("invalid-attach", `'usdt/${pattern}' names no file: write usdt/PATH:PROVIDER:NAME`, "list a file's probes with: probegen list 'usdt/PATH:*'");
     const written = pattern.slice(0, colon);
     const found = probesOf(written, ctx);
+    if (found?.probes.length === 0) return noProbes(written, found.path, ctx);
     return found && probeNames(found.probes).map((n) => `${written}:${n}`);
   },
   resolve(target, ctx) {
@@ -97,14 +112,11 @@ export const usdt: AttachKind<UsdtPoint> = {
     const found = probesOf(written, ctx);
     if (!found) return undefined;
     const { path, probes } = found;
-    if (probes.length === 0) {
-      return ctx.fail("unknown-probe", `${path}${foundAs(written, path)} has no USDT probes (no .note.stapsdt notes)`,
-        "name a binary built with <sys/sdt.h> probes (a distribution's python3, node, libc...): readelf -n FILE lists them");
-    }
+    if (probes.length === 0) return noProbes(written, path, ctx);
     const sites = probes.filter((p) => p.provider === provider && p.name === name);
     if (sites.length === 0) {
       const names = probeNames(probes);
-      return ctx.fail("unknown-probe", `${path}${foundAs(written, path)} has no USDT probe '${provider}:${name}'.${didYouMean(`${provider}:${name}`, names)}`,
+      return ctx.fail("unknown-probe", `${fileName(written, path)} has no USDT probe '${provider}:${name}'.${didYouMean(`${provider}:${name}`, names)}`,
         `its probes: ${names.slice(0, 30).join(", ")}${names.length > 30 ? ", ..." : ""}`);
     }
     if (!IDENTIFIER.test(provider) || !IDENTIFIER.test(name)) {
@@ -117,11 +129,11 @@ export const usdt: AttachKind<UsdtPoint> = {
         "libbpf reads arguments in a register (%rdi), in memory at a register and offset (-8(%rbp)) or constant ($5); a global's sym(%rip) is not one of them");
     }
     const count = Math.min(...sites.map((s) => s.arguments.length));
-    return { kind: "usdt", path, provider, name, argumentTypes: Array.from({ length: count }, (_, i) => argumentType(sites, i)) };
+    return { kind: "usdt", file: written, path: written.startsWith("/") ? written : path, provider, name, argumentTypes: Array.from({ length: count }, (_, i) => argumentType(sites, i)) };
   },
   // libbpf's own form; the runtime attaches from the descriptor below, never by this string.
-  section: (p) => `usdt/${p.path}:${p.provider}:${p.name}`,
-  title: (p) => `usdt ${p.provider}:${p.name} in ${p.path}`,
+  section: (p) => `usdt/${p.file}:${p.provider}:${p.name}`,
+  title: (p) => `usdt ${p.provider}:${p.name} in ${p.file}`,
   owner: (p) => `USDT probe ${p.provider}:${p.name}`,
   programName: (p) => `${p.provider}_${p.name}`,
   arguments: (p) => ({ kind: "args", ctx: "usdt", limit: p.argumentTypes.length, types: p.argumentTypes }),
