@@ -72,9 +72,10 @@ function probeNames(probes: UsdtProbe[]): string[] {
   return [...new Set(probes.map((p) => `${p.provider}:${p.name}`))];
 }
 
-/** The file as messages name it: with the name it was found by, when that was not a path (python3 on PATH may not be the one with the probes). */
+/** The file as messages name it: as written, and where that led when it is elsewhere (python3 on PATH may not be the one with the probes). */
 function fileName(written: string, path: string): string {
-  return written.includes("/") ? path : `'${written}' (${path})`;
+  if (written === path) return path;
+  return `${written.includes("/") ? written : `'${written}'`} (${path})`;
 }
 
 /**
