@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { attachKind } from "../../src/compiler/attach/index.js";
 import { matchAttach } from "../../src/compiler/index.js";
 import { fixtureKernel, frontEnd, located } from "../helpers/compile.js";
 import { buildUsdtTarget } from "../helpers/usdt-target.js";
@@ -63,6 +64,8 @@ describe.skipIf("skip" in target)("usdt attach points", () => {
       const [program] = probe!.programs;
       expect(program!.section).toBe("usdt/pgtest:pgtest:values");
       expect(program!.attach).toMatchObject({ kind: "usdt", file: "pgtest", path });
+      // The file found is in the C (a comment): a build cache keyed by the C misses when PATH leads elsewhere.
+      expect(attachKind(program!.attach).title(program!.attach)).toBe(`usdt pgtest:values in pgtest (${path})`);
       const script = frontEnd(spec("usdt/pgscript:pgtest:values", "arg0"));
       expect(located(script.diagnostics)).toEqual([`probes/test.yaml:3:13: cannot read the USDT probes of 'pgscript': ${dir}/pgscript is not an ELF file`]);
       expect(script.diagnostics[0]!.hint).toBe("name the ELF executable or library by its path (e.g. /usr/bin/python3)");

@@ -134,7 +134,8 @@ export const usdt: AttachKind<UsdtPoint> = {
   },
   // libbpf's own form; the runtime attaches from the descriptor below, never by this string.
   section: (p) => `usdt/${p.file}:${p.provider}:${p.name}`,
-  title: (p) => `usdt ${p.provider}:${p.name} in ${p.file}`,
+  // With the file attached when that is not the one written: the C then changes with it (and so the build cache's key).
+  title: (p) => `usdt ${p.provider}:${p.name} in ${p.file}${p.path !== p.file ? ` (${p.path})` : ""}`,
   owner: (p) => `USDT probe ${p.provider}:${p.name}`,
   programName: (p) => `${p.provider}_${p.name}`,
   arguments: (p) => ({ kind: "args", ctx: "usdt", limit: p.argumentTypes.length, types: p.argumentTypes }),
