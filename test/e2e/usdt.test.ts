@@ -155,8 +155,9 @@ describe.skipIf(!support.ok || !!python.skip)("pycalls (bundled) on Debian's pyt
   it("sees each call of a known function, with its file, name and line, and counts the process's calls", async () => {
     interface Call { pid: number; comm: string; file: string; function: string; line: number }
     type PyProbe = Probe & { events: { on(fn: (ev: Call) => void): void }; maps: { calls: { get(pid: number): bigint | undefined } } };
-    const { loadPycalls } = (await import(/* @vite-ignore */ `${process.cwd()}/generated/pycalls.ts`)) as { loadPycalls: () => Promise<PyProbe> };
-    const probe = await loadPycalls();
+    const { loadPycalls } = (await import(/* @vite-ignore */ `${process.cwd()}/generated/pycalls.ts`)) as { loadPycalls: (options: object) => Promise<PyProbe> };
+    // The interpreter's startup makes ~900 calls in a few ms: room for them all while the test's loop is busy.
+    const probe = await loadPycalls({ maps: { events: { size: 1 << 22 } } });
     try {
       let pid = 0;
       const calls = await collect<Call>(probe, async () => {
