@@ -37,6 +37,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     license: cStringLiteral(probe.license),
     usesPtRegs: usesPtRegs(probe),
     usesEndian: probe.programs.some((p) => programContext(p).endian),
+    usesUsdt: probe.programs.some((p) => programContext(p).usdt),
     kernelTypes: kernelTypes(probe),
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),
     rings: rings.length,
