@@ -14,7 +14,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # bpftrace: the bench compares attach and per-event costs with its one-liners.
-packages=(clang llvm libbpf-dev bpftool iproute2 pkg-config make g++ linux-libc-dev bpftrace libbpf-tools)
+# xz-utils: the symbolizer decompresses .gnu_debugdata (MiniDebugInfo) with xz.
+packages=(clang llvm libbpf-dev bpftool iproute2 pkg-config make g++ linux-libc-dev bpftrace libbpf-tools xz-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
