@@ -26,3 +26,5 @@ export { clockOffsetNs, SymbolNames, flagsDecoder, flagsValue, inetAddr, ipv4, i
 export type { FlagEntry, SymbolConsts } from "./decoders.js";
 export { KernelSymbolTable, parseMaps, Symbolizer } from "./symbolize/index.js";
 export type { Frame, KernelSymbol, Mapping, SymbolizerOptions, SymbolizerStats } from "./symbolize/index.js";
+export { EMPTY_STACK, flamegraphSvg, foldedStacks, stackTree } from "./flamegraph/index.js";
+export type { FlamegraphOptions, StackNode, StackSample } from "./flamegraph/index.js";
