@@ -40,7 +40,8 @@ export class KernelSymbolTable {
       // Cheaper than a regular expression per line: this reads ~100k lines.
       const space = line.indexOf(" ");
       const type = line[space + 1];
-      if (space <= 0 || (type !== "t" && type !== "T")) continue;
+      // Text symbols (W: weak functions such as abort).
+      if (space <= 0 || (type !== "t" && type !== "T" && type !== "w" && type !== "W")) continue;
       const address = BigInt(`0x${line.slice(0, space)}`);
       if (address === 0n) {
         hidden++;

@@ -141,8 +141,13 @@ function processRoot(pid: number): string {
   }
 }
 
+/** "func+0x1a", or "func" at its first byte. */
+export function symbolText(symbol: string, offset: bigint): string {
+  return offset === 0n ? symbol : `${symbol}+0x${offset.toString(16)}`;
+}
+
 function named(address: bigint, symbol: string, offset: bigint, module: string | undefined): Frame {
-  const text = offset === 0n ? symbol : `${symbol}+0x${offset.toString(16)}`;
+  const text = symbolText(symbol, offset);
   return module === undefined ? { address, symbol, offset, text } : { address, symbol, offset, module, text };
 }
 
