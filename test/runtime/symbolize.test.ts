@@ -14,6 +14,7 @@ import { KernelSymbolTable, Symbolizer } from "../../src/runtime/symbolize/index
 
 const hasTools = ["gcc", "objcopy", "nm", "xz"].every((tool) => spawnSync(tool, ["--version"]).status === 0);
 if (!hasTools) console.log("symbolize tests skipped: they need gcc, objcopy, nm and xz (scripts/setup.sh installs them)");
+if (process.getuid?.() !== 0) console.log("the chroot and mount namespace symbolize test is skipped: it needs root");
 
 const dir = mkdtempSync(join(tmpdir(), "probegen-symbolize-"));
 const children: ChildProcess[] = [];
@@ -63,9 +64,9 @@ interface Running {
   getpid: bigint;
 }
 
-/** Starts `path` and reads the addresses it prints. */
-async function start(path: string): Promise<Running> {
-  const child = spawn(path, [], { stdio: ["pipe", "pipe", "inherit"] });
+/** Starts `path` (which execs the test program) and reads the addresses it prints. */
+async function start(path: string, args: string[] = []): Promise<Running> {
+  const child = spawn(path, args, { stdio: ["pipe", "pipe", "inherit"] });
   children.push(child);
   const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
   const [target, getpid] = line!.trim().split(" ").map((hex) => BigInt(hex));
@@ -162,6 +163,29 @@ describe.skipIf(!hasTools)("Symbolizer.user", () => {
     rmSync(copy);
     const [frame] = new Symbolizer().user(run.pid, [run.target + 1n]);
     expect(frame).toMatchObject({ symbol: "probegen_target", module: `${copy} (deleted)`, text: "probegen_target+0x1" });
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("reads the files of a process in another root: a chroot, and a mount namespace of its own (a container's)", async () => {
+    const root = join(dir, "root");
+    mkdirSync(join(root, "old"), { recursive: true });
+    const source = join(dir, "static.c");
+    writeFileSync(source, program.replace(/dlsym\(RTLD_DEFAULT, "getpid"\)/, "(void *)main").replace("#include <dlfcn.h>", ""));
+    execFileSync("gcc", ["-O1", "-static", "-o", join(root, "prog"), source]);
+
+    // chroot: maps names the file from our root, where it can be opened as it is.
+    const chrooted = await start("chroot", [root, "/prog"]);
+    expect(new Symbolizer().user(chrooted.pid, [chrooted.target + 2n])[0])
+      .toMatchObject({ symbol: "probegen_target", offset: 2n, module: join(root, "prog"), text: "probegen_target+0x2" });
+
+    // pivot_root in a new mount namespace: maps says /stripped, which only /proc/PID/root reaches,
+    // and so does its debug link file /stripped.debug.
+    execFileSync("objcopy", ["--only-keep-debug", join(root, "prog"), join(root, "stripped.debug")]);
+    execFileSync("objcopy", ["--strip-all", `--add-gnu-debuglink=${join(root, "stripped.debug")}`, join(root, "prog"), join(root, "stripped")]);
+    const script = `mount --make-rprivate / && mount --bind ${root} ${root} && cd ${root} && pivot_root . old && exec /stripped`;
+    const contained = await start("unshare", ["--mount", "sh", "-c", script]);
+    expect(readFileSync(`/proc/${contained.pid}/maps`, "utf8")).toMatch(/ \/stripped$/m);
+    expect(new Symbolizer().user(contained.pid, [contained.target + 2n])[0])
+      .toMatchObject({ symbol: "probegen_target", offset: 2n, module: "/stripped", text: "probegen_target+0x2" });
   });
 
   it("reads each binary's symbols once: another process of the same program opens no ELF file", async () => {

@@ -3,7 +3,7 @@
  * inode, size, mtime: many processes of one binary cost one stat each) and by build id (the same
  * binary at another path or inside a container's root reuses the table).
  */
-import { statSync } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import { ElfError, ElfFile, SHT_SYMTAB, type ElfSegment, type ElfSymbol } from "../../elf/elf-file.js";
 import { miniDebugInfo, openDebugFile, type DebugFileSearch } from "./debug-info.js";
 import { SymbolTable } from "./symbol-table.js";
@@ -43,16 +43,11 @@ export class ModuleCache {
 
   /**
    * The symbols of the file at `openPath` (what this process opens: maybe under /proc/PID/root
-   * or /proc/PID/map_files), which the traced process knows as `path`.
+   * or /proc/PID/map_files; `stat` is its stat), which the traced process maps as `path`.
+   * `roots` prefix the paths of its debug files.
    */
-  get(openPath: string, path: string, roots: readonly string[]): ModuleLookup {
-    let identity: string;
-    try {
-      const st = statSync(openPath, { bigint: true });
-      identity = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-    } catch (e) {
-      return { reason: `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
-    }
+  get(openPath: string, stat: BigIntStats, path: string, roots: readonly string[]): ModuleLookup {
+    const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}`;
     const cached = this.byIdentity.get(identity);
     if (cached) {
       this.counts.cacheHits++;

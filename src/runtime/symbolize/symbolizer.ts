@@ -3,11 +3,11 @@
  * mappings and the ELF symbols of the mapped files (with their debug files and MiniDebugInfo).
  * Nothing here throws for an address it cannot name: that frame says "[unknown]" and why.
  */
-import { statSync } from "node:fs";
+import { statSync, type BigIntStats } from "node:fs";
 import { vaddrOfOffset } from "../../elf/elf-file.js";
 import { KernelSymbolTable } from "./kallsyms.js";
 import { DEFAULT_DEBUG_DIRS } from "./debug-info.js";
-import { ModuleCache, type ModuleCacheStats } from "./module-cache.js";
+import { ModuleCache, type ModuleCacheStats, type ModuleLookup } from "./module-cache.js";
 import { findMapping, isFileMapping, readMaps, type Mapping } from "./proc-maps.js";
 
 export interface Frame {
@@ -43,6 +43,8 @@ interface ProcessView {
   maps: Mapping[] | { reason: string };
   /** "" when the process shares our root, else /proc/PID/root. */
   root: string;
+  /** The symbols of each mapping, by its start address. */
+  modules: Map<bigint, ModuleLookup>;
 }
 
 export class Symbolizer {
@@ -101,7 +103,7 @@ export class Symbolizer {
     if (!mapping) return unknown(address, undefined, `0x${address.toString(16)} is not mapped in process ${pid}`);
     const module = mapping.path === "" ? "[anon]" : mapping.deleted ? `${mapping.path} (deleted)` : mapping.path;
     if (!isFileMapping(mapping)) return unknown(address, module, `${module} is not a file: code there (JIT-compiled, generated) has no ELF symbols`);
-    const symbols = this.modules.get(openPath(pid, view.root, mapping), mapping.path, [view.root]);
+    const symbols = this.mappedModule(pid, view, mapping);
     if ("reason" in symbols) return unknown(address, module, symbols.reason);
     const fileOffset = Number(address - back - mapping.start) + mapping.offset;
     const vaddr = vaddrOfOffset(symbols.segments, fileOffset);
@@ -111,11 +113,21 @@ export class Symbolizer {
     return named(address, hit.name, hit.offset + back, module);
   }
 
+  private mappedModule(pid: number, view: ProcessView, mapping: Mapping): ModuleLookup {
+    let symbols = view.modules.get(mapping.start);
+    if (!symbols) {
+      const file = locateMappedFile(pid, view.root, mapping);
+      symbols = "reason" in file ? file : this.modules.get(file.open, file.stat, mapping.path, [file.root]);
+      view.modules.set(mapping.start, symbols);
+    }
+    return symbols;
+  }
+
   private process(pid: number): ProcessView {
     let view = this.processes.get(pid);
     if (!view) {
       this.mapsRead++;
-      view = { maps: readMaps(pid), root: processRoot(pid) };
+      view = { maps: readMaps(pid), root: processRoot(pid), modules: new Map() };
       this.processes.set(pid, view);
     }
     return view;
@@ -123,11 +135,23 @@ export class Symbolizer {
 }
 
 /**
- * Where to open a mapped file from here: a deleted file through /proc/PID/map_files (which
- * keeps it reachable while mapped), a file of another mount namespace under /proc/PID/root.
+ * Where this process can open the file `m` maps: the path under the traced process's root (a
+ * container's files; maps shows paths from its root when ours cannot reach them), the path as
+ * it is (a chroot's files, which maps shows from our root), or /proc/PID/map_files (a file
+ * deleted or replaced since it was mapped). The one whose inode is the mapping's is the file.
  */
-function openPath(pid: number, root: string, m: Mapping): string {
-  return m.deleted ? `/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}` : root + m.path;
+function locateMappedFile(pid: number, root: string, m: Mapping): { open: string; root: string; stat: BigIntStats } | { reason: string } {
+  const candidates = m.deleted ? [] : root ? [{ open: root + m.path, root }, { open: m.path, root: "" }] : [{ open: m.path, root }];
+  candidates.push({ open: `/proc/${pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`, root });
+  for (const candidate of candidates) {
+    try {
+      const stat = statSync(candidate.open, { bigint: true });
+      if (stat.ino === BigInt(m.inode)) return { ...candidate, stat };
+    } catch {
+      // not there, or not ours to see: try the next
+    }
+  }
+  return { reason: `cannot open ${m.path}${m.deleted ? " (deleted)" : ""}: no file reachable from here has the mapped inode (${m.deleted ? "reading /proc/PID/map_files needs CAP_SYS_ADMIN" : "the file was replaced since it was mapped"})` };
 }
 
 /** "" when the process sees the same root directory as we do; /proc/PID/root when not and we may look. */
