@@ -33,6 +33,8 @@ __attribute__((noinline)) long probegen_target(long x) {
   for (long i = 0; i < x; i++) x ^= i * 7 + (x >> 3);
   return x;
 }
+/* Hand-written assembly often declares no size: its symbol has size 0. */
+__asm__(".text\\n.globl probegen_sizeless\\n.type probegen_sizeless, @function\\nprobegen_sizeless:\\n nop\\n nop\\n ret\\n");
 int main(void) {
   printf("%p %p\\n", (void *)probegen_target, dlsym(RTLD_DEFAULT, "getpid"));
   fflush(stdout);
@@ -43,7 +45,9 @@ int main(void) {
 `;
 
 let binary: string;
-let target: { size: bigint };
+let target: { size: bigint; value: bigint };
+let sizeless: bigint;
+let plt: bigint;
 
 beforeAll(() => {
   if (!hasTools) return;
@@ -53,6 +57,8 @@ beforeAll(() => {
   const elf = ElfFile.open(binary);
   try {
     target = elf.symbols().find((s) => s.name === "probegen_target")!;
+    sizeless = elf.symbols().find((s) => s.name === "probegen_sizeless")!.value;
+    plt = elf.section(".plt")!.addr;
   } finally {
     elf.close();
   }
@@ -81,6 +87,15 @@ describe.skipIf(!hasTools)("Symbolizer.user", () => {
     expect(start0).toMatchObject({ symbol: "probegen_target", offset: 0n, module: binary, text: "probegen_target" });
     expect(inside).toMatchObject({ symbol: "probegen_target", offset: 5n, text: "probegen_target+0x5" });
     expect(target.size).toBeGreaterThan(5n);
+  });
+
+  it("a size-0 symbol covers the code after it up to its section's end, and no further", async () => {
+    const run = await start(binary);
+    const bias = run.target - target.value;
+    const [asm, inPlt] = new Symbolizer().user(run.pid, [bias + sizeless + 1n, bias + plt + 4n]);
+    expect(asm).toMatchObject({ symbol: "probegen_sizeless", offset: 1n, text: "probegen_sizeless+0x1" });
+    // .plt follows .init, whose _init has size 0: the stub is not "_init+0x...".
+    expect(inPlt).toMatchObject({ text: `[unknown] (${binary})` });
   });
 
   it("names a libc function in the process's mapping of libc", async () => {
@@ -154,6 +169,7 @@ describe.skipIf(!hasTools)("Symbolizer.user", () => {
     const dead = spawnSync("true");
     const [gone] = symbolizer.user(dead.pid!, [run.target]);
     expect(gone).toMatchObject({ text: "[unknown]", reason: `process ${dead.pid} has exited` });
+    expect(symbolizer.user(0, [0x1000n])[0]).toMatchObject({ text: "[unknown]", reason: "pid 0 is the kernel's idle task: it has no user space" });
   });
 
   it("a file deleted after it was mapped is still read, through /proc/PID/map_files", async () => {

@@ -100,7 +100,7 @@ export class ModuleCache {
           warning = e.message;
         }
       }
-      const module: ModuleSymbols = { buildId, segments: elf.segments, symbols: SymbolTable.fromSymbols(symbols), sources, warning };
+      const module: ModuleSymbols = { buildId, segments: elf.segments, symbols: SymbolTable.fromSymbols(symbols, elf.sections), sources, warning };
       this.counts.symbolTablesParsed++;
       if (buildId !== undefined) this.byBuildId.set(buildId, module);
       return module;

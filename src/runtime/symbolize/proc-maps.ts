@@ -38,6 +38,8 @@ export function parseMaps(text: string): Mapping[] {
 
 /** The process's mappings, or why they cannot be read (the process is gone, or not ours to see). */
 export function readMaps(pid: number): Mapping[] | { reason: string } {
+  if (!Number.isSafeInteger(pid) || pid < 0) return { reason: `${pid} is not a process id` };
+  if (pid === 0) return { reason: "pid 0 is the kernel's idle task: it has no user space" };
   try {
     return parseMaps(readFileSync(`/proc/${pid}/maps`, "utf8"));
   } catch (e) {
