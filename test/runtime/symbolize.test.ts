@@ -172,6 +172,28 @@ describe.skipIf(!hasTools)("Symbolizer.user", () => {
     expect(symbolizer.user(0, [0x1000n])[0]).toMatchObject({ text: "[unknown]", reason: "pid 0 is the kernel's idle task: it has no user space" });
   });
 
+  it("names JIT-compiled code from the process's perf map (node --perf-basic-prof)", async () => {
+    const script = `function probegenJit(n) { let x = 0; for (let i = 0; i < n; i++) x += (i * i) % 7; return x; }
+      for (let i = 0; i < 5000; i++) probegenJit(1000);
+      console.log("0x0 0x0"); process.stdin.resume();`;
+    const child = spawn(process.execPath, ["--perf-basic-prof", "-e", script], { stdio: ["pipe", "pipe", "inherit"] });
+    children.push(child);
+    const mapPath = `/tmp/perf-${child.pid}.map`;
+    try {
+      await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
+      // The function's latest code (interpreted "~", baseline "^" or optimized "*"), from the file node wrote.
+      const line = readFileSync(mapPath, "utf8").split("\n").filter((l) => / JS:[~^*]probegenJit /.test(l)).at(-1)!;
+      const [start, , ...name] = line.split(" ");
+      const address = BigInt(`0x${start}`) + 4n;
+      const [frame] = new Symbolizer().user(child.pid!, [address]);
+      expect(frame).toMatchObject({ symbol: name.join(" "), offset: 4n, module: mapPath });
+      expect(frame!.text).toMatch(/^JS:[~^*]probegenJit .*\+0x4$/);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(mapPath, { force: true });
+    }
+  });
+
   it("a file deleted after it was mapped is still read, through /proc/PID/map_files", async () => {
     const copy = join(dir, "deleted-prog");
     copyFileSync(binary, copy);

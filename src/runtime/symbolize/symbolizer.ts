@@ -8,6 +8,7 @@ import { vaddrOfOffset } from "../../elf/elf-file.js";
 import { KernelSymbolTable } from "./kallsyms.js";
 import { DEFAULT_DEBUG_DIRS } from "./debug-info.js";
 import { ModuleCache, type ModuleCacheStats, type ModuleLookup } from "./module-cache.js";
+import { readPerfMap, type PerfMap } from "./perf-map.js";
 import { findMapping, isFileMapping, readMaps, type Mapping } from "./proc-maps.js";
 
 export interface Frame {
@@ -45,6 +46,8 @@ interface ProcessView {
   root: string;
   /** The symbols of each mapping, by its start address. */
   modules: Map<bigint, ModuleLookup>;
+  /** JIT-compiled functions the process lists in /tmp/perf-PID.map (null: none), read at the first anonymous address. */
+  perfMap?: PerfMap | null;
 }
 
 export class Symbolizer {
@@ -102,7 +105,12 @@ export class Symbolizer {
     const mapping = findMapping(view.maps, address);
     if (!mapping) return unknown(address, undefined, `0x${address.toString(16)} is not mapped in process ${pid}`);
     const module = mapping.path === "" ? "[anon]" : mapping.deleted ? `${mapping.path} (deleted)` : mapping.path;
-    if (!isFileMapping(mapping)) return unknown(address, module, `${module} is not a file: code there (JIT-compiled, generated) has no ELF symbols`);
+    if (!isFileMapping(mapping)) {
+      view.perfMap ??= readPerfMap(pid, view.root) ?? null;
+      const jit = view.perfMap?.symbols.lookup(address - back);
+      if (jit) return named(address, jit.name, jit.offset + back, view.perfMap!.path);
+      return unknown(address, module, `${module} is not a file: code there (JIT-compiled, generated) has no ELF symbols${view.perfMap ? ` and is not in ${view.perfMap.path}` : ""}`);
+    }
     const symbols = this.mappedModule(pid, view, mapping);
     if ("reason" in symbols) return unknown(address, module, symbols.reason);
     const fileOffset = Number(address - back - mapping.start) + mapping.offset;
