@@ -102,18 +102,19 @@ export class Symbolizer {
   private userFrame(pid: number, address: bigint, back: bigint): Frame {
     const view = this.process(pid);
     if ("reason" in view.maps) return unknown(address, undefined, view.maps.reason);
-    const mapping = findMapping(view.maps, address);
+    const at = address - back;
+    const mapping = findMapping(view.maps, at);
     if (!mapping) return unknown(address, undefined, `0x${address.toString(16)} is not mapped in process ${pid}`);
     const module = mapping.path === "" ? "[anon]" : mapping.deleted ? `${mapping.path} (deleted)` : mapping.path;
     if (!isFileMapping(mapping)) {
       view.perfMap ??= readPerfMap(pid, view.root) ?? null;
-      const jit = view.perfMap?.symbols.lookup(address - back);
+      const jit = view.perfMap?.symbols.lookup(at);
       if (jit) return named(address, jit.name, jit.offset + back, view.perfMap!.path);
       return unknown(address, module, `${module} is not a file: code there (JIT-compiled, generated) has no ELF symbols${view.perfMap ? ` and is not in ${view.perfMap.path}` : ""}`);
     }
     const symbols = this.mappedModule(pid, view, mapping);
     if ("reason" in symbols) return unknown(address, module, symbols.reason);
-    const fileOffset = Number(address - back - mapping.start) + mapping.offset;
+    const fileOffset = Number(at - mapping.start) + mapping.offset;
     const vaddr = vaddrOfOffset(symbols.segments, fileOffset);
     if (vaddr === undefined) return unknown(address, module, `file offset 0x${fileOffset.toString(16)} is outside ${mapping.path}'s loaded segments`);
     const hit = symbols.symbols.lookup(vaddr);
