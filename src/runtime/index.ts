@@ -24,3 +24,7 @@ export { DROPS_MAP, kernelDrops, probeStats } from "./stats.js";
 export type { ProbeStats } from "./stats.js";
 export { clockOffsetNs, SymbolNames, flagsDecoder, flagsValue, inetAddr, ipv4, ipv6, ksym, notEncodable, rawValue, symbolNames, symbolOf, wallclock, writeInetAddr } from "./decoders.js";
 export type { FlagEntry, SymbolConsts } from "./decoders.js";
+export { KernelSymbolTable, parseMaps, Symbolizer } from "./symbolize/index.js";
+export type { Frame, KernelSymbol, Mapping, SymbolizerOptions, SymbolizerStats } from "./symbolize/index.js";
+export { EMPTY_STACK, flamegraphSvg, foldedStacks, stackTree } from "./flamegraph/index.js";
+export type { FlamegraphOptions, StackNode, StackSample } from "./flamegraph/index.js";
