@@ -24,3 +24,5 @@ export { DROPS_MAP, kernelDrops, probeStats } from "./stats.js";
 export type { ProbeStats } from "./stats.js";
 export { clockOffsetNs, SymbolNames, flagsDecoder, flagsValue, inetAddr, ipv4, ipv6, ksym, notEncodable, rawValue, symbolNames, symbolOf, wallclock, writeInetAddr } from "./decoders.js";
 export type { FlagEntry, SymbolConsts } from "./decoders.js";
+export { combineSources, exportOpenTelemetry, exposition, mapMetrics, parseListenAddress, registerPromClient, serveMetrics, EXPOSITION_CONTENT_TYPE } from "./metrics/index.js";
+export type { HistogramSeries, ListenAddress, MetricDefinition, MetricFamily, MetricSource, MetricsServer, OpenTelemetryExport, OpenTelemetryOptions, PromClientRegistry, ValueSeries } from "./metrics/index.js";
