@@ -72,7 +72,8 @@ function labelText(v: unknown): string {
 
 /** A counter's, gauge's or histogram's value; per-CPU values as their total. */
 function numeric(raw: unknown): Value {
-  const v = typeof raw === "object" && raw !== null && "total" in raw ? (raw as { total: unknown }).total : raw;
+  // A PerCpu value (a Histogram has a `total` too: the count of its buckets).
+  const v = typeof raw === "object" && raw !== null && "perCpu" in raw ? (raw as { total: unknown }).total : raw;
   if (v instanceof Histogram) return v;
   if (typeof v === "bigint" || typeof v === "number" || typeof v === "boolean") return Number(v);
   throw new TypeError(`a metric map holds ${typeof v}, not a number or a histogram`);
