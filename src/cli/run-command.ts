@@ -209,6 +209,7 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   let signals = 0;
   let keepAlive: NodeJS.Timeout | undefined;
   let periodic: NodeJS.Timeout | undefined;
+  let timeUp: NodeJS.Timeout | undefined;
   printer.start?.();
   const why = await new Promise<string>((resolve) => {
     const onSignal = (sig: string) => {
@@ -223,7 +224,7 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
     void outputClosed.then(resolve);
     process.on("SIGINT", () => onSignal("SIGINT"));
     process.on("SIGTERM", () => onSignal("SIGTERM"));
-    if (durationMs) setTimeout(() => resolve("duration"), durationMs);
+    if (durationMs) timeUp = setTimeout(() => resolve("duration"), durationMs);
     if (view.intervalMs !== undefined) {
       periodic = setInterval(() => {
         if (!closed.has("stdout")) printer.interval(readMaps(probe, loaded, { clear: view.clear }));
@@ -234,6 +235,8 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   });
   clearInterval(keepAlive);
   clearInterval(periodic);
+  // Ended by a signal: the --duration timer would keep the process alive until it fires.
+  clearTimeout(timeUp);
   // Let the reader deliver what it already holds before detaching.
   await new Promise((r) => setTimeout(r, 30));
   unsubscribe?.();
