@@ -69,7 +69,8 @@ describe.skipIf(!support.ok)("a loaded probe's metrics", () => {
     const registry = new Registry();
     const unregister = registerPromClient(registry, probe);
     expect(samples(await registry.metrics())).toEqual(samples(probe.metrics()));
-    const open = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const open = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
+    open.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     registerPromClient(open, probe);
     const openText = await open.metrics();
     expect(openText).toContain(`probegen_fdmetrics_closes_total{${label}} ${CLOSED.length}\n`);

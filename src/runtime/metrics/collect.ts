@@ -5,6 +5,7 @@
  */
 import { Histogram } from "../histogram.js";
 import type { TypedMap } from "../map.js";
+import type { PerCpu } from "../percpu.js";
 import { prometheusHistogram } from "./buckets.js";
 import type { HistogramSeries, Labels, MetricDefinition, MetricFamily, MetricSource, ValueSeries } from "./definition.js";
 
@@ -73,7 +74,7 @@ function labelText(v: unknown): string {
 /** A counter's, gauge's or histogram's value; per-CPU values as their total. */
 function numeric(raw: unknown): Value {
   // A PerCpu value (a Histogram has a `total` too: the count of its buckets).
-  const v = typeof raw === "object" && raw !== null && "perCpu" in raw ? (raw as { total: unknown }).total : raw;
+  const v = typeof raw === "object" && raw !== null && "perCpu" in raw ? (raw as PerCpu<unknown>).total : raw;
   if (v instanceof Histogram) return v;
   if (typeof v === "bigint" || typeof v === "number" || typeof v === "boolean") return Number(v);
   throw new TypeError(`a metric map holds ${typeof v}, not a number or a histogram`);
