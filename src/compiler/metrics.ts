@@ -91,7 +91,7 @@ function resolveMetric(ctx: MetricContext, map: IrMap<undefined>, given: true | 
   if (name === undefined || labels === undefined) return undefined;
   const combine = combineOf(type, ops);
   if (combine === "none" && labels.dropped.length) {
-    ctx.fail("invalid-metric", `map '${map.name}' is kept by ${ops.join(" and ")}: entries that differ in ${labels.dropped.join(", ")} cannot be combined into one value`, [...path, "labels"],
+    ctx.fail("invalid-metric", `map '${map.name}' is kept by ${describeOps(ops)}: entries that differ in ${labels.dropped.join(", ")} cannot be combined into one value`, [...path, "labels"],
       `list every key member: labels: [${labels.all.join(", ")}]`);
     return undefined;
   }
@@ -113,7 +113,7 @@ function defaultType(ctx: MetricContext, map: IrMap<undefined>, ops: string[], p
 }
 
 function combineOf(type: MetricType, ops: string[]): IrMetric["combine"] {
-  if (type !== "gauge") return "sum";
+  if (type !== "gauge" || (ops.length && ops.every((op) => op === "count" || op === "sum"))) return "sum";
   if (ops.length === 1 && (ops[0] === "min" || ops[0] === "max")) return ops[0];
   return "none";
 }
