@@ -100,8 +100,8 @@ Options:
       --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
                            relative to the cgroup2 mount (probegen list cgroups)
       --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
-      --metrics [HOST]:PORT  serve the spec's metric maps for Prometheus at http://HOST:PORT/metrics
-                           while the probe runs (:9464 listens on every address)
+      --metrics HOST:PORT  serve the spec's metric maps for Prometheus at http://HOST:PORT/metrics
+                           while the probe runs (:9464: every address, port 9464)
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
