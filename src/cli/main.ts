@@ -100,6 +100,8 @@ Options:
       --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
                            relative to the cgroup2 mount (probegen list cgroups)
       --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
+      --metrics HOST:PORT  serve the spec's metric maps for Prometheus at http://HOST:PORT/metrics
+                           while the probe runs (:9464: every address, port 9464)
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
@@ -111,6 +113,7 @@ ${common}`,
       top: { type: "string" },
       cgroup: { type: "string" },
       json: { type: "boolean", default: false },
+      metrics: { type: "string" },
     },
     async run(v, specs) {
       if (specs.length !== 1) throw new CliError("probegen run: name exactly one spec, e.g. probegen run probes/opensnoop.yaml");
@@ -118,6 +121,7 @@ ${common}`,
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
         interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined, allowDrop: v["allow-drop"] as boolean,
+        metrics: v.metrics as string | undefined,
       });
     },
   },
