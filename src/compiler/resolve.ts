@@ -667,6 +667,7 @@ class Resolver {
       symbols: () => this.kernel.symbols(),
       btf: () => this.btf(),
       declaredMaps: () => new Map(Object.entries(this.spec.maps ?? {}).map(([name, m]) => [name, m.type ?? "array"])),
+      specDir: () => this.source.dir,
       fail: (code, message, hint) => {
         this.fail(code, message, path, hint);
         return undefined;

@@ -9,6 +9,7 @@ import { interfaceIndex, xdpModeName, type XdpMode } from "./interfaces.js";
 import { pinDirectory, preparePins } from "./pins.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
 import { socketFd, type SocketLike } from "./socket.js";
+import { resolveUprobe, uprobeText, type UprobeTarget } from "./uprobe.js";
 
 /**
  * How the runtime attaches one program: a typed descriptor the generated loader carries (never a
@@ -32,7 +33,13 @@ export type AttachTarget =
   /** A socket filter: attached to sockets after load (LoadedObject.attachSocket), not at load. */
   | { kind: "socket" }
   /** sk_msg: the program runs for the sockets of this sockmap or sockhash (BPF_SK_MSG_VERDICT), detached at close. */
-  | { kind: "sk_msg"; map: string };
+  | { kind: "sk_msg"; map: string }
+  /**
+   * A function in a program or library: `path` is a path, a library by name ("libc") or a
+   * program on PATH ("bash"), found again at load with its symbol; `offset` is bytes after the
+   * symbol's start. The loader's `pid` restricts it to one process.
+   */
+  | UprobeTarget;
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -44,6 +51,7 @@ function attachText(t: AttachTarget): string | undefined {
     case "cgroup_skb": return `cgroup_skb/${t.direction}`;
     case "xdp": return t.ifindex !== undefined ? `xdp on interface ${t.ifindex}` : "xdp";
     case "sk_msg": return `sk_msg/${t.map}`;
+    case "uprobe": return uprobeText(t);
     case "trace":
     case "socket": return undefined;
   }
@@ -89,6 +97,8 @@ export interface LoadOptions {
   tcMode?: "auto" | "tcx" | "clsact";
   /** The cgroup v2 directory cgroup_skb programs attach to: absolute, or relative to the cgroup2 mount ("." is the root). */
   cgroup?: string;
+  /** Only this process: uprobes, uretprobes and USDT probes fire for it alone (default: every process). */
+  pid?: number;
 }
 
 /** One program attached at load, as `probegen run` reports it. */
@@ -162,6 +172,9 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   if (options.tcMode !== undefined && !["auto", "tcx", "clsact"].includes(options.tcMode)) {
     throw new RangeError(`loadObject(${def.name}): tcMode must be "auto", "tcx" or "clsact", got ${JSON.stringify(options.tcMode)}`);
   }
+  if (options.pid !== undefined && (!Number.isInteger(options.pid) || options.pid < 1 || options.pid > 4_194_304)) {
+    throw new RangeError(`loadObject(${def.name}): pid must be a process id (an integer from 1 to 4194304), got ${options.pid}`);
+  }
   const staging = options.stagingBytes;
   if (staging !== undefined && (!Number.isInteger(staging) || staging < 65_536 || staging > 2 ** 31 || (staging & (staging - 1)) !== 0)) {
     throw new RangeError(`loadObject(${def.name}): stagingBytes must be a power of two from 64 KiB to 2 GiB, got ${staging}`);
@@ -212,6 +225,8 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
       const ifindex = interfaceIndex(name, what);
       return { ...p, attach: attach.kind === "xdp" ? { kind: "xdp", ifindex } : { ...attach, ifindex, mode: options.tcMode ?? "auto" } };
     }
+    // The function found again in the file installed now: a missing one fails before the load.
+    if (attach?.kind === "uprobe" && attaching) return { ...p, attach: resolveUprobe(p.name, attach, options.pid) };
     if (attach?.kind === "cgroup_skb" && attaching) {
       if (cgroup === undefined) {
         throw new TypeError(`${what}: program '${p.name}' attaches to a cgroup: name its cgroup v2 directory with { cgroup: "my-service" } (probegen run --cgroup PATH; probegen list cgroups)`);
@@ -225,11 +240,16 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
 /** load + attach. Throws BpfError with the trimmed verifier log on load failure. */
 export async function loadObject(def: ObjectDefinition, options: LoadOptions = {}): Promise<LoadedObject> {
   checkOptions(def, options);
-  def = { ...def, programs: attachTargets(def, options) };
+  const lines = new Map(def.programs.filter((p) => p.line !== undefined).map((p) => [p.name, p.line as number]));
+  try {
+    def = { ...def, programs: attachTargets(def, options) };
+  } catch (err) {
+    throw withContext(err, { object: def.name, source: def.source, lines }); // a uprobe's file or function missing here
+  }
   const context = {
     object: def.name,
     source: def.source,
-    lines: new Map(def.programs.filter((p) => p.line !== undefined).map((p) => [p.name, p.line as number])),
+    lines,
     attachOf: new Map(def.programs.flatMap((p) => {
       const text = p.attach && attachText(p.attach);
       return text ? [[p.name, text] as const] : [];

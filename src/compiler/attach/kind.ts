@@ -18,6 +18,8 @@ export interface AttachContext {
   btf(): Btf | undefined;
   /** The maps the spec declares, by name, and their types (sk_msg names its sockmap); absent outside a spec. */
   declaredMaps?(): ReadonlyMap<string, string>;
+  /** The directory a relative file path in an attach text starts from (a uprobe's `./app`): the spec's; absent, the working directory. */
+  specDir?(): string;
   /** Reports a problem at the attach text; returns undefined so a kind can `return ctx.fail(...)`. */
   fail(code: string, message: string, hint?: string): undefined;
 }
@@ -112,9 +114,10 @@ export interface AttachKind<P extends { kind: string }> {
   readonly targetNoun: string;
   /**
    * Every target the kernel offers (in `resolve`'s syntax), for globs: undefined after a
-   * failure it reported (no tracefs, no BTF).
+   * failure it reported (no tracefs, no BTF). `pattern` is the glob being matched: a kind whose
+   * targets live in a file (a uprobe's functions) lists those of the file it names.
    */
-  candidates(ctx: AttachContext): Iterable<string> | undefined;
+  candidates(ctx: AttachContext, pattern?: string): Iterable<string> | undefined;
   /** Parses and checks `target` (the text after "prefix/") against the kernel, with suggestions. */
   resolve(target: string, ctx: AttachContext): P | undefined;
   /** The ELF section (SEC()) of its programs. */
