@@ -44,13 +44,14 @@ export function resolveUprobe(program: string, target: UprobeTarget, pid: number
   try {
     const lookup = findFunction(elf, target.symbol);
     if ("missing" in lookup) {
-      const why = lookup.missing === "ifunc" ? "is an indirect function (IFUNC) there, whose symbol is only its resolver"
-        : lookup.missing === "unmapped" ? "lies outside what a process maps of it" : "is not a function in it";
-      throw fail(constants.errno.ENOENT, `cannot attach program '${program}': '${target.symbol}' ${why} (${located.path}); the spec was built against a file that had it: rebuild it for the one installed here`);
+      const why = lookup.missing === "ifunc" ? `'${target.symbol}' in ${located.path} is an indirect function (IFUNC), whose symbol is only its resolver`
+        : lookup.missing === "unmapped" ? `'${target.symbol}' in ${located.path} lies outside what a process maps of it`
+        : `${located.path} has no function '${target.symbol}'`;
+      throw fail(constants.errno.ENOENT, `cannot attach program '${program}': ${why}; the spec was built against a file that had it: rebuild the spec for the file installed here`);
     }
     const size = Number(lookup.found.symbol.size);
     if (target.offset > 0 && target.offset >= size) {
-      throw fail(constants.errno.EINVAL, `cannot attach program '${program}': +${target.offset} is outside '${target.symbol}' in ${located.path}, which is ${size} bytes long here; rebuild the spec for the file installed here`);
+      throw fail(constants.errno.EINVAL, `cannot attach program '${program}': +${target.offset} is outside '${target.symbol}' in ${located.path}, which is ${size} bytes long here: rebuild the spec for the file installed here`);
     }
     return { ...target, binary: located.path, fileOffset: lookup.found.fileOffset + target.offset, pid: pid ?? -1 };
   } finally {

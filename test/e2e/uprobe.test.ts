@@ -4,7 +4,7 @@
  * calls a known number of times, counted for that child alone (the `pid` load option).
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildSpecs } from "../../src/compiler/build.js";
@@ -53,16 +53,22 @@ type Calls = { calls: { get(pid: number): bigint | undefined } };
 
 let loadTarget: (options?: { pid?: number }) => Promise<Loaded<TargetEvent>>;
 let loadLibcCalls: (options?: { pid?: number }) => Promise<Loaded<never, Calls>>;
+/** Built against swap/target, which a test then replaces or removes. */
+let loadSwapped: () => Promise<Disposable>;
 
 beforeAll(async () => {
   mkdirSync(out, { recursive: true });
   execFileSync("gcc", ["-O0", "-o", `${out}/target`, "test/fixtures/uprobe/target.c"]);
   writeFileSync(`${out}/uprobe_target.yaml`, spec);
   writeFileSync(`${out}/libc_calls.yaml`, libcSpec);
-  const results = await buildSpecs([`${out}/uprobe_target.yaml`, `${out}/libc_calls.yaml`], { outDir: out });
+  mkdirSync(`${out}/swap`, { recursive: true });
+  copyFileSync(`${out}/target`, `${out}/swap/target`);
+  writeFileSync(`${out}/swap/swapped.yaml`, "name: swapped\nprograms:\n  - attach: uprobe/./target:greet\n    fields: [pid]\n");
+  const results = await buildSpecs([`${out}/uprobe_target.yaml`, `${out}/libc_calls.yaml`, `${out}/swap/swapped.yaml`], { outDir: out });
   for (const r of results) expect(r.diagnostics).toEqual([]);
   loadTarget = (await import(/* @vite-ignore */ `${out}/uprobe_target.ts`)).loadUprobeTarget;
   loadLibcCalls = (await import(/* @vite-ignore */ `${out}/libc_calls.ts`)).loadLibcCalls;
+  loadSwapped = (await import(/* @vite-ignore */ `${out}/swapped.ts`)).loadSwapped;
 }, 120_000);
 
 /** The target, started and waiting for its go line (`getppid` calls: how many it makes). */
@@ -127,4 +133,18 @@ describe.skipIf(!support.ok)("uprobes on the running kernel", () => {
     expect((err as BpfError).message).toMatch(/ESRCH/);
     expect((err as BpfError).message).toContain("the process the probe was restricted to");
   }, 30_000);
+
+  it("a function or file gone since the build is an error naming the program, the file and the function", async () => {
+    copyFileSync("/usr/bin/true", `${out}/swap/target`); // an ELF file without 'greet'
+    const missing = await loadSwapped().catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(BpfError);
+    expect((missing as BpfError).message.split("\n")[0]).toBe(
+      `cannot attach program 'greet': ${out}/swap/target has no function 'greet'; the spec was built against a file that had it: ` +
+        "rebuild the spec for the file installed here (test/.out/e2e-uprobe/swap/swapped.yaml:3): ENOENT (errno 2)");
+    rmSync(`${out}/swap/target`);
+    const gone = await loadSwapped().catch((e: unknown) => e);
+    expect((gone as BpfError).message.split("\n")[0]).toBe(
+      `cannot attach program 'greet': no file ${out}/swap/target (looked in ${out}/swap/target), so its function 'greet' cannot be found (test/.out/e2e-uprobe/swap/swapped.yaml:3): ENOENT (errno 2)`);
+    expect((gone as BpfError).message).toContain("the program or library, or the function in it, is not on this machine");
+  });
 });
