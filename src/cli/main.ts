@@ -100,6 +100,7 @@ Options:
       --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
                            relative to the cgroup2 mount (probegen list cgroups)
       --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
+      --pid N              uprobes and uretprobes fire for process N alone (default: every process)
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
@@ -110,6 +111,7 @@ ${common}`,
       clear: { type: "boolean", default: false },
       top: { type: "string" },
       cgroup: { type: "string" },
+      pid: { type: "string" },
       json: { type: "boolean", default: false },
     },
     async run(v, specs) {
@@ -118,6 +120,7 @@ ${common}`,
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
         interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined, allowDrop: v["allow-drop"] as boolean,
+        pid: v.pid as string | undefined,
       });
     },
   },

@@ -611,6 +611,7 @@ function isString(source: ValueSource): boolean {
   switch (source.kind) {
     case "builtin": return source.name === "comm";
     case "kprobe-arg": return source.read !== "int";
+    case "retval": return source.read !== undefined;
     case "tracepoint-field": return !["int", "pointer", "array", "user_string_list"].includes(source.field.access.kind);
     case "stashed": return isString(source.inner);
     default: return false;

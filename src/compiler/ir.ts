@@ -32,8 +32,11 @@ export type ValueSource =
   | { kind: "tracepoint-field"; field: TracepointField }
   /** `enum`: the argument's BTF type is an enum (its names decode the value). */
   | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string"; ctx?: ArgContext; enum?: EnumValues }
-  /** fexit reads the return value after the arguments (at ctx[index]). */
-  | { kind: "retval"; arrayIndex?: number }
+  /**
+   * fexit reads the return value after the arguments (at ctx[index]). `read`: the register is a
+   * pointer to the string wanted (a uretprobe on readline).
+   */
+  | { kind: "retval"; arrayIndex?: number; read?: "user_string" | "kernel_string" }
   /**
    * A kernel struct member read with CO-RE: `task.real_parent.tgid`. `root` is a BTF type id
    * (the struct the path starts in) so the emitter can print the needed types.
@@ -464,7 +467,7 @@ export function sourceKey(s: ValueSource): string {
     case "builtin": return `builtin:${s.name}`;
     case "tracepoint-field": return `tp:${s.field.name}:${s.field.access.kind}${s.field.access.kind === "array" ? `:${typeName(s.field.access.type)}` : ""}`;
     case "kprobe-arg": return `arg:${s.index}:${s.read}:${s.ctx ?? "regs"}`;
-    case "retval": return `retval:${s.arrayIndex ?? ""}`;
+    case "retval": return `retval:${s.arrayIndex ?? ""}:${s.read ?? "int"}`;
     case "path": return `path:${sourceName(s)}:${s.read}`;
     case "param": return `param:${s.param.name}`;
     case "latency": return "latency";
