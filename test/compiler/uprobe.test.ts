@@ -42,6 +42,13 @@ describe.skipIf(!hasLibc)("uprobe attach points", () => {
     expect(exit!.event!.fields.map((f) => f.name)).toEqual(["arg0", "ret", "latency"]);
   });
 
+  it("a named exit must be the same function's uretprobe", () => {
+    expect(frontEnd(spec("uprobe/libc:getppid", "[latency]", "    exit: uretprobe/libc:getppid\n")).diagnostics).toEqual([]);
+    const other = frontEnd(spec("uprobe/libc:getppid", "[latency]", "    exit: uretprobe/libc:getpid\n")).diagnostics;
+    expect(located(other)).toEqual(["probes/test.yaml:5:11: uretprobe/libc:getpid is not the return of uprobe/libc:getppid: an exit must be the same call's return (entry and exit are matched by thread)"]);
+    expect(other[0]!.hint).toBe("use exit: uretprobe/libc:getppid (or exit: true)");
+  });
+
   it("a misspelt function gets the file's nearest ones, at the attach text", () => {
     const { diagnostics } = frontEnd(spec("uprobe/libc:getppdi"));
     expect(located(diagnostics)).toEqual([`probes/test.yaml:3:13: ${libcPath} has no function 'getppdi'. Did you mean 'getpid' or 'getppid'?`]);
@@ -119,6 +126,10 @@ describe("uprobe on a program the test compiles", () => {
     expect(probe!.programs[0]!.attach).toMatchObject({ path: "./bin/app", target: join(dir, "bin", "app"), symbol: "work" });
     expect(located(frontEnd(spec("uprobe/./bin/app:wrok"), join(dir, "t.yaml")).diagnostics)).toEqual([
       `${join(dir, "t.yaml")}:3:13: ${join(dir, "bin", "app")} has no function 'wrok'. Did you mean 'work'?`,
+    ]);
+    writeFileSync(join(dir, "notes.txt"), "not a program\n");
+    expect(located(frontEnd(spec("uprobe/./notes.txt:main"), join(dir, "t.yaml")).diagnostics)).toEqual([
+      `${join(dir, "t.yaml")}:3:13: ./notes.txt (${join(dir, "notes.txt")}) cannot be probed: ${join(dir, "notes.txt")} is not an ELF file`,
     ]);
   });
 });
