@@ -49,8 +49,11 @@ export type ValueSource =
   | { kind: "errno"; ret: ValueSource }
   /** Exit of a pair: a value captured at entry, read back from the stash (member set by the resolver). */
   | { kind: "stashed"; inner: ValueSource; member: string }
-  /** Which attach point fired: a constant of each program, its index in `IrProbe.attachPoints` (TS reads it as the name through the AttachPoint table). */
-  | { kind: "probe"; index: number }
+  /**
+   * Which attach point fired: a constant of each program, its index in `IrProbe.attachPoints` (TS reads it as the name through the AttachPoint table).
+   * `only`: the program's pattern has this one match, so expressions may treat the value as the constant it is (`filter: probe` is always false).
+   */
+  | { kind: "probe"; index: number; only?: boolean }
   /** A member of the program's context struct, read as its attach kind says (sk_msg's `msg.size`). */
   | { kind: "context"; field: ContextField }
   /** A map read in an expression: its value (0 when the key is absent), a member of it, or whether the key is there. */

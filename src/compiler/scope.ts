@@ -114,7 +114,8 @@ export class Scope {
         this.report("invalid-type", "'probe' is the attach point's name and has no other type", span, "remove 'type:'");
         return undefined;
       }
-      return { source: { kind: "probe", index: this.probe.index }, type: u32, description: "the attach point that fired" };
+      const only = this.probe.matches.size === 1 ? { only: true } : {};
+      return { source: { kind: "probe", index: this.probe.index, ...only }, type: u32, description: "the attach point that fired" };
     }
     if (isPacketName(path)) {
       const packet = this.packet(path, span, override);
