@@ -100,6 +100,7 @@ Options:
       --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
                            relative to the cgroup2 mount (probegen list cgroups)
       --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
+      --pid N              uprobes and uretprobes fire for process N alone (default: every process)
       --metrics HOST:PORT  serve the spec's metric maps for Prometheus at http://HOST:PORT/metrics
                            while the probe runs (:9464: every address, port 9464)
 ${common}`,
@@ -112,6 +113,7 @@ ${common}`,
       clear: { type: "boolean", default: false },
       top: { type: "string" },
       cgroup: { type: "string" },
+      pid: { type: "string" },
       json: { type: "boolean", default: false },
       metrics: { type: "string" },
     },
@@ -122,6 +124,7 @@ ${common}`,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
         interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined, allowDrop: v["allow-drop"] as boolean,
         metrics: v.metrics as string | undefined,
+        pid: v.pid as string | undefined,
       });
     },
   },

@@ -32,6 +32,8 @@ export interface RunFlags {
   allowDrop?: boolean;
   /** Serve the metric maps for Prometheus at [HOST]:PORT while the probe runs. */
   metrics?: string;
+  /** The process uprobes fire for (default: every process), as typed. */
+  pid?: string;
 }
 
 interface LoadedProbe {
@@ -45,10 +47,17 @@ interface LoadedProbe {
   close(): void;
 }
 
+/** `--pid N`: a process id as the runtime takes it (the runtime checks its range). */
+function processId(text: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(text)) throw usageError(`--pid takes a process id, not '${text}'`, "e.g. --pid $(pgrep -n bash)");
+  return Number(text);
+}
+
 export async function runCommand(specPath: string, flags: RunFlags): Promise<number> {
   const durationMs = durationFlag("--duration", flags.duration);
   const view = viewFlags(flags);
   const metricsAt = metricsFlag(flags.metrics);
+  const pid = flags.pid === undefined ? undefined : processId(flags.pid);
   const runtime = join(packageRoot, "dist", "src", "runtime", "index.js");
   // Until the probe streams (and handles signals itself), a signal ends the run at once.
   const runDir = createRunDir();
@@ -87,6 +96,7 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
         ...(Object.keys(params).length ? { params } : {}),
         ...(flags.interface !== undefined ? { interface: flags.interface } : {}),
         ...(flags.cgroup !== undefined ? { cgroup: flags.cgroup } : {}),
+        ...(pid !== undefined ? { pid } : {}),
       });
     } catch (e) {
       if ((e as Error)?.name === "BpfError") throw e; // exit 4 with the runtime's explanation

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { BuildCache } from "./cache.js";
 import { Btf } from "../kernel/btf/index.js";
 import { compileC } from "./clang.js";
@@ -148,7 +148,7 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     } catch (e) {
       throw new DiagnosticError([error("no-such-spec", `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
     }
-    const source = SpecSource.parse(spec, text);
+    const source = SpecSource.parse(spec, text, dirname(resolve(specPath)));
     const probe = lowerProbe(resolveProbe(source, validateSpec(source), options.kernel));
     result.probe = probe;
     const base = join(options.outDir, probe.name);

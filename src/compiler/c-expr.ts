@@ -84,6 +84,11 @@ export function readString(source: ValueSource, dst: string, size: number): stri
       const helper = source.read === "kernel_string" ? "bpf_probe_read_kernel_str" : "bpf_probe_read_user_str";
       return `${helper}(${dst}, ${size}, (const void *)${argValue(source.index, source.ctx)});`;
     }
+    case "retval": {
+      if (source.read === undefined || source.arrayIndex !== undefined) throw new Error("a return value read as a number is not a string");
+      const helper = source.read === "kernel_string" ? "bpf_probe_read_kernel_str" : "bpf_probe_read_user_str";
+      return `${helper}(${dst}, ${size}, (const void *)PT_REGS_RC(ctx));`;
+    }
     case "path": {
       if (source.read === "char_array") return `BPF_CORE_READ_STR_INTO(&${dst.replace(/^&/, "")}, ${coreArgs(source)});`;
       const helper = source.read === "user_string" ? "bpf_probe_read_user_str" : "bpf_probe_read_kernel_str";

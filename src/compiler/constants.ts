@@ -64,7 +64,9 @@ export function rangeOf(e: IrExpr): Range | undefined {
   switch (e.kind) {
     case "int": return { min: e.value, max: e.value };
     case "string": return undefined;
-    case "value": return e.type.kind === "int" ? intRange(e.type) : e.type.kind === "bool" ? flag : undefined;
+    case "value":
+      if (e.source.kind === "probe" && e.source.only) return constant(BigInt(e.source.index));
+      return e.type.kind === "int" ? intRange(e.type) : e.type.kind === "bool" ? flag : undefined;
     case "unary": return unaryRange(e);
     case "binary": return binaryRange(e);
   }

@@ -36,6 +36,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     source: pathInComment(probe.source, "c"),
     license: cStringLiteral(probe.license),
     usesPtRegs: usesPtRegs(probe),
+    sixthArgument: probe.programs.some((p) => programSources(p).some(readsSixthArgument)),
     usesEndian: probe.programs.some((p) => programContext(p).endian),
     usesUsdt: probe.programs.some((p) => programContext(p).usdt),
     kernelTypes: kernelTypes(probe),
@@ -125,6 +126,13 @@ function programContext(p: IrProgram): CContext {
 function defaultVerdict(p: IrProgram): string {
   const verdicts = attachKind(p.attach).verdicts?.(p.attach);
   return verdicts ? verdicts.actions[verdicts.default]!.c : "0";
+}
+
+/** A value from the sixth argument register (a uprobe's arg5): libbpf 1.1 has no PT_REGS_PARM6, the template defines it. */
+function readsSixthArgument(s: ValueSource): boolean {
+  if (s.kind === "kprobe-arg") return s.index === 5 && s.ctx !== "array";
+  if (s.kind === "stashed") return readsSixthArgument(s.inner);
+  return false;
 }
 
 /** Some program reads pt_regs: the C includes <asm/ptrace.h> and bpf_tracing.h. */
@@ -608,6 +616,7 @@ function isString(source: ValueSource): boolean {
   switch (source.kind) {
     case "builtin": return source.name === "comm";
     case "kprobe-arg": return source.read !== "int";
+    case "retval": return source.read !== undefined;
     case "tracepoint-field": return !["int", "pointer", "array", "user_string_list"].includes(source.field.access.kind);
     case "stashed": return isString(source.inner);
     default: return false;

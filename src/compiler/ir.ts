@@ -32,8 +32,11 @@ export type ValueSource =
   | { kind: "tracepoint-field"; field: TracepointField }
   /** `enum`: the argument's BTF type is an enum (its names decode the value). */
   | { kind: "kprobe-arg"; index: number; read: "int" | "user_string" | "kernel_string"; ctx?: ArgContext; enum?: EnumValues }
-  /** fexit reads the return value after the arguments (at ctx[index]). */
-  | { kind: "retval"; arrayIndex?: number }
+  /**
+   * fexit reads the return value after the arguments (at ctx[index]). `read`: the register is a
+   * pointer to the string wanted (a uretprobe on readline).
+   */
+  | { kind: "retval"; arrayIndex?: number; read?: "user_string" | "kernel_string" }
   /**
    * A kernel struct member read with CO-RE: `task.real_parent.tgid`. `root` is a BTF type id
    * (the struct the path starts in) so the emitter can print the needed types.
@@ -46,8 +49,11 @@ export type ValueSource =
   | { kind: "errno"; ret: ValueSource }
   /** Exit of a pair: a value captured at entry, read back from the stash (member set by the resolver). */
   | { kind: "stashed"; inner: ValueSource; member: string }
-  /** Which attach point fired: a constant of each program, its index in `IrProbe.attachPoints` (TS reads it as the name through the AttachPoint table). */
-  | { kind: "probe"; index: number }
+  /**
+   * Which attach point fired: a constant of each program, its index in `IrProbe.attachPoints` (TS reads it as the name through the AttachPoint table).
+   * `only`: the program's pattern has this one match, so expressions may treat the value as the constant it is (`filter: probe` is always false).
+   */
+  | { kind: "probe"; index: number; only?: boolean }
   /** A member of the program's context struct, read as its attach kind says (sk_msg's `msg.size`). */
   | { kind: "context"; field: ContextField }
   /** A map read in an expression: its value (0 when the key is absent), a member of it, or whether the key is there. */
@@ -482,7 +488,7 @@ export function sourceKey(s: ValueSource): string {
     case "builtin": return `builtin:${s.name}`;
     case "tracepoint-field": return `tp:${s.field.name}:${s.field.access.kind}${s.field.access.kind === "array" ? `:${typeName(s.field.access.type)}` : ""}`;
     case "kprobe-arg": return `arg:${s.index}:${s.read}:${s.ctx ?? "regs"}`;
-    case "retval": return `retval:${s.arrayIndex ?? ""}`;
+    case "retval": return `retval:${s.arrayIndex ?? ""}:${s.read ?? "int"}`;
     case "path": return `path:${sourceName(s)}:${s.read}`;
     case "param": return `param:${s.param.name}`;
     case "latency": return "latency";

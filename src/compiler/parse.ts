@@ -2,6 +2,7 @@
  * Parse: YAML text to a plain value, keeping the document so that any later pass can turn a
  * path inside the spec (["programs", 0, "filter"]) into a file:line:column span.
  */
+import { dirname, resolve } from "node:path";
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
 import { DiagnosticError, error, type Diagnostic, type SourceSpan } from "./diagnostics.js";
 import { unquotedExpressionAt } from "./unquoted.js";
@@ -10,26 +11,30 @@ export type SpecPath = ReadonlyArray<string | number>;
 
 export class SpecSource {
   readonly file: string;
+  /** The directory the spec is in, absolute: where relative paths in it (a uprobe's `./app`) start. */
+  readonly dir: string;
   readonly text: string;
   readonly value: unknown;
   private readonly doc: Document.Parsed;
   private readonly lines: LineCounter;
 
-  private constructor(file: string, text: string, doc: Document.Parsed, lines: LineCounter) {
+  private constructor(file: string, dir: string, text: string, doc: Document.Parsed, lines: LineCounter) {
     this.file = file;
+    this.dir = dir;
     this.text = text;
     this.doc = doc;
     this.lines = lines;
     this.value = toValue(file, doc, lines);
   }
 
-  static parse(file: string, text: string): SpecSource {
+  /** `file` as diagnostics name it; `dir` the spec's directory when `file` is not a path to it from here. */
+  static parse(file: string, text: string, dir = dirname(resolve(file))): SpecSource {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     // A tag YAML does not know (`filter: !(a == b)`) silently drops text: an error too.
     const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code === "TAG_RESOLVE_FAILED")].sort((a, b) => a.pos[0] - b.pos[0]);
     if (problems.length > 0) throw new DiagnosticError([yamlProblem(file, text, lines, problems)]);
-    return new SpecSource(file, text, doc, lines);
+    return new SpecSource(file, dir, text, doc, lines);
   }
 
   /** Span of the value at `path`, or of the closest ancestor that exists. */

@@ -670,6 +670,7 @@ class Resolver {
       btf: () => this.btf(),
       crossCheckBtf: () => (this.kernel.sameKernel ? undefined : this.btf()),
       declaredMaps: () => new Map(Object.entries(this.spec.maps ?? {}).map(([name, m]) => [name, m.type ?? "array"])),
+      specDir: () => this.source.dir,
       fail: (code, message, hint) => {
         this.fail(code, message, path, hint);
         return undefined;

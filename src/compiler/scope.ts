@@ -114,7 +114,8 @@ export class Scope {
         this.report("invalid-type", "'probe' is the attach point's name and has no other type", span, "remove 'type:'");
         return undefined;
       }
-      return { source: { kind: "probe", index: this.probe.index }, type: u32, description: "the attach point that fired" };
+      const only = this.probe.matches.size === 1 ? { only: true } : {};
+      return { source: { kind: "probe", index: this.probe.index, ...only }, type: u32, description: "the attach point that fired" };
     }
     if (isPacketName(path)) {
       const packet = this.packet(path, span, override);
@@ -167,6 +168,7 @@ export class Scope {
     if (name === "latency") return { source: { kind: "latency" }, type: u64, description: "nanoseconds from entry to exit" };
     if (name === "ret" || name === "retval") {
       if (!ret) return this.unknown(name, span);
+      if ((override === "user_string" || override === "kernel_string") && ret.source.kind === "retval") return this.registerValue(ret.source, span, override, i64);
       const type = this.overrideType(name, ret.type, override, span);
       return type && { source: ret.source, type, description: "return value" };
     }
@@ -417,11 +419,12 @@ export class Scope {
 
   private registerValue(source: ValueSource, span: SourceSpan, override: string | undefined, fallback: IntType): ResolvedValue | undefined {
     if (override === "user_string" || override === "kernel_string") {
-      if (source.kind !== "kprobe-arg") {
-        this.report("invalid-type", "a return value cannot be read as a string here", span, "capture it as an integer (i64)");
-        return undefined;
+      // A register holding a pointer: an argument, or a return value in PT_REGS_RC.
+      if (source.kind === "kprobe-arg" || (source.kind === "retval" && source.arrayIndex === undefined)) {
+        return { source: { ...source, read: override }, type: { kind: "string", size: DEFAULT_STRING_SIZE } };
       }
-      return { source: { ...source, read: override }, type: { kind: "string", size: DEFAULT_STRING_SIZE } };
+      this.report("invalid-type", "a return value cannot be read as a string here", span, "capture it as an integer (i64)");
+      return undefined;
     }
     const parsed = override ? parseTypeName(override) : fallback;
     if (parsed?.kind !== "int" && parsed?.kind !== "bool") {

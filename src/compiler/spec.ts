@@ -99,7 +99,7 @@ export interface ProgramSpec {
   output?: IdentifierSpec;
   /** What each event captures, in order. */
   fields?: Array<FieldSpec>;
-  /** Pair this entry with its own call's return: true, or that exit named (kretprobe/FUNC for kprobe/FUNC, fexit/FUNC for fentry/FUNC, a sys_exit_* tracepoint for its sys_enter_*). Fields and updates then run at exit and can use entry values, ret, errno and latency. */
+  /** Pair this entry with its own call's return: true, or that exit named (kretprobe/FUNC for kprobe/FUNC, fexit/FUNC for fentry/FUNC, uretprobe/PATH:SYMBOL for uprobe/PATH:SYMBOL, a sys_exit_* tracepoint for its sys_enter_*). Fields and updates then run at exit and can use entry values, ret, errno and latency. */
   exit?: true | string;
   /** What a network program does with the packet (verdicts of its kind: xdp has pass, drop, tx, aborted): one verdict (drop), verdicts on conditions tried in order ({ drop: "udp.dport == 9" }), or a list of either, the first that holds applied. Packets no action takes, and those the filter rejects, are left alone (pass). Updates and events happen first. */
   action?: VerdictSpec | ConditionalVerdictsSpec | Array<VerdictSpec | ConditionalVerdictsSpec>;
@@ -156,5 +156,5 @@ export type VerdictSpec = string;
 /** Verdicts by the condition that applies them, tried in order: { drop: "udp.dport == 9" } */
 export type ConditionalVerdictsSpec = { [name: string]: string };
 
-/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME, raw_tracepoint/NAME (raw_tp/NAME), xdp (on an interface named at load), tc/ingress, tc/egress, cgroup_skb/ingress, cgroup_skb/egress, socket, sk_msg/MAP (messages sent on the sockets of a sockmap or sockhash) or usdt/PATH:PROVIDER:NAME (a static probe of a program or library: PATH a file, a library name or a program on PATH); the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
+/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME, raw_tracepoint/NAME (raw_tp/NAME), xdp (on an interface named at load), tc/ingress, tc/egress, cgroup_skb/ingress, cgroup_skb/egress, socket, sk_msg/MAP (messages sent on the sockets of a sockmap or sockhash), uprobe/PATH:SYMBOL[+OFFSET] or uretprobe/PATH:SYMBOL (a function in a program or library: PATH is a path, a library name like libc or a program on PATH like bash) or usdt/PATH:PROVIDER:NAME (a static probe of a program or library, PATH as for uprobes); the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
 export type AttachPatternSpec = string;

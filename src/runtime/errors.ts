@@ -89,6 +89,10 @@ export function explainErrno(errno: number, operation = "", attach = ""): string
   if (operation === "map.update" && code === "ENOENT") {
     return "no such entry: the key is not in the map and the update asked for 'exist' (BPF_EXIST)";
   }
+  if (operation === "attach" && /^u(ret)?probe\//.test(attach)) {
+    if (code === "ENOENT") return "no such file or function: the program or library, or the function in it, is not on this machine";
+    if (code === "ESRCH") return "no such process: the process the probe was restricted to (the pid option, run --pid) is not running";
+  }
   if (operation === "attach" && code === "ENOENT") {
     return (
       "no such entry: the attach point does not exist on this kernel (a misspelled or missing tracepoint or " +

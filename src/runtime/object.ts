@@ -10,6 +10,7 @@ import { pinDirectory, preparePins } from "./pins.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
 import { socketFd, type SocketLike } from "./socket.js";
 import { checkUsdtProbe } from "./usdt.js";
+import { resolveUprobe, uprobeText, type UprobeTarget } from "./uprobe.js";
 
 /**
  * How the runtime attaches one program: a typed descriptor the generated loader carries (never a
@@ -38,7 +39,13 @@ export type AttachTarget =
    * Every site of a USDT probe in a file (libbpf counts its semaphore up while attached), in
    * every process that maps the file, or in the loader's `pid` alone (the runtime fills it in).
    */
-  | { kind: "usdt"; path: string; provider: string; name: string; pid?: number };
+  | { kind: "usdt"; path: string; provider: string; name: string; pid?: number }
+  /**
+   * A function in a program or library: `path` is a path, a library by name ("libc") or a
+   * program on PATH ("bash"), found again at load with its symbol; `offset` is bytes after the
+   * symbol's start. The loader's `pid` restricts it to one process.
+   */
+  | UprobeTarget;
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -51,6 +58,7 @@ function attachText(t: AttachTarget): string | undefined {
     case "xdp": return t.ifindex !== undefined ? `xdp on interface ${t.ifindex}` : "xdp";
     case "sk_msg": return `sk_msg/${t.map}`;
     case "usdt": return `usdt/${t.path}:${t.provider}:${t.name}`;
+    case "uprobe": return uprobeText(t);
     case "trace":
     case "socket": return undefined;
   }
@@ -172,8 +180,8 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   if (options.tcMode !== undefined && !["auto", "tcx", "clsact"].includes(options.tcMode)) {
     throw new RangeError(`loadObject(${def.name}): tcMode must be "auto", "tcx" or "clsact", got ${JSON.stringify(options.tcMode)}`);
   }
-  if (options.pid !== undefined && (!Number.isInteger(options.pid) || options.pid < 1 || options.pid > 0x3fffffff)) {
-    throw new RangeError(`loadObject(${def.name}): pid must be a process id (a positive integer), got ${options.pid}`);
+  if (options.pid !== undefined && (!Number.isInteger(options.pid) || options.pid < 1 || options.pid > 4_194_304)) {
+    throw new RangeError(`loadObject(${def.name}): pid must be a process id (an integer from 1 to 4194304), got ${options.pid}`);
   }
   const staging = options.stagingBytes;
   if (staging !== undefined && (!Number.isInteger(staging) || staging < 65_536 || staging > 2 ** 31 || (staging & (staging - 1)) !== 0)) {
@@ -229,6 +237,8 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
       checkUsdtProbe(attach, def.name, p.name);
       return options.pid === undefined ? p : { ...p, attach: { ...attach, pid: options.pid } };
     }
+    // The function found again in the file installed now: a missing one fails before the load.
+    if (attach?.kind === "uprobe" && attaching) return { ...p, attach: resolveUprobe(p.name, attach, options.pid) };
     if (attach?.kind === "cgroup_skb" && attaching) {
       if (cgroup === undefined) {
         throw new TypeError(`${what}: program '${p.name}' attaches to a cgroup: name its cgroup v2 directory with { cgroup: "my-service" } (probegen run --cgroup PATH; probegen list cgroups)`);
@@ -242,11 +252,16 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
 /** load + attach. Throws BpfError with the trimmed verifier log on load failure. */
 export async function loadObject(def: ObjectDefinition, options: LoadOptions = {}): Promise<LoadedObject> {
   checkOptions(def, options);
-  def = { ...def, programs: attachTargets(def, options) };
+  const lines = new Map(def.programs.filter((p) => p.line !== undefined).map((p) => [p.name, p.line as number]));
+  try {
+    def = { ...def, programs: attachTargets(def, options) };
+  } catch (err) {
+    throw withContext(err, { object: def.name, source: def.source, lines }); // a uprobe's file or function missing here
+  }
   const context = {
     object: def.name,
     source: def.source,
-    lines: new Map(def.programs.filter((p) => p.line !== undefined).map((p) => [p.name, p.line as number])),
+    lines,
     attachOf: new Map(def.programs.flatMap((p) => {
       const text = p.attach && attachText(p.attach);
       return text ? [[p.name, text] as const] : [];

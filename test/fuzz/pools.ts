@@ -9,6 +9,7 @@ export const attachPoints = [
   "kprobe/do_sys_openat2", "kretprobe/do_sys_openat2", "fentry/do_sys_openat2", "fexit/do_sys_openat2",
   "tp_btf/sched_process_exec", "kprobe/no_such_function_x", "xdp", "xdp", "xdp/eth0", "sk_msg/socks", "sk_msg/nope",
   "tc/ingress", "tc/egress", "cgroup_skb/ingress", "cgroup_skb/egress", "socket", "tc/ingres", "cgroup_skb", "socket/eth0",
+  "uprobe/libc:getppid", "uretprobe/libc:getppid", "uprobe/libc:getppdi", "uprobe/libc:getppid+0x10000", "uprobe/./my:app:main", "uprobe/libnope_x:f",
 ] as const;
 
 /**
@@ -21,6 +22,7 @@ export const attachPatterns: ReadonlyArray<string | string[]> = [
   "tracepoint/syscalls/sys_enter_nope*", "tracepoint/sched/sched_process_{exec,exit", "tracepoint/sched/sched_process_{exec,nope}",
   ["tracepoint/syscalls/sys_enter_read", "tracepoint/syscalls/sys_enter_write"], ["tracepoint/sched/sched_process_exec", "tracepoint/sched/sched_process_e*"],
   ["tracepoint/syscalls/sys_enter_openat", "kprobe/do_sys_openat2"], "sk_msg/*", ["sk_msg/socks", "sk_msg/socks"],
+  "uprobe/libc:getpp*", "uretprobe/libc:get{ppid,pid}",
 ];
 
 /** An attach point, or now and then a pattern or a list of them. */

@@ -14,11 +14,12 @@ import { tc } from "./tc.js";
 import { skMsg } from "./sk-msg.js";
 import { tpBtf } from "./tp-btf.js";
 import { tracepoint } from "./tracepoint.js";
+import { uprobe, uretprobe } from "./uprobe.js";
 import { usdt } from "./usdt.js";
 import { xdp } from "./xdp.js";
 import { closest } from "../suggest.js";
 
-export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter, skMsg, usdt] as const;
+export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter, skMsg, uprobe, uretprobe, usdt] as const;
 
 type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 

@@ -20,6 +20,8 @@ export interface AttachContext {
   crossCheckBtf?(): Btf | undefined;
   /** The maps the spec declares, by name, and their types (sk_msg names its sockmap); absent outside a spec. */
   declaredMaps?(): ReadonlyMap<string, string>;
+  /** The directory a relative file path in an attach text starts from (a uprobe's `./app`): the spec's; absent, the working directory. */
+  specDir?(): string;
   /** Reports a problem at the attach text; returns undefined so a kind can `return ctx.fail(...)`. */
   fail(code: string, message: string, hint?: string): undefined;
 }
@@ -117,7 +119,8 @@ export interface AttachKind<P extends { kind: string }> {
   /**
    * Every target the kernel offers (in `resolve`'s syntax), for globs: undefined after a
    * failure it reported (no tracefs, no BTF). `pattern` is the glob being matched (the text
-   * after "prefix/"): a kind whose targets live in a file it names (usdt/PATH:*) reads it there.
+   * after "prefix/"): a kind whose targets live in a file it names (a uprobe's functions,
+   * usdt/PATH:*) lists those of that file.
    */
   candidates(ctx: AttachContext, pattern?: string): Iterable<string> | undefined;
   /** Parses and checks `target` (the text after "prefix/") against the kernel, with suggestions. */

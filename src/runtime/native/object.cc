@@ -331,6 +331,19 @@ static bpf_link* AttachTo(Napi::Env env, bpf_program* p, const Napi::Object& tar
     errno = err;
     return link;
   }
+  if (kind == "uprobe") {
+    // Resolved in JS (runtime/uprobe.ts): the file found, the function's file offset, the pid (-1: all).
+    std::string binary = StringField(env, target, "binary");
+    std::string symbol = StringField(env, target, "symbol");
+    Napi::Value offset = target.Get("fileOffset");
+    Napi::Value pid = target.Get("pid");
+    if (!offset.IsNumber() || !pid.IsNumber()) throw Napi::TypeError::New(env, "attach target: 'fileOffset' and 'pid' must be numbers");
+    bool retprobe = target.Get("retprobe").ToBoolean();
+    *where = std::string(retprobe ? "uretprobe" : "uprobe") + " on " + symbol + " in " + binary;
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+    return bpf_program__attach_uprobe_opts(p, pid.As<Napi::Number>().Int32Value(), binary.c_str(),
+                                           static_cast<size_t>(offset.As<Napi::Number>().Int64Value()), &opts);
+  }
   if (kind == "xdp") {
     Napi::Value v = target.Get("ifindex");
     if (!v.IsNumber()) throw Napi::TypeError::New(env, "attach target: 'ifindex' must be a number");
