@@ -202,4 +202,10 @@ console.log(JSON.stringify({ pid: ev.pid, comm: ev.comm, filename: ev.filename }
     expect(main.exitCode, main.all).toBe(0);
     expect(JSON.parse(main.stdout)).toEqual({ pid: child.pid, comm: "node", filename: known });
   }, 120_000);
+
+  it("runs the spec with npx probegen run: the CLI's runtime loads @probegen/runtime's prebuilt addon", async () => {
+    const probe = await run("npx", ["probegen", "run", "probes/opens.yaml", "--duration", "1s"]); // the spec of the test above
+    expect(probe.exitCode, probe.all).toBe(0);
+    expect(probe.stderr).toContain("Detached (duration over).");
+  }, 120_000);
 });
