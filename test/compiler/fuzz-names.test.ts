@@ -151,7 +151,7 @@ describe("names probegen makes cannot collide with the spec's", () => {
 
   it("a probe named 'object' imports the runtime's loadObject under another name", async () => {
     const [object] = await build({ object: collisionFree.object! });
-    expect(loaderOf(object!)).toMatch(/import \{ loadObject as runtimeLoadObject, .*\} from "probegen\/runtime";/);
+    expect(loaderOf(object!)).toMatch(/import \{ loadObject as runtimeLoadObject, .*\} from "@probegen\/runtime";/);
     expect(loaderOf(object!)).toContain("export async function loadObject(");
   }, 60_000);
 });
