@@ -3,8 +3,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   resolve: {
-    // Generated loaders import "probegen/runtime"; tests run the runtime from source.
-    alias: { "probegen/runtime": fileURLToPath(new URL("./src/runtime/index.ts", import.meta.url)) },
+    // Generated loaders import "@probegen/runtime"; tests run the runtime from source.
+    alias: { "@probegen/runtime": fileURLToPath(new URL("./src/runtime/index.ts", import.meta.url)) },
   },
   test: {
     include: ["test/**/*.test.ts"],

@@ -14,7 +14,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # bpftrace: the bench compares attach and per-event costs with its one-liners.
-packages=(clang llvm libbpf-dev bpftool iproute2 pkg-config make g++ linux-libc-dev bpftrace libbpf-tools)
+# libelf-dev, zlib1g-dev: their static archives go into the prebuilt addon (docs/packaging.md).
+packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 pkg-config make g++ linux-libc-dev bpftrace libbpf-tools)
 # <sys/sdt.h> for the USDT tests' programs; Debian's python3 carries the USDT probes of probes/pycalls.yaml.
 packages+=(systemtap-sdt-dev python3)
 # xz-utils: the symbolizer decompresses .gnu_debugdata (MiniDebugInfo) with xz.
@@ -58,6 +59,7 @@ if ! grep -q ' - cgroup2 ' /proc/self/mountinfo; then
     echo "warning: could not mount cgroup2 (cgroup_skb tests will skip)" >&2
 fi
 
+# npm ci also builds the development addon: the root has binding.gyp and no install script.
 step "installing npm dependencies and building the native addon"
 npm ci --no-audit --no-fund --loglevel=error
 

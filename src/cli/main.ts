@@ -35,7 +35,7 @@ Options:
       --check              write nothing; exit ${ExitCode.Stale} and name the stale files when the
                            output directory differs from what would be built now
       --json               print results and diagnostics as JSON on stdout
-      --runtime-import M   module the loaders import the runtime from (default: probegen/runtime)
+      --runtime-import M   module the loaders import the runtime from (default: @probegen/runtime)
       --btf FILE           build against another kernel's types (a vmlinux BTF file, or an ELF
                            with a .BTF section) instead of /sys/kernel/btf/vmlinux
   -w, --watch              rebuild a spec whenever it changes, showing its diagnostics (Ctrl-C ends)

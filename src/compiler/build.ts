@@ -157,7 +157,7 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     const license = licenseProblem(probe.license, cText, source.spanOf(["license"]));
     if (license) throw new DiagnosticError([license]);
     if (options.checkOnly) return result;
-    const runtimeImport = options.runtimeImport ?? "probegen/runtime";
+    const runtimeImport = options.runtimeImport ?? "@probegen/runtime";
     const key = options.cache && await options.cache.key({
       specPath: spec, specText: text, cPath: displayPath(cPath), cText, runtimeImport,
       // The loader's decode tables come from the machine too (kernel headers: syscall numbers).

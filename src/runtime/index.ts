@@ -1,4 +1,4 @@
-// probegen/runtime: the API generated loaders are written against (see API.md).
+// @probegen/runtime: the API generated loaders are written against (see API.md).
 export { BpfError, errnoName, explainErrno } from "./errors.js";
 export type { BpfErrorInit } from "./errors.js";
 export { MapValue, TypedMap, UPDATE_FLAGS } from "./map.js";

@@ -1,5 +1,6 @@
-// Loads probegen_native.node (built by `node-gyp rebuild` into build/Release)
-// lazily, so importing the runtime for its types and codecs needs no addon.
+// Loads the addon probegen_native.node lazily, so importing the runtime for its types and
+// codecs needs none. node-gyp-build picks it the usual way: build/Release (built from source)
+// before prebuilds/<platform>-<arch>/ (the prebuilt addon @probegen/runtime ships).
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -71,30 +72,47 @@ export interface NativeAddon {
   clockOffset(clock: "monotonic" | "boottime"): [bigint, bigint];
 }
 
-const ADDON = join("build", "Release", "probegen_native.node");
+const require = createRequire(import.meta.url);
+const nodeGypBuild = require("node-gyp-build") as { resolve(dir: string): string };
 
-/** Finds the package root from src/runtime (vitest) or dist/src/runtime (tsc output). */
+/**
+ * The directory whose build/ or prebuilds/ holds the addon: the nearest above this module (a
+ * clone of probegen; the installed @probegen/runtime), else @probegen/runtime's (the CLI of an
+ * installed probegen runs its own copy of the runtime, without an addon of its own).
+ */
+function addonDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, "build", "Release", "probegen_native.node")) || existsSync(join(dir, "prebuilds"))) return dir;
+    dir = dirname(dir);
+  }
+  try {
+    return dirname(require.resolve("@probegen/runtime/package.json"));
+  } catch {
+    return dirname(fileURLToPath(import.meta.url)); // named in the error below
+  }
+}
+
 function addonPath(): string {
   const override = process.env.PROBEGEN_NATIVE;
   if (override) return override;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, ADDON);
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
+  const dir = addonDir();
+  try {
+    return nodeGypBuild.resolve(dir);
+  } catch {
+    throw new Error(
+      `probegen: no native addon for ${process.platform}-${process.arch} in ${dir} (neither a prebuilt one in prebuilds/ ` +
+        "nor one built from source in build/Release): build it with `npm rebuild @probegen/runtime` in your app, " +
+        "which says what it needs (g++, make, pkg-config, libbpf-dev); in a clone of probegen, `npm run build:native`",
+    );
   }
-  throw new Error(
-    `probegen: native addon ${ADDON} not found above ${fileURLToPath(import.meta.url)}; ` +
-      "build it with `npm rebuild probegen` in your app (`npm run install` in a probegen clone): " +
-      "node-gyp rebuild, which needs g++, make, pkg-config and libbpf-dev",
-  );
 }
 
 let cached: NativeAddon | undefined;
 
 export function native(): NativeAddon {
   if (!cached) {
-    const addon = createRequire(import.meta.url)(addonPath()) as NativeAddon;
+    const addon = require(addonPath()) as NativeAddon;
     addon.init(makeNativeError); // native code throws errors built by errors.ts
     cached = addon;
   }

@@ -91,7 +91,7 @@ async function typeCheck(files: string[]): Promise<string[]> {
   const program = ts.createProgram(files, {
     strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts", "lib.esnext.disposable.d.ts"],
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: ["node"],
-    paths: { "probegen/runtime": [resolve("src/runtime/index.ts")] },
+    paths: { "@probegen/runtime": [resolve("src/runtime/index.ts")] },
   });
   return files.flatMap((f) => {
     const source = program.getSourceFile(f)!;
@@ -106,7 +106,7 @@ const out = "test/.out/fuzz-names";
 async function build(specs: Record<string, string>, kernel = fixtureKernel): Promise<SpecResult[]> {
   mkdirSync(out, { recursive: true });
   for (const [name, text] of Object.entries(specs)) writeFileSync(`${out}/${name}.yaml`, text);
-  return buildSpecs(Object.keys(specs).map((n) => `${out}/${n}.yaml`), { outDir: out, kernel, runtimeImport: "probegen/runtime" });
+  return buildSpecs(Object.keys(specs).map((n) => `${out}/${n}.yaml`), { outDir: out, kernel, runtimeImport: "@probegen/runtime" });
 }
 
 const loaderOf = (r: SpecResult) => Buffer.from(r.files.find((f) => f.path.endsWith(".ts"))!.contents).toString();
@@ -151,7 +151,7 @@ describe("names probegen makes cannot collide with the spec's", () => {
 
   it("a probe named 'object' imports the runtime's loadObject under another name", async () => {
     const [object] = await build({ object: collisionFree.object! });
-    expect(loaderOf(object!)).toMatch(/import \{ loadObject as runtimeLoadObject, .*\} from "probegen\/runtime";/);
+    expect(loaderOf(object!)).toMatch(/import \{ loadObject as runtimeLoadObject, .*\} from "@probegen\/runtime";/);
     expect(loaderOf(object!)).toContain("export async function loadObject(");
   }, 60_000);
 });

@@ -147,7 +147,7 @@ async function runCase(index: number, made: FuzzCase, specPath: string, outDir: 
   const done = (outcome: Outcome, detail?: string) => Object.assign(result, { outcome, detail: detail?.slice(0, 400) });
   let built;
   try {
-    [built] = await buildSpecs([specPath], { outDir, kernel, runtimeImport: "probegen/runtime" });
+    [built] = await buildSpecs([specPath], { outDir, kernel, runtimeImport: "@probegen/runtime" });
   } catch (e) {
     return done("crash", `${(e as Error).name}: ${(e as Error).message} ${(e as Error).stack?.split("\n")[1]?.trim() ?? ""}`);
   }
@@ -215,7 +215,7 @@ async function typeCheck(files: string[]): Promise<Array<{ file: string; message
   const program = ts.createProgram(files, {
     strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022, lib: ["lib.es2022.d.ts", "lib.esnext.disposable.d.ts"],
     module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: ["node"],
-    paths: { "probegen/runtime": [resolve("src/runtime/index.ts")] },
+    paths: { "@probegen/runtime": [resolve("src/runtime/index.ts")] },
   });
   // The loaders' own diagnostics only: the runtime they import is the project's tsc run's business.
   const bad: Array<{ file: string; message: string }> = [];
