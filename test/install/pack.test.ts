@@ -97,7 +97,7 @@ describe("the packed packages", () => {
       "dist/runtime/index.js", "dist/runtime/index.d.ts", "dist/elf/elf-file.js", "prebuilds/linux-x64/probegen_native.napi.glibc.node", "binding.gyp",
       "src/runtime/native/addon.cc", "src/runtime/native/common.h", "install.cjs", "README.md", "API.md",
     ]) expect(runtimeFiles, file).toContain(file);
-    const unwanted = runtimeFiles.filter((f) => !/^(dist\/[\w-]+\.(js|d\.ts|js\.map)|prebuilds\/linux-x64\/[\w.]+\.node|src\/runtime\/native\/[\w-]+\.(cc|c|h)|binding\.gyp|install\.cjs|package\.json|README\.md|API\.md)$/.test(f));
+    const unwanted = runtimeFiles.filter((f) => !/^(dist\/(runtime|elf)\/([\w-]+\/)?[\w-]+\.(js|d\.ts|js\.map)|prebuilds\/linux-x64\/[\w.]+\.node|src\/runtime\/native\/[\w-]+\.(cc|c|h)|binding\.gyp|install\.cjs|package\.json|README\.md|API\.md)$/.test(f));
     expect(unwanted).toEqual([]);
   });
 
