@@ -35,6 +35,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     source: pathInComment(probe.source, "c"),
     license: cStringLiteral(probe.license),
     usesPtRegs: usesPtRegs(probe),
+    headers: [...new Set(probe.programs.flatMap((p) => programContext(p).headers ?? []))],
     usesEndian: probe.programs.some((p) => programContext(p).endian),
     kernelTypes: kernelTypes(probe),
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),

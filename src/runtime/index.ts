@@ -24,3 +24,5 @@ export { DROPS_MAP, kernelDrops, probeStats } from "./stats.js";
 export type { ProbeStats } from "./stats.js";
 export { clockOffsetNs, SymbolNames, flagsDecoder, flagsValue, inetAddr, ipv4, ipv6, ksym, notEncodable, rawValue, symbolNames, symbolOf, wallclock, writeInetAddr } from "./decoders.js";
 export type { FlagEntry, SymbolConsts } from "./decoders.js";
+export { STACK_RECORD, readStack, writeStack } from "./stack.js";
+export type { StackTrace } from "./stack.js";

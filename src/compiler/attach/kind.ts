@@ -79,6 +79,8 @@ export interface CContext {
   ptRegs?: boolean;
   /** Converts byte order (bpf_ntohs...): needs <bpf/bpf_endian.h>. */
   endian?: boolean;
+  /** UAPI headers that declare the context type, after the ones above (<linux/bpf_perf_event.h>). */
+  headers?: string[];
 }
 
 /**
