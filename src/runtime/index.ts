@@ -26,3 +26,6 @@ export { clockOffsetNs, SymbolNames, flagsDecoder, flagsValue, inetAddr, ipv4, i
 export type { FlagEntry, SymbolConsts } from "./decoders.js";
 export { STACK_RECORD, readStack, writeStack } from "./stack.js";
 export type { StackTrace } from "./stack.js";
+export { isStackTrace, keyHasStack, stackSamples } from "./stack-samples.js";
+export type { StackNamer } from "./stack-samples.js";
+export { cpusText, maxSampleRate, onlineCpus } from "./perf-event.js";
