@@ -146,7 +146,7 @@ export class Scope {
   private stack(name: string, b: { type: ScalarOrString; description: string }, span: SourceSpan, override?: string): ResolvedValue | undefined {
     const kind = attachKind(this.attach);
     if (kind.verdicts) {
-      this.report("no-stack", `'${name}' is a call stack, and ${kind.owner(this.attach)} is a network program, which walks no stacks`, span,
+      this.report("no-stack", `'${name}' is a call stack, and ${kind.owner(this.attach)} cannot walk stacks (bpf_get_stack is for tracing programs)`, span,
         "capture stacks in tracing programs: profile/HZ, kprobe, tracepoint...");
       return undefined;
     }

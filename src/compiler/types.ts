@@ -63,6 +63,16 @@ export function parseTypeName(name: string): ScalarOrString | undefined {
   return { kind: "array", element: scalarNames[m[1]!] as IntType, length: Number(m[2]) };
 }
 
+/** Whether an array is copied into another whole: the same bytes, and a stack only into a stack of its kind. */
+export function arrayFits(from: ArrayType, to: ArrayType): boolean {
+  return sizeOf(from) === sizeOf(to) && from.stack === to.stack;
+}
+
+/** What a key or value of type `to` is filled from, for messages: "the ustack builtin", "a captured array of 16 bytes". */
+export function arraySourceText(to: ArrayType): string {
+  return to.stack ? `the ${typeName(to)} builtin` : `a captured array of ${sizeOf(to)} bytes`;
+}
+
 /** Whether an array holds bytes (u8): TS reads those as a Uint8Array, others as arrays of numbers or bigints. */
 export function isByteArray(t: ArrayType): boolean {
   return t.element.size === 1 && !t.element.signed;
