@@ -151,6 +151,35 @@ describe.skipIf(!support.ok)("profile/99 and stacks on the running kernel", () =
     }
   }, 30_000);
 
+  it("sees what bpftrace's profile:hz:99 sees on the same child: as many samples, in spin_here", async (ctx) => {
+    if (!hasBpftrace()) {
+      console.warn("[e2e/profile.test.ts] SKIPPING the comparison with bpftrace: bpftrace is not installed");
+      return ctx.skip();
+    }
+    const spin = startSpinner(1);
+    const bpftrace = spawn("bpftrace", ["-e", `profile:hz:99 /pid == ${spin.pid}/ { @[ustack] = count(); }`]);
+    let text = "";
+    bpftrace.stdout.on("data", (d) => (text += d));
+    const ended = new Promise((resolve) => bpftrace.on("exit", resolve));
+    try {
+      await waitFor(() => text.includes("Attaching"), 20_000, "bpftrace to attach");
+      using probe = await loadProfile({ params: { pid: spin.pid } });
+      spin.go();
+      await spin.done;
+      const ours = [...probe.maps.samples.entries()].reduce((n, [, count]) => n + Number(count), 0);
+      bpftrace.kill("SIGINT"); // prints its map, symbolized while the child still runs
+      await ended;
+      const theirs = [...text.matchAll(/@\[\n([\s\S]*?)\]: (\d+)/g)].map((m) => ({ stack: m[1]!, count: Number(m[2]) }));
+      const total = theirs.reduce((n, s) => n + s.count, 0);
+      const inSpinHere = theirs.filter((s) => /^\s*spin_here\+/.test(s.stack)).reduce((n, s) => n + s.count, 0);
+      expect(inSpinHere / total).toBeGreaterThan(0.9);
+      expect(Math.abs(ours - total)).toBeLessThanOrEqual(Math.max(5, total * 0.1));
+    } finally {
+      bpftrace.kill("SIGKILL");
+      await spin.end();
+    }
+  }, 60_000);
+
   it("interval/50 fires every 50 ms, on one CPU", async () => {
     using probe = await loadTicks();
     const start = performance.now();
@@ -185,6 +214,15 @@ describe.skipIf(!support.ok)("profile/99 and stacks on the running kernel", () =
     }
   });
 });
+
+function hasBpftrace(): boolean {
+  try {
+    execFileSync("bpftrace", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Kernel text bounds and the function an address is in, from /proc/kallsyms (undefined without addresses). */
 function readKallsyms(): { stext: bigint; etext: bigint; nameOf(a: bigint): string } | undefined {
