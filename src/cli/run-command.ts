@@ -6,10 +6,10 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, BuildCache, describeDrops, droppingPrograms, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
-import { clockOffsetNs, errnoName } from "../runtime/index.js";
+import { clockOffsetNs, errnoName, isStackTrace, type StackNamer } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, type ReportOptions, type Snapshot } from "./map-report.js";
+import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, stackFrames, withFrames, type ReportOptions, type Snapshot } from "./map-report.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { createRunDir } from "./run-dir.js";
 import { humanNs, parseDuration } from "./table.js";
@@ -258,8 +258,10 @@ function safe<T>(f: () => T, fallback: T): T {
 // ---- values ------------------------------------------------------------------------------------
 
 /** A field's value as a person reads it: errno names, times, addresses (decoded values as the loader decoded them). */
-function display(field: IrField | undefined, value: unknown): string {
+function display(field: IrField | undefined, value: unknown, stacks?: StackNamer): string {
   if (value === undefined || value === null) return "";
+  // A stack in a table cell: its frames innermost first, as far as the column shows them.
+  if (isStackTrace(value)) return stacks ? stackFrames(value, stacks).join(" <- ") || "(no frames)" : value.addresses.map((a) => `0x${a.toString(16)}`).join(" <- ");
   if (value instanceof Date) return wallTime(BigInt(value.getTime()) * 1_000_000n, 3);
   if (field?.decode) return typeof value === "string" ? value : String(value);
   const kind = (field?.source as { kind: string } | undefined)?.kind;
@@ -314,7 +316,7 @@ interface Printer {
 
 function jsonPrinter(view: MapView): Printer {
   return {
-    event: (e) => process.stdout.write(jsonText(e) + "\n"),
+    event: (e) => process.stdout.write(jsonText(withFrames(e, view.stacks)) + "\n"),
     interval: (s) => process.stdout.write(jsonMaps(s, view, false)),
     end: (s) => process.stdout.write(jsonMaps(s, view, true)),
   };
@@ -330,7 +332,7 @@ class TablePrinter implements Printer {
     this.multi = events.length > 1;
     if (this.multi) this.columns.push({ title: "EVENT", tsName: "type", fields: new Map(), width: Math.max(5, ...events.map((e) => e.name.length)) });
     // Fixed-width values first, long strings (paths) last, so rows stay aligned as they stream.
-    const long = (f: IrField) => (f.type.kind === "string" && f.type.size > 16) || f.type.kind === "string_list";
+    const long = (f: IrField) => (f.type.kind === "string" && f.type.size > 16) || f.type.kind === "string_list" || (f.type.kind === "array" && f.type.stack !== undefined);
     for (const e of events) {
       for (const f of [...e.fields.filter((x) => !long(x)), ...e.fields.filter(long)]) {
         let col = this.columns.find((c) => c.tsName === f.tsName);
@@ -363,7 +365,7 @@ class TablePrinter implements Printer {
       const f = type ? c.fields.get(type) : c.fields.values().next().value;
       if (type && !f) return "";
       const more = f?.type.kind === "string_list" && e[tsNames.listTruncated(c.tsName)] === true ? " ..." : "";
-      return display(f, e[c.tsName]) + more;
+      return display(f, e[c.tsName], this.view.stacks) + more;
     });
     process.stdout.write(this.line(cells) + "\n");
   }
