@@ -67,7 +67,8 @@ function framesOf(key: unknown, namer: StackNamer, names: Map<number, string>): 
 
 /** The process a sample belongs to, by name: what flame graphs put at their root. */
 function rootName(key: unknown, user: StackTrace | undefined, names: Map<number, string>): string | undefined {
-  const record = typeof key === "object" && key !== null ? (key as Record<string, unknown>) : {};
+  // A key that is a stack has no members of its own (its pid is the stack's).
+  const record = typeof key === "object" && key !== null && !isStackTrace(key) ? (key as Record<string, unknown>) : {};
   if (typeof record.comm === "string" && record.comm !== "") return record.comm;
   const pid = typeof record.pid === "number" ? record.pid : user?.pid;
   if (pid === undefined) return undefined;
