@@ -559,6 +559,12 @@ class Resolver {
       this.bag.add(error("filter-type", `a filter must be a condition, not ${filter.type.kind === "string" ? "a string" : "an array"}`, filter.span, "compare it: comm == \"bash\""));
       filter = undefined;
     }
+    if (filter?.kind === "value" && filter.source.kind === "probe") {
+      // Its index, 0 for the first attach point: as a condition it would drop that one's events.
+      this.bag.add(error("filter-type", "a filter must be a condition, not 'probe' (the attach point's name)", filter.span,
+        `compare it with a name: probe == "${scope.probeMatches()[0] ?? "ATTACH/POINT"}"`));
+      filter = undefined;
+    }
     if (filter && constantOf(filter) === 0n) {
       this.bag.add(error("filter-type", "this filter is always false: the program would never emit an event or update a map", filter.span, "fix the condition, or remove the program"));
     }
