@@ -3,7 +3,7 @@
  * by pid, comm, ustack and kstack) on a child that spins in a function of known name, an
  * interval timer's rate, and the kernel stack of a syscall.
  */
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,40 +12,13 @@ import { buildSpecs } from "../../src/compiler/build.js";
 import { ElfFile } from "../../src/elf/elf-file.js";
 import type { StackTrace } from "../../src/runtime/index.js";
 import { bpfSupport, skipNote, triggerGetppid, waitFor } from "../runtime/helpers.js";
+import { buildSpinner, mappingOf, startSpinner } from "../helpers/spinner.js";
 
 const support = await bpfSupport();
 skipNote(support, "e2e/profile.test.ts");
 const out = "test/.out/profile";
 const dir = mkdtempSync(join(tmpdir(), "probegen-profile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Spins in spin_here for argv[1] seconds of CPU time once stdin gives a byte; then waits for stdin's end. */
-const spinner = `
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
-volatile unsigned long sink;
-static double cpu_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec + t.tv_nsec / 1e9;
-}
-void spin_here(double seconds) {
-  double end = cpu_seconds() + seconds;
-  while (cpu_seconds() < end)
-    for (int i = 0; i < 200000; i++) sink += i;
-}
-int main(int argc, char **argv) {
-  char c;
-  if (read(0, &c, 1) != 1) return 1;
-  spin_here(atof(argv[1]));
-  printf("done\\n");
-  fflush(stdout);
-  while (read(0, &c, 1) > 0) {}
-  return 0;
-}
-`;
 
 interface SampleKey { pid: number; comm: string; ustack: StackTrace; kstack: StackTrace }
 interface Probe extends Disposable { maps: { samples: { entries(): Iterable<[SampleKey, bigint]> } } }
@@ -87,41 +60,12 @@ beforeAll(async () => {
   for (const result of await buildSpecs([`${out}/ticks.yaml`, `${out}/syscall_stacks.yaml`], { outDir: out })) expect(result.diagnostics).toEqual([]);
   loadTicks = (await import(/* @vite-ignore */ `${process.cwd()}/${out}/ticks.ts`)).loadTicks;
   loadSyscallStacks = (await import(/* @vite-ignore */ `${process.cwd()}/${out}/syscall_stacks.ts`)).loadSyscallStacks;
-  spinnerPath = join(dir, "spinner");
-  writeFileSync(`${spinnerPath}.c`, spinner);
-  execFileSync("gcc", ["-O0", "-fno-omit-frame-pointer", "-o", spinnerPath, `${spinnerPath}.c`]);
+  spinnerPath = buildSpinner(dir);
 }, 60_000);
-
-/** Starts the spinner, paused until `go()`; `done` resolves when it has spun; `end()` lets it exit. */
-function startSpinner(seconds: number) {
-  const child: ChildProcessWithoutNullStreams = spawn(spinnerPath, [String(seconds)]);
-  let output = "";
-  const done = new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", (d) => {
-      output += d;
-      if (output.includes("done")) resolve();
-    });
-    child.on("exit", (code) => reject(new Error(`spinner exited (${code}) before it was done`)));
-  });
-  done.catch(() => {});
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  return { pid: child.pid!, go: () => child.stdin.write("x"), done, end: async () => { child.stdin.end(); await exited; } };
-}
-
-/** The file and file offset of a user address, from /proc/PID/maps. */
-function mappingOf(pid: number, address: bigint): { path: string; offset: number } | undefined {
-  for (const line of readFileSync(`/proc/${pid}/maps`, "utf8").split("\n")) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \S+\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const [start, end] = [BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`)];
-    if (address >= start && address < end) return { path: m[4]!, offset: Number(address - start + BigInt(`0x${m[3]}`)) };
-  }
-  return undefined;
-}
 
 describe.skipIf(!support.ok)("profile/99 and stacks on the running kernel", () => {
   it("counts ~99 samples per CPU second of a spinning child, whose user stacks are in spin_here", async () => {
-    const spin = startSpinner(1);
+    const spin = startSpinner(spinnerPath, 1);
     try {
       using probe = await loadProfile({ params: { pid: spin.pid } });
       spin.go();
@@ -156,7 +100,7 @@ describe.skipIf(!support.ok)("profile/99 and stacks on the running kernel", () =
       console.warn("[e2e/profile.test.ts] SKIPPING the comparison with bpftrace: bpftrace is not installed");
       return ctx.skip();
     }
-    const spin = startSpinner(1);
+    const spin = startSpinner(spinnerPath, 1);
     const bpftrace = spawn("bpftrace", ["-e", `profile:hz:99 /pid == ${spin.pid}/ { @[ustack] = count(); }`]);
     let text = "";
     bpftrace.stdout.on("data", (d) => (text += d));
