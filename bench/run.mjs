@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: probegen against hand-written libbpf C and bpftrace, measured side by side in one run.
 //
-//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,attach,memory]
+//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,attach,start,memory]
 //                      [--no-install]
 //
 // --seconds  duration of each event-path run (default 5)
@@ -13,7 +13,8 @@
 // BPF program is owned by a child process that is killed on exit or SIGINT; kernel.bpf_stats_enabled
 // is restored. See docs/performance.md.
 import { cpus } from "node:os";
-import { mkdirSync, readFileSync, writeFileSync, rmSync, mkdtempSync, readdirSync, existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, rmSync, mkdtempSync, readdirSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname, basename, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -31,7 +32,7 @@ const opt = (name, dflt) => {
 const json = flag("--json");
 const seconds = Number(opt("--seconds", "5"));
 const soak = Number(opt("--soak", "60"));
-const only = new Set(opt("--only", "event,kernel,build,decode,attach,memory").split(","));
+const only = new Set(opt("--only", "event,kernel,build,decode,attach,start,memory").split(","));
 const noInstall = flag("--no-install");
 const PRODUCER_CPU = 0;
 const CONSUMER_CPU = 1;
@@ -152,15 +153,35 @@ async function eventRun(label, cmd, args, { env, producerArgs } = {}) {
   }
 }
 
-/** CPU a consumer burns with no events at all (its drain timer), in % of one core. */
+/** CPU time of every thread of a process so far, in ns (schedstat: finer than stat's clock ticks). */
+function cpuNsOf(pid) {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns;
+}
+
+/**
+ * CPU a consumer burns with a probe attached and no events, in % of one core: measured after a
+ * 2 s settling time (start-up work, such as V8 compiling and collecting what loading allocated,
+ * is not idle cost), over `seconds` (at least 5).
+ */
 async function idleRun(label, cmd, args) {
   const c = await startConsumer("taskset", ["-c", String(CONSUMER_CPU), cmd, ...args]);
   try {
-    const idleSeconds = Math.min(seconds, 3);
+    await sleep(2000);
+    const idleSeconds = Math.max(seconds, 5);
+    const before = cpuNsOf(c.child.pid);
+    const start = process.hrtime.bigint();
     await sleep(idleSeconds * 1000);
+    const pct = ((cpuNsOf(c.child.pid) - before) / Number(process.hrtime.bigint() - start)) * 100;
     const r = await c.stop();
-    const pct = (r.cpuNs / (idleSeconds * 1e9)) * 100;
-    log(`  ${label}: ${fmt(pct)} % of a core with no events`);
+    log(`  ${label}: ${fmt(pct)} % of a core with no events${r.events ? ` (${r.events} events from other processes' getppid)` : ""}`);
     return pct;
   } catch (err) {
     await c.kill();
@@ -182,9 +203,9 @@ async function eventPath() {
   const nl = await eventRun("(c) Node, generated loader, probe.events.on()", "node", [nodeC, loader, "listener"]);
   const ni = await eventRun("(c) Node, generated loader, for await", "node", [nodeC, loader, "iterator"]);
   const nb = await eventRun("(c) Node, generated loader, for await over events.batches()", "node", [nodeC, loader, "batches"]);
-  const paced = await eventRun(`(c) Node listener, producer paced at 1000 calls/s`, "node", [nodeC, loader, "listener", String(DRAIN_MS), "1"], {
-    producerArgs: ["getppid", String(PRODUCER_CPU), String(Math.min(seconds, 3)), "1000"],
-  });
+  const pacedArgs = { producerArgs: ["getppid", String(PRODUCER_CPU), String(Math.max(seconds, 3)), "1000"] };
+  const pacedC = await eventRun(`(a) C ring_buffer__poll, producer paced at 1000 calls/s`, rbc, [join(out, "ref-getppid-wake.bpf.o"), "poll"], { env: lat, ...pacedArgs });
+  const paced = await eventRun(`(c) Node listener, producer paced at 1000 calls/s`, "node", [nodeC, loader, "listener", String(DRAIN_MS), "1"], pacedArgs);
 
   figure("event.producer_rate.c_poll (a)", a.rate, "ev/s", { note: `${a.drops} drops, ${fmt(a.cpuNsPerEvent)} ns CPU/event` });
   figure("event.producer_rate.c_consume_1ms (b)", b.rate, "ev/s", { note: `${b.drops} drops, ${fmt(b.cpuNsPerEvent)} ns CPU/event` });
@@ -200,15 +221,19 @@ async function eventPath() {
   figure("event.c_poll.cpu_per_event (a)", a.cpuNsPerEvent, "ns");
   const floor = JSON.parse(await must("taskset", ["-c", String(CONSUMER_CPU), "node", join(bench, "await-floor.mjs")]));
   figure("event.for_await_floor", floor.nsPerIteration, "ns", { note: "one resolved promise per iteration, no ring and no decoding: what a per-event for await costs on this machine before any work" });
-  const idleC = await idleRun("(b) C ring_buffer__consume every 1 ms, idle", rbc, [join(out, "ref-getppid-nowake.bpf.o"), "consume", "1"]);
+  const idleA = await idleRun("(a) C ring_buffer__poll, idle", rbc, [join(out, "ref-getppid-wake.bpf.o"), "poll"]);
+  const idleB = await idleRun("(b) C ring_buffer__consume every 1 ms, idle", rbc, [join(out, "ref-getppid-nowake.bpf.o"), "consume", "1"]);
   const idleNode = await idleRun("(c) Node listener, idle", "node", [nodeC, loader, "listener"]);
-  figure("event.idle_cpu.node_listener", idleNode, "%", { ref: idleC, refName: "b", ratio: idleNode / idleC, note: `no events: the cost of draining every ${DRAIN_MS} ms` });
+  figure("event.idle_cpu.c_poll (a)", idleA, "%");
+  figure("event.idle_cpu.c_consume_1ms (b)", idleB, "%", { note: `a reader that drains every ${DRAIN_MS} ms whatever comes` });
+  figure("event.idle_cpu.node_listener", idleNode, "%", { ref: idleA, refName: "a", target: "<=0.1%", pass: idleNode <= 0.1, note: "the reader sleeps in epoll until a program wakes it" });
+  figure("event.cpu_per_event.1k_per_s.node_listener", paced.cpuNsPerEvent, "ns", { ref: pacedC.cpuNsPerEvent, refName: "a at 1k/s", ratio: paced.cpuNsPerEvent / pacedC.cpuNsPerEvent, target: "<=1.0x", pass: paced.cpuNsPerEvent <= pacedC.cpuNsPerEvent });
   figure("event.latency_p50.node_listener.full_rate", nl.p50 / 1e6, "ms", { ref: b.p50 / 1e6, refName: "b" });
   figure("event.latency_p99.node_listener.full_rate", nl.p99 / 1e6, "ms", { ref: b.p99 / 1e6, refName: "b", target: `<=${LATENCY_BOUND_MS}ms`, pass: nl.p99 / 1e6 <= LATENCY_BOUND_MS, note: "steady state: from 1 s after the first event" });
   figure("event.latency_max.node_listener.full_rate.first_second", nl.raw.warmupLatencyMaxNs / 1e6, "ms", { note: "JIT warm-up and V8's young generation growing" });
   figure("event.latency_p50.node_listener.1k_per_s", paced.p50 / 1e6, "ms");
   figure("event.latency_p99.node_listener.1k_per_s", paced.p99 / 1e6, "ms", { target: `<=${LATENCY_BOUND_MS}ms`, pass: paced.p99 / 1e6 <= LATENCY_BOUND_MS, note: `every event sampled; bound: drainIntervalMs (${DRAIN_MS} ms) + timer resolution` });
-  return { base, a, b, bp, nl, ni, nb, paced };
+  return { base, a, b, bp, nl, ni, nb, paced, pacedC };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -216,8 +241,8 @@ async function eventPath() {
 
 const WORKLOADS = {
   openlat: { args: (tmp) => ["open", String(PRODUCER_CPU), "200000", tmp], what: "200k openat", noReference: true },
-  opensnoop: { args: (tmp) => ["open", String(PRODUCER_CPU), "200000", tmp], what: "200k openat" },
-  execsnoop: { args: () => ["exec", String(PRODUCER_CPU), "2000"], what: "2k exec of /bin/true" },
+  opensnoop: { args: (tmp) => ["open", String(PRODUCER_CPU), "200000", tmp], what: "200k openat", ops: 200_000, op: "openat" },
+  execsnoop: { args: () => ["exec", String(PRODUCER_CPU), "2000"], what: "2k exec of /bin/true", ops: 2000, op: "exec" },
 };
 const BPFTRACE = {
   opensnoop: 'tracepoint:syscalls:sys_enter_openat { printf("%d %d %d %s %s\\n", pid, uid, args->flags, comm, str(args->filename)); }',
@@ -247,7 +272,7 @@ async function measureKernel(progIdsOf, workArgs) {
     ns += (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
     insns += (p.bytes_xlated ?? 0) / 8;
   }
-  return { nsPerEvent: cnt ? ns / cnt : NaN, runCnt: cnt, insns };
+  return { nsPerEvent: cnt ? ns / cnt : NaN, nsTotal: ns, runCnt: cnt, insns };
 }
 
 const KERNEL_ROUNDS = 3;
@@ -367,7 +392,33 @@ async function kernelCost(built) {
       figure(`kernel.${name}.ns_per_event_vs_bpftrace`, g.nsPerEvent, "ns", { ref: t.nsPerEvent, refName: "bpftrace", ratio: g.nsPerEvent / t.nsPerEvent, target: "<=0.2x", pass: g.nsPerEvent / t.nsPerEvent <= 0.2 });
       figure(`kernel.${name}.xlated_insns_vs_bpftrace`, g.insns, "", { ref: t.insns, refName: "bpftrace", ratio: g.insns / t.insns, target: "<=0.2x", pass: g.insns / t.insns <= 0.2 });
     } else skip(`kernel.${name}.*_vs_bpftrace`, noInstall ? "bpftrace missing (--no-install)" : "bpftrace could not be installed");
-    skip(`kernel.${name}.*_vs_libbpf_tools`, "libbpf-tools are not packaged in Debian 12");
+    const tool = `/usr/sbin/${name}`;
+    if (existsSync(tool)) {
+      const l = await libbpfToolRun(tool, work, WORKLOADS[name].ops);
+      log(`  ${name}: libbpf-tools ${fmt(l.nsPerOp)} ns per ${WORKLOADS[name].op} over ${l.runCnt} program runs, ${l.insns} insns`);
+      const ours = g.nsTotal / WORKLOADS[name].ops;
+      figure(`kernel.${name}.ns_per_op_vs_libbpf_tools`, ours, "ns", { ref: l.nsPerOp, refName: "libbpf-tools", ratio: ours / l.nsPerOp, target: "<=1x", pass: ours <= l.nsPerOp, note: `all programs' run time per ${WORKLOADS[name].op}: libbpf-tools' ${name} pairs entry and exit programs` });
+      figure(`kernel.${name}.xlated_insns_vs_libbpf_tools`, g.insns, "", { ref: l.insns, refName: "libbpf-tools", ratio: g.insns / l.insns });
+    } else skip(`kernel.${name}.*_vs_libbpf_tools`, `${tool} missing: apt-get install libbpf-tools (scripts/setup.sh installs it)`);
+  }
+}
+
+/** A libbpf-tools program (its own loader and output) under the workload: run time of all its programs per operation. */
+async function libbpfToolRun(tool, work, ops) {
+  const known = new Set((await progs()).map((p) => p.id));
+  const c = await startConsumer("sh", ["-c", `echo ready; exec taskset -c ${CONSUMER_CPU} ${tool} > /dev/null`]);
+  try {
+    let ids = [];
+    for (let i = 0; i < 300 && ids.length === 0; i++) {
+      await sleep(100);
+      ids = (await progs()).filter((p) => !known.has(p.id)).map((p) => p.id);
+    }
+    if (!ids.length) throw new Error(`${tool} loaded no program`);
+    await sleep(300);
+    const m = await measureKernel(async () => ids, work);
+    return { ...m, nsPerOp: m.nsTotal / ops };
+  } finally {
+    await c.kill();
   }
 }
 
@@ -521,6 +572,80 @@ async function attachFigures() {
   figure("attach.sys_enter_glob.detach_vs_bpftrace", detach, "ms", { ref: btDetach, refName: "bpftrace", ratio: detach / btDetach, target: "<=1x", pass: detach <= btDetach, note: "the kernel waits per tracepoint link; probegen detaches from several threads" });
 }
 
+// ---------------------------------------------------------------------------------------------
+// 6. start: time to the first event
+
+/**
+ * Spawns a tracer of openat and opens `marker` every 5 ms until a line naming it comes out:
+ * the wall time from spawn to that line (load, compile where the tool compiles, attach, first
+ * event through its output path).
+ */
+async function timeToFirstEvent(cmd, args, marker, env) {
+  const start = process.hrtime.bigint();
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (d) => (err += d));
+  try {
+    return await new Promise((resolve, reject) => {
+      const poke = setInterval(() => {
+        try {
+          closeSync(openSync(marker, "r"));
+        } catch {
+          // never fails: the file exists
+        }
+      }, 5);
+      const timeout = setTimeout(() => done(new Error(`${cmd}: no event after 60 s: ${err.trim().slice(-300)}`)), 60_000);
+      const done = (e, ms) => {
+        clearInterval(poke);
+        clearTimeout(timeout);
+        if (e) reject(e);
+        else resolve(ms);
+      };
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes(basename(marker))) done(undefined, Number(process.hrtime.bigint() - start) / 1e6);
+      });
+      child.on("exit", (code) => done(new Error(`${cmd} exited (${code}) before its first event: ${err.trim().slice(-300)}`)));
+    });
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+async function startFigures() {
+  log(`\n# start: wall time from spawn to the first openat event printed (median of 3)`);
+  const tmp = mkdtempSync(join(tmpdir(), "pg-start-"));
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
+  const marker = join(tmp, "probegen-start-marker");
+  writeFileSync(marker, "x");
+  const cache = join(tmp, "cache");
+  const probegen = ["node", [join(root, "bin/probegen.js"), "run", join(root, "probes/opensnoop.yaml")]];
+  const median3 = async (cmd, args, env) => {
+    const ms = [];
+    for (let i = 0; i < 3; i++) ms.push(await timeToFirstEvent(cmd, args, marker, env));
+    return median(ms);
+  };
+  // Cold: an empty build cache (clang runs); warm: the cache the cold run filled.
+  const cold = await timeToFirstEvent(...probegen, marker, { PROBEGEN_CACHE_DIR: join(tmp, "cold") });
+  await timeToFirstEvent(...probegen, marker, { PROBEGEN_CACHE_DIR: cache });
+  const warm = await median3(...probegen, { PROBEGEN_CACHE_DIR: cache });
+  log(`  probegen run probes/opensnoop.yaml: ${fmt(warm)} ms (warm build cache), ${fmt(cold)} ms (cold: clang runs)`);
+  const refs = [];
+  if (await ensureBpftrace()) {
+    refs.push(["bpftrace", await median3("bpftrace", ["-B", "line", "-e", 'tracepoint:syscalls:sys_enter_openat { printf("%d %s\\n", pid, str(args->filename)); }'])]);
+  } else skip("start.vs_bpftrace", "bpftrace missing");
+  if (existsSync("/usr/sbin/opensnoop")) {
+    refs.push(["libbpf-tools", await median3("stdbuf", ["-oL", "/usr/sbin/opensnoop"])]);
+  } else skip("start.vs_libbpf_tools", "/usr/sbin/opensnoop missing: apt-get install libbpf-tools");
+  for (const [name, ms] of refs) log(`  ${name}: ${fmt(ms)} ms`);
+  const bt = refs.find(([n]) => n === "bpftrace")?.[1];
+  figure("start.probegen_run.warm", warm, "ms", bt === undefined ? {} : { ref: bt, refName: "bpftrace", ratio: warm / bt, target: "<=1.0x", pass: warm <= bt });
+  figure("start.probegen_run.cold", cold, "ms", bt === undefined ? { note: "empty build cache" } : { ref: bt, refName: "bpftrace", ratio: cold / bt, note: "empty build cache: clang compiles the spec" });
+  const lt = refs.find(([n]) => n === "libbpf-tools")?.[1];
+  if (lt !== undefined) figure("start.probegen_run.warm_vs_libbpf_tools", warm, "ms", { ref: lt, refName: "libbpf-tools", ratio: warm / lt });
+}
+
 async function main() {
   const m = machine();
   log(`probegen bench — ${m.date}`);
@@ -557,6 +682,7 @@ async function main() {
     await kernelCost(built);
   });
   await step("attach", attachFigures);
+  await step("start", startFigures);
   if (ready) await step("memory", memory);
   const pass = results.filter((r) => r.status === "PASS").length;
   const fail = results.filter((r) => r.status === "FAIL").length;

@@ -124,6 +124,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* tracepoint syscalls/sys_enter_execve */
 SEC("tracepoint/syscalls/sys_enter_execve")
 int sys_enter_execve(struct pg_ctx_syscalls__sys_enter_execve *ctx)
@@ -136,7 +143,7 @@ int sys_enter_execve(struct pg_ctx_syscalls__sys_enter_execve *ctx)
 #line 10 "probes/execargs.yaml"
 	if (!((pg_params.comm[0] == 0) || pg_streq(pg_str0, 16, pg_params.comm, 16)))
 		return 0;
-#line 140 "generated/execargs.bpf.c"
+#line 147 "generated/execargs.bpf.c"
 	struct pg_event_exec *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -168,7 +175,7 @@ int sys_enter_execve(struct pg_ctx_syscalls__sys_enter_execve *ctx)
 		if (e->pg_n_argv == 20 && !bpf_probe_read_user(&pg_s, sizeof(pg_s), &pg_list[20]) && pg_s)
 			e->pg_more_argv = 1;
 	}
-#line 172 "generated/execargs.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 179 "generated/execargs.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -88,6 +88,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* tracepoint sched/sched_process_exec */
 SEC("tracepoint/sched/sched_process_exec")
 int sched_process_exec(struct pg_ctx_sched__sched_process_exec *ctx)
@@ -112,7 +119,7 @@ int sched_process_exec(struct pg_ctx_sched__sched_process_exec *ctx)
 	e->old_pid = (__s32)ctx->old_pid;
 #line 14 "probes/execsnoop.yaml"
 	bpf_probe_read_kernel_str(e->filename, 256, (const char *)ctx + (ctx->filename & 0xffff));
-#line 116 "generated/execsnoop.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 123 "generated/execsnoop.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -114,6 +114,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* fentry do_sys_openat2: entry, stashes its values for the exit */
 SEC("fentry/do_sys_openat2")
 int do_sys_openat2_entry(__u64 *ctx)
@@ -163,8 +170,8 @@ int do_sys_openat2_entry_exit(__u64 *ctx)
 	e->ret = (__s32)ctx[3];
 #line 17 "probes/fopen.yaml"
 	e->latency_ns = (__u64)(bpf_ktime_get_ns() - st->pg_ts);
-#line 167 "generated/fopen.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 174 "generated/fopen.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 pg_out:
 	bpf_map_delete_elem(&pg_stash_do_sys_openat2_entry, &pg_tid);
 	return 0;

@@ -54,6 +54,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* kprobe do_sys_openat2 */
 SEC("kprobe/do_sys_openat2")
 int do_sys_openat2(struct pt_regs *ctx)
@@ -75,8 +82,8 @@ int do_sys_openat2(struct pt_regs *ctx)
 	e->dfd = (__s32)PT_REGS_PARM1(ctx);
 #line 13 "probes/openat2.yaml"
 	bpf_probe_read_user_str(e->filename, 256, (const void *)PT_REGS_PARM2(ctx));
-#line 79 "generated/openat2.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 86 "generated/openat2.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -97,7 +104,7 @@ int do_sys_openat2_ret(struct pt_regs *ctx)
 	e->tid = (__u32)pg_pid_tgid;
 #line 20 "probes/openat2.yaml"
 	e->ret = (__s64)PT_REGS_RC(ctx);
-#line 101 "generated/openat2.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 108 "generated/openat2.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -53,6 +53,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* tracepoint syscalls/sys_enter_openat */
 SEC("tracepoint/syscalls/sys_enter_openat")
 int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
@@ -74,7 +81,7 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 	bpf_probe_read_user_str(e->filename, 256, (const void *)ctx->filename);
 #line 13 "probes/opensnoop.yaml"
 	e->flags = (__s32)ctx->flags;
-#line 78 "generated/opensnoop.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 85 "generated/opensnoop.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -76,6 +76,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* tracepoint sock/inet_sock_set_state */
 SEC("tracepoint/sock/inet_sock_set_state")
 int inet_sock_set_state(struct pg_ctx_sock__inet_sock_set_state *ctx)
@@ -84,7 +91,7 @@ int inet_sock_set_state(struct pg_ctx_sock__inet_sock_set_state *ctx)
 #line 8 "probes/tcpstates.yaml"
 	if (!((__u64)(__u16)ctx->protocol == 6ULL))
 		return 0;
-#line 88 "generated/tcpstates.bpf.c"
+#line 95 "generated/tcpstates.bpf.c"
 	struct pg_event_tcp_state *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -112,7 +119,7 @@ int inet_sock_set_state(struct pg_ctx_sock__inet_sock_set_state *ctx)
 	e->oldstate = (__s32)ctx->oldstate;
 #line 20 "probes/tcpstates.yaml"
 	e->newstate = (__s32)ctx->newstate;
-#line 116 "generated/tcpstates.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 123 "generated/tcpstates.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -30,6 +30,7 @@ const RESTORE_LINE = "#line __PG_RESTORE__";
 export function emitC(probe: IrProbe, cFile: string): string {
   const histograms = probe.maps.flatMap((m) => (m.value?.kind === "histogram" ? [m.value.histogram] : []));
   const zeroSlots = Math.max(0, ...histograms.map((h) => h.slots));
+  const rings = probe.maps.filter((m) => m.kind === "ringbuf");
   const text = probeTemplate()({
     version,
     source: pathInComment(probe.source, "c"),
@@ -39,6 +40,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     usesEndian: probe.programs.some((p) => programContext(p).endian),
     kernelTypes: kernelTypes(probe),
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),
+    rings: rings.length,
     contexts: contextStructs(probe),
     params: probe.params.length ? paramsView(probe) : undefined,
     structs: structsOf(probe),
@@ -47,7 +49,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     log2: histograms.some((h) => h.kind === "log2"),
     division: divisionHelpers(probe),
     streq: probe.programs.flatMap(programExprs).some(comparesStringValues),
-    programs: probe.programs.map((p) => programView(p, probe.source)),
+    programs: probe.programs.map((p) => programView(p, probe.source, rings)),
   });
   return restoreLines(text, cFile);
 }
@@ -176,11 +178,11 @@ function mapView(m: IrMap) {
 
 // ---- program bodies -----------------------------------------------------------------------
 
-function programView(p: IrProgram, source: string) {
+function programView(p: IrProgram, source: string, rings: IrMap[]) {
   const what = attachKind(p.attach).title(p.attach);
   const context = programContext(p).type;
   const role = p.stashes ? ": entry, stashes its values for the exit" : p.unstashes ? ": exit, pairs with its entry" : "";
-  return { name: p.name, section: p.section, title: `${what}${role}`, context, body: new BodyWriter(p, source).write() };
+  return { name: p.name, section: p.section, title: `${what}${role}`, context, body: new BodyWriter(p, source, rings).write() };
 }
 
 class BodyWriter {
@@ -191,7 +193,8 @@ class BodyWriter {
   /** What the program returns when it leaves its work (or the traffic) alone: its kind's default verdict, else 0. */
   private readonly pass: string;
 
-  constructor(private readonly p: IrProgram, private readonly source: string) {
+  /** `rings`: the probe's ring buffers in declaration order, which indexes their wake flags. */
+  constructor(private readonly p: IrProgram, private readonly source: string, private readonly rings: IrMap[]) {
     this.pass = defaultVerdict(p);
   }
 
@@ -337,9 +340,10 @@ class BodyWriter {
       this.back();
       this.p.updates.forEach((u) => this.update(u));
     }
-    // No wake-up: the reader drains on its timer (drainIntervalMs, sooner under a high rate).
-    // A wake-up costs this CPU an irq_work, more than writing the record does.
-    this.line("bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);");
+    // A wake-up costs this CPU an irq_work, more than writing the record: only a sleeping reader
+    // gets one. An awake reader drains on its timer (drainIntervalMs, sooner at a high rate).
+    const wake = this.rings.indexOf(ring);
+    this.line(`bpf_ringbuf_submit(e, pg_wake[${wake}] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);`);
   }
 
   private capture(f: IrField): void {

@@ -78,10 +78,11 @@ export interface LoadOptions {
   /** max_entries overrides by map name (ring buffer size in bytes: a power of 2 multiple of the page size). */
   mapSizes?: Record<string, number>;
   /**
-   * Longest time between two drains of a ring buffer, in ms (default 1): the reader drains on
-   * this timer, and sooner when the rate of the last drains would fill a quarter of the ring
-   * first. A record waits at most this long (plus the batch ahead of it); the ring must hold
-   * what the programs write in this time.
+   * Longest time between two drains of a ring buffer, in ms (default 1): while records come the
+   * reader drains on this timer, and sooner when the rate of the last drains would fill a
+   * quarter of the ring first. A record waits at most this long (plus the batch ahead of it); the
+   * ring must hold what the programs write in this time. After an interval without records the
+   * reader sleeps, and the next record wakes it at once (an idle probe costs no CPU).
    */
   drainIntervalMs?: number;
   /**

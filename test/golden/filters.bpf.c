@@ -141,6 +141,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[2] SEC(".data.pg_wake");
+
 /* tracepoint syscalls/sys_enter_openat */
 SEC("tracepoint/syscalls/sys_enter_openat")
 int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
@@ -150,7 +157,7 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 #line 20 "test/fixtures/specs/filters.yaml"
 	if (!((((__u64)(__u32)pg_uid_gid != 0ULL) && (((__s64)(__s32)ctx->flags & 64LL) == 64LL)) || ((__u64)(__u32)(pg_pid_tgid >> 32) == 1ULL)))
 		return 0;
-#line 154 "test/.out/golden/filters.bpf.c"
+#line 161 "test/.out/golden/filters.bpf.c"
 	struct pg_event_sys_enter_openat *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -164,8 +171,8 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 	e->flags = (__s32)ctx->flags;
 #line 21 "test/fixtures/specs/filters.yaml"
 	e->mode = (__u32)ctx->mode;
-#line 168 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 175 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[1] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -179,7 +186,7 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 #line 23 "test/fixtures/specs/filters.yaml"
 	if (!((pg_str0[0] == 99 && pg_str0[1] == 97 && pg_str0[2] == 116 && pg_str0[3] == 0) && ((__s64)ctx->ret < 0LL)))
 		return 0;
-#line 183 "test/.out/golden/filters.bpf.c"
+#line 190 "test/.out/golden/filters.bpf.c"
 	struct pg_event_failed_open *e = bpf_ringbuf_reserve(&audit, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -194,8 +201,8 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 	e->ktime = (__u64)bpf_ktime_get_ns();
 #line 26 "test/fixtures/specs/filters.yaml"
 	e->cpu = (__u32)bpf_get_smp_processor_id();
-#line 198 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 205 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -219,7 +226,7 @@ int exec_not_shell(struct pg_ctx_sched__sched_process_exec *ctx)
 	e->gid = (__u32)(pg_uid_gid >> 32);
 #line 31 "test/fixtures/specs/filters.yaml"
 	bpf_probe_read_kernel_str(e->filename, 256, (const char *)ctx + (ctx->filename & 0xffff));
-#line 223 "test/.out/golden/filters.bpf.c"
+#line 230 "test/.out/golden/filters.bpf.c"
 	char pg_str0[4];
 	bpf_get_current_comm(pg_str0, 4);
 #line 29 "test/fixtures/specs/filters.yaml"
@@ -227,7 +234,7 @@ int exec_not_shell(struct pg_ctx_sched__sched_process_exec *ctx)
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-#line 231 "test/.out/golden/filters.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 238 "test/.out/golden/filters.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -138,6 +138,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* tracepoint syscalls/sys_enter_openat */
 SEC("tracepoint/syscalls/sys_enter_openat")
 int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
@@ -160,7 +167,7 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 		if (pg_v)
 			*pg_v += pg_n;
 	}
-#line 164 "test/.out/golden/lookups.bpf.c"
+#line 171 "test/.out/golden/lookups.bpf.c"
 	return 0;
 }
 
@@ -185,7 +192,7 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 #line 15 "test/fixtures/specs/lookups.yaml"
 	if (!pg_lookup0_found)
 		return 0;
-#line 189 "test/.out/golden/lookups.bpf.c"
+#line 196 "test/.out/golden/lookups.bpf.c"
 	__u64 pg_lookup1_calls = 0;
 #line 18 "test/fixtures/specs/lookups.yaml"
 	{ /* lookup by_user */
@@ -229,7 +236,7 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 		pg_k = (__u32)(__u32)pg_pid_tgid;
 		bpf_map_delete_elem(&opened_at, &pg_k);
 	}
-#line 233 "test/.out/golden/lookups.bpf.c"
+#line 240 "test/.out/golden/lookups.bpf.c"
 	struct pg_event_sys_exit_openat *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -239,7 +246,7 @@ int sys_exit_openat(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 	e->started = (__u64)pg_lookup0;
 #line 18 "test/fixtures/specs/lookups.yaml"
 	e->calls_before = (__u64)pg_lookup1_calls;
-#line 243 "test/.out/golden/lookups.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 250 "test/.out/golden/lookups.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -157,6 +157,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* tracepoint syscalls/sys_enter_openat: entry, stashes its values for the exit */
 SEC("tracepoint/syscalls/sys_enter_openat")
 int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
@@ -165,7 +172,7 @@ int sys_enter_openat(struct pg_ctx_syscalls__sys_enter_openat *ctx)
 #line 22 "test/fixtures/specs/openlat.yaml"
 	if (!(((__u64)(__u32)pg_params.target_pid == 0ULL) || ((__u64)(__u32)(pg_pid_tgid >> 32) == (__u64)(__u32)pg_params.target_pid)))
 		return 0;
-#line 169 "test/.out/golden/openlat.bpf.c"
+#line 176 "test/.out/golden/openlat.bpf.c"
 	__u32 pg_zero = 0;
 	struct pg_stash_sys_enter_openat *st = bpf_map_lookup_elem(&pg_scratch_sys_enter_openat, &pg_zero);
 	if (!st)
@@ -225,7 +232,7 @@ int sys_enter_openat_exit(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 				__sync_fetch_and_add(pg_v, pg_n);
 		}
 	}
-#line 229 "test/.out/golden/openlat.bpf.c"
+#line 236 "test/.out/golden/openlat.bpf.c"
 	struct pg_event_open *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -243,8 +250,8 @@ int sys_enter_openat_exit(struct pg_ctx_syscalls__sys_exit_openat *ctx)
 	e->errno = (__u32)((__s64)ctx->ret < 0 ? -(__s64)ctx->ret : 0);
 #line 31 "test/fixtures/specs/openlat.yaml"
 	e->latency_ns = (__u64)(bpf_ktime_get_ns() - st->pg_ts);
-#line 247 "test/.out/golden/openlat.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 254 "test/.out/golden/openlat.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 pg_out:
 	bpf_map_delete_elem(&pg_stash_sys_enter_openat, &pg_tid);
 	return 0;

@@ -37,17 +37,21 @@ describe.skipIf(!support.ok)("runtime against the kernel", () => {
     expect(stream.dropped).toBe(0);
   });
 
-  it("drains on its timer: a record waits up to drainIntervalMs in the ring, or until flush()", async () => {
+  it("sleeps until the kernel wakes it, then drains on its timer while records come (or on flush())", async () => {
     using obj = await loadObject(getppidDefinition(), { drainIntervalMs: 60_000 });
     const events: GetppidEvent[] = [];
     const stream = obj.ringBuffer("events", decodeEvent);
     stream.on((e) => events.push(e));
     await new Promise((r) => setTimeout(r, 20)); // the first drain (of nothing), on the next loop turn
+    // Asleep: the first record lands in an empty ring, the kernel wakes the reader, no timer needed.
+    triggerGetppid(1);
+    await waitFor(() => events.length === 1, 2000, "the first event, without waiting for the 60 s timer");
+    // Awake: the reader drains on its timer and ignores wake-ups, so these wait in the ring.
     triggerGetppid(3);
     await new Promise((r) => setTimeout(r, 100));
-    expect(events.length).toBe(0); // the next drain is 60 s away
+    expect(events.length).toBe(1); // the next drain is up to 60 s away
     stream.flush();
-    expect(events.map((e) => Number(e.seq))).toEqual([0, 1, 2]);
+    expect(events.map((e) => Number(e.seq))).toEqual([0, 1, 2, 3]);
   });
 
   it("keeps draining the kernel ring while the JS thread is busy: records beyond the ring's size are not dropped", async () => {

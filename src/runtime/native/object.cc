@@ -542,6 +542,27 @@ Napi::Value BpfObject::ProgramInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// The ring's flag in the generated programs' `pg_wake` array (section ".data.pg_wake": one
+// u32 per ring buffer, in the order the rings are declared, which is libbpf's map order):
+// where the reader says it sleeps. None for objects without the array (built by hand, or
+// by probegen before the reader slept): their readers never sleep.
+WakeFlag BpfObject::WakeFlagOf(bpf_map* ring) const {
+  bpf_map* flags = nullptr;
+  uint32_t ordinal = 0;
+  bool seen = false;
+  bpf_map* m;
+  bpf_object__for_each_map(m, obj_) {
+    if (strcmp(bpf_map__name(m), kWakeMap) == 0) flags = m;
+    if (m == ring) seen = true;
+    if (!seen && bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF) ordinal++;
+  }
+  if (!flags || bpf_map__type(flags) != BPF_MAP_TYPE_ARRAY || !(bpf_map__map_flags(flags) & BPF_F_MMAPABLE) ||
+      (ordinal + 1) * sizeof(uint32_t) > bpf_map__value_size(flags)) {
+    return {};
+  }
+  return {bpf_map__fd(flags), ordinal * sizeof(uint32_t), bpf_map__value_size(flags)};
+}
+
 // openRingBuffer(mapIndex, onBatch, drainIntervalMs, stagingBytes) -> RingReader
 Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -563,7 +584,7 @@ Napi::Value BpfObject::OpenRingBuffer(const Napi::CallbackInfo& info) {
   // 0: the reader's default; the JS layer checks the range (a power of two, >= 64 KiB).
   size_t staging = info[3].IsNumber() ? static_cast<size_t>(info[3].As<Napi::Number>().Int64Value()) : 0;
   RingCore* core = RingCore::Open(env, bpf_map__fd(m), bpf_map__max_entries(m), info[1].As<Napi::Function>(), interval,
-                                  staging, this);
+                                  staging, this, WakeFlagOf(m));
   readers_.insert(core);
   return RingReader::Wrap(env, core);
 }

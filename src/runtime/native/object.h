@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common.h"
+#include "ringbuf.h"
 #include "tc.h"
 
 namespace probegen {
@@ -40,6 +41,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value XdpMode(const Napi::CallbackInfo& info);
   Napi::Value ProgramInfo(const Napi::CallbackInfo& info);
   Napi::Value OpenRingBuffer(const Napi::CallbackInfo& info);
+  WakeFlag WakeFlagOf(bpf_map* ring) const;
   Napi::Value Close(const Napi::CallbackInfo& info);
   // map.cc
   Napi::Value MapLookup(const Napi::CallbackInfo& info);

@@ -69,7 +69,7 @@ void CloseFd(int& fd) {
 }  // namespace
 
 RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function onBatch, uint32_t drainIntervalMs,
-                         size_t stagingBytes, BpfObject* owner) {
+                         size_t stagingBytes, BpfObject* owner, WakeFlag wake) {
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   if (size == 0 || (size & (size - 1)) != 0) ThrowBpf(env, "ringBuffer", EINVAL, "ring buffer size is not a power of two");
   void* consumer = mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -102,9 +102,11 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   int wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   int err = (epfd < 0 || tfd < 0 || wakeFd < 0) ? errno : 0;
-  // Edge-triggered on the map fd: it is readable (level) whenever a record is
-  // unread, but only a kernel wake-up should make the thread drain early.
-  const std::pair<int, uint32_t> watches[] = {{fd, EPOLLIN | EPOLLET}, {tfd, EPOLLIN}, {wakeFd, EPOLLIN}};
+  // With wake flags the map fd starts muted: the thread watches it only while
+  // asleep (see ThreadMain). Without, edge-triggered: only a kernel wake-up
+  // (a program submitting with flags 0) makes the thread drain early.
+  const uint32_t ringEvents = wake.fd >= 0 ? 0 : EPOLLIN | EPOLLET;
+  const std::pair<int, uint32_t> watches[] = {{fd, ringEvents}, {tfd, EPOLLIN}, {wakeFd, EPOLLIN}};
   for (const auto& [watch, flags] : watches) {
     if (err) break;
     epoll_event ev{};
@@ -120,6 +122,20 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
     munmap(producer, producerLen);
     munmap(stage, stagingBytes);
     ThrowBpf(env, "ringBuffer.epoll", err, "cannot set up the ring buffer's drain thread (epoll, timerfd, eventfd)");
+  }
+  void* wakeMap = nullptr;
+  size_t wakeMapLen = 0;
+  if (wake.fd >= 0) {
+    // Best effort: a reader that cannot map the flags never sleeps.
+    wakeMapLen = (wake.size + page - 1) / page * page;
+    wakeMap = mmap(nullptr, wakeMapLen, PROT_READ | PROT_WRITE, MAP_SHARED, wake.fd, 0);
+    if (wakeMap == MAP_FAILED) {
+      wakeMap = nullptr;
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLET;
+      ev.data.fd = fd;
+      epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+    }
   }
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
@@ -137,6 +153,10 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->producerLen_ = producerLen;
   c->data_ = static_cast<const uint8_t*>(producer) + page;
   c->intervalNs_ = static_cast<uint64_t>(drainIntervalMs == 0 ? 1 : drainIntervalMs) * 1000000u;
+  c->ringEvents_ = wakeMap ? 0 : EPOLLIN | EPOLLET;
+  c->wakeMap_ = wakeMap;
+  c->wakeMapLen_ = wakeMapLen;
+  if (wakeMap) c->wake_ = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(wakeMap) + wake.offset);
   c->stage_ = static_cast<uint8_t*>(stage);
   c->stageCap_ = stagingBytes;
   c->stagePrefault_ = prefault;
@@ -216,6 +236,9 @@ void RingCore::Close() {
   consumer_ = producer_ = nullptr;
   data_ = nullptr;
   munmap(stage_, stageCap_);  // the thread is gone
+  if (wakeMap_) munmap(wakeMap_, wakeMapLen_);
+  wakeMap_ = nullptr;
+  wake_ = nullptr;
   stage_ = nullptr;
   onBatch_.Reset();
   batch_.Reset();
@@ -239,11 +262,22 @@ void RingCore::OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* self) {
 
 // ---- drain thread ----
 
+// Asleep, the thread still drains this often: 10 wake-ups a second, ~0.005 %
+// of a core, to bound a race between the flag and a program (see ThreadMain).
+constexpr uint64_t kAsleepCheckNs = 100'000'000;
+
 void RingCore::ThreadMain() {
   // Best effort (needs CAP_SYS_NICE, which BPF users usually have as root): a
   // higher weight lets this short-running thread preempt a busy JS thread
   // sharing its CPU before the ring fills.
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kDrainThreadNice);
+  // Two modes when the programs have a wake flag for this ring (generated
+  // ones do). Awake, while records keep coming: the timer drains every
+  // interval (sooner at a high rate); the flag is down, so the programs submit
+  // with BPF_RB_NO_WAKEUP and cost no irq_work. Asleep, after a whole interval
+  // without records: no drain timer; the flag is up, so the next record
+  // forces a wake-up, which the thread's epoll sees on the ring fd. An
+  // attached probe without events costs no CPU.
   epoll_event evs[3];
   while (!stop_) {
     int n = epoll_wait(epfd_, evs, 3, -1);
@@ -253,8 +287,8 @@ void RingCore::ThreadMain() {
       uv_async_send(&async_);
       return;
     }
-    // Reset the timerfd's and eventfd's counters (the map fd is edge-triggered:
-    // nothing to read).
+    // Reset the timerfd's and eventfd's counters (the map fd has nothing to
+    // read).
     for (int i = 0; i < n; i++) {
       if (evs[i].data.fd != tfd_ && evs[i].data.fd != wakeFd_) continue;
       uint64_t count;
@@ -262,14 +296,60 @@ void RingCore::ThreadMain() {
       }
     }
     if (stop_) return;
+    if (asleep_) Wake();
     if (!running_) {
+      // Paused: the kernel keeps the records; only Start or Close wake us.
       ArmTimer(0);
       continue;
     }
     size_t span = Stage(uv_hrtime());
     if (span > 0) uv_async_send(&async_);
-    ScheduleNext(span);
+    if (span == 0 && wake_ && Quiet() && Sleep()) {
+      // A program may read the flag just before it goes up (its load can pass
+      // our store): the slow timer bounds what such a record waits.
+      ArmTimer(std::max(intervalNs_, kAsleepCheckNs));
+    } else {
+      ScheduleNext(span);
+    }
   }
+}
+
+bool RingCore::Sleep() {
+  __atomic_store_n(wake_, 1u, __ATOMIC_SEQ_CST);
+  // A record reserved before the flag went up was submitted without a wake-up.
+  if (!Quiet()) {
+    __atomic_store_n(wake_, 0u, __ATOMIC_RELAXED);
+    return false;
+  }
+  asleep_ = true;
+  WatchRing(EPOLLIN);  // level-triggered: a record that lands from now on wakes us
+  return true;
+}
+
+void RingCore::Wake() {
+  __atomic_store_n(wake_, 0u, __ATOMIC_RELAXED);
+  asleep_ = false;
+  WatchRing(0);
+}
+
+bool RingCore::Quiet() {
+  {
+    std::lock_guard<std::mutex> lock(drainMu_);
+    if (bytesPerNs_ > 0) return false;
+  }
+  // Records the staging had no room for (or one still being written) keep
+  // the timer going: no wake-up would announce them.
+  uint64_t cons = __atomic_load_n(static_cast<uint64_t*>(consumer_), __ATOMIC_ACQUIRE);
+  uint64_t prod = __atomic_load_n(static_cast<const uint64_t*>(producer_), __ATOMIC_ACQUIRE);
+  return cons == prod;
+}
+
+void RingCore::WatchRing(uint32_t events) {
+  if (ringEvents_ == events) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd_;
+  if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev) == 0) ringEvents_ = events;
 }
 
 void RingCore::ArmTimer(uint64_t ns) {

@@ -29,10 +29,21 @@ namespace probegen {
 class BpfObject;
 class RingReader;
 
+// The data section of the generated programs' wake flags (see BpfObject::WakeFlagOf).
+constexpr const char* kWakeMap = ".data.pg_wake";
+
+// Where a ring's reader tells the programs that it sleeps: a u32 in an mmapable
+// array map's value. fd < 0: the programs have no flag for this ring.
+struct WakeFlag {
+  int fd = -1;
+  size_t offset = 0;
+  size_t size = 0;  // the map's value size
+};
+
 class RingCore {
  public:
   static RingCore* Open(Napi::Env env, int fd, uint32_t size, Napi::Function onBatch, uint32_t drainIntervalMs,
-                        size_t stagingBytes, BpfObject* owner);
+                        size_t stagingBytes, BpfObject* owner, WakeFlag wake);
   void Close();  // idempotent; stops the drain thread; memory is freed once libuv has closed the handles
   void Start();
   void Pause();
@@ -56,6 +67,10 @@ class RingCore {
   void ThreadMain();
   void ArmTimer(uint64_t ns);  // one-shot, relative; 0 disarms
   void ScheduleNext(size_t span);
+  bool Quiet();                // no record for a whole interval, and none left unread in the kernel ring
+  void WatchRing(uint32_t events);  // the ring fd's events in the thread's epoll
+  bool Sleep();                // raise the flag and watch the ring; false when records came meanwhile
+  void Wake();                 // lower the flag and mute the ring
   size_t Stage(uint64_t now);  // kernel ring -> a staged chunk (whole records, under the cap)
   size_t Collect(uint64_t* start, size_t limit);  // bytes of complete records from the consumer position
   void Signal();               // wake the drain thread (start, pause, close)
@@ -78,11 +93,16 @@ class RingCore {
 
   // Shared with the drain thread.
   std::thread thread_;
-  int epfd_ = -1;    // the thread's epoll: fd_ (EPOLLET), tfd_, wakeFd_
+  int epfd_ = -1;    // the thread's epoll: fd_, tfd_, wakeFd_
   int tfd_ = -1;     // timerfd, CLOCK_MONOTONIC
   int wakeFd_ = -1;  // eventfd
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_{false};
+  uint32_t ringEvents_ = 0;   // drain thread only: what the thread's epoll watches the ring fd for
+  bool asleep_ = false;       // drain thread only
+  void* wakeMap_ = nullptr;   // mmap of the wake flags' map (null: this reader never sleeps)
+  size_t wakeMapLen_ = 0;
+  uint32_t* wake_ = nullptr;  // this ring's flag in wakeMap_: 1 while asleep
   std::atomic<int> error_{0};
   std::mutex drainMu_;  // the kernel ring's consumer side and the rate below (drain thread, flush())
   // Staged records: a ring of stageCap_ bytes (a power of two); the stagers
