@@ -81,6 +81,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* profile 49 Hz on every CPU */
 SEC("perf_event")
 int profile_49hz(struct bpf_perf_event_data *ctx)
@@ -111,7 +118,7 @@ int profile_49hz(struct bpf_perf_event_data *ctx)
 				__sync_fetch_and_add(pg_v, pg_n);
 		}
 	}
-#line 115 "test/.out/golden/stacks.bpf.c"
+#line 122 "test/.out/golden/stacks.bpf.c"
 	return 0;
 }
 
@@ -128,7 +135,7 @@ int interval_100ms(struct bpf_perf_event_data *ctx)
 		if (pg_v)
 			__sync_fetch_and_add(pg_v, pg_n);
 	}
-#line 132 "test/.out/golden/stacks.bpf.c"
+#line 139 "test/.out/golden/stacks.bpf.c"
 	return 0;
 }
 
@@ -150,7 +157,7 @@ int sched_process_exec(struct pg_ctx_sched__sched_process_exec *ctx)
 	bpf_get_stack(ctx, &(e->kstack)[1], 1016, 0); (e->kstack)[0] = 0;
 #line 18 "test/fixtures/specs/stacks.yaml"
 	bpf_get_stack(ctx, &(e->ustack)[1], 1016, BPF_F_USER_STACK); (e->ustack)[0] = pg_pid_tgid >> 32;
-#line 154 "test/.out/golden/stacks.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 161 "test/.out/golden/stacks.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
