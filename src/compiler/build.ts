@@ -65,6 +65,7 @@ export function runningKernel(btfFile?: string): KernelInfo {
     tracefs: () => (tracefs === null ? (tracefs = Tracefs.find()) : tracefs),
     symbols: () => (symbols === null ? (symbols = btfFile ? undefined : KernelSymbols.read()) : symbols),
     btf: () => (btf === null ? (btf = readBtf(btfFile)) : btf),
+    sameKernel: btfFile === undefined,
   };
 }
 

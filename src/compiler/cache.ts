@@ -19,7 +19,6 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa } from "execa";
 import { toolchain, type Toolchain } from "./clang.js";
 import { packageRoot, version } from "./package-info.js";
 
@@ -67,6 +66,7 @@ export class BuildCache {
       h.update(`probegen ${version}\0entry ${ENTRY_FORMAT}\0`);
       h.update(codeHash());
       for (const tool of [this.tools.clang, this.tools.strip]) {
+        const { execa } = await import("execa"); // loaded only when a build needs the toolchain
         const r = await execa(tool, ["--version"], { reject: false, stdin: "ignore" }).catch(() => undefined);
         // A missing tool: the build itself reports it; here it only keeps keys apart.
         h.update(`${tool}\0${r?.stdout ?? "unavailable"}\0`);

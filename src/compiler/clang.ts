@@ -2,7 +2,6 @@
  * Compile the emitted C with clang into a BPF object, then drop DWARF (keeping .BTF and
  * .BTF.ext, which libbpf needs) so the object is small and the same on every machine.
  */
-import { execa } from "execa";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -70,6 +69,7 @@ const toolSources: Record<Tool, { debianPackage: string; variable: string }> = {
 };
 
 async function run(file: string, args: string[], tool: Tool, cwd: string) {
+  const { execa } = await import("execa"); // a check never compiles: it need not load execa
   const result = await execa(file, args, { reject: false, stdin: "ignore", cwd });
   if (result.exitCode === undefined && result.signal === undefined) {
     // It never started: execa reports the spawn error's code (ENOENT, EACCES) here.

@@ -672,6 +672,7 @@ class Resolver {
       tracefs: () => this.kernel.tracefs(),
       symbols: () => this.kernel.symbols(),
       btf: () => this.btf(),
+      crossCheckBtf: () => (this.kernel.sameKernel ? undefined : this.btf()),
       declaredMaps: () => new Map(Object.entries(this.spec.maps ?? {}).map(([name, m]) => [name, m.type ?? "array"])),
       fail: (code, message, hint) => {
         this.fail(code, message, path, hint);

@@ -2,8 +2,11 @@
  * Validate: the spec against schemas/probe.schema.json with ajv. Each schema error becomes a
  * diagnostic at the offending YAML node, worded for a person and with a hint.
  */
-import { readFileSync } from "node:fs";
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
 import type { SpecPath, SpecSource } from "./parse.js";
 import { packageRoot } from "./package-info.js";
@@ -16,11 +19,27 @@ let compiled: ValidateFunction<ProbeSpec> | undefined;
 
 function validator(): ValidateFunction<ProbeSpec> {
   if (!compiled) {
-    const schema = JSON.parse(readFileSync(schemaFile(), "utf8"));
-    const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-    compiled = ajv.compile<ProbeSpec>(schema);
+    const text = readFileSync(schemaFile(), "utf8");
+    compiled = precompiled(text) ?? compileSchema(text);
   }
   return compiled;
+}
+
+/** Ajv itself (~80 modules) is loaded only here, when no precompiled validator fits. */
+function compileSchema(text: string): ValidateFunction<ProbeSpec> {
+  const { Ajv2020 } = createRequire(import.meta.url)("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+  return new Ajv2020({ allErrors: true, verbose: true, strict: true }).compile<ProbeSpec>(JSON.parse(text));
+}
+
+/**
+ * The validator `npm run build` compiled ahead of time (scripts/schema-validator.mjs), when it
+ * was compiled from this very schema: no ajv compile at run time.
+ */
+function precompiled(schemaText: string): ValidateFunction<ProbeSpec> | undefined {
+  const file = fileURLToPath(new URL("./schema-validator.cjs", import.meta.url));
+  if (!existsSync(file)) return undefined;
+  const mod = createRequire(import.meta.url)(file) as { default: ValidateFunction<ProbeSpec>; schemaHash: string };
+  return mod.schemaHash === createHash("sha256").update(schemaText).digest("hex") ? mod.default : undefined;
 }
 
 function schemaFile(): string {

@@ -15,4 +15,9 @@ export interface KernelInfo {
   symbols(): KernelSymbols | undefined;
   /** The kernel's types (BTF), for CO-RE paths, typed arguments and fentry/fexit/tp_btf. */
   btf?(): Btf | undefined;
+  /**
+   * tracefs and BTF are the running kernel's own (no --btf), so they agree: a tracepoint's
+   * format needs no check against BTF, and a tracepoint spec reads no BTF at all.
+   */
+  sameKernel?: boolean;
 }

@@ -16,6 +16,8 @@ export interface AttachContext {
   tracefs(): Tracefs | undefined;
   symbols(): KernelSymbols | undefined;
   btf(): Btf | undefined;
+  /** The BTF to check tracefs formats against: undefined when both are the running kernel's (they agree). */
+  crossCheckBtf?(): Btf | undefined;
   /** The maps the spec declares, by name, and their types (sk_msg names its sockmap); absent outside a spec. */
   declaredMaps?(): ReadonlyMap<string, string>;
   /** Reports a problem at the attach text; returns undefined so a kind can `return ctx.fail(...)`. */

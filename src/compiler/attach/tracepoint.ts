@@ -33,7 +33,7 @@ export const tracepoint: AttachKind<TracepointPoint> = {
       return ctx.fail("unknown-tracepoint", `the kernel has no tracepoint '${category}/${name}'.${byName.length ? didYouMean(`${category}/${name}`, byName) || ` Did you mean '${byName[0]}'?` : ""}`,
         "list them with: probegen list tracepoints, or ls /sys/kernel/tracing/events/CATEGORY/");
     }
-    const btf = ctx.btf();
+    const btf = ctx.crossCheckBtf?.();
     const m = btf ? crossCheckFormat(btf, format)[0] : undefined;
     if (m) {
       return ctx.fail("layout-mismatch", `tracefs and the kernel's BTF disagree about ${category}/${name}: '${m.field}' is at offset ${m.tracefsOffset} in the format but ${m.btfOffset} in struct trace_event_raw_${name}`,
