@@ -52,7 +52,8 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
   const dir = runDir.path;
   try {
     // 1. Build (nothing goes to generated/); the loader imports this package's compiled runtime.
-    const [result] = await build([specPath], { outDir: dir, runtimeImport: pathToFileURL(runtime).href, cache: new BuildCache() });
+    const cache = new BuildCache();
+    const [result] = await build([specPath], { outDir: dir, runtimeImport: pathToFileURL(runtime).href, cache });
     if (result!.diagnostics.length > 0) {
       printDiagnostics(result!.diagnostics);
       return ExitCode.SpecError;
@@ -65,13 +66,8 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
         "check its actions (probegen check shows them), then run again with --allow-drop");
     }
 
-    // 2. Transpile the loader and import it.
-    const { ts } = await import("ts-morph");
-    const tsPath = join(dir, `${probe.name}.ts`);
-    const js = ts.transpileModule(await readFile(tsPath, "utf8"), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
-      fileName: tsPath,
-    }).outputText;
+    // 2. Transpile the loader (or take it from the cache) and import it.
+    const js = await cache.transpiled(await readFile(join(dir, `${probe.name}.ts`)));
     const jsPath = join(dir, `${probe.name}.mjs`);
     await writeFile(jsPath, js);
     const mod = (await import(pathToFileURL(jsPath).href)) as Record<string, (options?: object) => Promise<LoadedProbe>>;

@@ -112,6 +112,32 @@ export class BuildCache {
     return out as CachedOutputs;
   }
 
+  /**
+   * A generated loader as plain JavaScript (what `probegen run` imports), cached by the loader's
+   * own hash: transpiling needs TypeScript, ~1 s to load, which a warm run then never pays.
+   */
+  async transpiled(ts: Uint8Array): Promise<string> {
+    const path = join(this.dir, "js", `${sha256(ts)}.mjs`);
+    try {
+      return await readFile(path, "utf8");
+    } catch {
+      // not cached yet
+    }
+    const { ts: typescript } = await import("ts-morph");
+    const js = typescript.transpileModule(Buffer.from(ts).toString("utf8"), {
+      compilerOptions: { module: typescript.ModuleKind.ESNext, target: typescript.ScriptTarget.ES2022, sourceMap: false },
+    }).outputText;
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      const tmp = `${path}.${process.pid}.tmp`;
+      await writeFile(tmp, js);
+      await rename(tmp, path);
+    } catch {
+      // read-only home, full disk: transpile again next time
+    }
+    return js;
+  }
+
   /** Best effort: a cache that cannot be written only makes the next build slower. */
   async put(key: string, outputs: CachedOutputs): Promise<void> {
     const files = Object.fromEntries(
