@@ -133,7 +133,7 @@ Lists the attach points the running kernel offers, optionally only those matchin
 PATTERN (* ? [..]; 'syscalls:sys_enter_open*' and 'syscalls/sys_enter_open*' both work).
 Given a spec's attach pattern ('tracepoint/syscalls/sys_enter_*',
 'tracepoint/sched/sched_process_{exec,exit}'), lists what it matches: the programs a spec
-with that 'attach:' gets.
+with that 'attach:' gets; 'usdt/PATH:*' lists the USDT probes of a file.
 'cgroups' lists the cgroup v2 directories (relative to its mount) cgroup_skb programs attach to.
 Given one exact attach point, prints its arguments: their C types and the probegen types they
 are captured as (like bpftrace -lv). 'list interfaces' prints the network interfaces xdp and tc

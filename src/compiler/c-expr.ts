@@ -2,7 +2,7 @@
  * Prints IR values and filter expressions as C. Every piece of text here comes from the IR:
  * identifiers that passed cIdentifierProblem, numbers, and string literals spelt out as bytes.
  */
-import type { IrExpr, IrLookup, LookupRead, ValueSource } from "./ir.js";
+import type { ArgContext, IrExpr, IrLookup, LookupRead, ValueSource } from "./ir.js";
 import { operandsSigned } from "./constants.js";
 import { packetLocal } from "./packet.js";
 import { STACK_RECORD } from "../runtime/stack.js";
@@ -317,8 +317,9 @@ function stringEquals(array: string, literal: string): string {
   return `(${bytes.map((b, i) => `${array}[${i}] == ${b}`).join(" && ")})`;
 }
 
-/** A function argument: from the registers (kprobes) or the u64 array tracing programs get. */
-function argValue(index: number, ctx: "regs" | "array" | undefined): string {
+/** A function argument: from the registers (kprobes), the u64 array tracing programs get, or a USDT probe's notes (the template's pg_usdt_arg). */
+function argValue(index: number, ctx: ArgContext | undefined): string {
+  if (ctx === "usdt") return `pg_usdt_arg(ctx, ${index})`;
   return ctx === "array" ? `ctx[${index}]` : `PT_REGS_PARM${index + 1}(ctx)`;
 }
 

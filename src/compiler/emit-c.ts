@@ -38,6 +38,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     usesPtRegs: usesPtRegs(probe),
     headers: [...new Set(probe.programs.flatMap((p) => programContext(p).headers ?? []))],
     usesEndian: probe.programs.some((p) => programContext(p).endian),
+    usesUsdt: probe.programs.some((p) => programContext(p).usdt),
     kernelTypes: kernelTypes(probe),
     hasRing: probe.maps.some((m) => m.kind === "ringbuf"),
     rings: rings.length,

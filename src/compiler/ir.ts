@@ -18,8 +18,8 @@ import { packetSourceKey, packetSourceName, type PacketRead } from "./packet.js"
 
 export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu" | "kstack" | "ustack";
 
-/** How a program reaches its function arguments: pt_regs (kprobes) or a u64 array (fentry, tp_btf). */
-export type ArgContext = "regs" | "array";
+/** How a program reaches its function arguments: pt_regs (kprobes), a u64 array (fentry, tp_btf) or libbpf's bpf_usdt_arg (USDT probes). */
+export type ArgContext = "regs" | "array" | "usdt";
 
 /** Where a CO-RE path starts: the current task, or a pointer argument. */
 export type PathRoot =

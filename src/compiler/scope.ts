@@ -232,12 +232,12 @@ export class Scope {
       return type && { source: { kind: "context", field }, type, description: field.description };
     }
     if (args.kind === "args") {
-      const { ctx, limit, proto } = args;
+      const { ctx, limit, proto, types } = args;
       if (path.length === 1 && /^arg(0|[1-9][0-9]?)$/.test(last)) {
         const index = Number(last.slice(3));
         if (index >= limit) return null;
         if (proto?.params[index] && override === undefined) return this.btfArg(index, ctx, proto.params[index]!.type, [], span);
-        return this.registerValue({ kind: "kprobe-arg", index, read: "int", ctx }, span, override, u64);
+        return this.registerValue({ kind: "kprobe-arg", index, read: "int", ctx }, span, override, types?.[index] ?? u64);
       }
       if (proto) {
         const [first, ...rest] = path[0] === "args" && path.length > 1 ? path.slice(1) : path;

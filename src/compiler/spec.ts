@@ -141,5 +141,5 @@ export type VerdictSpec = string;
 /** Verdicts by the condition that applies them, tried in order: { drop: "udp.dport == 9" } */
 export type ConditionalVerdictsSpec = { [name: string]: string };
 
-/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME, raw_tracepoint/NAME (raw_tp/NAME), xdp (on an interface named at load), tc/ingress, tc/egress, cgroup_skb/ingress, cgroup_skb/egress, socket or sk_msg/MAP (messages sent on the sockets of a sockmap or sockhash); the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
+/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME, raw_tracepoint/NAME (raw_tp/NAME), xdp (on an interface named at load), tc/ingress, tc/egress, cgroup_skb/ingress, cgroup_skb/egress, socket, sk_msg/MAP (messages sent on the sockets of a sockmap or sockhash) or usdt/PATH:PROVIDER:NAME (a static probe of a program or library: PATH a file, a library name or a program on PATH); the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
 export type AttachPatternSpec = string;

@@ -10,6 +10,7 @@ import { pinDirectory, preparePins } from "./pins.js";
 import { cpusText, maxSampleRate, onlineCpus } from "./perf-event.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
 import { socketFd, type SocketLike } from "./socket.js";
+import { checkUsdtProbe } from "./usdt.js";
 
 /**
  * How the runtime attaches one program: a typed descriptor the generated loader carries (never a
@@ -35,6 +36,11 @@ export type AttachTarget =
   /** sk_msg: the program runs for the sockets of this sockmap or sockhash (BPF_SK_MSG_VERDICT), detached at close. */
   | { kind: "sk_msg"; map: string }
   /**
+   * Every site of a USDT probe in a file (libbpf counts its semaphore up while attached), in
+   * every process that maps the file, or in the loader's `pid` alone (the runtime fills it in).
+   */
+  | { kind: "usdt"; path: string; provider: string; name: string; pid?: number }
+  /**
    * A perf_event software clock (PERF_COUNT_SW_CPU_CLOCK) on every online CPU ("all": profile/HZ)
    * or on the first one ("one": interval/MS), firing `frequency` times a second or every
    * `periodNs` nanoseconds: one event per CPU, each closed with its link. The runtime fills
@@ -52,6 +58,7 @@ function attachText(t: AttachTarget): string | undefined {
     case "cgroup_skb": return `cgroup_skb/${t.direction}`;
     case "xdp": return t.ifindex !== undefined ? `xdp on interface ${t.ifindex}` : "xdp";
     case "sk_msg": return `sk_msg/${t.map}`;
+    case "usdt": return `usdt/${t.path}:${t.provider}:${t.name}`;
     case "perf_event": return t.frequency !== undefined ? `profile/${t.frequency}` : `interval/${(t.periodNs ?? 0) / 1e6}`;
     case "trace":
     case "socket": return undefined;
@@ -99,6 +106,8 @@ export interface LoadOptions {
   tcMode?: "auto" | "tcx" | "clsact";
   /** The cgroup v2 directory cgroup_skb programs attach to: absolute, or relative to the cgroup2 mount ("." is the root). */
   cgroup?: string;
+  /** Only this process: uprobes, uretprobes and USDT probes fire for it alone (default: every process). */
+  pid?: number;
 }
 
 /** One program attached at load, as `probegen run` reports it. */
@@ -172,6 +181,9 @@ function checkOptions(def: ObjectDefinition, options: LoadOptions): void {
   if (options.tcMode !== undefined && !["auto", "tcx", "clsact"].includes(options.tcMode)) {
     throw new RangeError(`loadObject(${def.name}): tcMode must be "auto", "tcx" or "clsact", got ${JSON.stringify(options.tcMode)}`);
   }
+  if (options.pid !== undefined && (!Number.isInteger(options.pid) || options.pid < 1 || options.pid > 0x3fffffff)) {
+    throw new RangeError(`loadObject(${def.name}): pid must be a process id (a positive integer), got ${options.pid}`);
+  }
   const staging = options.stagingBytes;
   if (staging !== undefined && (!Number.isInteger(staging) || staging < 65_536 || staging > 2 ** 31 || (staging & (staging - 1)) !== 0)) {
     throw new RangeError(`loadObject(${def.name}): stagingBytes must be a power of two from 64 KiB to 2 GiB, got ${staging}`);
@@ -221,6 +233,10 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
       }
       const ifindex = interfaceIndex(name, what);
       return { ...p, attach: attach.kind === "xdp" ? { kind: "xdp", ifindex } : { ...attach, ifindex, mode: options.tcMode ?? "auto" } };
+    }
+    if (attach?.kind === "usdt" && attaching) {
+      checkUsdtProbe(attach, def.name, p.name);
+      return options.pid === undefined ? p : { ...p, attach: { ...attach, pid: options.pid } };
     }
     if (attach?.kind === "perf_event" && attaching) return { ...p, attach: perfClockTarget(attach, what, p.name) };
     if (attach?.kind === "cgroup_skb" && attaching) {

@@ -15,10 +15,11 @@ import { tc } from "./tc.js";
 import { skMsg } from "./sk-msg.js";
 import { tpBtf } from "./tp-btf.js";
 import { tracepoint } from "./tracepoint.js";
+import { usdt } from "./usdt.js";
 import { xdp } from "./xdp.js";
 import { closest } from "../suggest.js";
 
-export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter, skMsg, profile, interval] as const;
+export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter, skMsg, usdt, profile, interval] as const;
 
 type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 
@@ -77,7 +78,7 @@ export function expandAttach(pattern: string, ctx: AttachContext): string[] | un
     if (!found) return undefined;
     const { kind, target } = found;
     if (!text.includes("/")) return ctx.fail("invalid-attach", `'${text}' names no target to match`, `write ${kind.prefixes[0]}/PATTERN`);
-    const candidates = kind.candidates(ctx);
+    const candidates = kind.candidates(ctx, target);
     if (!candidates) return undefined;
     const all = [...candidates];
     const hits = all.filter(globMatcher(target));

@@ -30,9 +30,9 @@ export type Arguments =
   | { kind: "record"; format: TracepointFormat }
   /**
    * A function's arguments, from registers or a u64 array: arg0 .. arg{limit-1}, and by name
-   * (typed) when the prototype is known.
+   * (typed) when the prototype is known; `types` types them by position (a USDT probe's notes).
    */
-  | { kind: "args"; ctx: ArgContext; limit: number; proto?: FuncSignature }
+  | { kind: "args"; ctx: ArgContext; limit: number; proto?: FuncSignature; types?: readonly IntType[] }
   /** Nothing but the return value (a kretprobe). */
   | { kind: "none" }
   /** Members of the program's context struct, by the names the kind gives them (sk_msg: msg.size, msg.remote_port...). */
@@ -81,6 +81,8 @@ export interface CContext {
   ptRegs?: boolean;
   /** Converts byte order (bpf_ntohs...): needs <bpf/bpf_endian.h>. */
   endian?: boolean;
+  /** Reads USDT arguments (bpf_usdt_arg): needs <bpf/usdt.bpf.h>. */
+  usdt?: boolean;
   /** UAPI headers that declare the context type, after the ones above (<linux/bpf_perf_event.h>). */
   headers?: string[];
 }
@@ -116,9 +118,10 @@ export interface AttachKind<P extends { kind: string }> {
   readonly targetNoun: string;
   /**
    * Every target the kernel offers (in `resolve`'s syntax), for globs: undefined after a
-   * failure it reported (no tracefs, no BTF).
+   * failure it reported (no tracefs, no BTF). `pattern` is the glob being matched (the text
+   * after "prefix/"): a kind whose targets live in a file it names (usdt/PATH:*) reads it there.
    */
-  candidates(ctx: AttachContext): Iterable<string> | undefined;
+  candidates(ctx: AttachContext, pattern?: string): Iterable<string> | undefined;
   /** Parses and checks `target` (the text after "prefix/") against the kernel, with suggestions. */
   resolve(target: string, ctx: AttachContext): P | undefined;
   /** The ELF section (SEC()) of its programs. */

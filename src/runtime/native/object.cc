@@ -340,6 +340,16 @@ static bpf_link* AttachTo(Napi::Env env, bpf_program* p, const Napi::Object& tar
     // A bpf_link: the kernel picks driver mode where the driver has it, generic (skb) mode otherwise.
     return bpf_program__attach_xdp(p, ifindex);
   }
+  if (kind == "usdt") {
+    std::string path = StringField(env, target, "path");
+    std::string provider = StringField(env, target, "provider");
+    std::string name = StringField(env, target, "name");
+    Napi::Value pid = target.Get("pid");
+    if (!pid.IsUndefined() && !pid.IsNumber()) throw Napi::TypeError::New(env, "attach target: 'pid' must be a number");
+    *where = "usdt/" + path + ":" + provider + ":" + name;
+    // Every site of the probe, its semaphore (if any) counted up while the link lives; -1: every process.
+    return bpf_program__attach_usdt(p, pid.IsNumber() ? pid.As<Napi::Number>().Int32Value() : -1, path.c_str(), provider.c_str(), name.c_str(), nullptr);
+  }
   throw Napi::TypeError::New(env, "attach target: unknown kind '" + kind + "'");
 }
 
