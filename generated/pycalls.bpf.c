@@ -67,6 +67,13 @@ static __always_inline void pg_count_drop(void)
 	__sync_fetch_and_add(&pg_drops, 1);
 }
 
+/*
+ * One flag per ring buffer, in the order the rings are declared (map ".data.pg_wake"): the
+ * reader raises it while it sleeps. Records submitted while it is down wake no one (the reader
+ * drains on its timer); a record submitted while it is up wakes the reader.
+ */
+volatile __u32 pg_wake[1] SEC(".data.pg_wake");
+
 /* usdt python:function__entry in /usr/bin/python3 */
 SEC("usdt//usr/bin/python3:python:function__entry")
 int python_function__entry(struct pt_regs *ctx)
@@ -87,7 +94,7 @@ int python_function__entry(struct pt_regs *ctx)
 				__sync_fetch_and_add(pg_v, pg_n);
 		}
 	}
-#line 91 "generated/pycalls.bpf.c"
+#line 98 "generated/pycalls.bpf.c"
 	struct pg_event_call *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		pg_count_drop();
@@ -103,8 +110,8 @@ int python_function__entry(struct pt_regs *ctx)
 	bpf_probe_read_user_str(e->function, 64, (const void *)pg_usdt_arg(ctx, 1));
 #line 32 "probes/pycalls.yaml"
 	e->line = (__s32)pg_usdt_arg(ctx, 2);
-#line 107 "generated/pycalls.bpf.c"
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+#line 114 "generated/pycalls.bpf.c"
+	bpf_ringbuf_submit(e, pg_wake[0] ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	return 0;
 }
 
@@ -128,6 +135,6 @@ int python_line(struct pt_regs *ctx)
 				__sync_fetch_and_add(pg_v, pg_n);
 		}
 	}
-#line 132 "generated/pycalls.bpf.c"
+#line 139 "generated/pycalls.bpf.c"
 	return 0;
 }
