@@ -17,6 +17,8 @@ fi
 packages=(clang llvm libbpf-dev bpftool iproute2 pkg-config make g++ linux-libc-dev bpftrace libbpf-tools)
 # <sys/sdt.h> for the USDT tests' programs; Debian's python3 carries the USDT probes of probes/pycalls.yaml.
 packages+=(systemtap-sdt-dev python3)
+# xz-utils: the symbolizer decompresses .gnu_debugdata (MiniDebugInfo) with xz.
+packages+=(xz-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

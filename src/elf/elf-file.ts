@@ -284,11 +284,19 @@ export class ElfFile {
 
   /** The virtual address a file offset is loaded at (the inverse of fileOffset). */
   vaddrOf(offset: number): bigint | undefined {
-    for (const p of this.segments) {
-      if (p.type === PT_LOAD && offset >= p.offset && offset < p.offset + p.filesz) return p.vaddr + BigInt(offset - p.offset);
-    }
-    return undefined;
+    return vaddrOfOffset(this.segments, offset);
   }
+}
+
+/**
+ * The virtual address a file offset is loaded at, through the PT_LOAD segment holding it: for
+ * callers that keep a file's segments after closing it (the symbolizer's cache).
+ */
+export function vaddrOfOffset(segments: readonly ElfSegment[], offset: number): bigint | undefined {
+  for (const p of segments) {
+    if (p.type === PT_LOAD && offset >= p.offset && offset < p.offset + p.filesz) return p.vaddr + BigInt(offset - p.offset);
+  }
+  return undefined;
 }
 
 function parseNotes(data: Buffer, addr: bigint | undefined, out: ElfNote[]): void {

@@ -4,8 +4,9 @@
  * Symbolic names are the tables' own strings (no allocation per event); flags, symbols and
  * addresses of a value already seen come from a bounded cache.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { native } from "./native.js";
+import { KernelSymbolTable } from "./symbolize/kallsyms.js";
+import { symbolText } from "./symbolize/symbolizer.js";
 
 /** A number -> name table's values by name, as a loader exports it: `TcpState.TCP_ESTABLISHED === 1`. */
 export type SymbolConsts = Readonly<Record<string, number>>;
@@ -164,40 +165,13 @@ export function writeInetAddr(view: DataView, offset: number, bytes: 4 | 16, tex
 
 // ---- kernel symbols ------------------------------------------------------------------------------
 
-interface Kallsyms { addresses: BigUint64Array; names: string[] }
-let kallsyms: Kallsyms | undefined;
-
-/** /proc/kallsyms, read once on first use, sorted by address for binary search. */
-function loadKallsyms(path = "/proc/kallsyms"): Kallsyms {
-  if (kallsyms) return kallsyms;
-  const rows: Array<[bigint, string]> = [];
-  if (existsSync(path)) {
-    for (const line of readFileSync(path, "utf8").split("\n")) {
-      const [addr, type, name] = line.split(/\s+/);
-      // Text symbols: where a kernel address in an event points (a function, a return address).
-      if (!name || !addr || !/^[tTwW]$/.test(type ?? "")) continue;
-      const a = BigInt(`0x${addr}`);
-      if (a !== 0n) rows.push([a, name]);
-    }
-  }
-  rows.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  return (kallsyms = { addresses: BigUint64Array.from(rows.map((r) => r[0])), names: rows.map((r) => r[1]) });
-}
+let kernelSymbols: KernelSymbolTable | undefined;
 
 /** `tcp_v4_connect+0x1a` for a kernel text address; the address in hex when no symbol precedes it (or kallsyms is unreadable). */
 export const ksym = cached((address: bigint): string => {
-  const { addresses, names } = loadKallsyms();
   const a = BigInt.asUintN(64, address);
-  let lo = 0;
-  let hi = addresses.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (addresses[mid]! <= a) { found = mid; lo = mid + 1; } else hi = mid - 1;
-  }
-  if (found < 0) return `0x${a.toString(16)}`;
-  const off = a - addresses[found]!;
-  return off === 0n ? names[found]! : `${names[found]}+0x${off.toString(16)}`;
+  const found = (kernelSymbols ??= KernelSymbolTable.read()).lookup(a);
+  return "reason" in found ? `0x${a.toString(16)}` : symbolText(found.symbol.name, found.offset);
 });
 
 // ---- wall clock --------------------------------------------------------------------------------

@@ -29,3 +29,7 @@ export type { StackTrace } from "./stack.js";
 export { isStackTrace, keyHasStack, stackSamples } from "./stack-samples.js";
 export type { StackNamer } from "./stack-samples.js";
 export { cpusText, maxSampleRate, onlineCpus } from "./perf-event.js";
+export { KernelSymbolTable, parseMaps, Symbolizer } from "./symbolize/index.js";
+export type { Frame, KernelSymbol, Mapping, SymbolizerOptions, SymbolizerStats } from "./symbolize/index.js";
+export { EMPTY_STACK, flamegraphSvg, foldedStacks, stackTree } from "./flamegraph/index.js";
+export type { FlamegraphOptions, StackNode, StackSample } from "./flamegraph/index.js";
