@@ -100,6 +100,9 @@ Options:
       --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
                            relative to the cgroup2 mount (probegen list cgroups)
       --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
+      --folded FILE        at the end, write the maps counted by stacks (kstack, ustack) as folded
+                           stacks (flamegraph.pl, inferno, speedscope)
+      --flamegraph FILE    at the end, write them as an interactive SVG flame graph
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
@@ -111,6 +114,8 @@ ${common}`,
       top: { type: "string" },
       cgroup: { type: "string" },
       json: { type: "boolean", default: false },
+      folded: { type: "string" },
+      flamegraph: { type: "string" },
     },
     async run(v, specs) {
       if (specs.length !== 1) throw new CliError("probegen run: name exactly one spec, e.g. probegen run probes/opensnoop.yaml");
@@ -118,6 +123,7 @@ ${common}`,
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
         interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined, allowDrop: v["allow-drop"] as boolean,
+        folded: v.folded as string | undefined, flamegraph: v.flamegraph as string | undefined,
       });
     },
   },

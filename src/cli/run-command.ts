@@ -6,12 +6,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, BuildCache, describeDrops, droppingPrograms, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
-import { clockOffsetNs, errnoName, isStackTrace, type StackNamer } from "../runtime/index.js";
+import { clockOffsetNs, errnoName, isStackTrace, Symbolizer, type StackNamer } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, stackFrames, withFrames, type ReportOptions, type Snapshot } from "./map-report.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { createRunDir } from "./run-dir.js";
+import { prepareStackFiles, usesStacks, writeStackFiles } from "./stack-files.js";
 import { humanNs, parseDuration } from "./table.js";
 
 export interface RunFlags {
@@ -30,6 +31,10 @@ export interface RunFlags {
   cgroup?: string;
   /** Attach programs whose actions drop traffic (refused without it). */
   allowDrop?: boolean;
+  /** Write the maps counted by stacks as folded stacks to this file when the run ends. */
+  folded?: string;
+  /** Write them as an SVG flame graph to this file when the run ends. */
+  flamegraph?: string;
 }
 
 interface LoadedProbe {
@@ -60,6 +65,9 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     }
     const probe = result!.probe!;
     const params = parseParams(probe, flags.params);
+    await prepareStackFiles(probe, flags);
+    // Stacks print as frames: named by one symbolizer for the whole run (its caches are per file and pid).
+    if (usesStacks(probe)) view.stacks = new Symbolizer();
     const drops = droppingPrograms(probe);
     if (drops.length && !flags.allowDrop) {
       throw usageError(`${probe.source} ${describeDrops(drops)}; probegen run attaches it only when asked, since a wrong condition on a real interface can cut this machine off`,
@@ -212,6 +220,8 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   const snapshot = readMaps(probe, loaded);
   loaded.close();
   if (!closed.has("stdout")) printer.end(snapshot);
+  const written = view.stacks ? await writeStackFiles(probe, snapshot, flags, view.stacks) : [];
+  if (!closed.has("stderr")) for (const line of written) process.stderr.write(`${line}\n`);
   if (!flags.json && !closed.has("stderr")) process.stderr.write(`Detached (${why === "duration" ? "duration over" : why}).\n`);
   return ExitCode.Ok;
 }

@@ -3,17 +3,12 @@
  * flame graph or folded-stack file shows: one per distinct key, its frames root first.
  */
 import { readFileSync } from "node:fs";
+import type { StackSample } from "./flamegraph/index.js";
 import type { StackTrace } from "./stack.js";
 
 /** What names frames: the symbolizer (src/runtime/symbolize), or anything shaped like it. */
 export interface StackNamer {
-  stack(trace: StackTrace): Array<{ text: string }>;
-}
-
-/** One stack and how often it was seen: frames root first (flamegraph's StackSample). */
-export interface StackSample {
-  frames: string[];
-  count: number;
+  stack(trace: StackTrace): Array<{ text: string; symbol?: string }>;
 }
 
 export function isStackTrace(value: unknown): value is StackTrace {
@@ -33,8 +28,9 @@ export function keyHasStack(key: unknown): boolean {
  * perf script | stackcollapse-perf and libbpf-tools' `profile -f` write them: the process's
  * name (the key's `comm`, else /proc/PID/comm, else `pid N`), the user frames from `main`
  * inward, then the kernel frames the user code called into (a sample taken in the kernel has
- * its syscall on top of the user code that made it). Keys that differ only in what the frames
- * do not show (two pids of one command, two call sites of one function) add up.
+ * its syscall on top of the user code that made it). Frames are function names, without the
+ * offset into the function. Keys that differ only in what the frames do not show (two pids of
+ * one command, two places in one function) add up.
  */
 export function stackSamples(entries: Iterable<readonly [unknown, unknown]>, namer: StackNamer): StackSample[] {
   const byFrames = new Map<string, StackSample>();
@@ -59,9 +55,11 @@ function framesOf(key: unknown, namer: StackNamer, names: Map<number, string>): 
   const frames: string[] = [];
   const root = rootName(key, user, names);
   if (root !== undefined) frames.push(root);
-  // Symbolizers name frames innermost first, as the kernel walks them.
-  if (user) frames.push(...namer.stack(user).map((f) => f.text).reverse());
-  if (kernel) frames.push(...namer.stack(kernel).map((f) => f.text).reverse());
+  // Symbolizers name frames innermost first, as the kernel walks them. A frame is its function
+  // (no +0x offset: a flame graph adds up a function's samples wherever in it they fell).
+  const functions = (trace: StackTrace) => namer.stack(trace).map((f) => f.symbol ?? f.text).reverse();
+  if (user) frames.push(...functions(user));
+  if (kernel) frames.push(...functions(kernel));
   return frames;
 }
 
