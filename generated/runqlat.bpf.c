@@ -104,10 +104,10 @@ static __always_inline __u32 pg_log2_slot(__s64 v)
 SEC("tracepoint/sched/sched_wakeup")
 int sched_wakeup(struct pg_ctx_sched__sched_wakeup *ctx)
 {
-#line 17 "probes/runqlat.yaml"
+#line 18 "probes/runqlat.yaml"
 	if (!((__s64)(__s32)ctx->pid != 0LL))
 		return 0;
-#line 19 "probes/runqlat.yaml"
+#line 20 "probes/runqlat.yaml"
 	{ /* set start */
 		__u32 pg_k;
 		pg_k = (__u32)(__s32)ctx->pid;
@@ -123,7 +123,7 @@ int sched_wakeup(struct pg_ctx_sched__sched_wakeup *ctx)
 SEC("tracepoint/sched/sched_wakeup_new")
 int sched_wakeup_new(struct pg_ctx_sched__sched_wakeup_new *ctx)
 {
-#line 23 "probes/runqlat.yaml"
+#line 24 "probes/runqlat.yaml"
 	{ /* set start */
 		__u32 pg_k;
 		pg_k = (__u32)(__s32)ctx->pid;
@@ -141,7 +141,7 @@ int sched_switch(struct pg_ctx_sched__sched_switch *ctx)
 {
 	__u64 pg_lookup0 = 0;
 	__u8 pg_lookup0_found = 0;
-#line 26 "probes/runqlat.yaml"
+#line 27 "probes/runqlat.yaml"
 	{ /* lookup start */
 		__u32 pg_k;
 		pg_k = (__u32)(__s32)ctx->next_pid;
@@ -151,10 +151,10 @@ int sched_switch(struct pg_ctx_sched__sched_switch *ctx)
 			pg_lookup0_found = 1;
 		}
 	}
-#line 26 "probes/runqlat.yaml"
+#line 27 "probes/runqlat.yaml"
 	if (!pg_lookup0_found)
 		return 0;
-#line 28 "probes/runqlat.yaml"
+#line 29 "probes/runqlat.yaml"
 	{ /* hist latency */
 		__u32 pg_k;
 		pg_k = (__u32)0ULL;
@@ -167,7 +167,7 @@ int sched_switch(struct pg_ctx_sched__sched_switch *ctx)
 		if (pg_v)
 			__sync_fetch_and_add(&pg_v->slots[pg_slot], 1);
 	}
-#line 29 "probes/runqlat.yaml"
+#line 30 "probes/runqlat.yaml"
 	{ /* delete start */
 		__u32 pg_k;
 		pg_k = (__u32)(__s32)ctx->next_pid;

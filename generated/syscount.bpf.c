@@ -106,7 +106,7 @@ int sys_enter(struct pg_ctx_raw_syscalls__sys_enter *ctx)
 	__u64 pg_pid_tgid = bpf_get_current_pid_tgid();
 	char pg_str0[16];
 	bpf_get_current_comm(pg_str0, 16);
-#line 23 "probes/syscount.yaml"
+#line 25 "probes/syscount.yaml"
 	if (!((pg_params.comm[0] == 0) || pg_streq(pg_str0, 16, pg_params.comm, 16)))
 		return 0;
 #line 113 "generated/syscount.bpf.c"
@@ -130,7 +130,7 @@ int sys_enter_exit(struct pg_ctx_raw_syscalls__sys_exit *ctx)
 	struct pg_stash_sys_enter *st = bpf_map_lookup_elem(&pg_stash_sys_enter, &pg_tid);
 	if (!st)
 		return 0;
-#line 25 "probes/syscount.yaml"
+#line 27 "probes/syscount.yaml"
 	{ /* count calls */
 		__u32 pg_k;
 		pg_k = (__u32)(__s64)st->id;
@@ -145,7 +145,7 @@ int sys_enter_exit(struct pg_ctx_raw_syscalls__sys_exit *ctx)
 				__sync_fetch_and_add(pg_v, pg_n);
 		}
 	}
-#line 26 "probes/syscount.yaml"
+#line 28 "probes/syscount.yaml"
 	if ((__s64)ctx->ret < 0LL) { /* count failures */
 		struct pg_map_failures_key pg_k;
 		__builtin_memset(&pg_k, 0, sizeof(pg_k));

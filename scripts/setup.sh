@@ -30,6 +30,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# prometheus: the metrics test runs the real server (its own config, port and temp storage).
+# Debian's package would start a service holding port 9090: a policy-rc.d that refuses every
+# start keeps it stopped (and a CI machine without init never starts one anyway).
+if ! dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q "install ok installed"; then
+  step "installing prometheus (its service not started)"
+  export DEBIAN_FRONTEND=noninteractive
+  created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && created_policy=1
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null || status=$?
+  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ "${status:-0}" = 0 ] || exit "$status"
+fi
+
 step "mounting tracefs and bpffs"
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing || echo "warning: could not mount tracefs" >&2
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || echo "warning: could not mount bpffs" >&2

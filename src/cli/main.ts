@@ -100,6 +100,8 @@ Options:
       --cgroup PATH        the cgroup v2 directory cgroup_skb programs attach to: absolute, or
                            relative to the cgroup2 mount (probegen list cgroups)
       --allow-drop         attach programs whose actions drop traffic (refused otherwise, exit ${ExitCode.Usage})
+      --metrics HOST:PORT  serve the spec's metric maps for Prometheus at http://HOST:PORT/metrics
+                           while the probe runs (:9464: every address, port 9464)
       --folded FILE        at the end, write the maps counted by stacks (kstack, ustack) as folded
                            stacks (flamegraph.pl, inferno, speedscope)
       --flamegraph FILE    at the end, write them as an interactive SVG flame graph
@@ -114,6 +116,7 @@ ${common}`,
       top: { type: "string" },
       cgroup: { type: "string" },
       json: { type: "boolean", default: false },
+      metrics: { type: "string" },
       folded: { type: "string" },
       flamegraph: { type: "string" },
     },
@@ -123,6 +126,7 @@ ${common}`,
         params: v.param as string[], duration: v.duration as string | undefined, json: v.json as boolean,
         interval: v.interval as string | undefined, clear: v.clear as boolean, top: v.top as string | undefined,
         interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined, allowDrop: v["allow-drop"] as boolean,
+        metrics: v.metrics as string | undefined,
         folded: v.folded as string | undefined, flamegraph: v.flamegraph as string | undefined,
       });
     },

@@ -6,7 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, BuildCache, describeDrops, droppingPrograms, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
-import { clockOffsetNs, errnoName, isStackTrace, Symbolizer, type StackNamer } from "../runtime/index.js";
+import { clockOffsetNs, errnoName, isStackTrace, parseListenAddress, serveMetrics, Symbolizer, type ListenAddress, type MetricSource, type MetricsServer, type StackNamer } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, stackFrames, withFrames, type ReportOptions, type Snapshot } from "./map-report.js";
@@ -31,6 +31,8 @@ export interface RunFlags {
   cgroup?: string;
   /** Attach programs whose actions drop traffic (refused without it). */
   allowDrop?: boolean;
+  /** Serve the metric maps for Prometheus at [HOST]:PORT while the probe runs. */
+  metrics?: string;
   /** Write the maps counted by stacks as folded stacks to this file when the run ends. */
   folded?: string;
   /** Write them as an SVG flame graph to this file when the run ends. */
@@ -51,6 +53,7 @@ interface LoadedProbe {
 export async function runCommand(specPath: string, flags: RunFlags): Promise<number> {
   const durationMs = durationFlag("--duration", flags.duration);
   const view = viewFlags(flags);
+  const metricsAt = metricsFlag(flags.metrics);
   const runtime = join(packageRoot, "dist", "src", "runtime", "index.js");
   // Until the probe streams (and handles signals itself), a signal ends the run at once.
   const runDir = createRunDir();
@@ -65,6 +68,9 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     }
     const probe = result!.probe!;
     const params = parseParams(probe, flags.params);
+    if (metricsAt && !probe.maps.some((m) => m.metric)) {
+      throw usageError(`--metrics: ${probe.source} marks no map as a metric`, "add 'metric: true' to a map of counts, sums or a histogram (docs/spec.md, Metrics)");
+    }
     await prepareStackFiles(probe, flags);
     // Stacks print as frames: named by one symbolizer for the whole run (its caches are per file and pid).
     if (usesStacks(probe)) view.stacks = new Symbolizer();
@@ -95,14 +101,31 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
       if (e instanceof RangeError || e instanceof TypeError) throw usageError((e as Error).message);
       throw e;
     }
+    let server: MetricsServer | undefined;
+    if (metricsAt) {
+      try {
+        server = await serveMetrics(loaded as unknown as MetricSource, metricsAt);
+      } catch (e) {
+        loaded.close();
+        throw usageError((e as Error).message, "choose another with --metrics HOST:PORT (9464 is Prometheus's registered port for such exporters)");
+      }
+    }
     // stream() installs its own signal handlers before its first await; only then are the
     // directory's released, so the process is never without one (with none, a signal kills it).
-    const streaming = stream(probe, loaded, flags, durationMs, view);
+    const streaming = stream(probe, loaded, flags, durationMs, view, server);
     runDir.releaseSignals();
     return await streaming;
   } finally {
     runDir.remove();
   }
+}
+
+/** `--metrics :9464` or HOST:PORT; a usage error for anything else. */
+function metricsFlag(text: string | undefined): ListenAddress | undefined {
+  if (text === undefined) return undefined;
+  const address = parseListenAddress(text);
+  if (!address) throw usageError(`--metrics '${text}' is not [HOST]:PORT`, "e.g. --metrics :9464 (every address) or --metrics 127.0.0.1:9464");
+  return address;
 }
 
 /** A positive duration flag in milliseconds (undefined when not given); anything else is a usage error. */
@@ -174,7 +197,7 @@ function parseParams(probe: IrProbe, args: string[]): Record<string, number | bi
 
 // ---- streaming -------------------------------------------------------------------------------
 
-async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, durationMs: number | undefined, view: MapView): Promise<number> {
+async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, durationMs: number | undefined, view: MapView, server?: MetricsServer): Promise<number> {
   const closed = new Set<"stdout" | "stderr">();
   const outputClosed = whenOutputCloses(closed);
   const printer = flags.json ? jsonPrinter(view) : new TablePrinter(probe, view);
@@ -185,10 +208,12 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   const every = view.intervalMs === undefined ? "" : ` Maps every ${flags.interval}${view.clear ? ", cleared after each print" : ""}.`;
   process.stderr.write(`Attached ${programs} program${programs === 1 ? "" : "s"} of ${probe.name}. ${durationMs ? `Running for ${flags.duration}` : "Ctrl-C to stop"}.${every}\n`);
   for (const line of placements(probe, loaded)) process.stderr.write(`  ${line}\n`);
+  if (server) process.stderr.write(`Serving metrics at ${server.url}${server.address.host ? "" : " (every address)"}\n`);
 
   let signals = 0;
   let keepAlive: NodeJS.Timeout | undefined;
   let periodic: NodeJS.Timeout | undefined;
+  let timeUp: NodeJS.Timeout | undefined;
   printer.start?.();
   const why = await new Promise<string>((resolve) => {
     const onSignal = (sig: string) => {
@@ -203,7 +228,7 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
     void outputClosed.then(resolve);
     process.on("SIGINT", () => onSignal("SIGINT"));
     process.on("SIGTERM", () => onSignal("SIGTERM"));
-    if (durationMs) setTimeout(() => resolve("duration"), durationMs);
+    if (durationMs) timeUp = setTimeout(() => resolve("duration"), durationMs);
     if (view.intervalMs !== undefined) {
       periodic = setInterval(() => {
         if (!closed.has("stdout")) printer.interval(readMaps(probe, loaded, { clear: view.clear }));
@@ -214,9 +239,12 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   });
   clearInterval(keepAlive);
   clearInterval(periodic);
+  // Ended by a signal: the --duration timer would keep the process alive until it fires.
+  clearTimeout(timeUp);
   // Let the reader deliver what it already holds before detaching.
   await new Promise((r) => setTimeout(r, 30));
   unsubscribe?.();
+  await server?.close();
   const snapshot = readMaps(probe, loaded);
   loaded.close();
   if (!closed.has("stdout")) printer.end(snapshot);

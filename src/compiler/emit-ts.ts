@@ -4,7 +4,7 @@
  */
 import type { CodeBlockWriter, Project as ProjectType, SourceFile, StatementStructures, WriterFunction } from "ts-morph";
 import { attachKind } from "./attach/index.js";
-import { isKeyed, isSocketMap, mapTypeSize, type IrEvent, type IrKeyedMap, type IrMap, type IrMapType, type IrProbe } from "./ir.js";
+import { isKeyed, isSocketMap, mapTypeSize, type IrEvent, type IrKeyedMap, type IrMap, type IrMapType, type IrMetric, type IrProbe } from "./ir.js";
 import { cNames, tsNames, type MapTsNames } from "./names.js";
 import { ringRecordSize, type StructLayout } from "./layout.js";
 import { pathInComment, tsDocText, tsStringLiteral } from "./escape.js";
@@ -35,8 +35,8 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
-const runtimeValues = ["loadObject", "TypedMap", "MapValue", "SockMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable", "readStack", "writeStack"] as const;
-const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition", "SocketLike", "SocketAttachment", "StackTrace"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "MapValue", "SockMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable", "mapMetrics", "exposition", "readStack", "writeStack"] as const;
+const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition", "SocketLike", "SocketAttachment", "MetricDefinition", "MetricFamily", "StackTrace"] as const;
 
 class RuntimeImports {
   private readonly used = new Set<string>();
@@ -301,6 +301,7 @@ function probeInterface({ probe, Kind, rt, rings, defaultRing }: Emit): Statemen
         : []),
       { name: "maps", isReadonly: true, type: probe.ts.maps, docs: docs("Typed access to the probe's maps.") },
       { name: "object", isReadonly: true, type: rt.type("LoadedObject"), docs: docs("The loaded object: raw maps and program statistics.") },
+      ...(metricMaps(probe).length ? [{ name: "metricDefinitions", isReadonly: true, type: `readonly ${rt.type("MetricDefinition")}[]`, docs: docs("The maps the spec exports as metrics: names, types, help and labels.") }] : []),
     ],
     methods: [
       ...(rings.length ? [{ name: "stats", returnType: rt.type("ProbeStats"), docs: docs("Ring buffer drops (reservations the kernel refused because a ring was full) and per-program statistics.") }] : []),
@@ -313,9 +314,31 @@ function probeInterface({ probe, Kind, rt, rings, defaultRing }: Emit): Statemen
         returnType: rt.type("SocketAttachment"),
         docs: docs("Filters a socket (net.Socket, dgram.Socket once bound, or an fd) through the socket filter program: it sees every packet the socket receives, until detach(), close() or the socket closes."),
       }] : []),
+      ...(metricMaps(probe).length ? [
+        { name: "metrics", returnType: "string", docs: docs(`Reads the metric maps (${metricMaps(probe).map((m) => m.name).join(", ")}) now: the Prometheus text format.`) },
+        { name: "collectMetrics", parameters: [{ name: "names", type: "readonly string[]", hasQuestionToken: true }], returnType: `${rt.type("MetricFamily")}[]`, docs: docs("Reads the metric maps now: one family per metric (for prom-client, OpenTelemetry or your own exporter).") },
+      ] : []),
       { name: "close", returnType: "void", docs: docs("Detaches every program and frees the maps. Idempotent.") },
     ],
   };
+}
+
+/** Maps the spec exports as metrics. */
+function metricMaps(probe: IrProbe): Array<IrKeyedMap & { metric: IrMetric }> {
+  return probe.maps.filter(isKeyed).filter((m): m is IrKeyedMap & { metric: IrMetric } => m.metric !== undefined);
+}
+
+/** The metric definitions, from the IR (checked by compiler/metrics.ts), and the maps they read with their own TypedMaps. */
+function metricsSource(w: CodeBlockWriter, probe: IrProbe, rt: RuntimeImports): void {
+  w.write(`const metrics = ${rt.value("mapMetrics")}([`).newLine().indent(() => {
+    for (const m of metricMaps(probe)) {
+      const x = m.metric;
+      const labels = x.labels.map((l) => `{ name: ${tsStringLiteral(l.name)}${l.member !== undefined ? `, member: ${tsStringLiteral(l.member)}` : ""} }`).join(", ");
+      w.writeLine(`{ map: ${tsStringLiteral(m.name)}, type: ${tsStringLiteral(x.type)}, name: ${tsStringLiteral(x.name)}, help: ${tsStringLiteral(x.help)}, labels: [${labels}], combine: ${tsStringLiteral(x.combine)} },`);
+    }
+  }).write("], ").inlineBlock(() => {
+    for (const m of metricMaps(probe)) w.writeLine(`${propertyKey(m.name)}: new ${rt.value("TypedMap")}(object.map(${tsStringLiteral(m.name)}), ${codecName(m, "key")}, ${codecName(m, "value")}),`);
+  }).write(");").newLine();
 }
 
 function loaderFunction(e: Emit): Statement {
@@ -384,6 +407,7 @@ function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMa
         w.writeLine(`${x.tsName}: ${wrapped},`);
       }
     }).write(";").newLine();
+    if (metricMaps(probe).length) metricsSource(w, probe, rt);
     w.write("return ").inlineBlock(() => {
       if (defaultRing) w.writeLine(`events: object.ringBuffer(${JSON.stringify(defaultRing.name)}, ${names(defaultRing).decoder}),`);
       const others = rings.filter((r) => r !== defaultRing);
@@ -398,6 +422,11 @@ function loaderBody(w: CodeBlockWriter, { probe, rt, rings, defaultRing, typedMa
       const filters = socketFilters(probe);
       if (filters.length === 1) w.writeLine(`attachSocket: (socket) => object.attachSocket(socket, ${JSON.stringify(filters[0])}),`);
       if (filters.length > 1) w.writeLine("attachSocket: (socket, program) => object.attachSocket(socket, program),");
+      if (metricMaps(probe).length) {
+        w.writeLine("metricDefinitions: metrics.metricDefinitions,");
+        w.writeLine("collectMetrics: (names) => metrics.collectMetrics(names),");
+        w.writeLine(`metrics: () => ${rt.value("exposition")}(metrics.collectMetrics()),`);
+      }
       w.writeLine("close: () => object.close(),");
       w.writeLine("[Symbol.dispose]: () => object.close(),");
     }).write(";").newLine();

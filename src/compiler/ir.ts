@@ -272,6 +272,24 @@ export interface IrMap<L extends Layout = StructLayout> {
   internal?: boolean;
   noPrealloc?: boolean;
   pinned?: boolean;
+  /** Exported as a Prometheus/OpenTelemetry metric (the spec's `metric:`), checked by metrics.ts. */
+  metric?: IrMetric;
+  span: SourceSpan;
+}
+
+/**
+ * A map exported as a metric: one series per label set, read from the map at scrape time.
+ * Entries whose keys differ only in members left out of `labels` are combined by `combine`.
+ */
+export interface IrMetric {
+  type: "counter" | "gauge" | "histogram";
+  /** Checked against Prometheus's rules; a counter's ends in `_total`. */
+  name: string;
+  help: string;
+  /** Label name and the key member it reads (its TS name); no member: the scalar key itself. */
+  labels: Array<{ name: string; member?: string }>;
+  /** count, sum, hist: add; min, max: keep the least or greatest; set: one entry per label set. */
+  combine: "sum" | "min" | "max" | "none";
   span: SourceSpan;
 }
 

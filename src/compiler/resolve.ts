@@ -19,6 +19,7 @@ import { arrayFits, arraySourceText, parseTypeName, typeName, u32, u64, type Boo
 import { automaticDecoder, requestedDecoder, sameDecoder, type DecoderName, type IrDecoder, type SymbolTable } from "./decode.js";
 import type { ValueSource } from "./ir.js";
 import { guardPresence, type PacketSource } from "./packet.js";
+import { resolveMetrics } from "./metrics.js";
 
 export type { KernelInfo };
 
@@ -107,6 +108,7 @@ class Resolver {
     this.checkExclusive(programs);
     this.emptyUntilSet(programs);
     for (const [mapName, mapSpec] of Object.entries(this.spec.maps ?? {})) this.decodeMap(mapName, mapSpec, programs);
+    resolveMetrics({ probe: name, fail: (...a) => this.fail(...a), span: (path, which) => this.span(path, which) }, this.spec.maps ?? {}, this.maps, programs.flatMap((p) => p.updates));
     // Each ring's TS names avoid the events' interfaces (an event may be named like the probe).
     const eventTypes = new Set(this.events.map((e) => e.tsName));
     for (const m of this.maps.values()) m.ts = mapTsNames(name, m.name, eventTypes);

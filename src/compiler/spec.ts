@@ -47,6 +47,21 @@ export interface MapSpec {
   flags?: Array<"no_prealloc">;
   /** Pin the map in bpffs (/sys/fs/bpf/NAME) so it outlives the process and is shared by the next load. */
   pinned?: boolean;
+  /** Export this map as a Prometheus/OpenTelemetry metric (probegen run --metrics, probe.metrics()). true or a type takes every default; an object names what differs. */
+  metric?: boolean | MetricTypeSpec | MetricSpec;
+}
+
+/** counter: a count or sum that only grows; gauge: a value that goes up and down (min, max, set); histogram: a hist or lhist value, exported with cumulative le buckets. Default: from what fills the map. */
+export type MetricTypeSpec = "counter" | "gauge" | "histogram";
+
+export interface MetricSpec {
+  type?: MetricTypeSpec;
+  /** The metric's name (Prometheus rules: [a-zA-Z_:][a-zA-Z0-9_:]*; counters end in _total). Default: probegen_PROBE_MAP, with _total for a counter. */
+  name?: string;
+  /** The HELP text. Default: the map's description, else one made from the probe and map names. */
+  help?: string;
+  /** Key members exported as labels (default: every member; a scalar key is one label, named 'key' unless this names it). Members left out are added up (counters, histograms) or combined as the map keeps them (min, max). */
+  labels?: Array<string>;
 }
 
 /** How TypeScript and probegen run show the value: symbolic or flags (the tracepoint's own __print_symbolic/__print_flags names, automatic), errno, open_flags, signal, syscall (names), ksym (kernel address -> function+offset), ipv4, ipv6, inet_addr (address text), port (network byte order -> number), wallclock (ktime/boot_ns -> Date), none (keep the number). */

@@ -33,3 +33,5 @@ export { KernelSymbolTable, parseMaps, Symbolizer } from "./symbolize/index.js";
 export type { Frame, KernelSymbol, Mapping, SymbolizerOptions, SymbolizerStats } from "./symbolize/index.js";
 export { EMPTY_STACK, flamegraphSvg, foldedStacks, stackTree } from "./flamegraph/index.js";
 export type { FlamegraphOptions, StackNode, StackSample } from "./flamegraph/index.js";
+export { combineSources, exportOpenTelemetry, exposition, mapMetrics, parseListenAddress, registerPromClient, serveMetrics, EXPOSITION_CONTENT_TYPE } from "./metrics/index.js";
+export type { HistogramSeries, ListenAddress, MetricDefinition, MetricFamily, MetricSource, MetricsServer, OpenTelemetryExport, OpenTelemetryOptions, PromClientRegistry, ValueSeries } from "./metrics/index.js";
