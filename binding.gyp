@@ -9,7 +9,8 @@
         "src/runtime/native/map.cc",
         "src/runtime/native/ringbuf.cc",
         "src/runtime/native/clock.cc",
-        "src/runtime/native/tc.cc"
+        "src/runtime/native/tc.cc",
+        "src/runtime/native/perf_event.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -103,6 +103,9 @@ Options:
       --pid N              uprobes and uretprobes fire for process N alone (default: every process)
       --metrics HOST:PORT  serve the spec's metric maps for Prometheus at http://HOST:PORT/metrics
                            while the probe runs (:9464: every address, port 9464)
+      --folded FILE        at the end, write the maps counted by stacks (kstack, ustack) as folded
+                           stacks (flamegraph.pl, inferno, speedscope)
+      --flamegraph FILE    at the end, write them as an interactive SVG flame graph
 ${common}`,
     options: {
       param: { type: "string", multiple: true, default: [] },
@@ -116,6 +119,8 @@ ${common}`,
       pid: { type: "string" },
       json: { type: "boolean", default: false },
       metrics: { type: "string" },
+      folded: { type: "string" },
+      flamegraph: { type: "string" },
     },
     async run(v, specs) {
       if (specs.length !== 1) throw new CliError("probegen run: name exactly one spec, e.g. probegen run probes/opensnoop.yaml");
@@ -125,6 +130,7 @@ ${common}`,
         interface: v.interface as string | undefined, cgroup: v.cgroup as string | undefined, allowDrop: v["allow-drop"] as boolean,
         metrics: v.metrics as string | undefined,
         pid: v.pid as string | undefined,
+        folded: v.folded as string | undefined, flamegraph: v.flamegraph as string | undefined,
       });
     },
   },

@@ -4,7 +4,7 @@
  * and once at the end.
  */
 import type { IrMap, IrMapType, IrProbe, IrStructMember } from "../compiler/index.js";
-import { kernelDrops } from "../runtime/index.js";
+import { isStackTrace, kernelDrops, keyHasStack, type StackNamer, type StackTrace } from "../runtime/index.js";
 import { formatTable } from "./table.js";
 
 /** A loaded probe's typed map, as the generated loader exposes it (a TypedMap). */
@@ -139,6 +139,8 @@ export interface ReportOptions {
   top?: number;
   /** Bold block headers (a terminal). */
   color?: boolean;
+  /** Names stack frames (a Symbolizer): stacks show as frames, not addresses. */
+  stacks?: StackNamer;
 }
 
 /** Without --top, a map shows at most this many entries (the largest). */
@@ -181,7 +183,9 @@ function formatMap(m: MapSnapshot, options: ReportOptions): string[] {
     if (sorted.length > DEFAULT_LIMIT) out.push(`  ... ${sorted.length - DEFAULT_LIMIT} smaller entries not shown`);
   }
   const histograms = shown.map(([, v]) => histogramOf(v) ?? histogramOf(perCpuTotal(v)));
-  if (histograms.every((h) => h !== undefined)) {
+  if (options.stacks && shown.some(([k]) => keyHasStack(k))) {
+    for (const [k, v] of shown) out.push(...stackEntry(k, v, m, options.stacks));
+  } else if (histograms.every((h) => h !== undefined)) {
     shown.forEach(([k], i) => {
       if (m.entries.length > 1 || (k !== 0 && k !== undefined)) out.push(`${keyText(k)}:`);
       out.push(histograms[i]!.render());
@@ -199,6 +203,43 @@ function formatMap(m: MapSnapshot, options: ReportOptions): string[] {
   }
   if (more) out.push(more);
   return out;
+}
+
+/**
+ * An entry keyed by stacks, as bpftrace prints one: the key's other members and the value,
+ * then each stack's frames, innermost first.
+ */
+function stackEntry(key: unknown, value: unknown, m: MapSnapshot, namer: StackNamer): string[] {
+  const members: Array<[string, unknown]> = isStackTrace(key) ? [["key", key]] : Object.entries(key as Record<string, unknown>);
+  const name = (tsName: string) => structMembers(m.ir?.key)?.find((x) => x.tsName === tsName)?.name ?? tsName;
+  const plain = members.filter(([, v]) => !isStackTrace(v)).map(([k, v]) => `${name(k)}=${typeof v === "object" ? jsonText(v) : String(v)}`);
+  const rank = rankOf(value);
+  const out = [`${plain.join(" ")}${plain.length ? ": " : ""}${rank !== undefined ? String(rank) : jsonText(value)}`];
+  for (const [k, v] of members) {
+    if (!isStackTrace(v)) continue;
+    const frames = stackFrames(v, namer);
+    out.push(`    ${name(k)}:${frames.length ? "" : " (no frames)"}`, ...frames.map((f) => `        ${f}`));
+  }
+  return out;
+}
+
+/** A stack's frames as text, innermost first; addresses in hex when naming fails. */
+export function stackFrames(trace: StackTrace, namer: StackNamer): string[] {
+  try {
+    return namer.stack(trace).map((f) => f.text);
+  } catch {
+    return trace.addresses.map((a) => `0x${a.toString(16)}`);
+  }
+}
+
+/** Values with every stack given its frames (`frames: [...]`, innermost first) beside its addresses: run's JSON. */
+export function withFrames(value: unknown, namer: StackNamer | undefined): unknown {
+  if (!namer) return value;
+  if (isStackTrace(value)) return { ...value, frames: stackFrames(value, namer) };
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withFrames(v, namer)]));
+  }
+  return value;
 }
 
 function structMembers(t: IrMapType | undefined): IrStructMember[] | undefined {
@@ -241,7 +282,7 @@ export function jsonMaps(s: Snapshot, options: ReportOptions, final: boolean): s
       entries = top.shown;
       if (top.omitted > 0) omitted[m.name] = top.omitted;
     }
-    maps[m.name] = entries.map(([k, v]) => ({ key: k, value: histogramOf(v) ? { ...(v as object) } : v }));
+    maps[m.name] = entries.map(([k, v]) => ({ key: withFrames(k, options.stacks), value: histogramOf(v) ? { ...(v as object) } : withFrames(v, options.stacks) }));
   }
   const line: Record<string, unknown> = final ? {} : { time: s.time.toISOString() };
   line.maps = maps;

@@ -6,12 +6,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build, BuildCache, describeDrops, droppingPrograms, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
-import { clockOffsetNs, errnoName, parseListenAddress, serveMetrics, type ListenAddress, type MetricSource, type MetricsServer } from "../runtime/index.js";
+import { clockOffsetNs, errnoName, isStackTrace, parseListenAddress, serveMetrics, Symbolizer, type ListenAddress, type MetricSource, type MetricsServer, type StackNamer } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
-import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, type ReportOptions, type Snapshot } from "./map-report.js";
+import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, stackFrames, withFrames, type ReportOptions, type Snapshot } from "./map-report.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { createRunDir } from "./run-dir.js";
+import { prepareStackFiles, usesStacks, writeStackFiles } from "./stack-files.js";
 import { humanNs, parseDuration } from "./table.js";
 
 export interface RunFlags {
@@ -34,6 +35,10 @@ export interface RunFlags {
   metrics?: string;
   /** The process uprobes fire for (default: every process), as typed. */
   pid?: string;
+  /** Write the maps counted by stacks as folded stacks to this file when the run ends. */
+  folded?: string;
+  /** Write them as an SVG flame graph to this file when the run ends. */
+  flamegraph?: string;
 }
 
 interface LoadedProbe {
@@ -75,6 +80,9 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     if (metricsAt && !probe.maps.some((m) => m.metric)) {
       throw usageError(`--metrics: ${probe.source} marks no map as a metric`, "add 'metric: true' to a map of counts, sums or a histogram (docs/spec.md, Metrics)");
     }
+    await prepareStackFiles(probe, flags);
+    // Stacks print as frames: named by one symbolizer for the whole run (its caches are per file and pid).
+    if (usesStacks(probe)) view.stacks = new Symbolizer();
     const drops = droppingPrograms(probe);
     if (drops.length && !flags.allowDrop) {
       throw usageError(`${probe.source} ${describeDrops(drops)}; probegen run attaches it only when asked, since a wrong condition on a real interface can cut this machine off`,
@@ -250,6 +258,8 @@ async function stream(probe: IrProbe, loaded: LoadedProbe, flags: RunFlags, dura
   const snapshot = readMaps(probe, loaded);
   loaded.close();
   if (!closed.has("stdout")) printer.end(snapshot);
+  const written = view.stacks ? await writeStackFiles(probe, snapshot, flags, view.stacks) : [];
+  if (!closed.has("stderr")) for (const line of written) process.stderr.write(`${line}\n`);
   if (!flags.json && !closed.has("stderr")) process.stderr.write(`Detached (${why === "duration" ? "duration over" : why}).\n`);
   return ExitCode.Ok;
 }
@@ -292,8 +302,10 @@ function safe<T>(f: () => T, fallback: T): T {
 // ---- values ------------------------------------------------------------------------------------
 
 /** A field's value as a person reads it: errno names, times, addresses (decoded values as the loader decoded them). */
-function display(field: IrField | undefined, value: unknown): string {
+function display(field: IrField | undefined, value: unknown, stacks?: StackNamer): string {
   if (value === undefined || value === null) return "";
+  // A stack in a table cell: its frames innermost first, as far as the column shows them.
+  if (isStackTrace(value)) return stacks ? stackFrames(value, stacks).join(" <- ") || "(no frames)" : value.addresses.map((a) => `0x${a.toString(16)}`).join(" <- ");
   if (value instanceof Date) return wallTime(BigInt(value.getTime()) * 1_000_000n, 3);
   if (field?.decode) return typeof value === "string" ? value : String(value);
   const kind = (field?.source as { kind: string } | undefined)?.kind;
@@ -348,7 +360,7 @@ interface Printer {
 
 function jsonPrinter(view: MapView): Printer {
   return {
-    event: (e) => process.stdout.write(jsonText(e) + "\n"),
+    event: (e) => process.stdout.write(jsonText(withFrames(e, view.stacks)) + "\n"),
     interval: (s) => process.stdout.write(jsonMaps(s, view, false)),
     end: (s) => process.stdout.write(jsonMaps(s, view, true)),
   };
@@ -364,7 +376,7 @@ class TablePrinter implements Printer {
     this.multi = events.length > 1;
     if (this.multi) this.columns.push({ title: "EVENT", tsName: "type", fields: new Map(), width: Math.max(5, ...events.map((e) => e.name.length)) });
     // Fixed-width values first, long strings (paths) last, so rows stay aligned as they stream.
-    const long = (f: IrField) => (f.type.kind === "string" && f.type.size > 16) || f.type.kind === "string_list";
+    const long = (f: IrField) => (f.type.kind === "string" && f.type.size > 16) || f.type.kind === "string_list" || (f.type.kind === "array" && f.type.stack !== undefined);
     for (const e of events) {
       for (const f of [...e.fields.filter((x) => !long(x)), ...e.fields.filter(long)]) {
         let col = this.columns.find((c) => c.tsName === f.tsName);
@@ -397,7 +409,7 @@ class TablePrinter implements Printer {
       const f = type ? c.fields.get(type) : c.fields.values().next().value;
       if (type && !f) return "";
       const more = f?.type.kind === "string_list" && e[tsNames.listTruncated(c.tsName)] === true ? " ..." : "";
-      return display(f, e[c.tsName]) + more;
+      return display(f, e[c.tsName], this.view.stacks) + more;
     });
     process.stdout.write(this.line(cells) + "\n");
   }

@@ -5,13 +5,14 @@
 import type { ArgContext, IrExpr, IrLookup, LookupRead, ValueSource } from "./ir.js";
 import { operandsSigned } from "./constants.js";
 import { packetLocal } from "./packet.js";
+import { STACK_RECORD } from "../runtime/stack.js";
 import { cScalarType, i64, u64, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 
 /** How the program refers to the shared helper results computed at its top. */
 export const locals = { pidTgid: "pg_pid_tgid", uidGid: "pg_uid_gid", stash: "st", params: "pg_params" } as const;
 
 export function needsPidTgid(s: ValueSource): boolean {
-  return s.kind === "builtin" && (s.name === "pid" || s.name === "tid");
+  return s.kind === "builtin" && (s.name === "pid" || s.name === "tid" || s.name === "ustack");
 }
 
 export function needsUidGid(s: ValueSource): boolean {
@@ -44,6 +45,8 @@ function rawScalar(source: ValueSource): string {
         case "boot_ns": return "bpf_ktime_get_boot_ns()";
         case "cpu": return "bpf_get_smp_processor_id()";
         case "comm": throw new Error("comm is a string");
+        case "kstack":
+        case "ustack": throw new Error(`${source.name} is a stack`);
       }
       break;
     case "tracepoint-field": return `ctx->${source.field.name}`;
@@ -150,6 +153,9 @@ export function readStringList(source: ValueSource, dst: string, n: string, more
  */
 export function readArray(source: ValueSource, dst: string, size: number): string {
   switch (source.kind) {
+    case "builtin":
+      if (source.name === "kstack" || source.name === "ustack") return readStack(source.name, dst);
+      throw new Error(`${source.name} is not an array`);
     case "tracepoint-field": return `bpf_probe_read_kernel(${dst}, ${size}, ctx->${source.field.name});`;
     case "path": return `BPF_CORE_READ_INTO(&${dst}, ${coreArgs(source)});`;
     case "stashed": return copyBytes(dst, `${locals.stash}->${source.member}`, size);
@@ -161,6 +167,18 @@ export function readArray(source: ValueSource, dst: string, size: number): strin
     case "packet": return copyBytes(dst, packetLocal(source), size);
     default: throw new Error(`${source.kind} is not an array`);
   }
+}
+
+/**
+ * A stack into `dst`, a record of STACK_RECORD.words u64s (src/runtime/stack.ts): the pid of a
+ * user stack (0 for a kernel stack), then bpf_get_stack's addresses. bpf_get_stack zeroes what
+ * it does not fill, and the whole buffer when the walk fails, so equal stacks are equal keys.
+ */
+function readStack(name: "kstack" | "ustack", dst: string): string {
+  const frames = `&(${dst})[${STACK_RECORD.firstFrameWord}]`;
+  const bytes = STACK_RECORD.frames * 8;
+  const pid = name === "ustack" ? `${locals.pidTgid} >> 32` : "0";
+  return `bpf_get_stack(ctx, ${frames}, ${bytes}, ${name === "ustack" ? "BPF_F_USER_STACK" : "0"}); (${dst})[${STACK_RECORD.pidWord}] = ${pid};`;
 }
 
 /**

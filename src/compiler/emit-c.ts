@@ -37,6 +37,7 @@ export function emitC(probe: IrProbe, cFile: string): string {
     license: cStringLiteral(probe.license),
     usesPtRegs: usesPtRegs(probe),
     sixthArgument: probe.programs.some((p) => programSources(p).some(readsSixthArgument)),
+    headers: [...new Set(probe.programs.flatMap((p) => programContext(p).headers ?? []))],
     usesEndian: probe.programs.some((p) => programContext(p).endian),
     usesUsdt: probe.programs.some((p) => programContext(p).usdt),
     kernelTypes: kernelTypes(probe),

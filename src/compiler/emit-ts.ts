@@ -35,8 +35,8 @@ async function morph(): Promise<{ m: TsMorph; project: ProjectType }> {
  * each one as it prints it (RuntimeImports), so the import says exactly what the file uses; one
  * the probe declares itself (`loadObject` for a probe named `object`) is imported as `runtimeX`.
  */
-const runtimeValues = ["loadObject", "TypedMap", "MapValue", "SockMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable", "mapMetrics", "exposition"] as const;
-const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition", "SocketLike", "SocketAttachment", "MetricDefinition", "MetricFamily"] as const;
+const runtimeValues = ["loadObject", "TypedMap", "MapValue", "SockMap", "readCString", "readCStrings", "writeCString", "writeInt", "writeBool", "beginStruct", "readBigInts", "readBytes", "readInts", "writeBigInts", "writeInts", "histogramCodec", "perCpuCodec", "checkParam", "writeStringParam", "checkParamNames", "probeStats", "symbolNames", "symbolOf", "rawValue", "flagsDecoder", "flagsValue", "ipv4", "ipv6", "inetAddr", "writeInetAddr", "ksym", "wallclock", "notEncodable", "mapMetrics", "exposition", "readStack", "writeStack"] as const;
+const runtimeTypes = ["Codec", "EventStream", "ProbeStats", "Histogram", "PerCpu", "LoadedObject", "LoadOptions", "ObjectDefinition", "SocketLike", "SocketAttachment", "MetricDefinition", "MetricFamily", "StackTrace"] as const;
 
 class RuntimeImports {
   private readonly used = new Set<string>();
@@ -162,7 +162,7 @@ export async function emitTs(probe: IrProbe, options: EmitTsOptions): Promise<st
 }
 
 /** One interface per event, and one union per ring buffer. */
-function eventTypes({ probe, Kind, rings, tables }: Emit): Statement[] {
+function eventTypes({ probe, Kind, rings, tables, rt }: Emit): Statement[] {
   return [
     ...probe.events.map((event): Statement => ({
       kind: Kind.Interface,
@@ -172,7 +172,7 @@ function eventTypes({ probe, Kind, rings, tables }: Emit): Statement[] {
       properties: [
         ...(event.tag !== undefined ? [{ name: "type", type: JSON.stringify(event.name), isReadonly: true, docs: docs("Which event this is.") }] : []),
         ...event.fields.flatMap((f) => [
-          { name: f.tsName, type: f.decode ? decodedType(f.decode, tables) : f.asNumber ? "number" : tsType(f.type), docs: docs(f.description) },
+          { name: f.tsName, type: f.decode ? decodedType(f.decode, tables) : f.asNumber ? "number" : tsType(f.type, rt), docs: docs(f.description) },
           ...(f.type.kind === "string_list"
             ? [{ name: tsNames.listTruncated(f.tsName), type: "boolean", docs: docs(`Whether ${f.tsName} had more than ${f.type.count} strings (only the first ${f.type.count} are kept).`) }]
             : []),
@@ -190,7 +190,7 @@ function eventTypes({ probe, Kind, rings, tables }: Emit): Statement[] {
 }
 
 /** Interfaces of struct keys and values. */
-function mapStructTypes({ Kind, typedMaps, tables }: Emit): Statement[] {
+function mapStructTypes({ Kind, typedMaps, tables, rt }: Emit): Statement[] {
   return typedMaps.flatMap((map) => (["key", "value"] as const).flatMap((role): Statement[] => {
     const t = map[role];
     if (t.kind !== "struct") return [];
@@ -199,7 +199,7 @@ function mapStructTypes({ Kind, typedMaps, tables }: Emit): Statement[] {
       name: t.struct.tsName,
       isExported: true,
       docs: docs(`${role === "key" ? "Key" : "Value"} of map '${map.name}'.`),
-      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: mm.decode ? decodedType(mm.decode, tables) : tsType(mm.type) })),
+      properties: t.struct.members.map((mm) => ({ name: mm.tsName, type: mm.decode ? decodedType(mm.decode, tables) : tsType(mm.type, rt) })),
     }];
   }));
 }
@@ -365,12 +365,12 @@ function docs(text: string | undefined) {
   return text ? [tsDocText(text)] : [];
 }
 
-function tsType(t: ScalarOrString): string {
+function tsType(t: ScalarOrString, rt: RuntimeImports): string {
   switch (t.kind) {
     case "int": return t.size === 8 ? "bigint" : "number";
     case "bool": return "boolean";
     case "string": return "string";
-    case "array": return isByteArray(t) ? "Uint8Array" : `${tsType(t.element)}[]`;
+    case "array": return t.stack ? rt.type("StackTrace") : isByteArray(t) ? "Uint8Array" : `${tsType(t.element, rt)}[]`;
     case "string_list": return "string[]";
   }
 }
@@ -378,7 +378,7 @@ function tsType(t: ScalarOrString): string {
 function mapTsType(t: IrMapType, rt: RuntimeImports, tables?: DecodeTables): string {
   switch (t.kind) {
     case "struct": return t.struct.tsName;
-    case "scalar": return t.decode && tables ? decodedType(t.decode, tables) : tsType(t.scalar);
+    case "scalar": return t.decode && tables ? decodedType(t.decode, tables) : tsType(t.scalar, rt);
     case "histogram": return rt.type("Histogram");
   }
 }
@@ -471,6 +471,7 @@ function readExpr(t: ScalarOrString, at: string, rt: RuntimeImports): string {
     case "bool": return `view.getUint8(${at}) !== 0`;
     case "string": return `${rt.value("readCString")}(view, ${at}, ${t.size})`;
     case "array": {
+      if (t.stack) return `${rt.value("readStack")}(view, ${at}, "${t.stack}")`;
       if (isByteArray(t)) return `${rt.value("readBytes")}(view, ${at}, ${t.length})`;
       const { size, signed } = t.element;
       return size === 8 ? `${rt.value("readBigInts")}(view, ${at}, ${t.length}, ${signed})` : `${rt.value("readInts")}(view, ${at}, ${t.length}, ${size}, ${signed})`;
@@ -493,6 +494,7 @@ function writeStmt(t: ScalarOrString, at: string, value: string, rt: RuntimeImpo
     case "string": return `${rt.value("writeCString")}(view, ${at}, ${t.size}, ${value}${named});`;
     case "int": return `${rt.value("writeInt")}(view, ${at}, "${intTypeName(t)}", ${value}${named});`;
     case "array": {
+      if (t.stack) return `${rt.value("writeStack")}(view, ${at}, "${t.stack}", ${value});`;
       const { size, signed } = t.element;
       return size === 8
         ? `${rt.value("writeBigInts")}(view, ${at}, ${t.length}, ${signed}, ${value});`

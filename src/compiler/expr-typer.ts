@@ -10,7 +10,7 @@ import type { SpecPath, SpecSource } from "./parse.js";
 import type { Scope } from "./scope.js";
 import { packetDecoder } from "./packet.js";
 import { anyInteger, constantOf, fits, integerText, OPERATION_BITS, rangeOf, rangeText } from "./constants.js";
-import { i64, sizeOf, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString } from "./types.js";
+import { arrayFits, arraySourceText, i64, typeName, u32, u64, type ArrayType, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 /** The maps a program's expressions may read, as the resolver declared them. */
 export interface MapReader {
@@ -241,8 +241,8 @@ class Visitor {
       }
       return true;
     }
-    if (expr.kind !== "value" || expr.type.kind !== to.kind || (to.kind === "array" && sizeOf(expr.type) !== sizeOf(to))) {
-      this.problem(`${what} is ${typeName(to)}: give a captured ${to.kind === "string" ? "string (such as comm)" : `array of ${sizeOf(to)} bytes`}`, expr.span, hint);
+    if (expr.kind !== "value" || expr.type.kind !== to.kind || (to.kind === "array" && !arrayFits(expr.type as ArrayType, to))) {
+      this.problem(`${what} is ${typeName(to)}: give ${to.kind === "string" ? "a captured string (such as comm)" : to.kind === "array" ? arraySourceText(to) : "a captured value"}`, expr.span, hint);
       return false;
     }
     return true;

@@ -16,7 +16,7 @@ import type { ContextField } from "./attach/kind.js";
 import type { IrDecoder } from "./decode.js";
 import { packetSourceKey, packetSourceName, type PacketRead } from "./packet.js";
 
-export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu";
+export type Builtin = "pid" | "tid" | "uid" | "gid" | "comm" | "ktime" | "boot_ns" | "cpu" | "kstack" | "ustack";
 
 /** How a program reaches its function arguments: pt_regs (kprobes), a u64 array (fentry, tp_btf) or libbpf's bpf_usdt_arg (USDT probes). */
 export type ArgContext = "regs" | "array" | "usdt";

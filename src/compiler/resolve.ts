@@ -15,7 +15,7 @@ import { Scope, type BtfUse, type ResolvedValue } from "./scope.js";
 import type { FieldSpec, HistogramSpec, MapSpec, ParamSpec, ProbeSpec, ProgramSpec, UpdateSpec, ValueTypeSpec } from "./spec.js";
 import { didYouMean } from "./suggest.js";
 import { constantOf, describeRange, fits, intRange, integerText, rangeText, safeIntegers } from "./constants.js";
-import { parseTypeName, sizeOf, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
+import { arrayFits, arraySourceText, parseTypeName, typeName, u32, u64, type BoolType, type IntType, type ScalarOrString, type StringListType, type StringType } from "./types.js";
 import { automaticDecoder, requestedDecoder, sameDecoder, type DecoderName, type IrDecoder, type SymbolTable } from "./decode.js";
 import type { ValueSource } from "./ir.js";
 import { guardPresence, type PacketSource } from "./packet.js";
@@ -561,6 +561,12 @@ class Resolver {
       this.bag.add(error("filter-type", `a filter must be a condition, not ${filter.type.kind === "string" ? "a string" : "an array"}`, filter.span, "compare it: comm == \"bash\""));
       filter = undefined;
     }
+    if (filter?.kind === "value" && filter.source.kind === "probe") {
+      // Its index, 0 for the first attach point: as a condition it would drop that one's events.
+      this.bag.add(error("filter-type", "a filter must be a condition, not 'probe' (the attach point's name)", filter.span,
+        `compare it with a name: probe == "${scope.probeMatches()[0] ?? "ATTACH/POINT"}"`));
+      filter = undefined;
+    }
     if (filter && constantOf(filter) === 0n) {
       this.bag.add(error("filter-type", "this filter is always false: the program would never emit an event or update a map", filter.span, "fix the condition, or remove the program"));
     }
@@ -994,9 +1000,10 @@ class Resolver {
   private assignable(expr: IrExpr, to: ScalarOrString): boolean {
     if (expr.type.kind === "array" || to.kind === "array") {
       // Arrays are copied whole: the same bytes, from a captured value.
-      if (expr.kind !== "value" || expr.type.kind !== "array" || to.kind !== "array" || sizeOf(expr.type) !== sizeOf(to)) {
+      if (expr.kind !== "value" || expr.type.kind !== "array" || to.kind !== "array" || !arrayFits(expr.type, to)) {
+        const fix = expr.type.kind === "array" && expr.type.stack ? `declare the map with type ${typeName(expr.type)}` : "declare the map with an array type, e.g. u8[16]";
         this.bag.add(error("invalid-update", `cannot store ${expr.kind === "value" ? typeName(expr.type) : "a number"} in ${typeName(to)}`, expr.span,
-          to.kind === "array" ? `give a captured array of ${sizeOf(to)} bytes, such as a tracepoint's address field` : "declare the map with an array type, e.g. u8[16]"));
+          to.kind === "array" ? (to.stack ? `give ${arraySourceText(to)}` : `give ${arraySourceText(to)}, such as a tracepoint's address field`) : fix));
         return false;
       }
       return true;

@@ -11,7 +11,7 @@ import type { ArgContext, AttachPoint, Builtin, IrParam, PathRoot, ValueSource }
 import { defaultFieldType, type TracepointField } from "../kernel/tracefs.js";
 import { didYouMean } from "./suggest.js";
 import { isPacketName, packetNames, packetValue } from "./packet.js";
-import { i64, parseTypeName, sizeOf, typeName, u32, u64, type IntType, type ScalarOrString } from "./types.js";
+import { i64, parseTypeName, sizeOf, stackType, typeName, u32, u64, type IntType, type ScalarOrString } from "./types.js";
 
 export const builtins: Record<Builtin, { type: ScalarOrString; description: string }> = {
   pid: { type: u32, description: "process id (the thread group id)" },
@@ -22,6 +22,8 @@ export const builtins: Record<Builtin, { type: ScalarOrString; description: stri
   ktime: { type: u64, description: "nanoseconds since boot (CLOCK_MONOTONIC)" },
   boot_ns: { type: u64, description: "nanoseconds since boot, suspend included (CLOCK_BOOTTIME)" },
   cpu: { type: u32, description: "CPU the event happened on" },
+  kstack: { type: stackType("kernel"), description: "kernel call stack (bpf_get_stack), innermost frame first" },
+  ustack: { type: stackType("user"), description: "user call stack of the current thread (bpf_get_stack), innermost frame first" },
 };
 
 export const DEFAULT_STRING_SIZE = 256;
@@ -123,6 +125,7 @@ export class Scope {
     }
     if (path.length === 1 && Object.hasOwn(builtins, path[0]!)) {
       const b = builtins[path[0] as Builtin];
+      if (b.type.kind === "array" && b.type.stack) return this.stack(path[0]!, b, span, override);
       const type = this.overrideType(name, b.type, override, span);
       return type ? { source: { kind: "builtin", name: path[0] as Builtin }, type, description: b.description } : undefined;
     }
@@ -135,6 +138,24 @@ export class Scope {
     }
     const value = this.argument(this.attach, path, span, override);
     return value === null ? this.unknown(name, span) : value;
+  }
+
+  /**
+   * `kstack` or `ustack`: only tracing programs walk stacks (bpf_get_stack is not a helper of
+   * network programs), and a stack is read as a stack only.
+   */
+  private stack(name: string, b: { type: ScalarOrString; description: string }, span: SourceSpan, override?: string): ResolvedValue | undefined {
+    const kind = attachKind(this.attach);
+    if (kind.verdicts) {
+      this.report("no-stack", `'${name}' is a call stack, and ${kind.owner(this.attach)} cannot walk stacks (bpf_get_stack is for tracing programs)`, span,
+        "capture stacks in tracing programs: profile/HZ, kprobe, tracepoint...");
+      return undefined;
+    }
+    if (override !== undefined && override !== name) {
+      this.report("invalid-type", `'${name}' is a call stack and cannot be read as ${override}`, span, "remove 'type'");
+      return undefined;
+    }
+    return { source: { kind: "builtin", name: name as Builtin }, type: b.type, description: b.description };
   }
 
   /**

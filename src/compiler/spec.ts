@@ -25,8 +25,11 @@ export type ScalarTypeSpec = "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32"
 /** an array of integers, copied by value: u8[16] (bytes, a Uint8Array in TypeScript), u32[4], u64[6] (arrays of numbers or bigints) */
 export type ArrayTypeSpec = string;
 
-/** A scalar type (u8..u64, i8..i64, bool), a fixed-size string (string[16]), an array of integers (u8[16]) or a struct of named members. */
-export type ValueTypeSpec = ScalarTypeSpec | string | ArrayTypeSpec | { [name: string]: ScalarTypeSpec | string | ArrayTypeSpec };
+/** a call stack: kstack (the kernel's) or ustack (the process's), filled from the builtin of that name; a StackTrace in TypeScript */
+export type StackTypeSpec = "kstack" | "ustack";
+
+/** A scalar type (u8..u64, i8..i64, bool), a fixed-size string (string[16]), an array of integers (u8[16]), a call stack (kstack, ustack) or a struct of named members. */
+export type ValueTypeSpec = ScalarTypeSpec | StackTypeSpec | string | ArrayTypeSpec | { [name: string]: ScalarTypeSpec | StackTypeSpec | string | ArrayTypeSpec };
 
 /** A size in bytes: an integer or a string such as 256KiB or 16MiB. */
 export type SizeSpec = number | string;
@@ -156,5 +159,5 @@ export type VerdictSpec = string;
 /** Verdicts by the condition that applies them, tried in order: { drop: "udp.dport == 9" } */
 export type ConditionalVerdictsSpec = { [name: string]: string };
 
-/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME, raw_tracepoint/NAME (raw_tp/NAME), xdp (on an interface named at load), tc/ingress, tc/egress, cgroup_skb/ingress, cgroup_skb/egress, socket, sk_msg/MAP (messages sent on the sockets of a sockmap or sockhash), uprobe/PATH:SYMBOL[+OFFSET] or uretprobe/PATH:SYMBOL (a function in a program or library: PATH is a path, a library name like libc or a program on PATH like bash) or usdt/PATH:PROVIDER:NAME (a static probe of a program or library, PATH as for uprobes); the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
+/** tracepoint/CATEGORY/NAME, kprobe/FUNCTION, kretprobe/FUNCTION, fentry/FUNCTION, fexit/FUNCTION, tp_btf/NAME, raw_tracepoint/NAME (raw_tp/NAME), xdp (on an interface named at load), tc/ingress, tc/egress, cgroup_skb/ingress, cgroup_skb/egress, socket, sk_msg/MAP (messages sent on the sockets of a sockmap or sockhash), uprobe/PATH:SYMBOL[+OFFSET] or uretprobe/PATH:SYMBOL (a function in a program or library: PATH is a path, a library name like libc or a program on PATH like bash), usdt/PATH:PROVIDER:NAME (a static probe of a program or library, PATH as for uprobes), profile/HZ (HZ samples a second on every CPU) or interval/MS (every MS milliseconds on one CPU); the target may be a glob (*, ?, [abc]) or hold brace lists ({exec,exit}), and then the program is attached to every match */
 export type AttachPatternSpec = string;

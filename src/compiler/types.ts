@@ -1,3 +1,5 @@
+import { STACK_RECORD } from "../runtime/stack.js";
+
 /** The value types probegen lays out and decodes: fixed-width integers, booleans, C strings, arrays, structs. */
 
 export type IntType = { kind: "int"; size: 1 | 2 | 4 | 8; signed: boolean };
@@ -8,7 +10,17 @@ export type StringType = { kind: "string"; size: number };
  * A fixed-length array of integers, copied by value: u8[16] is bytes (an address, a hash),
  * u64[6] the six syscall arguments. Never a pointer to the array.
  */
-export type ArrayType = { kind: "array"; element: IntType; length: number };
+export type ArrayType = {
+  kind: "array";
+  element: IntType;
+  length: number;
+  /**
+   * A call stack (`kstack`, `ustack`): a u64 array of STACK_RECORD.words words laid out as
+   * src/runtime/stack.ts says (the pid, then the return addresses), filled by bpf_get_stack and
+   * read in TS as a StackTrace. It is copied and keyed like any array.
+   */
+  stack?: "kernel" | "user";
+};
 export type StructType = { kind: "struct"; members: Array<{ name: string; type: ScalarOrString }> };
 /**
  * A list of user-space strings behind a NULL-terminated pointer array (execve's argv): up to
@@ -35,14 +47,30 @@ const scalarNames: Record<string, ScalarOrString> = {
   bool: { kind: "bool" },
 };
 
-/** Parses "u32", "string[16]", "u8[16]"; undefined for anything else. */
+/** The type of `kstack` (a kernel stack) or `ustack` (a user stack). */
+export function stackType(stack: "kernel" | "user"): ArrayType {
+  return { kind: "array", element: u64, length: STACK_RECORD.words, stack };
+}
+
+/** Parses "u32", "string[16]", "u8[16]", "kstack"; undefined for anything else. */
 export function parseTypeName(name: string): ScalarOrString | undefined {
   const scalar = scalarNames[name];
   if (scalar) return scalar;
+  if (name === "kstack" || name === "ustack") return stackType(name === "kstack" ? "kernel" : "user");
   const m = /^(string|[ui](?:8|16|32|64))\[(\d+)\]$/.exec(name);
   if (!m || Number(m[2]) === 0) return undefined;
   if (m[1] === "string") return { kind: "string", size: Number(m[2]) };
   return { kind: "array", element: scalarNames[m[1]!] as IntType, length: Number(m[2]) };
+}
+
+/** Whether an array is copied into another whole: the same bytes, and a stack only into a stack of its kind. */
+export function arrayFits(from: ArrayType, to: ArrayType): boolean {
+  return sizeOf(from) === sizeOf(to) && from.stack === to.stack;
+}
+
+/** What a key or value of type `to` is filled from, for messages: "the ustack builtin", "a captured array of 16 bytes". */
+export function arraySourceText(to: ArrayType): string {
+  return to.stack ? `the ${typeName(to)} builtin` : `a captured array of ${sizeOf(to)} bytes`;
 }
 
 /** Whether an array holds bytes (u8): TS reads those as a Uint8Array, others as arrays of numbers or bigints. */
@@ -71,7 +99,7 @@ export function typeName(t: ValueType): string {
     case "int": return `${t.signed ? "i" : "u"}${t.size * 8}`;
     case "bool": return "bool";
     case "string": return `string[${t.size}]`;
-    case "array": return `${typeName(t.element)}[${t.length}]`;
+    case "array": return t.stack ? (t.stack === "kernel" ? "kstack" : "ustack") : `${typeName(t.element)}[${t.length}]`;
     case "string_list": return `string_list[${t.count}][${t.size}]`;
     case "struct": return `{ ${t.members.map((m) => `${m.name}: ${typeName(m.type)}`).join(", ")} }`;
   }

@@ -7,6 +7,7 @@ import { NativeRawMap, type RawMap } from "./map.js";
 import { native, type NativeMapInfo, type NativeObject } from "./native.js";
 import { interfaceIndex, xdpModeName, type XdpMode } from "./interfaces.js";
 import { pinDirectory, preparePins } from "./pins.js";
+import { cpusText, maxSampleRate, onlineCpus } from "./perf-event.js";
 import { RingBufferStream, type EventStream, type RecordDecoder } from "./ring-buffer.js";
 import { socketFd, type SocketLike } from "./socket.js";
 import { checkUsdtProbe } from "./usdt.js";
@@ -45,7 +46,14 @@ export type AttachTarget =
    * program on PATH ("bash"), found again at load with its symbol; `offset` is bytes after the
    * symbol's start. The loader's `pid` restricts it to one process.
    */
-  | UprobeTarget;
+  | UprobeTarget
+  /**
+   * A perf_event software clock (PERF_COUNT_SW_CPU_CLOCK) on every online CPU ("all": profile/HZ)
+   * or on the first one ("one": interval/MS), firing `frequency` times a second or every
+   * `periodNs` nanoseconds: one event per CPU, each closed with its link. The runtime fills
+   * `cpuList` from /sys/devices/system/cpu/online at load (offline CPUs are skipped).
+   */
+  | { kind: "perf_event"; frequency?: number; periodNs?: number; cpus: "all" | "one"; cpuList?: number[] };
 
 /** A target as a SEC()-style string, for errors ("tracepoint/syscalls/sys_enter_openat"); none for "trace". */
 function attachText(t: AttachTarget): string | undefined {
@@ -59,6 +67,7 @@ function attachText(t: AttachTarget): string | undefined {
     case "sk_msg": return `sk_msg/${t.map}`;
     case "usdt": return `usdt/${t.path}:${t.provider}:${t.name}`;
     case "uprobe": return uprobeText(t);
+    case "perf_event": return t.frequency !== undefined ? `profile/${t.frequency}` : `interval/${(t.periodNs ?? 0) / 1e6}`;
     case "trace":
     case "socket": return undefined;
   }
@@ -114,7 +123,7 @@ export interface Attachment {
   program: string;
   /** "tc/ingress", "cgroup_skb/egress", "tracepoint/sched/sched_switch"... */
   target: string;
-  /** The interface or cgroup directory it is attached on. */
+  /** The interface or cgroup directory it is attached on; for a perf_event clock, its CPUs ("CPUs 0-3", "CPU 0"). */
   on?: string;
   /**
    * "link" (a bpf_link); for tc "tcx" (a tcx link) or "clsact" (a filter on the clsact qdisc);
@@ -239,6 +248,7 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
     }
     // The function found again in the file installed now: a missing one fails before the load.
     if (attach?.kind === "uprobe" && attaching) return { ...p, attach: resolveUprobe(p.name, attach, options.pid) };
+    if (attach?.kind === "perf_event" && attaching) return { ...p, attach: perfClockTarget(attach, what, p.name) };
     if (attach?.kind === "cgroup_skb" && attaching) {
       if (cgroup === undefined) {
         throw new TypeError(`${what}: program '${p.name}' attaches to a cgroup: name its cgroup v2 directory with { cgroup: "my-service" } (probegen run --cgroup PATH; probegen list cgroups)`);
@@ -247,6 +257,21 @@ function attachTargets(def: ObjectDefinition, options: LoadOptions): ObjectDefin
     }
     return p;
   });
+}
+
+/**
+ * A perf_event clock with the CPUs it runs on (every online one, or the first), its frequency
+ * checked against kernel.perf_event_max_sample_rate, which perf_event_open would refuse with a
+ * bare EINVAL (and which the kernel lowers by itself when sampling takes too long).
+ */
+function perfClockTarget(attach: AttachTarget & { kind: "perf_event" }, what: string, program: string): AttachTarget {
+  const max = maxSampleRate();
+  if (attach.frequency !== undefined && max !== undefined && attach.frequency > max) {
+    throw new RangeError(`${what}: program '${program}' samples ${attach.frequency} times a second, above this kernel's limit of ${max} (kernel.perf_event_max_sample_rate): ` +
+      `lower the rate, or raise the limit with sysctl kernel.perf_event_max_sample_rate=${attach.frequency}`);
+  }
+  const online = onlineCpus();
+  return { ...attach, cpuList: attach.cpus === "all" ? online : online.slice(0, 1) };
 }
 
 /** load + attach. Throws BpfError with the trimmed verifier log on load failure. */
@@ -292,7 +317,8 @@ export async function loadObject(def: ObjectDefinition, options: LoadOptions = {
             // How the kernel runs it: in the driver, or generic (after the skb is built: slower, works everywhere).
             attachments.push({ program: p.name, target: "xdp", on: options.interface!, mode: xdpModeName(obj.xdpMode(p.attach.ifindex)) });
           } else {
-            const on = p.attach?.kind === "tc" ? options.interface : p.attach?.kind === "cgroup_skb" ? p.attach.cgroup : undefined;
+            const on = p.attach?.kind === "tc" ? options.interface : p.attach?.kind === "cgroup_skb" ? p.attach.cgroup
+              : p.attach?.kind === "perf_event" ? cpusText(p.attach.cpuList ?? []) : undefined;
             attachments.push({ program: p.name, target, ...(on !== undefined ? { on } : {}), mode });
           }
         } catch (err) {

@@ -81,4 +81,10 @@ describe("fuzzer regressions: maps whose declaration was refused", () => {
     const { diagnostics } = frontEnd(withMap("{ type: hash, key: u32, value: u64 }", '{ map: m, key: "comm == \\"bash\\"", count: true }'));
     expect(located(diagnostics)).toEqual([expect.stringMatching(/^probes\/test\.yaml:4:\d+: map keys and values cannot compare strings$/)]);
   });
+
+  it("'probe' alone as a filter (seed 1, case 66 once the pools grew): its index, 0 for the first attach point, would drop that one's events", () => {
+    const { diagnostics } = frontEnd(`name: t\nprograms:\n  - attach: tracepoint/syscalls/sys_enter_openat\n    filter: probe\n    fields: [pid]\n`);
+    expect(located(diagnostics)).toEqual(["probes/test.yaml:4:13: a filter must be a condition, not 'probe' (the attach point's name)"]);
+    expect(diagnostics[0]!.hint).toBe('compare it with a name: probe == "tracepoint/syscalls/sys_enter_openat"');
+  });
 });

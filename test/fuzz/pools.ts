@@ -10,6 +10,7 @@ export const attachPoints = [
   "tp_btf/sched_process_exec", "kprobe/no_such_function_x", "xdp", "xdp", "xdp/eth0", "sk_msg/socks", "sk_msg/nope",
   "tc/ingress", "tc/egress", "cgroup_skb/ingress", "cgroup_skb/egress", "socket", "tc/ingres", "cgroup_skb", "socket/eth0",
   "uprobe/libc:getppid", "uretprobe/libc:getppid", "uprobe/libc:getppdi", "uprobe/libc:getppid+0x10000", "uprobe/./my:app:main", "uprobe/libnope_x:f",
+  "profile/99", "interval/100", "profile/0", "profile/99hz", "interval/x",
 ] as const;
 
 /**
@@ -38,7 +39,7 @@ export const hostileNames = [
   "a".repeat(48), `${"b".repeat(40)}_one`, `${"b".repeat(40)}_two`, "x", "default", "new", "delete",
 ] as const;
 
-export const plainNames = ["pid", "tid", "uid", "gid", "comm", "ktime", "cpu", "ret", "errno", "latency", "filename", "flags", "count", "n"] as const;
+export const plainNames = ["pid", "tid", "uid", "gid", "comm", "ktime", "cpu", "ret", "errno", "latency", "filename", "flags", "count", "n", "kstack", "ustack"] as const;
 
 /** Sources a field or an expression can name. */
 export const valueNames = [
@@ -46,7 +47,7 @@ export const valueNames = [
   "filename", "flags", "mode", "dfd", "args.filename", "args.flags", "args.count", "args.fd", "args.args",
   "args.saddr", "args.saddr_v6", "args.sport", "args.newstate", "args.id", "args.next_pid", "args.prev_comm",
   "params.p", "params.target_pid", "arg0", "arg1", "retval", "task.real_parent.tgid", "task.comm", "nope", "probe",
-  "argv", "args.envp", "params.s", "msg.size", "msg.remote_port", "msg.local_ip4", "msg.nope",
+  "argv", "args.envp", "params.s", "msg.size", "msg.remote_port", "msg.local_ip4", "msg.nope", "kstack", "ustack",
   ...packetNames(),
 ] as const;
 
@@ -95,7 +96,7 @@ export const interestingStrings: unknown[] = [
 
 export const keyTypes: unknown[] = [
   "u8", "u16", "u32", "u64", "i32", "i64", "bool", "string[16]", "string[64]", "string[600]",
-  { a: "u32", b: "u64" }, { comm: "string[16]", pid: "u32" }, { big: "string[520]" },
+  { a: "u32", b: "u64" }, { comm: "string[16]", pid: "u32" }, { big: "string[520]" }, "kstack", { comm: "string[16]", ustack: "ustack", kstack: "kstack" },
 ];
 
 const binaryOps = ["+", "-", "*", "/", "%", "<<", ">>", "&", "|", "^", "==", "!=", "<", "<=", ">", ">=", "&&", "||"];

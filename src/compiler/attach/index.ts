@@ -8,6 +8,7 @@ import { fentry, fexit } from "./fentry.js";
 import { BraceError, expandBraces, globMatcher, isGlob } from "./glob.js";
 import type { AttachContext, AttachKind } from "./kind.js";
 import { kprobe, kretprobe } from "./kprobe.js";
+import { interval, profile } from "./perf-event.js";
 import { rawTracepoint } from "./raw-tracepoint.js";
 import { socketFilter } from "./socket-filter.js";
 import { tc } from "./tc.js";
@@ -19,7 +20,7 @@ import { usdt } from "./usdt.js";
 import { xdp } from "./xdp.js";
 import { closest } from "../suggest.js";
 
-export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter, skMsg, uprobe, uretprobe, usdt] as const;
+export const attachKinds = [tracepoint, kprobe, kretprobe, fentry, fexit, tpBtf, rawTracepoint, xdp, tc, cgroupSkb, socketFilter, skMsg, uprobe, uretprobe, usdt, profile, interval] as const;
 
 type PointOf<K> = K extends AttachKind<infer P> ? P : never;
 

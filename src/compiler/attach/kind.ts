@@ -85,6 +85,8 @@ export interface CContext {
   endian?: boolean;
   /** Reads USDT arguments (bpf_usdt_arg): needs <bpf/usdt.bpf.h>. */
   usdt?: boolean;
+  /** UAPI headers that declare the context type, after the ones above (<linux/bpf_perf_event.h>). */
+  headers?: string[];
 }
 
 /**

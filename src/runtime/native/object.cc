@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "perf_event.h"
 #include "ringbuf.h"
 
 namespace probegen {
@@ -402,6 +403,29 @@ static int AttachToMap(Napi::Env env, bpf_object* obj, bpf_program* p, const Nap
   return bpf_prog_attach(bpf_program__fd(p), bpf_map__fd(*socks), BPF_SK_MSG_VERDICT, 0) ? errno : 0;
 }
 
+// profile/HZ, interval/MS: the clock on each CPU the target lists (`cpuList`, the online ones
+// the runtime chose). Returns how many CPUs it attached on; `fail(errno, where)` throws.
+template <typename Fail>
+static int AttachToPerfClock(Napi::Env env, bpf_program* p, const Napi::Object& target, std::vector<bpf_link*>* links, Fail fail) {
+  PerfClock clock;
+  Napi::Value frequency = target.Get("frequency");
+  Napi::Value period = target.Get("periodNs");
+  if (frequency.IsNumber()) clock.frequency = frequency.As<Napi::Number>().Int64Value();
+  else if (period.IsNumber()) clock.periodNs = period.As<Napi::Number>().Int64Value();
+  else throw Napi::TypeError::New(env, "attach target: a perf_event needs 'frequency' or 'periodNs'");
+  Napi::Value list = target.Get("cpuList");
+  if (!list.IsArray()) throw Napi::TypeError::New(env, "attach target: 'cpuList' must be an array of CPU numbers");
+  std::vector<int> cpus;
+  Napi::Array array = list.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); i++) cpus.push_back(array.Get(i).As<Napi::Number>().Int32Value());
+  std::string what = clock.frequency ? "a " + std::to_string(clock.frequency) + " Hz CPU clock"
+                                     : "a CPU clock every " + std::to_string(clock.periodNs) + " ns";
+  int failedCpu = -1;
+  int err = AttachPerfClock(p, clock, cpus, links, &failedCpu);
+  if (err) fail(err, what + " on CPU " + std::to_string(failedCpu));
+  return static_cast<int>(cpus.size());
+}
+
 // attach(programName, target?) -> link index. Without a target, libbpf attaches by SEC().
 Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -439,6 +463,12 @@ Napi::Value BpfObject::Attach(const Napi::CallbackInfo& info) {
     if (err) fail(err, where);
     attached.Set("mode", tc->mode());
     tcs_.push_back(std::move(tc));
+    return attached;
+  }
+  if (info[1].IsObject() && StringField(env, info[1].As<Napi::Object>(), "kind") == "perf_event") {
+    int cpus = AttachToPerfClock(env, p, info[1].As<Napi::Object>(), &links_, fail);
+    attached.Set("mode", "link");
+    attached.Set("cpus", cpus);
     return attached;
   }
   errno = 0;
