@@ -96,8 +96,8 @@ export interface LoadOptions {
    * Longest time between two drains of a ring buffer, in ms (default 1): while records come the
    * reader drains on this timer, and sooner when the rate of the last drains would fill a
    * quarter of the ring first. A record waits at most this long (plus the batch ahead of it); the
-   * ring must hold what the programs write in this time. After an interval without records the
-   * reader sleeps, and the next record wakes it at once (an idle probe costs no CPU).
+   * ring must hold what the programs write in this time. After 20 ms without records (or one
+   * interval) the reader sleeps, and the next record wakes it at once (an idle probe costs no CPU).
    */
   drainIntervalMs?: number;
   /**

@@ -67,7 +67,7 @@ class RingCore {
   void ThreadMain();
   void ArmTimer(uint64_t ns);  // one-shot, relative; 0 disarms
   void ScheduleNext(size_t span);
-  bool Quiet();                // no record for a whole interval, and none left unread in the kernel ring
+  bool Quiet();                // no record for kSleepAfterNs (or a whole interval), and none left unread in the kernel ring
   void WatchRing(uint32_t events);  // the ring fd's events in the thread's epoll
   bool Sleep();                // raise the flag and watch the ring; false when records came meanwhile
   void Wake();                 // lower the flag and mute the ring
@@ -119,6 +119,7 @@ class RingCore {
   uint64_t stageTouched_ = 0;      // under drainMu_: bytes of stage_ that may be resident
   uint64_t lastTrimNs_ = 0;        // under drainMu_
   double bytesPerNs_ = 0;          // under drainMu_: the write rate the last drains saw
+  uint64_t lastRecordNs_ = 0;      // under drainMu_: when a drain last found records (0: never)
 
   size_t pageSize_ = 0;
   uint64_t mask_ = 0;        // ring size - 1 (size is a power of two)
