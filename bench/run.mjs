@@ -229,7 +229,7 @@ async function eventPath() {
   figure("event.idle_cpu.node_listener", idleNode, "%", { ref: idleA, refName: "a", target: "<=0.1%", pass: idleNode <= 0.1, note: "the reader sleeps in epoll until a program wakes it" });
   figure("event.cpu_per_event.1k_per_s.node_listener", paced.cpuNsPerEvent, "ns", { ref: pacedC.cpuNsPerEvent, refName: "a at 1k/s", ratio: paced.cpuNsPerEvent / pacedC.cpuNsPerEvent, target: "<=1.0x", pass: paced.cpuNsPerEvent <= pacedC.cpuNsPerEvent });
   figure("event.latency_p50.node_listener.full_rate", nl.p50 / 1e6, "ms", { ref: b.p50 / 1e6, refName: "b" });
-  figure("event.latency_p99.node_listener.full_rate", nl.p99 / 1e6, "ms", { ref: b.p99 / 1e6, refName: "b", target: `<=${LATENCY_BOUND_MS}ms`, pass: nl.p99 / 1e6 <= LATENCY_BOUND_MS, note: "steady state: from 1 s after the first event" });
+  figure("event.latency_p99.node_listener.full_rate", nl.p99 / 1e6, "ms", { ref: b.p99 / 1e6, refName: "b", ratio: nl.p99 / b.p99, target: "<=1.5x", pass: nl.p99 <= 1.5 * b.p99, note: "steady state: from 1 s after the first event" });
   figure("event.latency_max.node_listener.full_rate.first_second", nl.raw.warmupLatencyMaxNs / 1e6, "ms", { note: "JIT warm-up and V8's young generation growing" });
   figure("event.latency_p50.node_listener.1k_per_s", paced.p50 / 1e6, "ms");
   figure("event.latency_p99.node_listener.1k_per_s", paced.p99 / 1e6, "ms", { target: `<=${LATENCY_BOUND_MS}ms`, pass: paced.p99 / 1e6 <= LATENCY_BOUND_MS, note: `every event sampled; bound: drainIntervalMs (${DRAIN_MS} ms) + timer resolution` });

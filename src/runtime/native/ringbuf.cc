@@ -309,15 +309,19 @@ void RingCore::ThreadMain() {
       ArmTimer(0);
       continue;
     }
-    size_t span = Stage(uv_hrtime());
-    if (span > 0) uv_async_send(&async_);
+    uint64_t now = uv_hrtime();
+    size_t span = Stage(now);
+    // The next drain is set before JS hears of this one: waking the JS thread
+    // can hand it this CPU, and a timer armed only when this thread runs again
+    // would add that wait to the next drain (see ScheduleNext).
     if (span == 0 && wake_ && Quiet() && Sleep()) {
       // A program may read the flag just before it goes up (its load can pass
       // our store): the slow timer bounds what such a record waits.
-      ArmTimer(std::max(intervalNs_, kAsleepCheckNs));
+      ArmTimer(now + std::max(intervalNs_, kAsleepCheckNs));
     } else {
-      ScheduleNext(span);
+      ScheduleNext(span, now);
     }
+    if (span > 0) uv_async_send(&async_);
   }
 }
 
@@ -359,14 +363,15 @@ void RingCore::WatchRing(uint32_t events) {
   if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd_, &ev) == 0) ringEvents_ = events;
 }
 
-void RingCore::ArmTimer(uint64_t ns) {
+void RingCore::ArmTimer(uint64_t at) {
+  deadline_ = at;
   itimerspec its{};
-  its.it_value.tv_sec = static_cast<time_t>(ns / 1000000000u);
-  its.it_value.tv_nsec = static_cast<long>(ns % 1000000000u);
-  timerfd_settime(tfd_, 0, &its, nullptr);
+  its.it_value.tv_sec = static_cast<time_t>(at / 1000000000u);
+  its.it_value.tv_nsec = static_cast<long>(at % 1000000000u);
+  timerfd_settime(tfd_, TFD_TIMER_ABSTIME, &its, nullptr);
 }
 
-void RingCore::ScheduleNext(size_t span) {
+void RingCore::ScheduleNext(size_t span, uint64_t now) {
   double rate;
   {
     std::lock_guard<std::mutex> lock(drainMu_);
@@ -381,7 +386,15 @@ void RingCore::ScheduleNext(size_t span) {
     double fill = static_cast<double>((mask_ + 1) / 4) / rate;
     if (fill < static_cast<double>(gap)) gap = static_cast<uint64_t>(fill);
   }
-  ArmTimer(std::max<uint64_t>(gap, 1));  // 0 would disarm: 1 ns fires at once
+  // Drains keep to a grid: the next one is due a gap after this one was due,
+  // not after this thread got the CPU to run it. When the CPU is shared (with
+  // the JS thread, whose work grows with the rate, or anything else), the
+  // thread runs late now and then; a timer counted from then added the delay
+  // to the next drain too. Woken before its time (a kernel wake-up, a start),
+  // or later than a whole gap: a new grid from now.
+  uint64_t next = deadline_ != 0 && deadline_ <= now ? deadline_ + gap : now + gap;
+  if (next < now) next = now + gap;
+  ArmTimer(next);  // at or before now: fires at once
 }
 
 size_t RingCore::Collect(uint64_t* start, size_t limit) {

@@ -65,8 +65,8 @@ class RingCore {
 
   // Drain thread.
   void ThreadMain();
-  void ArmTimer(uint64_t ns);  // one-shot, relative; 0 disarms
-  void ScheduleNext(size_t span);
+  void ArmTimer(uint64_t at);  // one-shot, at this CLOCK_MONOTONIC time (uv_hrtime); 0 disarms
+  void ScheduleNext(size_t span, uint64_t now);  // `now`: when the drain that found `span` bytes ran
   bool Quiet();                // no record for kSleepAfterNs (or a whole interval), and none left unread in the kernel ring
   void WatchRing(uint32_t events);  // the ring fd's events in the thread's epoll
   bool Sleep();                // raise the flag and watch the ring; false when records came meanwhile
@@ -100,6 +100,7 @@ class RingCore {
   std::atomic<bool> stop_{false};
   uint32_t ringEvents_ = 0;   // drain thread only: what the thread's epoll watches the ring fd for
   bool asleep_ = false;       // drain thread only
+  uint64_t deadline_ = 0;     // drain thread only: when the timer is due (0: disarmed)
   void* wakeMap_ = nullptr;   // mmap of the wake flags' map (null: this reader never sleeps)
   size_t wakeMapLen_ = 0;
   uint32_t* wake_ = nullptr;  // this ring's flag in wakeMap_: 1 while asleep
