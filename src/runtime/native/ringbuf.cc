@@ -312,8 +312,9 @@ void RingCore::ThreadMain() {
     uint64_t now = uv_hrtime();
     size_t span = Stage(now);
     // The next drain is set before JS hears of this one: waking the JS thread
-    // can hand it this CPU, and a timer armed only when this thread runs again
-    // would add that wait to the next drain (see ScheduleNext).
+    // lets the scheduler give this CPU to another thread (the woken one, or
+    // whatever else waits), and a timer armed only when this thread runs
+    // again would add that wait to the next drain (see ScheduleNext).
     if (span == 0 && wake_ && Quiet() && Sleep()) {
       // A program may read the flag just before it goes up (its load can pass
       // our store): the slow timer bounds what such a record waits.
@@ -389,8 +390,8 @@ void RingCore::ScheduleNext(size_t span, uint64_t now) {
   // Drains keep to a grid: the next one is due a gap after this one was due,
   // not after this thread got the CPU to run it. When the CPU is shared (with
   // the JS thread, whose work grows with the rate, or anything else), the
-  // thread runs late now and then; a timer counted from then added the delay
-  // to the next drain too. Woken before its time (a kernel wake-up, a start),
+  // thread runs late now and then; a timer counted from then would add the
+  // delay to the next drain too. Woken before its time (a kernel wake-up, a start),
   // or later than a whole gap: a new grid from now.
   uint64_t next = deadline_ != 0 && deadline_ <= now ? deadline_ + gap : now + gap;
   if (next < now) next = now + gap;
