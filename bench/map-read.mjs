@@ -1,6 +1,6 @@
 // The map-read figure of bench/run.mjs "scale": loads bench/specs/mapread.yaml's loader (not
 // attached) with its counts map sized to N, fills N entries from JS (not timed), then times
-// reading every entry, ROUNDS times each:
+// reading every entry (CPU time: the machine is shared), ROUNDS times each:
 //   - the C reference (bench/reference/mapread.c), given the map's fd: bpf_map_lookup_batch into arrays;
 //   - JS, the runtime's TypedMap iteration (batch lookups), every key decoded into { pid, comm } and
 //     every value into a bigint: `for (const [key, value] of map)` using each entry as it comes
@@ -25,8 +25,14 @@ if (c.status !== 0) throw new Error(`${cReader} failed (${c.status})`);
 const cResult = JSON.parse(c.stdout);
 if (cResult.entries !== entries) throw new Error(`C reader read ${cResult.entries} entries of ${entries}`);
 
+/** CPU time of this process so far (every thread: V8's collector helpers too), in ns. */
+const cpuNs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) * 1000;
+};
+
 /**
- * ns of each of `rounds` reads by `read`, which returns how many entries it saw; after reads of
+ * CPU ns of each of `rounds` reads by `read`, which returns how many entries it saw; after reads of
  * at least 200 k entries in all (and 3 reads) that are not timed, so that V8 has compiled the loop, as
  * it has in a tool that reads its map every interval. Also the first read's ns: the cold one.
  */
@@ -37,14 +43,14 @@ function time(read) {
   const ns = [];
   let first;
   for (let warm = 0; warm < Math.max(3, 200_000 / entries); warm++) {
-    const start = process.hrtime.bigint();
+    const start = cpuNs();
     check(read());
-    first ??= Number(process.hrtime.bigint() - start);
+    first ??= cpuNs() - start;
   }
   for (let r = 0; r < Number(rounds); r++) {
-    const start = process.hrtime.bigint();
+    const start = cpuNs();
     check(read());
-    ns.push(Number(process.hrtime.bigint() - start));
+    ns.push(cpuNs() - start);
   }
   return { ns, first };
 }

@@ -265,15 +265,19 @@ async function measureKernel(progIdsOf, workArgs) {
   await must(workload(), workArgs, { timeoutMs: 600_000 });
   const after = await progs(ids);
   let cnt = 0;
+  let maxCnt = 0;
   let ns = 0;
   let insns = 0;
   for (const p of after) {
     const b = before.find((x) => x.id === p.id);
-    cnt += (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
+    const runs = (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
+    cnt += runs;
+    maxCnt = Math.max(maxCnt, runs);
     ns += (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
     insns += (p.bytes_xlated ?? 0) / 8;
   }
-  return { nsPerEvent: cnt ? ns / cnt : NaN, nsTotal: ns, runCnt: cnt, insns };
+  // maxRunCnt: the runs of the most-run program (for an entry + exit pair, the calls seen)
+  return { nsPerEvent: cnt ? ns / cnt : NaN, nsTotal: ns, runCnt: cnt, maxRunCnt: maxCnt, insns };
 }
 
 const KERNEL_ROUNDS = 3;
@@ -406,20 +410,89 @@ async function kernelCost(built) {
 
 /** A libbpf-tools program (its own loader and output) under the workload: run time of all its programs per operation. */
 async function libbpfToolRun(tool, work, ops) {
-  const known = new Set((await progs()).map((p) => p.id));
-  const c = await startConsumer("sh", ["-c", `echo ready; exec taskset -c ${CONSUMER_CPU} ${tool} > /dev/null`]);
+  const m = await commandRun(tool, work);
+  return { ...m, nsPerOp: m.nsTotal / ops };
+}
+
+/**
+ * A tracer started from a shell command line (output discarded), measured under the workload
+ * once its programs are loaded: its programs are the ones its process holds open (their
+ * /proc/PID/fdinfo names them), not others' that load meanwhile on this shared machine.
+ */
+async function commandRun(cmdline, work) {
+  const c = await startConsumer("sh", ["-c", `echo ready; exec taskset -c ${CONSUMER_CPU} ${cmdline} > /dev/null`]);
   try {
     let ids = [];
     for (let i = 0; i < 300 && ids.length === 0; i++) {
       await sleep(100);
-      ids = (await progs()).filter((p) => !known.has(p.id)).map((p) => p.id);
+      ids = progIdsHeldBy(c.child.pid);
     }
-    if (!ids.length) throw new Error(`${tool} loaded no program`);
+    if (!ids.length) throw new Error(`${cmdline} loaded no program`);
+    // programs of one object load together; wait for their attachment
     await sleep(300);
-    const m = await measureKernel(async () => ids, work);
-    return { ...m, nsPerOp: m.nsTotal / ops };
+    ids = progIdsHeldBy(c.child.pid);
+    return await measureKernel(async () => ids, work);
   } finally {
     await c.kill();
+  }
+}
+
+/** Ids of the BPF programs a process holds a file descriptor of. */
+function progIdsHeldBy(pid) {
+  const ids = new Set();
+  let fds = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return [];
+  }
+  for (const fd of fds) {
+    try {
+      const id = /^prog_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"))?.[1];
+      if (id) ids.add(Number(id));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return [...ids];
+}
+
+// syscount: every system call counted by syscall number (raw_syscalls), per system call
+
+const SYSCOUNT_BPFTRACE = "tracepoint:raw_syscalls:sys_enter { @[args->id] = count(); }";
+
+/**
+ * Kernel ns per system call of probes/syscount.yaml (under `probegen run`), libbpf-tools'
+ * syscount and bpftrace's one-liner, while the workload makes getppid calls for 2 s (every
+ * other system call on the machine counts too: each tracer sees them all). Interleaved rounds,
+ * median of each, as kernelCost() does.
+ */
+async function syscountCost() {
+  log(`\n# kernel cost, syscount: run_time_ns per system call (raw_syscalls/sys_enter, and sys_exit where the tool pairs them)`);
+  if (!enableBpfStats()) return skip("kernel.syscount.*", "no /proc/sys/kernel/bpf_stats_enabled");
+  const work = ["getppid", String(PRODUCER_CPU), "2"];
+  const tools = [["probegen", `env PROBEGEN_CACHE_DIR=${join(out, "cache-bench")} NO_COLOR=1 node ${join(root, "bin/probegen.js")} run ${join(root, "probes/syscount.yaml")}`]];
+  if (existsSync("/usr/sbin/syscount")) tools.push(["libbpf-tools", "/usr/sbin/syscount"]);
+  else skip("kernel.syscount.*_vs_libbpf_tools", "/usr/sbin/syscount missing: apt-get install libbpf-tools (scripts/setup.sh installs it)");
+  if (await ensureBpftrace()) tools.push(["bpftrace", `bpftrace -e '${SYSCOUNT_BPFTRACE}'`]);
+  else skip("kernel.syscount.*_vs_bpftrace", noInstall ? "bpftrace missing (--no-install)" : "bpftrace could not be installed");
+  // A build first, so that `probegen run` starts from the build cache in the measured rounds.
+  await buildSpecs([join(root, "probes/syscount.yaml")], join(out, "syscount"), join(out, "cache-bench"));
+  const runs = new Map(tools.map(([name]) => [name, []]));
+  for (let round = 1; round <= KERNEL_ROUNDS; round++) {
+    for (const [name, cmdline] of tools) {
+      const m = await commandRun(cmdline, work);
+      m.nsPerEvent = m.nsTotal / m.maxRunCnt; // per system call
+      runs.get(name).push(m);
+    }
+    log(`  syscount round ${round}: ${tools.map(([name]) => `${name} ${fmt(runs.get(name).at(-1).nsPerEvent)} ns`).join(", ")} per system call`);
+  }
+  const [g, ...refs] = tools.map(([name]) => [name, medianRun(runs.get(name))]);
+  for (const [name, r] of [g, ...refs]) log(`  ${name}: ${fmt(r.nsPerEvent)} ns per system call over ${r.maxRunCnt} calls, ${r.runCnt} program runs, ${r.insns} xlated insns`);
+  for (const [name, r] of refs) {
+    const key = name === "libbpf-tools" ? "libbpf_tools" : name;
+    figure(`kernel.syscount.ns_per_syscall_vs_${key}`, g[1].nsPerEvent, "ns", { ref: r.nsPerEvent, refName: name, ratio: g[1].nsPerEvent / r.nsPerEvent, target: "<=1x", pass: g[1].nsPerEvent <= r.nsPerEvent, note: name === "bpftrace" ? "bpftrace counts at entry only: no failures by errno" : "both count at exit, failures by errno too" });
+    figure(`kernel.syscount.xlated_insns_vs_${key}`, g[1].insns, "", { ref: r.insns, refName: name, ratio: g[1].insns / r.insns });
   }
 }
 
@@ -667,7 +740,7 @@ async function mapReadScale() {
     const js = rate(r.jsNs);
     const kept = rate(r.keptNs);
     const label = entries >= 1e6 ? `${entries / 1e6}M` : `${entries / 1e3}k`;
-    figure(`scale.map_read.${label}.js_vs_c_batch`, js, "entries/s", { ref: c, refName: "C", ratio: js / c, target: ">=0.5x", pass: js / c >= 0.5, note: `for (const [key, value] of map), ${r.batchSize} per batch on both sides; median of ${rounds}; the first read (cold JIT): ${fmt(entries / (r.jsFirstNs / 1e9))} entries/s` });
+    figure(`scale.map_read.${label}.js_vs_c_batch`, js, "entries/s", { ref: c, refName: "C", ratio: js / c, target: ">=0.5x", pass: js / c >= 0.5, note: `for (const [key, value] of map), ${r.batchSize} per batch on both sides; median of ${rounds}, CPU time; the first read (cold JIT): ${fmt(entries / (r.jsFirstNs / 1e9))} entries/s` });
     figure(`scale.map_read.${label}.js_kept_vs_c_batch`, kept, "entries/s", { ref: c, refName: "C", ratio: kept / c, note: "Array.from(map): every entry kept, so V8 promotes them all" });
   }
 }
@@ -822,6 +895,7 @@ async function main() {
       await buildSpecs(["probes/opensnoop.yaml", "probes/execsnoop.yaml"], built, join(built, "cache"));
     }
     await kernelCost(built);
+    await syscountCost();
   });
   await step("attach", attachFigures);
   await step("scale", scaleFigures);
