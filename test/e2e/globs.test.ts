@@ -2,7 +2,7 @@
  * Attach patterns on the running kernel: one spec entry becomes a program per match, and
  * `probe` tells which one fired (as the attach point's name in TS).
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildSpecs } from "../../src/compiler/build.js";
@@ -17,6 +17,8 @@ interface Counts extends Disposable {
 }
 interface ExecExit extends Disposable {
   events: { on(fn: (ev: { probe: string; pid: number; comm: string }) => void): void };
+  object: { programInfo(): Array<{ id: number }> };
+  close(): void;
 }
 let loadSyscount: (options: { params: { target: number } }) => Promise<Counts>;
 let loadExecExit: (options: { params: { parent: number } }) => Promise<ExecExit>;
@@ -69,5 +71,21 @@ describe.skipIf(!support.ok)("attach patterns on the running kernel", () => {
       { probe: "tracepoint/sched/sched_process_exec", pid: child.pid, comm: "true" },
       { probe: "tracepoint/sched/sched_process_exit", pid: child.pid, comm: "true" },
     ]);
+  });
+
+  it("close() detaches every program's link (several links are destroyed from several threads)", async (ctx) => {
+    const links = (): Array<{ prog_id: number }> => JSON.parse(execFileSync("bpftool", ["link", "show", "--json"], { encoding: "utf8" }));
+    try {
+      links();
+    } catch (err) {
+      console.info(`[globs.test.ts] skipped: bpftool link show failed (${(err as Error).message.split("\n")[0]})`);
+      return ctx.skip();
+    }
+    const probe = await loadExecExit({ params: { parent: process.pid } });
+    const ids = probe.object.programInfo().map((p) => p.id);
+    expect(ids).toHaveLength(2);
+    expect(links().filter((l) => ids.includes(l.prog_id))).toHaveLength(2);
+    probe.close();
+    expect(links().filter((l) => ids.includes(l.prog_id))).toEqual([]);
   });
 });

@@ -68,8 +68,8 @@ describe("readCString fast paths (cached Buffer, char[16] intern cache, latin1/u
   });
 
   it("never returns a cached string for different bytes (colliding slots, one byte apart)", () => {
-    // 4096 comms in a 256-slot cache: every slot is shared; neighbours differ in one byte only
-    const n = 4096;
+    // 16384 comms in a 4096-slot cache: every slot is shared; neighbours differ in one byte only
+    const n = 16384;
     const buf = new ArrayBuffer(n * 16);
     const u8 = new Uint8Array(buf);
     const view = new DataView(buf);
