@@ -6,15 +6,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* The record a tracepoint raw_syscalls/sys_enter program receives (from its tracefs format). */
-struct pg_ctx_raw_syscalls__sys_enter {
-	__u8 pg_pad0[8];
-	__s64 id;
-	__u64 args[6];
-};
-_Static_assert(__builtin_offsetof(struct pg_ctx_raw_syscalls__sys_enter, id) == 8, "tracefs format: raw_syscalls/sys_enter id");
-_Static_assert(__builtin_offsetof(struct pg_ctx_raw_syscalls__sys_enter, args) == 16, "tracefs format: raw_syscalls/sys_enter args");
-
 /* The record a tracepoint raw_syscalls/sys_exit program receives (from its tracefs format). */
 struct pg_ctx_raw_syscalls__sys_exit {
 	__u8 pg_pad0[8];
@@ -44,15 +35,6 @@ _Static_assert(sizeof(struct pg_map_failures_key) == 8, "probegen layout: size o
 _Static_assert(__builtin_offsetof(struct pg_map_failures_key, nr) == 0, "probegen layout: pg_map_failures_key.nr");
 _Static_assert(__builtin_offsetof(struct pg_map_failures_key, errno) == 4, "probegen layout: pg_map_failures_key.errno");
 
-/* What an entry leaves for its exit (pg_stash_sys_enter). */
-struct pg_stash_sys_enter {
-	__u64 pg_ts;
-	__s64 id;
-};
-_Static_assert(sizeof(struct pg_stash_sys_enter) == 16, "probegen layout: size of pg_stash_sys_enter");
-_Static_assert(__builtin_offsetof(struct pg_stash_sys_enter, pg_ts) == 0, "probegen layout: pg_stash_sys_enter.pg_ts");
-_Static_assert(__builtin_offsetof(struct pg_stash_sys_enter, id) == 8, "probegen layout: pg_stash_sys_enter.id");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
@@ -66,20 +48,6 @@ struct {
 	__type(key, struct pg_map_failures_key);
 	__type(value, __u64);
 } failures SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, struct pg_stash_sys_enter);
-} pg_stash_sys_enter SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct pg_stash_sys_enter);
-} pg_scratch_sys_enter SEC(".maps");
 
 /*
  * Whether two strings, in arrays of na and nb bytes, are equal up to their first NUL (an array
@@ -99,41 +67,19 @@ static __always_inline int pg_streq(const volatile char *a, __u32 na, const vola
 	return na == nb || (na < nb ? b[na] == 0 : a[nb] == 0);
 }
 
-/* tracepoint raw_syscalls/sys_enter: entry, stashes its values for the exit */
-SEC("tracepoint/raw_syscalls/sys_enter")
-int sys_enter(struct pg_ctx_raw_syscalls__sys_enter *ctx)
+/* tracepoint raw_syscalls/sys_exit */
+SEC("tracepoint/raw_syscalls/sys_exit")
+int sys_exit(struct pg_ctx_raw_syscalls__sys_exit *ctx)
 {
-	__u64 pg_pid_tgid = bpf_get_current_pid_tgid();
 	char pg_str0[16];
 	bpf_get_current_comm(pg_str0, 16);
-#line 25 "probes/syscount.yaml"
+#line 24 "probes/syscount.yaml"
 	if (!((pg_params.comm[0] == 0) || pg_streq(pg_str0, 16, pg_params.comm, 16)))
 		return 0;
-#line 113 "generated/syscount.bpf.c"
-	__u32 pg_zero = 0;
-	struct pg_stash_sys_enter *st = bpf_map_lookup_elem(&pg_scratch_sys_enter, &pg_zero);
-	if (!st)
-		return 0;
-	st->pg_ts = bpf_ktime_get_ns();
-	st->id = (__s64)ctx->id;
-	__u32 pg_tid = (__u32)pg_pid_tgid;
-	bpf_map_update_elem(&pg_stash_sys_enter, &pg_tid, st, BPF_ANY);
-	return 0;
-}
-
-/* tracepoint raw_syscalls/sys_exit: exit, pairs with its entry */
-SEC("tracepoint/raw_syscalls/sys_exit")
-int sys_enter_exit(struct pg_ctx_raw_syscalls__sys_exit *ctx)
-{
-	__u64 pg_pid_tgid = bpf_get_current_pid_tgid();
-	__u32 pg_tid = (__u32)pg_pid_tgid;
-	struct pg_stash_sys_enter *st = bpf_map_lookup_elem(&pg_stash_sys_enter, &pg_tid);
-	if (!st)
-		return 0;
-#line 27 "probes/syscount.yaml"
+#line 26 "probes/syscount.yaml"
 	{ /* count calls */
 		__u32 pg_k;
-		pg_k = (__u32)(__s64)st->id;
+		pg_k = (__u32)(__s64)ctx->id;
 		__u64 pg_n = 1;
 		__u64 *pg_v = bpf_map_lookup_elem(&calls, &pg_k);
 		if (pg_v) {
@@ -145,12 +91,12 @@ int sys_enter_exit(struct pg_ctx_raw_syscalls__sys_exit *ctx)
 				__sync_fetch_and_add(pg_v, pg_n);
 		}
 	}
-#line 28 "probes/syscount.yaml"
+#line 27 "probes/syscount.yaml"
 	if ((__s64)ctx->ret < 0LL) { /* count failures */
 		struct pg_map_failures_key pg_k;
 		__builtin_memset(&pg_k, 0, sizeof(pg_k));
-		pg_k.nr = (__u32)(__s64)st->id;
-		pg_k.errno = (__u32)(__u32)((__s64)ctx->ret < 0 ? -(__s64)ctx->ret : 0);
+		pg_k.nr = (__u32)(__s64)ctx->id;
+		pg_k.errno = (__u32)-((__s64)ctx->ret);
 		__u64 pg_n = 1;
 		__u64 *pg_v = bpf_map_lookup_elem(&failures, &pg_k);
 		if (pg_v) {
@@ -162,7 +108,6 @@ int sys_enter_exit(struct pg_ctx_raw_syscalls__sys_exit *ctx)
 				__sync_fetch_and_add(pg_v, pg_n);
 		}
 	}
-#line 166 "generated/syscount.bpf.c"
-	bpf_map_delete_elem(&pg_stash_sys_enter, &pg_tid);
+#line 112 "generated/syscount.bpf.c"
 	return 0;
 }
