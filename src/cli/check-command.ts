@@ -1,10 +1,10 @@
 /** `probegen check [--json] SPEC...`: the front end only (schema, kernel, types), no clang. */
-import { check, describeDrops, droppingPrograms, runningKernel } from "../compiler/index.js";
+import { BuildCache, check, describeDrops, droppingPrograms, runningKernel } from "../compiler/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics, useColor } from "./output.js";
 
 export async function checkCommand(specs: string[], flags: { json: boolean; btf?: string }): Promise<number> {
-  const results = await check(specs, { kernel: runningKernel(flags.btf) });
+  const results = await check(specs, { kernel: runningKernel(flags.btf), cache: new BuildCache() });
   if (flags.json) {
     process.stdout.write(JSON.stringify(results.map((r) => ({
       spec: r.spec, ok: r.diagnostics.length === 0, diagnostics: r.diagnostics,

@@ -2,25 +2,18 @@
  * Build: one spec through the whole pipeline, to files in the output directory, or compared
  * with them (--check). Specs are independent, so several are built at once.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import type { BuildCache } from "./cache.js";
+import type { BuildCache, CachedOutputs, ManifestKeyParts } from "./cache.js";
 import { Btf } from "../kernel/btf/index.js";
-import { compileC } from "./clang.js";
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
-import { emitC } from "./emit-c.js";
-import { emitTs } from "./emit-ts.js";
-import { decodersOf } from "./decode.js";
+import { noteFile, notePseudoFile, statInputs } from "./inputs.js";
 import type { IrProbe } from "./ir.js";
-import { licenseProblem } from "./license.js";
 import { KernelSymbols } from "../kernel/kallsyms.js";
 import { Tracefs } from "../kernel/tracefs.js";
-import { SpecSource } from "./parse.js";
-import { lowerProbe } from "./lower.js";
-import { resolveProbe, type KernelInfo } from "./resolve.js";
-import { validateSpec } from "./validate.js";
+import type { KernelInfo } from "../kernel/index.js";
 import { changedFiles, writeOutputs } from "./write-outputs.js";
 
 export interface BuildOptions {
@@ -51,6 +44,8 @@ export interface SpecResult {
   stale: string[];
   /** The files came from the build cache: clang did not run. */
   cached?: boolean;
+  /** The build manifest answered: the front end did not run either (cache.ts). */
+  manifestHit?: boolean;
 }
 
 /**
@@ -61,12 +56,31 @@ export function runningKernel(btfFile?: string): KernelInfo {
   let tracefs: Tracefs | undefined | null = null;
   let symbols: KernelSymbols | undefined | null = null;
   let btf: Btf | undefined | null = null;
+  const findTracefs = () => (tracefs === null ? (tracefs = Tracefs.find()) : tracefs);
+  const btfPath = btfFile ?? "/sys/kernel/btf/vmlinux";
   return {
-    tracefs: () => (tracefs === null ? (tracefs = Tracefs.find()) : tracefs),
-    symbols: () => (symbols === null ? (symbols = btfFile ? undefined : KernelSymbols.read()) : symbols),
-    btf: () => (btf === null ? (btf = readBtf(btfFile)) : btf),
+    tracefs: findTracefs,
+    symbols: () => {
+      if (btfFile) return undefined;
+      // kallsyms is this boot's kernel (in the identity) plus its modules: noted by their list.
+      notePseudoFile("/proc/modules");
+      return symbols === null ? (symbols = KernelSymbols.read()) : symbols;
+    },
+    btf: () => {
+      noteFile(btfPath);
+      return btf === null ? (btf = readBtf(btfFile)) : btf;
+    },
     sameKernel: btfFile === undefined,
+    identity: () => [findTracefs()?.root ?? "no tracefs", btfPath, readProc("/proc/sys/kernel/random/boot_id"), readProc("/proc/version")].join("\0"),
   };
+}
+
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "unreadable";
+  }
 }
 
 function readBtf(file: string | undefined): Btf | undefined {
@@ -148,40 +162,24 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     } catch (e) {
       throw new DiagnosticError([error("no-such-spec", `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
     }
-    const source = SpecSource.parse(spec, text, dirname(resolve(specPath)));
-    const probe = lowerProbe(resolveProbe(source, validateSpec(source), options.kernel));
-    result.probe = probe;
-    const base = join(options.outDir, probe.name);
-    const cPath = `${base}.bpf.c`;
-    const cText = emitC(probe, displayPath(cPath));
-    const license = licenseProblem(probe.license, cText, source.spanOf(["license"]));
-    if (license) throw new DiagnosticError([license]);
-    if (options.checkOnly) return result;
     const runtimeImport = options.runtimeImport ?? "@probegen/runtime";
-    const key = options.cache && await options.cache.key({
-      specPath: spec, specText: text, cPath: displayPath(cPath), cText, runtimeImport,
-      // The loader's decode tables come from the machine too (kernel headers: syscall numbers).
-      kernelFacts: [probe.programs.map((p) => p.attach), decodersOf(probe)],
-    });
-    let outputs = key ? await options.cache!.get(key) : undefined;
-    result.cached = outputs !== undefined;
-    if (!outputs) {
-      const object = await compileC({ cPath: displayPath(cPath), cText, specPath: spec, specText: text });
-      const ts = await emitTs(probe, { runtimeImport, object });
-      outputs = { c: Buffer.from(cText), object, ts: Buffer.from(ts) };
-      if (key) await options.cache!.put(key, outputs);
-    }
+    const built = await fromManifest(specPath, spec, text, runtimeImport, options) ?? await compileSpec(specPath, spec, text, runtimeImport, options);
+    result.probe = built.probe;
+    result.cached = built.outputs !== undefined && built.cached;
+    result.manifestHit = built.manifestHit;
+    if (!built.outputs) return result; // check only
+    const base = join(options.outDir, built.probe.name);
     result.files = [
-      { path: cPath, contents: outputs.c },
-      { path: `${base}.bpf.o`, contents: outputs.object },
-      { path: `${base}.ts`, contents: outputs.ts },
+      { path: `${base}.bpf.c`, contents: built.outputs.c },
+      { path: `${base}.bpf.o`, contents: built.outputs.object },
+      { path: `${base}.ts`, contents: built.outputs.ts },
     ];
     if (options.check) {
       result.stale = (await changedFiles(result.files)).map((f) => displayPath(f.path));
     } else {
       await writeOrExplain(options.outDir, async () => {
         await mkdir(options.outDir, { recursive: true });
-        await writeOutputs(result.files, join(options.outDir, `.${probe.name}.lock`));
+        await writeOutputs(result.files, join(options.outDir, `.${built.probe.name}.lock`));
       });
     }
   } catch (e) {
@@ -192,3 +190,54 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
   return result;
 }
 
+/** What one spec built to: its IR, and its outputs unless only checked. */
+interface Built {
+  probe: IrProbe;
+  outputs?: CachedOutputs;
+  cached: boolean;
+  manifestHit: boolean;
+}
+
+/** The manifest key of a spec, or undefined when the manifest cannot be used (no cache, a kernel without identity). */
+function manifestKey(mode: ManifestKeyParts["mode"], specPath: string, spec: string, text: string, runtimeImport: string, options: BuildOptions & { kernel: KernelInfo }): string | undefined {
+  if (!options.cache || !options.kernel.identity) return undefined;
+  return options.cache.manifestKey({
+    mode, specFile: resolve(specPath), specPath: spec, specText: text,
+    outDir: mode === "check" ? "" : insideCwd(resolve(options.outDir)) ?? "(outside)", runtimeImport: mode === "check" ? "" : runtimeImport,
+    kernel: options.kernel.identity(),
+  });
+}
+
+/** The spec's IR and outputs from the manifest, when it and every file it lists are unchanged. */
+async function fromManifest(specPath: string, spec: string, text: string, runtimeImport: string, options: BuildOptions & { kernel: KernelInfo }): Promise<Built | undefined> {
+  const key = manifestKey(options.checkOnly ? "check" : "build", specPath, spec, text, runtimeImport, options);
+  const entry = key && await options.cache!.manifest(key);
+  if (!entry) return undefined;
+  if (options.checkOnly) return { probe: entry.probe, cached: true, manifestHit: true };
+  const outputs = entry.contentKey ? await options.cache!.get(entry.contentKey) : undefined;
+  return outputs && { probe: entry.probe, outputs, cached: true, manifestHit: true };
+}
+
+/** The front end, then the outputs from the content-hash cache or from clang; records the manifest. */
+async function compileSpec(specPath: string, spec: string, text: string, runtimeImport: string, options: BuildOptions & { kernel: KernelInfo }): Promise<Built> {
+  const { frontEnd, compileOutputs } = await import("./pipeline.js");
+  const cPathOf = (name: string) => displayPath(join(options.outDir, `${name}.bpf.c`));
+  const front = frontEnd({ path: spec, text, dir: dirname(resolve(specPath)) }, options.kernel, cPathOf);
+  const { probe, cText } = front;
+  const cache = options.cache;
+  const checkKey = manifestKey("check", specPath, spec, text, runtimeImport, options);
+  if (checkKey) await cache!.putManifest(checkKey, { probe, inputs: front.inputs });
+  if (options.checkOnly) return { probe, cached: false, manifestHit: false };
+  const cPath = cPathOf(probe.name);
+  const key = cache && await cache.key({ specPath: spec, specText: text, cPath, cText, runtimeImport, kernelFacts: front.kernelFacts });
+  let outputs = key ? await cache!.get(key) : undefined;
+  const cached = outputs !== undefined;
+  if (!outputs) {
+    const compiled = await compileOutputs(probe, { path: cPath, text: cText }, { path: spec, text }, runtimeImport);
+    outputs = { c: Buffer.from(cText), object: compiled.object, ts: Buffer.from(compiled.ts), headers: compiled.headers };
+    if (key) await cache!.put(key, outputs);
+  }
+  const buildKey = manifestKey("build", specPath, spec, text, runtimeImport, options);
+  if (buildKey) await cache!.putManifest(buildKey, { probe, inputs: [...front.inputs, ...statInputs(outputs.headers)], contentKey: key });
+  return { probe, outputs, cached, manifestHit: false };
+}

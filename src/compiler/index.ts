@@ -40,8 +40,12 @@ export function build(specs: string[], options: BuildOptions): Promise<SpecResul
   return buildSpecs(specs, options);
 }
 
-/** What `check` needs: the kernel to check against (default: the running one) and a progress callback. */
-export type CheckOptions = Pick<BuildOptions, "kernel" | "onProgress">;
+/**
+ * What `check` needs: the kernel to check against (default: the running one), a progress
+ * callback, and optionally a build cache, whose manifest answers for a spec that already
+ * checked clean against the same files (cache.ts).
+ */
+export type CheckOptions = Pick<BuildOptions, "kernel" | "onProgress" | "cache">;
 
 /**
  * Checks each spec against the schema and the kernel's types without running clang or writing

@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, realpathSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { noteEnv, noteFile } from "../compiler/inputs.js";
 
 export type Located =
   | { path: string }
@@ -18,8 +19,10 @@ const MULTIARCH: Record<string, string> = { x64: "x86_64-linux-gnu", arm64: "aar
 export function librarySearchDirs(): string[] {
   const dirs: string[] = [];
   const conf = "/etc/ld.so.conf.d";
+  noteFile(conf);
   if (existsSync(conf)) {
     for (const file of readdirSync(conf).filter((f) => f.endsWith(".conf")).sort()) {
+      noteFile(join(conf, file));
       for (const line of readFileSync(join(conf, file), "utf8").split("\n")) {
         const dir = line.trim();
         if (dir.startsWith("/")) dirs.push(dir);
@@ -58,6 +61,7 @@ function locateLibrary(name: string): Located {
   const seen: string[] = [];
   const dirs = librarySearchDirs();
   for (const dir of dirs) {
+    noteFile(dir); // a library added to a directory searched first changes what the name means
     let files: string[];
     try {
       files = readdirSync(dir);
@@ -68,7 +72,7 @@ function locateLibrary(name: string): Located {
     const hits = files.filter((f) => isLibrary(f, name) && isFile(join(dir, f))).sort((a, b) => (a === name ? -1 : b === name ? 1 : a.length - b.length || a.localeCompare(b)));
     // A linker script (libc.so on Debian) is text, not ELF: skip files that do not start as one.
     const hit = hits.find((f) => readMagic(join(dir, f)));
-    if (hit) return { path: realpathSync(join(dir, hit)) };
+    if (hit) return found(join(dir, hit));
     for (const f of files) if (f.includes(".so")) seen.push(f.replace(/\.so.*/, ""));
   }
   return { error: `no shared library '${name}' in the linker's directories`, tried: dirs.join(", "), near: [...new Set(seen)] };
@@ -90,8 +94,9 @@ function readMagic(path: string): boolean {
 function locateProgram(name: string, pathEnv: string): Located {
   const dirs = pathEnv.split(delimiter).filter(Boolean);
   for (const dir of dirs) {
+    noteFile(dir);
     const candidate = join(dir, name);
-    if (isFile(candidate)) return { path: realpathSync(candidate) };
+    if (isFile(candidate)) return found(candidate);
   }
   const near = new Set<string>();
   for (const dir of dirs) {
@@ -112,8 +117,17 @@ export function locateBinary(name: string, opts: { cwd?: string; pathEnv?: strin
   if (name.includes("/")) {
     const path = isAbsolute(name) ? name : resolve(opts.cwd ?? process.cwd(), name);
     if (!isFile(path)) return { error: `no file ${path}`, tried: path, near: [] };
-    return { path: realpathSync(path) };
+    return found(path);
   }
   if (isLibraryName(name)) return locateLibrary(name);
+  if (opts.pathEnv === undefined) noteEnv("PATH");
   return locateProgram(name, opts.pathEnv ?? process.env.PATH ?? "/usr/bin:/bin");
+}
+
+/** The file a name led to, symlinks resolved; both the name's path and the file are noted (a retargeted link, a rebuilt file). */
+function found(path: string): { path: string } {
+  const real = realpathSync(path);
+  noteFile(path);
+  noteFile(real);
+  return { path: real };
 }
