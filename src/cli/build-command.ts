@@ -1,5 +1,7 @@
 /** `probegen build [--check] [--out-dir DIR] [--json] [--no-cache] SPEC...` */
-import { build, BuildCache, runningKernel, type SpecResult } from "../compiler/index.js";
+// The build's own modules, not the compiler's index: a build the cache answers loads no front end.
+import { buildSpecs as build, runningKernel, type SpecResult } from "../compiler/build.js";
+import { BuildCache } from "../compiler/cache.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { ExitCode } from "./exit-codes.js";
 

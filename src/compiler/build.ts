@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import type { BuildCache, CachedOutputs, ManifestKeyParts } from "./cache.js";
+import { outputHashes, type BuildCache, type CachedOutputs, type ManifestKeyParts, type OutputRole } from "./cache.js";
 import { Btf } from "../kernel/btf/index.js";
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
 import { noteFile, notePseudoFile, statInputs } from "./inputs.js";
@@ -94,6 +94,14 @@ function readBtf(file: string | undefined): Btf | undefined {
   }
 }
 
+/** What `check` needs: the kernel, a progress callback, and optionally the build cache. */
+export type CheckOptions = Pick<BuildOptions, "kernel" | "onProgress" | "cache">;
+
+/** The front end of each spec, nothing compiled or written (`probegen check`). */
+export function checkSpecs(specs: string[], options: CheckOptions = {}): Promise<SpecResult[]> {
+  return buildSpecs(specs, { ...options, outDir: ".", checkOnly: true });
+}
+
 export async function buildSpecs(specs: string[], options: BuildOptions): Promise<SpecResult[]> {
   const kernel = options.kernel ?? runningKernel();
   const results: SpecResult[] = new Array(specs.length);
@@ -154,7 +162,7 @@ function userPath(path: string): string {
 async function buildOne(specPath: string, options: BuildOptions & { kernel: KernelInfo }): Promise<SpecResult> {
   const spec = displayPath(specPath);
   const shown = userPath(specPath);
-  const result: SpecResult = { spec: shown, files: [], diagnostics: [], stale: [] };
+  const result: SpecResult = { spec: shown, files: [], diagnostics: [], stale: [], manifestHit: false };
   try {
     let text: string;
     try {
@@ -164,19 +172,15 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
     }
     const runtimeImport = options.runtimeImport ?? "@probegen/runtime";
     const built = await fromManifest(specPath, spec, text, runtimeImport, options) ?? await compileSpec(specPath, spec, text, runtimeImport, options);
-    result.probe = built.probe;
-    result.cached = built.outputs !== undefined && built.cached;
+    // A getter: a hit parses its IR only for a caller that reads it (a no-op build does not).
+    Object.defineProperty(result, "probe", { get: built.probe, enumerable: true, configurable: true });
+    result.cached = built.cached && !options.checkOnly;
     result.manifestHit = built.manifestHit;
-    if (!built.outputs) return result; // check only
-    const base = join(options.outDir, built.probe.name);
-    result.files = [
-      { path: `${base}.bpf.c`, contents: built.outputs.c },
-      { path: `${base}.bpf.o`, contents: built.outputs.object },
-      { path: `${base}.ts`, contents: built.outputs.ts },
-    ];
+    if (options.checkOnly) return result;
+    result.files = outputFiles(options.outDir, built.name, built.outputs!);
     if (options.check) {
-      result.stale = (await changedFiles(result.files)).map((f) => displayPath(f.path));
-    } else {
+      result.stale = built.upToDate ? [] : (await changedFiles(result.files)).map((f) => displayPath(f.path));
+    } else if (!built.upToDate) {
       await writeOrExplain(options.outDir, async () => {
         await mkdir(options.outDir, { recursive: true });
         await writeOutputs(result.files, join(options.outDir, `.${built.probe.name}.lock`));
@@ -190,12 +194,34 @@ async function buildOne(specPath: string, options: BuildOptions & { kernel: Kern
   return result;
 }
 
-/** What one spec built to: its IR, and its outputs unless only checked. */
+/** What one spec built to: its name and IR, and its outputs unless only checked. */
 interface Built {
-  probe: IrProbe;
-  outputs?: CachedOutputs;
+  name: string;
+  probe: () => IrProbe;
+  outputs?: Pick<CachedOutputs, OutputRole>;
+  /** The outputs are the files already in the output directory (read to compare): nothing to write. */
+  upToDate?: boolean;
   cached: boolean;
   manifestHit: boolean;
+}
+
+function outputFiles(outDir: string, name: string, outputs: Pick<CachedOutputs, OutputRole>): BuiltFile[] {
+  const base = join(outDir, name);
+  return [
+    { path: `${base}.bpf.c`, contents: outputs.c },
+    { path: `${base}.bpf.o`, contents: outputs.object },
+    { path: `${base}.ts`, contents: outputs.ts },
+  ];
+}
+
+/** The files in the output directory, when each is the output the manifest recorded. */
+async function outputsOnDisk(outDir: string, name: string, hashes: Record<OutputRole, string>): Promise<Pick<CachedOutputs, OutputRole> | undefined> {
+  const [c, object, ts] = await Promise.all(outputFiles(outDir, name, { c: new Uint8Array(), object: new Uint8Array(), ts: new Uint8Array() })
+    .map((f) => readFile(f.path).catch(() => undefined)));
+  if (!c || !object || !ts) return undefined;
+  const onDisk = { c, object, ts };
+  const found = outputHashes(onDisk);
+  return found.c === hashes.c && found.object === hashes.object && found.ts === hashes.ts ? onDisk : undefined;
 }
 
 /** The manifest key of a spec, or undefined when the manifest cannot be used (no cache, a kernel without identity). */
@@ -213,9 +239,12 @@ async function fromManifest(specPath: string, spec: string, text: string, runtim
   const key = manifestKey(options.checkOnly ? "check" : "build", specPath, spec, text, runtimeImport, options);
   const entry = key && await options.cache!.manifest(key);
   if (!entry) return undefined;
-  if (options.checkOnly) return { probe: entry.probe, cached: true, manifestHit: true };
+  const hit = { name: entry.name, probe: entry.probe, cached: true, manifestHit: true };
+  if (options.checkOnly) return hit;
+  const onDisk = entry.outputs && await outputsOnDisk(options.outDir, entry.name, entry.outputs);
+  if (onDisk) return { ...hit, outputs: onDisk, upToDate: true };
   const outputs = entry.contentKey ? await options.cache!.get(entry.contentKey) : undefined;
-  return outputs && { probe: entry.probe, outputs, cached: true, manifestHit: true };
+  return outputs && { ...hit, outputs };
 }
 
 /** The front end, then the outputs from the content-hash cache or from clang; records the manifest. */
@@ -227,7 +256,8 @@ async function compileSpec(specPath: string, spec: string, text: string, runtime
   const cache = options.cache;
   const checkKey = manifestKey("check", specPath, spec, text, runtimeImport, options);
   if (checkKey) await cache!.putManifest(checkKey, { probe, inputs: front.inputs });
-  if (options.checkOnly) return { probe, cached: false, manifestHit: false };
+  const built = { name: probe.name, probe: () => probe, cached: false, manifestHit: false };
+  if (options.checkOnly) return built;
   const cPath = cPathOf(probe.name);
   const key = cache && await cache.key({ specPath: spec, specText: text, cPath, cText, runtimeImport, kernelFacts: front.kernelFacts });
   let outputs = key ? await cache!.get(key) : undefined;
@@ -238,6 +268,6 @@ async function compileSpec(specPath: string, spec: string, text: string, runtime
     if (key) await cache!.put(key, outputs);
   }
   const buildKey = manifestKey("build", specPath, spec, text, runtimeImport, options);
-  if (buildKey) await cache!.putManifest(buildKey, { probe, inputs: [...front.inputs, ...statInputs(outputs.headers)], contentKey: key });
-  return { probe, outputs, cached, manifestHit: false };
+  if (buildKey) await cache!.putManifest(buildKey, { probe, inputs: [...front.inputs, ...statInputs(outputs.headers)], contentKey: key, outputs: outputHashes(outputs) });
+  return { ...built, outputs, cached };
 }

@@ -62,12 +62,22 @@ export interface CachedOutputs {
   headers: string[];
 }
 
-/** What a manifest hit gives: the front end's IR, and the content entry of the outputs (builds only). */
+/** What a manifest records: the front end's IR and inputs, and for a build its outputs' content entry and hashes. */
 export interface ManifestEntry {
   probe: IrProbe;
   inputs: Input[];
   contentKey?: string;
+  /** SHA-256 of each output, so a build can see that the files it would write are already there. */
+  outputs?: Record<OutputRole, string>;
 }
+
+/** What a hit gives: the same, with the IR parsed only when asked for (a no-op build needs its name alone). */
+export interface ManifestHit extends Omit<ManifestEntry, "probe"> {
+  name: string;
+  probe(): IrProbe;
+}
+
+export type OutputRole = "c" | "object" | "ts";
 
 /** What the manifest key is made of, besides probegen, the toolchain and the kernel. */
 export interface ManifestKeyParts {
@@ -85,6 +95,11 @@ export interface ManifestKeyParts {
 export interface CacheStats {
   hits: number;
   misses: number;
+}
+
+/** SHA-256 of each output, as a manifest records them. */
+export function outputHashes(outputs: Pick<CachedOutputs, OutputRole>): Record<OutputRole, string> {
+  return { c: sha256(outputs.c), object: sha256(outputs.object), ts: sha256(outputs.ts) };
 }
 
 export function defaultCacheDir(): string {
@@ -151,23 +166,23 @@ export class BuildCache {
   }
 
   /** The entry, when every input it lists is unchanged; undefined otherwise (a miss). */
-  async manifest(key: string): Promise<ManifestEntry | undefined> {
-    let entry: { format: number; inputs: Input[]; probe: string; contentKey?: string };
+  async manifest(key: string): Promise<ManifestHit | undefined> {
+    let entry: { format: number; inputs: Input[]; name: string; probe: string; contentKey?: string; outputs?: Record<OutputRole, string> };
     try {
       entry = JSON.parse(await readFile(this.manifestPath(key), "utf8"));
     } catch {
       return undefined;
     }
-    if (entry.format !== MANIFEST_FORMAT || !Array.isArray(entry.inputs) || typeof entry.probe !== "string" || !inputsUnchanged(entry.inputs)) return undefined;
-    try {
-      return { probe: irFromJson(entry.probe), inputs: entry.inputs, contentKey: entry.contentKey };
-    } catch {
-      return undefined;
-    }
+    if (entry.format !== MANIFEST_FORMAT || !Array.isArray(entry.inputs) || typeof entry.probe !== "string" || typeof entry.name !== "string") return undefined;
+    if (!inputsUnchanged(entry.inputs)) return undefined;
+    let probe: IrProbe | undefined;
+    // Written by putManifest from a live IR: it parses, or the file was damaged, which the
+    // JSON.parse above would almost surely have caught.
+    return { name: entry.name, probe: () => (probe ??= irFromJson(entry.probe)), inputs: entry.inputs, contentKey: entry.contentKey, outputs: entry.outputs };
   }
 
   async putManifest(key: string, entry: ManifestEntry): Promise<void> {
-    await writeAtomically(this.manifestPath(key), JSON.stringify({ format: MANIFEST_FORMAT, inputs: entry.inputs, probe: irToJson(entry.probe), contentKey: entry.contentKey }));
+    await writeAtomically(this.manifestPath(key), JSON.stringify({ format: MANIFEST_FORMAT, inputs: entry.inputs, name: entry.probe.name, probe: irToJson(entry.probe), contentKey: entry.contentKey, outputs: entry.outputs }));
   }
 
   private manifestPath(key: string): string {

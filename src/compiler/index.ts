@@ -7,7 +7,7 @@
  *   for (const d of result.diagnostics) console.error(formatDiagnostic(d));
  */
 import { expandAttach } from "./attach/index.js";
-import { buildSpecs, runningKernel, type BuildOptions, type SpecResult } from "./build.js";
+import { buildSpecs, checkSpecs, runningKernel, type BuildOptions, type CheckOptions, type SpecResult } from "./build.js";
 import type { KernelInfo } from "../kernel/index.js";
 
 export { runningKernel, type BuildOptions, type BuiltFile, type SpecResult } from "./build.js";
@@ -45,14 +45,14 @@ export function build(specs: string[], options: BuildOptions): Promise<SpecResul
  * callback, and optionally a build cache, whose manifest answers for a spec that already
  * checked clean against the same files (cache.ts).
  */
-export type CheckOptions = Pick<BuildOptions, "kernel" | "onProgress" | "cache">;
+export type { CheckOptions };
 
 /**
  * Checks each spec against the schema and the kernel's types without running clang or writing
  * anything: fast enough for an editor on every save. One result per spec, with its diagnostics.
  */
 export function check(specs: string[], options: CheckOptions = {}): Promise<SpecResult[]> {
-  return buildSpecs(specs, { ...options, outDir: ".", checkOnly: true });
+  return checkSpecs(specs, options);
 }
 
 /**
