@@ -312,7 +312,7 @@ function sha256(bytes: Uint8Array | string): string {
 function codeFiles(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
   const roots = [here, join(here, "..", "kernel"), join(here, "..", "elf"), join(packageRoot, "templates"), join(packageRoot, "schemas")];
-  return roots.flatMap((root) => walk(root)).filter((file) => /\.(js|mjs|ts|hbs|h|json)$/.test(file) && !file.endsWith(".d.ts"));
+  return roots.flatMap((root) => walk(root)).filter((file) => /\.(js|cjs|mjs|ts|hbs|h|json)$/.test(file) && !file.endsWith(".d.ts"));
 }
 
 let code: string | undefined;
