@@ -3,13 +3,13 @@
  * with them (--check). Specs are independent, so several are built at once.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { outputHashes, type BuildCache, type CachedOutputs, type ManifestKeyParts, type OutputRole } from "./cache.js";
 import { Btf } from "../kernel/btf/index.js";
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
-import { noteFile, notePseudoFile, statInputs } from "./inputs.js";
+import { InputProbe, noteFile, notePseudoFile, statInputs } from "./inputs.js";
 import type { IrProbe } from "./ir.js";
 import { KernelSymbols } from "../kernel/kallsyms.js";
 import { Tracefs } from "../kernel/tracefs.js";
@@ -58,6 +58,7 @@ export function runningKernel(btfFile?: string): KernelInfo {
   let btf: Btf | undefined | null = null;
   const findTracefs = () => (tracefs === null ? (tracefs = Tracefs.find()) : tracefs);
   const btfPath = btfFile ?? "/sys/kernel/btf/vmlinux";
+  let identity: string | undefined;
   return {
     tracefs: findTracefs,
     symbols: () => {
@@ -71,7 +72,8 @@ export function runningKernel(btfFile?: string): KernelInfo {
       return btf === null ? (btf = readBtf(btfFile)) : btf;
     },
     sameKernel: btfFile === undefined,
-    identity: () => [findTracefs()?.root ?? "no tracefs", btfPath, readProc("/proc/sys/kernel/random/boot_id"), readProc("/proc/version")].join("\0"),
+    // The same for the life of the process (the boot, the kernel), so asked once.
+    identity: () => (identity ??= [findTracefs()?.root ?? "no tracefs", btfPath, readProc("/proc/sys/kernel/random/boot_id"), readProc("/proc/version")].join("\0")),
   };
 }
 
@@ -104,19 +106,23 @@ export function checkSpecs(specs: string[], options: CheckOptions = {}): Promise
 
 export async function buildSpecs(specs: string[], options: BuildOptions): Promise<SpecResult[]> {
   const kernel = options.kernel ?? runningKernel();
+  const now = new InputProbe(); // the files' state, once for every spec of this build
   const results: SpecResult[] = new Array(specs.length);
   let next = 0;
   const worker = async () => {
     while (next < specs.length) {
       const i = next++;
       options.onProgress?.({ spec: specs[i]!, state: "start" });
-      results[i] = await buildOne(specs[i]!, { ...options, kernel });
+      results[i] = await buildOne(specs[i]!, { ...options, kernel, now });
       options.onProgress?.({ spec: specs[i]!, state: results[i]!.diagnostics.length ? "failed" : "done" });
     }
   };
   await Promise.all(Array.from({ length: Math.min(specs.length, availableParallelism()) }, worker));
   return results;
 }
+
+/** The options of one spec's build, with what the whole build shares. */
+type BuildingOptions = BuildOptions & { kernel: KernelInfo; now: InputProbe };
 
 /** Why the file system refused: the user's to fix (another -o, space, permissions), not a crash. */
 const WRITE_PROBLEMS: Record<string, string> = {
@@ -159,14 +165,14 @@ function userPath(path: string): string {
   return insideCwd(path) ?? resolve(path);
 }
 
-async function buildOne(specPath: string, options: BuildOptions & { kernel: KernelInfo }): Promise<SpecResult> {
+async function buildOne(specPath: string, options: BuildingOptions): Promise<SpecResult> {
   const spec = displayPath(specPath);
   const shown = userPath(specPath);
   const result: SpecResult = { spec: shown, files: [], diagnostics: [], stale: [], manifestHit: false };
   try {
     let text: string;
     try {
-      text = await readFile(specPath, "utf8");
+      text = readFileSync(specPath, "utf8");
     } catch (e) {
       throw new DiagnosticError([error("no-such-spec", `cannot read ${shown}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, undefined, "check the path")]);
     }
@@ -216,8 +222,13 @@ function outputFiles(outDir: string, name: string, outputs: Pick<CachedOutputs, 
 
 /** The files in the output directory, when each is the output the manifest recorded. */
 async function outputsOnDisk(outDir: string, name: string, hashes: Record<OutputRole, string>): Promise<Pick<CachedOutputs, OutputRole> | undefined> {
-  const [c, object, ts] = await Promise.all(outputFiles(outDir, name, { c: new Uint8Array(), object: new Uint8Array(), ts: new Uint8Array() })
-    .map((f) => readFile(f.path).catch(() => undefined)));
+  const [c, object, ts] = outputFiles(outDir, name, { c: new Uint8Array(), object: new Uint8Array(), ts: new Uint8Array() }).map((f) => {
+    try {
+      return readFileSync(f.path); // synchronous: see BuildCache.manifest
+    } catch {
+      return undefined;
+    }
+  });
   if (!c || !object || !ts) return undefined;
   const onDisk = { c, object, ts };
   const found = outputHashes(onDisk);
@@ -225,7 +236,7 @@ async function outputsOnDisk(outDir: string, name: string, hashes: Record<Output
 }
 
 /** The manifest key of a spec, or undefined when the manifest cannot be used (no cache, a kernel without identity). */
-function manifestKey(mode: ManifestKeyParts["mode"], specPath: string, spec: string, text: string, runtimeImport: string, options: BuildOptions & { kernel: KernelInfo }): string | undefined {
+function manifestKey(mode: ManifestKeyParts["mode"], specPath: string, spec: string, text: string, runtimeImport: string, options: BuildingOptions): string | undefined {
   if (!options.cache || !options.kernel.identity) return undefined;
   return options.cache.manifestKey({
     mode, specFile: resolve(specPath), specPath: spec, specText: text,
@@ -235,9 +246,9 @@ function manifestKey(mode: ManifestKeyParts["mode"], specPath: string, spec: str
 }
 
 /** The spec's IR and outputs from the manifest, when it and every file it lists are unchanged. */
-async function fromManifest(specPath: string, spec: string, text: string, runtimeImport: string, options: BuildOptions & { kernel: KernelInfo }): Promise<Built | undefined> {
+async function fromManifest(specPath: string, spec: string, text: string, runtimeImport: string, options: BuildingOptions): Promise<Built | undefined> {
   const key = manifestKey(options.checkOnly ? "check" : "build", specPath, spec, text, runtimeImport, options);
-  const entry = key && await options.cache!.manifest(key);
+  const entry = key && await options.cache!.manifest(key, options.now);
   if (!entry) return undefined;
   const hit = { name: entry.name, probe: entry.probe, cached: true, manifestHit: true };
   if (options.checkOnly) return hit;
@@ -248,7 +259,7 @@ async function fromManifest(specPath: string, spec: string, text: string, runtim
 }
 
 /** The front end, then the outputs from the content-hash cache or from clang; records the manifest. */
-async function compileSpec(specPath: string, spec: string, text: string, runtimeImport: string, options: BuildOptions & { kernel: KernelInfo }): Promise<Built> {
+async function compileSpec(specPath: string, spec: string, text: string, runtimeImport: string, options: BuildingOptions): Promise<Built> {
   const { frontEnd, compileOutputs } = await import("./pipeline.js");
   const cPathOf = (name: string) => displayPath(join(options.outDir, `${name}.bpf.c`));
   const front = frontEnd({ path: spec, text, dir: dirname(resolve(specPath)) }, options.kernel, cPathOf);

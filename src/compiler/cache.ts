@@ -25,16 +25,17 @@
  *    fresh build and `build --check` means the same with or without the cache.
  *
  * Entries live in $PROBEGEN_CACHE_DIR, else $XDG_CACHE_HOME/probegen, else ~/.cache/probegen:
- * content entries in XX/KEY.json, manifests in manifest/XX/KEY.json, transpiled loaders in js/.
+ * content entries in XX/KEY.json, manifests in manifest/XX/KEY.json and the IR they name in
+ * manifest/ir/, transpiled loaders in js/.
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toolchain, type Toolchain } from "./clang.js";
-import { inputsUnchanged, type Input } from "./inputs.js";
+import { inputsUnchanged, type Input, type InputProbe } from "./inputs.js";
 import type { IrProbe } from "./ir.js";
 import { packageRoot, version } from "./package-info.js";
 
@@ -166,23 +167,34 @@ export class BuildCache {
   }
 
   /** The entry, when every input it lists is unchanged; undefined otherwise (a miss). */
-  async manifest(key: string): Promise<ManifestHit | undefined> {
-    let entry: { format: number; inputs: Input[]; name: string; probe: string; contentKey?: string; outputs?: Record<OutputRole, string> };
+  async manifest(key: string, now?: InputProbe): Promise<ManifestHit | undefined> {
+    let entry: { format: number; inputs: Input[]; name: string; ir: string; contentKey?: string; outputs?: Record<OutputRole, string> };
     try {
-      entry = JSON.parse(await readFile(this.manifestPath(key), "utf8"));
+      // Synchronous, as the reads of a hit are: a few small files, where the thread pool's round trips cost more than the reads.
+      entry = JSON.parse(readFileSync(this.manifestPath(key), "utf8"));
     } catch {
       return undefined;
     }
-    if (entry.format !== MANIFEST_FORMAT || !Array.isArray(entry.inputs) || typeof entry.probe !== "string" || typeof entry.name !== "string") return undefined;
-    if (!inputsUnchanged(entry.inputs)) return undefined;
+    if (entry.format !== MANIFEST_FORMAT || !Array.isArray(entry.inputs) || typeof entry.ir !== "string" || typeof entry.name !== "string") return undefined;
+    const irPath = this.irPath(entry.ir);
+    if (!existsSync(irPath) || !inputsUnchanged(entry.inputs, now)) return undefined;
     let probe: IrProbe | undefined;
-    // Written by putManifest from a live IR: it parses, or the file was damaged, which the
-    // JSON.parse above would almost surely have caught.
-    return { name: entry.name, probe: () => (probe ??= irFromJson(entry.probe)), inputs: entry.inputs, contentKey: entry.contentKey, outputs: entry.outputs };
+    return { name: entry.name, probe: () => (probe ??= readIr(irPath, entry.ir)), inputs: entry.inputs, contentKey: entry.contentKey, outputs: entry.outputs };
   }
 
+  /**
+   * The IR goes to a file of its own (ir/SHA.json, by the hash of its text), read only when a
+   * hit's IR is asked for: a no-op build reads the small manifests alone.
+   */
   async putManifest(key: string, entry: ManifestEntry): Promise<void> {
-    await writeAtomically(this.manifestPath(key), JSON.stringify({ format: MANIFEST_FORMAT, inputs: entry.inputs, name: entry.probe.name, probe: irToJson(entry.probe), contentKey: entry.contentKey, outputs: entry.outputs }));
+    const ir = irToJson(entry.probe);
+    const irHash = sha256(ir);
+    await writeAtomically(this.irPath(irHash), ir);
+    await writeAtomically(this.manifestPath(key), JSON.stringify({ format: MANIFEST_FORMAT, inputs: entry.inputs, name: entry.probe.name, ir: irHash, contentKey: entry.contentKey, outputs: entry.outputs }));
+  }
+
+  private irPath(hash: string): string {
+    return join(this.dir, "manifest", "ir", `${hash}.json`);
   }
 
   private manifestPath(key: string): string {
@@ -274,6 +286,18 @@ function irToJson(probe: IrProbe): string {
   return JSON.stringify({ ir: walk({ ...probe, btfTypes: undefined }, []), bigints });
 }
 
+/** A manifest's IR; written before the manifest naming it, so only a damaged cache lacks it. */
+function readIr(path: string, hash: string): IrProbe {
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    // below
+  }
+  if (text === undefined || sha256(text) !== hash) throw new Error(`the build cache is damaged (${path}): remove that file, or the whole cache directory`);
+  return irFromJson(text);
+}
+
 function irFromJson(text: string): IrProbe {
   const { ir, bigints } = JSON.parse(text) as { ir: Record<string | number, unknown>; bigints: Array<Array<string | number>> };
   for (const path of bigints) {
@@ -343,19 +367,13 @@ function codeIdentity(): string {
   return h.digest("hex");
 }
 
+/** The files under `dir`, sorted; the directory entries' types spare a stat per file. */
 function walk(dir: string): string[] {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir).sort();
+    entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   } catch {
     return [];
   }
-  return names.flatMap((name) => {
-    const path = join(dir, name);
-    try {
-      return statSync(path).isDirectory() ? walk(path) : [path];
-    } catch {
-      return [];
-    }
-  });
+  return entries.flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
 }

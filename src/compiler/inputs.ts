@@ -93,18 +93,41 @@ export function statInputs(paths: readonly string[]): Input[] {
   });
 }
 
+/**
+ * What the files are now, asked once per file for all the specs of one build (they share
+ * headers, formats and /proc files). Undefined: the file is not there.
+ */
+export class InputProbe {
+  private readonly stats = new Map<string, string | undefined>();
+  private readonly contents = new Map<string, string | undefined>();
+
+  stat(path: string): string | undefined {
+    if (!this.stats.has(path)) this.stats.set(path, statOf(path));
+    return this.stats.get(path);
+  }
+
+  sha256(path: string): string | undefined {
+    if (!this.contents.has(path)) {
+      let hash: string | undefined;
+      try {
+        hash = sha256(readFileSync(path));
+      } catch {
+        // not there
+      }
+      this.contents.set(path, hash);
+    }
+    return this.contents.get(path);
+  }
+}
+
 /** Whether every input is still what it was when noted. */
-export function inputsUnchanged(inputs: readonly Input[]): boolean {
+export function inputsUnchanged(inputs: readonly Input[], now = new InputProbe()): boolean {
   return inputs.every((input) => {
     if ("env" in input) return (process.env[input.env] ?? null) === input.value;
-    if ("absent" in input) return statOf(input.path) === undefined;
-    if ("stat" in input) return statOf(input.path) === input.stat;
+    if ("absent" in input) return now.stat(input.path) === undefined;
+    if ("stat" in input) return now.stat(input.path) === input.stat;
     if ("listing" in input) return listingOf(input.path) === input.listing;
-    try {
-      return sha256(readFileSync(input.path)) === input.sha256;
-    } catch {
-      return false;
-    }
+    return now.sha256(input.path) === input.sha256;
   });
 }
 
