@@ -1,6 +1,6 @@
 /** `probegen build [--check] [--out-dir DIR] [--json] [--no-cache] SPEC...` */
 // The build's own modules, not the compiler's index: a build the cache answers loads no front end.
-import { buildSpecs as build, runningKernel, type SpecResult } from "../compiler/build.js";
+import { buildSpecs as build, type SpecResult } from "../compiler/build.js";
 import { BuildCache } from "../compiler/cache.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { ExitCode } from "./exit-codes.js";
@@ -25,7 +25,7 @@ export async function buildCommand(specs: string[], flags: BuildFlags): Promise<
     check: flags.check,
     runtimeImport: flags.runtimeImport,
     cache,
-    kernel: runningKernel(flags.btf),
+    btf: flags.btf,
     onProgress: flags.json ? undefined : progress(specs.length),
   });
   if (flags.json) {

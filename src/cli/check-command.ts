@@ -1,12 +1,12 @@
 /** `probegen check [--json] SPEC...`: the front end only (schema, kernel, types), no clang. */
-import { checkSpecs, runningKernel } from "../compiler/build.js";
+import { checkSpecs } from "../compiler/build.js";
 import { BuildCache } from "../compiler/cache.js";
 import { dropsOf } from "./drops.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics, useColor } from "./output.js";
 
 export async function checkCommand(specs: string[], flags: { json: boolean; btf?: string }): Promise<number> {
-  const results = await checkSpecs(specs, { kernel: runningKernel(flags.btf), cache: new BuildCache() });
+  const results = await checkSpecs(specs, { btf: flags.btf, cache: new BuildCache() });
   const drops = await Promise.all(results.map((r) => (r.probe ? dropsOf(r.probe) : undefined)));
   if (flags.json) {
     process.stdout.write(JSON.stringify(results.map((r, i) => ({

@@ -2,17 +2,15 @@
  * Build: one spec through the whole pipeline, to files in the output directory, or compared
  * with them (--check). Specs are independent, so several are built at once.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { outputHashes, type BuildCache, type CachedOutputs, type ManifestKeyParts, type OutputRole } from "./cache.js";
-import { Btf } from "../kernel/btf/index.js";
 import { DiagnosticError, error, type Diagnostic } from "./diagnostics.js";
-import { InputProbe, noteFile, notePseudoFile, statInputs } from "./inputs.js";
+import { InputProbe, statInputs } from "./inputs.js";
 import type { IrProbe } from "./ir.js";
-import { KernelSymbols } from "../kernel/kallsyms.js";
-import { Tracefs } from "../kernel/tracefs.js";
+import { kernelIdentity } from "../kernel/identity.js";
 import type { KernelInfo } from "../kernel/index.js";
 import { changedFiles, writeOutputs } from "./write-outputs.js";
 
@@ -21,7 +19,10 @@ export interface BuildOptions {
   /** Compare with what is on disk instead of writing. */
   check?: boolean;
   runtimeImport?: string;
+  /** The kernel to build against; default: the running one, read only when a spec is not cached. */
   kernel?: KernelInfo;
+  /** With the running kernel: another kernel's BTF file to build against (cross-building). */
+  btf?: string;
   onProgress?: (event: { spec: string; state: "start" | "done" | "failed" }) => void;
   /** Stop after the front end and the C emitter: no clang, no TS, nothing written (`probegen check`). */
   checkOnly?: boolean;
@@ -48,56 +49,8 @@ export interface SpecResult {
   manifestHit?: boolean;
 }
 
-/**
- * The running kernel, read lazily and once per process. `btfFile` builds against another
- * kernel's types (cross-building); its tracefs formats and symbols are still this machine's.
- */
-export function runningKernel(btfFile?: string): KernelInfo {
-  let tracefs: Tracefs | undefined | null = null;
-  let symbols: KernelSymbols | undefined | null = null;
-  let btf: Btf | undefined | null = null;
-  const findTracefs = () => (tracefs === null ? (tracefs = Tracefs.find()) : tracefs);
-  const btfPath = btfFile ?? "/sys/kernel/btf/vmlinux";
-  let identity: string | undefined;
-  return {
-    tracefs: findTracefs,
-    symbols: () => {
-      if (btfFile) return undefined;
-      // kallsyms is this boot's kernel (in the identity) plus its modules: noted by their list.
-      notePseudoFile("/proc/modules");
-      return symbols === null ? (symbols = KernelSymbols.read()) : symbols;
-    },
-    btf: () => {
-      noteFile(btfPath);
-      return btf === null ? (btf = readBtf(btfFile)) : btf;
-    },
-    sameKernel: btfFile === undefined,
-    // The same for the life of the process (the boot, the kernel), so asked once.
-    identity: () => (identity ??= [findTracefs()?.root ?? "no tracefs", btfPath, readProc("/proc/sys/kernel/random/boot_id"), readProc("/proc/version")].join("\0")),
-  };
-}
-
-function readProc(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "unreadable";
-  }
-}
-
-function readBtf(file: string | undefined): Btf | undefined {
-  const path = file ?? "/sys/kernel/btf/vmlinux";
-  if (!file && !existsSync(path)) return undefined;
-  try {
-    return Btf.fromFile(path);
-  } catch (e) {
-    throw new DiagnosticError([error("no-btf", `${(e as Error).message}`, undefined,
-      "give a vmlinux BTF file (e.g. a copy of /sys/kernel/btf/vmlinux) or an ELF with a .BTF section")]);
-  }
-}
-
 /** What `check` needs: the kernel, a progress callback, and optionally the build cache. */
-export type CheckOptions = Pick<BuildOptions, "kernel" | "onProgress" | "cache">;
+export type CheckOptions = Pick<BuildOptions, "kernel" | "btf" | "onProgress" | "cache">;
 
 /** The front end of each spec, nothing compiled or written (`probegen check`). */
 export function checkSpecs(specs: string[], options: CheckOptions = {}): Promise<SpecResult[]> {
@@ -105,15 +58,20 @@ export function checkSpecs(specs: string[], options: CheckOptions = {}): Promise
 }
 
 export async function buildSpecs(specs: string[], options: BuildOptions): Promise<SpecResult[]> {
-  const kernel = options.kernel ?? runningKernel();
-  const now = new InputProbe(); // the files' state, once for every spec of this build
+  let kernel: Promise<KernelInfo> | undefined;
+  const shared: Shared = {
+    identity: options.kernel ? options.kernel.identity : () => kernelIdentity(options.btf),
+    // The readers (tracefs, kallsyms, BTF) load only when a spec misses the cache, once for all.
+    kernel: () => (kernel ??= options.kernel ? Promise.resolve(options.kernel) : import("../kernel/running.js").then((m) => m.runningKernel(options.btf))),
+    now: new InputProbe(), // the files' state, once for every spec of this build
+  };
   const results: SpecResult[] = new Array(specs.length);
   let next = 0;
   const worker = async () => {
     while (next < specs.length) {
       const i = next++;
       options.onProgress?.({ spec: specs[i]!, state: "start" });
-      results[i] = await buildOne(specs[i]!, { ...options, kernel, now });
+      results[i] = await buildOne(specs[i]!, { ...options, ...shared });
       options.onProgress?.({ spec: specs[i]!, state: results[i]!.diagnostics.length ? "failed" : "done" });
     }
   };
@@ -122,7 +80,13 @@ export async function buildSpecs(specs: string[], options: BuildOptions): Promis
 }
 
 /** The options of one spec's build, with what the whole build shares. */
-type BuildingOptions = BuildOptions & { kernel: KernelInfo; now: InputProbe };
+interface Shared {
+  /** The kernel's identity for the manifest; none: the manifest is not used. */
+  identity?: () => string;
+  kernel: () => Promise<KernelInfo>;
+  now: InputProbe;
+}
+type BuildingOptions = Omit<BuildOptions, "kernel"> & Shared;
 
 /** Why the file system refused: the user's to fix (another -o, space, permissions), not a crash. */
 const WRITE_PROBLEMS: Record<string, string> = {
@@ -237,11 +201,11 @@ async function outputsOnDisk(outDir: string, name: string, hashes: Record<Output
 
 /** The manifest key of a spec, or undefined when the manifest cannot be used (no cache, a kernel without identity). */
 function manifestKey(mode: ManifestKeyParts["mode"], specPath: string, spec: string, text: string, runtimeImport: string, options: BuildingOptions): string | undefined {
-  if (!options.cache || !options.kernel.identity) return undefined;
+  if (!options.cache || !options.identity) return undefined;
   return options.cache.manifestKey({
     mode, specFile: resolve(specPath), specPath: spec, specText: text,
     outDir: mode === "check" ? "" : insideCwd(resolve(options.outDir)) ?? "(outside)", runtimeImport: mode === "check" ? "" : runtimeImport,
-    kernel: options.kernel.identity(),
+    kernel: options.identity(),
   });
 }
 
@@ -262,7 +226,7 @@ async function fromManifest(specPath: string, spec: string, text: string, runtim
 async function compileSpec(specPath: string, spec: string, text: string, runtimeImport: string, options: BuildingOptions): Promise<Built> {
   const { frontEnd, compileOutputs } = await import("./pipeline.js");
   const cPathOf = (name: string) => displayPath(join(options.outDir, `${name}.bpf.c`));
-  const front = frontEnd({ path: spec, text, dir: dirname(resolve(specPath)) }, options.kernel, cPathOf);
+  const front = frontEnd({ path: spec, text, dir: dirname(resolve(specPath)) }, await options.kernel(), cPathOf);
   const { probe, cText } = front;
   const cache = options.cache;
   const checkKey = manifestKey("check", specPath, spec, text, runtimeImport, options);

@@ -7,10 +7,12 @@
  *   for (const d of result.diagnostics) console.error(formatDiagnostic(d));
  */
 import { expandAttach } from "./attach/index.js";
-import { buildSpecs, checkSpecs, runningKernel, type BuildOptions, type CheckOptions, type SpecResult } from "./build.js";
+import { buildSpecs, checkSpecs, type BuildOptions, type CheckOptions, type SpecResult } from "./build.js";
+import { runningKernel } from "../kernel/running.js";
 import type { KernelInfo } from "../kernel/index.js";
 
-export { runningKernel, type BuildOptions, type BuiltFile, type SpecResult } from "./build.js";
+export type { BuildOptions, BuiltFile, SpecResult } from "./build.js";
+export { runningKernel } from "../kernel/running.js";
 export type { KernelInfo } from "../kernel/index.js";
 export { BuildCache, defaultCacheDir } from "./cache.js";
 export {

@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import { noteAbsent, noteContent, noteListing, notePseudoFile } from "../compiler/inputs.js";
-import { TRACEFS_MOUNT_POINTS, tracefsAccess, tracefsProblem } from "../runtime/tracefs-mount.js";
+import { tracefsAccess, tracefsProblem } from "../runtime/tracefs-mount.js";
+import { tracefsMountPoints } from "./identity.js";
 import type { ArrayType, IntType, ScalarOrString } from "../compiler/types.js";
 import { parsePrintFmt, type PrintedTable } from "./print-fmt.js";
 
@@ -127,10 +128,7 @@ function isTracefsMount(root: string): boolean {
   }
 }
 
-function mountPoints(): string[] {
-  const override = process.env.PROBEGEN_TRACEFS;
-  return override ? [override] : TRACEFS_MOUNT_POINTS;
-}
+const mountPoints = tracefsMountPoints;
 
 const fieldLine = /^\s*field:(.+?);\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);/;
 
