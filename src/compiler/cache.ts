@@ -15,7 +15,7 @@
  *    Only clean builds are recorded: a spec with errors always runs the front end.
  * 2. The content-hash entries, keyed by a SHA-256 over everything the three output files are a
  *    function of:
- *    - probegen's version and a hash of the contents of its compiler and templates (so an
+ *    - probegen's version and a hash of the contents of its code and templates (so an
  *      edited emitter or template is a miss even when the version number did not change);
  *    - the clang and llvm-strip versions (`--version` output, asked once per process);
  *    - the spec's path and text, the emitted C and its path (which already carry the kernel's
@@ -331,11 +331,12 @@ function sha256(bytes: Uint8Array | string): string {
 
 /**
  * probegen's own files that outputs depend on: the compiler (this directory, whether src/ or
- * dist/), the kernel and ELF readers beside it, the C templates and the schemas.
+ * dist/), the kernel and ELF readers beside it, the runtime (the compiler shares some of its
+ * constants: stack records, tracefs mount points), the C templates and the schemas.
  */
 function codeFiles(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
-  const roots = [here, join(here, "..", "kernel"), join(here, "..", "elf"), join(packageRoot, "templates"), join(packageRoot, "schemas")];
+  const roots = [here, ...["kernel", "elf", "runtime"].map((dir) => join(here, "..", dir)), join(packageRoot, "templates"), join(packageRoot, "schemas")];
   return roots.flatMap((root) => walk(root)).filter((file) => /\.(js|cjs|mjs|ts|hbs|h|json)$/.test(file) && !file.endsWith(".d.ts"));
 }
 

@@ -85,6 +85,13 @@ export function noteEnv(name: string): void {
   if (recording) note({ env: name, value: process.env[name] ?? null });
 }
 
+/** What decided where a uprobe's file is (elf/locate.ts): the files and directories, and PATH. */
+export function noteLocated(located: { consulted: string[]; pathEnv?: boolean }): void {
+  if (!recording) return;
+  for (const path of located.consulted) noteFile(path);
+  if (located.pathEnv) noteEnv("PATH");
+}
+
 /** Files noted outside a recording (the headers clang read), by their stat now. */
 export function statInputs(paths: readonly string[]): Input[] {
   return paths.map((path) => {
