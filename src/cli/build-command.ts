@@ -1,7 +1,5 @@
 /** `probegen build [--check] [--out-dir DIR] [--json] [--no-cache] SPEC...` */
-// The build's own modules, not the compiler's index: a build the cache answers loads no front end.
-import { buildSpecs as build, type SpecResult } from "../compiler/build.js";
-import { BuildCache } from "../compiler/cache.js";
+import { build, BuildCache, type SpecResult } from "../compiler/build-api.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { ExitCode } from "./exit-codes.js";
 

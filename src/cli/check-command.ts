@@ -1,12 +1,11 @@
 /** `probegen check [--json] SPEC...`: the front end only (schema, kernel, types), no clang. */
-import { checkSpecs } from "../compiler/build.js";
-import { BuildCache } from "../compiler/cache.js";
+import { BuildCache, check } from "../compiler/build-api.js";
 import { dropsOf } from "./drops.js";
 import { ExitCode } from "./exit-codes.js";
 import { printDiagnostics, useColor } from "./output.js";
 
 export async function checkCommand(specs: string[], flags: { json: boolean; btf?: string }): Promise<number> {
-  const results = await checkSpecs(specs, { btf: flags.btf, cache: new BuildCache() });
+  const results = await check(specs, { btf: flags.btf, cache: new BuildCache() });
   const drops = await Promise.all(results.map((r) => (r.probe ? dropsOf(r.probe) : undefined)));
   if (flags.json) {
     process.stdout.write(JSON.stringify(results.map((r, i) => ({

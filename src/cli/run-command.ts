@@ -5,12 +5,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { buildSpecs as build } from "../compiler/build.js";
-import { BuildCache } from "../compiler/cache.js";
-import type { IrField, IrProbe } from "../compiler/ir.js";
-import { tsNames } from "../compiler/names.js";
-import { packageRoot } from "../compiler/package-info.js";
-import { typeName } from "../compiler/types.js";
+import { build, BuildCache, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/build-api.js";
 import { clockOffsetNs, errnoName, isStackTrace, parseListenAddress, serveMetrics, Symbolizer, type ListenAddress, type MetricSource, type MetricsServer, type StackNamer } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
