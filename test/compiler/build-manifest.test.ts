@@ -196,3 +196,19 @@ describe("headersIn", () => {
       .toEqual(["/usr/include/bpf/bpf_helpers.h", "/usr/include/linux/bpf.h"]);
   });
 });
+
+describe("probegen's identity in the manifest key", () => {
+  it("covers every runtime module the compiler, kernel and ELF readers import", async () => {
+    const { RUNTIME_MODULES_OF_THE_COMPILER } = await import("../../src/compiler/cache.js");
+    const { readdirSync } = await import("node:fs");
+    const imported = new Set<string>();
+    for (const dir of ["src/compiler", "src/kernel", "src/elf"]) {
+      for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+        if (!f.isFile() || !f.name.endsWith(".ts")) continue;
+        const text = readFileSync(join(f.parentPath, f.name), "utf8");
+        for (const m of text.matchAll(/^import (?!type )[^;]*?from "(?:\.\.\/)+runtime\/([\w-]+)\.js"/gm)) imported.add(m[1]!);
+      }
+    }
+    expect([...imported].sort()).toEqual([...RUNTIME_MODULES_OF_THE_COMPILER].sort());
+  });
+});
