@@ -510,7 +510,8 @@ async function buildFigures() {
   figure("build.all_probes.from_scratch", scratch.ms, "ms", { note: `${specs.length} specs, empty cache, wall time incl. node start` });
   const again = await buildSpecs(specs, gen, cache);
   const cached = /\(cached\)/.test(again.stderr);
-  figure("build.all_probes.noop_rebuild", again.ms, "ms", { ref: scratch.ms, refName: "scratch", ratio: again.ms / scratch.ms, note: cached ? "served from the content-hash cache" : "not yet: no build cache hit" });
+  figure("build.all_probes.noop_rebuild", again.ms, "ms", { ref: scratch.ms, refName: "scratch", ratio: again.ms / scratch.ms, note: cached ? "first no-op after the scratch build, served from the build cache" : "not yet: no build cache hit" });
+  await commandFigures(specs, gen, cache);
 
   // clang only, same flags as src/compiler/clang.ts, in the generated directory
   const vmlinux = join(out, "vmlinux.h");
@@ -553,6 +554,45 @@ async function buildFigures() {
     } else skip("build.btf.read_vmlinux_and_index", `unexpected output of ${btfBench}`);
   } else skip("build.btf.read_vmlinux_and_index", "no kernel BTF, or dist/bench/btf.js not built");
   return gen;
+}
+
+/**
+ * `probegen check` of one spec and a no-op `probegen build` of every bundled spec, against the
+ * floor under any CLI: `node -e 0`, measured interleaved in the same run (on a loaded machine it
+ * alone takes 120-150 ms, and moves with the load). Each is the median of 7 runs; the targets are
+ * judged on the time above that floor, and the wall time is printed beside it.
+ */
+async function commandFigures(specs, gen, cache) {
+  const runtime = pathToFileURL(join(root, "dist/src/runtime/index.js")).href;
+  const cli = (args, cacheDir = cache) => ["node", [join(root, "bin/probegen.js"), ...args], { cwd: root, env: { PROBEGEN_CACHE_DIR: cacheDir, NO_COLOR: "1" } }];
+  const commands = {
+    floor: ["node", ["-e", "0"], {}],
+    noop: cli(["build", "-o", gen, "--runtime-import", runtime, ...specs]),
+    check: cli(["check", "probes/opensnoop.yaml"]),
+    // a cache directory that cannot exist: every check runs the whole front end
+    checkCold: cli(["check", "probes/opensnoop.yaml"], "/dev/null/no-cache"),
+  };
+  const times = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+  for (let i = 0; i < 7; i++) {
+    for (const [name, [cmd, args, opts]] of Object.entries(commands)) {
+      const r = await run(cmd, args, opts);
+      if (r.code !== 0) throw new Error(`${cmd} ${args.slice(1, 3).join(" ")} failed (${r.code}): ${r.stderr.trim().slice(0, 300)}`);
+      if (name === "noop" && i === 0 && !/from the build cache, 0 compiled\)/.test(r.stderr)) throw new Error(`the no-op build compiled: ${r.stderr.trim().slice(-300)}`);
+      times[name].push(r.ms);
+    }
+  }
+  const floor = median(times.floor);
+  figure("build.node_floor", floor, "ms", { note: "node -e 0: the floor under every command below, measured interleaved with them" });
+  const above = (name, label, target) => {
+    const wall = median(times[name]);
+    figure(`${label}.above_node`, wall - floor, "ms", target === undefined
+      ? { note: `wall ${fmt(wall)} ms - node -e 0 ${fmt(floor)} ms` }
+      : { target: `<=${target}ms`, pass: wall - floor <= target, note: `judged on the time above node's floor: wall ${fmt(wall)} ms - node -e 0 ${fmt(floor)} ms` });
+    figure(`${label}.wall`, wall, "ms", { note: "median of 7, node start included" });
+  };
+  above("noop", "build.all_probes.noop_median", 150);
+  above("check", "build.check_one_spec", 150);
+  above("checkCold", "build.check_one_spec.cold");
 }
 
 /**

@@ -1,5 +1,5 @@
 /** `probegen build [--check] [--out-dir DIR] [--json] [--no-cache] SPEC...` */
-import { build, BuildCache, runningKernel, type SpecResult } from "../compiler/index.js";
+import { build, BuildCache, type SpecResult } from "../compiler/build-api.js";
 import { printDiagnostics, useColor } from "./output.js";
 import { ExitCode } from "./exit-codes.js";
 
@@ -23,7 +23,7 @@ export async function buildCommand(specs: string[], flags: BuildFlags): Promise<
     check: flags.check,
     runtimeImport: flags.runtimeImport,
     cache,
-    kernel: runningKernel(flags.btf),
+    btf: flags.btf,
     onProgress: flags.json ? undefined : progress(specs.length),
   });
   if (flags.json) {

@@ -4,7 +4,7 @@
  * never load ts-morph or the native addon.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { version } from "../compiler/index.js";
+import { version } from "../compiler/package-info.js"; // the version alone: --help loads nothing else
 import { CliError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 

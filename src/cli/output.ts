@@ -1,6 +1,6 @@
 /** Terminal conventions: colour only on a TTY and never with NO_COLOR; progress on stderr. */
 import { readFileSync } from "node:fs";
-import { formatDiagnostic, type Diagnostic } from "../compiler/index.js";
+import { formatDiagnostic, type Diagnostic } from "../compiler/build-api.js";
 
 export function useColor(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && !("NO_COLOR" in process.env) && process.env.TERM !== "dumb";

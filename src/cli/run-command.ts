@@ -5,12 +5,13 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build, BuildCache, describeDrops, droppingPrograms, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/index.js";
+import { build, BuildCache, packageRoot, tsNames, typeName, type IrField, type IrProbe } from "../compiler/build-api.js";
 import { clockOffsetNs, errnoName, isStackTrace, parseListenAddress, serveMetrics, Symbolizer, type ListenAddress, type MetricSource, type MetricsServer, type StackNamer } from "../runtime/index.js";
 import { usageError } from "./errors.js";
 import { ExitCode } from "./exit-codes.js";
 import { formatMaps, intervalHeader, jsonMaps, jsonText, readMaps, stackFrames, withFrames, type ReportOptions, type Snapshot } from "./map-report.js";
 import { printDiagnostics, useColor } from "./output.js";
+import { dropsOf } from "./drops.js";
 import { createRunDir } from "./run-dir.js";
 import { prepareStackFiles, usesStacks, writeStackFiles } from "./stack-files.js";
 import { humanNs, parseDuration } from "./table.js";
@@ -83,9 +84,9 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     await prepareStackFiles(probe, flags);
     // Stacks print as frames: named by one symbolizer for the whole run (its caches are per file and pid).
     if (usesStacks(probe)) view.stacks = new Symbolizer();
-    const drops = droppingPrograms(probe);
-    if (drops.length && !flags.allowDrop) {
-      throw usageError(`${probe.source} ${describeDrops(drops)}; probegen run attaches it only when asked, since a wrong condition on a real interface can cut this machine off`,
+    const drops = await dropsOf(probe);
+    if (drops && !flags.allowDrop) {
+      throw usageError(`${probe.source} ${drops.text}; probegen run attaches it only when asked, since a wrong condition on a real interface can cut this machine off`,
         "check its actions (probegen check shows them), then run again with --allow-drop");
     }
 

@@ -6,7 +6,7 @@
 import { watch, type FSWatcher } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, resolve } from "node:path";
-import { BuildCache } from "../compiler/index.js";
+import { BuildCache } from "../compiler/build-api.js";
 import { buildCommand, type BuildFlags } from "./build-command.js";
 import { ExitCode } from "./exit-codes.js";
 

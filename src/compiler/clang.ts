@@ -28,12 +28,18 @@ export interface CompileInput {
   specText: string;
 }
 
+/** The object, and the headers clang read to make it (absolute paths, from its -MD output). */
+export interface CompiledObject {
+  object: Uint8Array;
+  headers: string[];
+}
+
 /**
  * Compiles in a scratch directory that mirrors the relative paths the C names, so the object
  * records only those relative paths (never this machine's) and the same input gives the same
  * bytes whatever the working directory or the state of the output directory.
  */
-export async function compileC(input: CompileInput, tools = toolchain()): Promise<Uint8Array> {
+export async function compileC(input: CompileInput, tools = toolchain()): Promise<CompiledObject> {
   const scratch = await mkdtemp(join(tmpdir(), "probegen-"));
   try {
     for (const [path, text] of [[input.cPath, input.cText], [input.specPath, input.specText]] as const) {
@@ -41,12 +47,13 @@ export async function compileC(input: CompileInput, tools = toolchain()): Promis
       await writeFile(join(scratch, path), text);
     }
     const objPath = join(scratch, "out.o");
+    const depsPath = join(scratch, "out.d");
     const arch = targetArch[process.arch] ?? "x86";
     const multiarch = process.arch === "arm64" ? "aarch64-linux-gnu" : "x86_64-linux-gnu";
     // -fwrapv: signed arithmetic wraps, as docs/spec.md says (C leaves an overflow undefined, and clang would
     // fold away a comparison it makes).
     const args = ["-g", "-O2", "-fwrapv", "-target", "bpf", `-D__TARGET_ARCH_${arch}`, `-I/usr/include/${multiarch}`,
-      "-Wall", "-Werror=implicit-function-declaration", "-fno-ident", "-fdebug-compilation-dir=.", "-c", input.cPath, "-o", objPath];
+      "-Wall", "-Werror=implicit-function-declaration", "-fno-ident", "-fdebug-compilation-dir=.", "-MD", "-MF", depsPath, "-c", input.cPath, "-o", objPath];
     const result = await run(tools.clang, args, "clang", scratch);
     if (result.exitCode !== 0) {
       const mapped = clangDiagnostics(result.stderr, input.specPath, input.cPath);
@@ -54,10 +61,16 @@ export async function compileC(input: CompileInput, tools = toolchain()): Promis
     }
     const strip = await run(tools.strip, ["-g", objPath], "llvm-strip", scratch);
     if (strip.exitCode !== 0) throw new DiagnosticError([toolFailed("llvm-strip", tools.strip, strip)]);
-    return new Uint8Array(await readFile(objPath));
+    return { object: new Uint8Array(await readFile(objPath)), headers: headersIn(await readFile(depsPath, "utf8")) };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The absolute paths of a make rule's prerequisites (`out.o: a.c /usr/include/x.h \\`...). */
+export function headersIn(rule: string): string[] {
+  const words = rule.replace(/\\\n/g, " ").replace(/^[^:]*:/, "").split(/\s+/);
+  return [...new Set(words.filter((w) => w.startsWith("/")))].sort();
 }
 
 type Tool = "clang" | "llvm-strip";

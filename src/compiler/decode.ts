@@ -7,6 +7,7 @@
  */
 import { constants as osConstants } from "node:os";
 import { existsSync, readFileSync } from "node:fs";
+import { noteFile } from "./inputs.js";
 import type { PrintedTable } from "../kernel/print-fmt.js";
 import type { EnumValues } from "./btf-values.js";
 import { evaluate } from "../kernel/print-fmt.js";
@@ -173,7 +174,16 @@ export function syscallHeader(arch: string = process.arch): string | undefined {
   const candidates = arch === "x64" ? ["/usr/include/x86_64-linux-gnu/asm/unistd_64.h", "/usr/include/asm/unistd_64.h"]
     : arch === "arm64" ? ["/usr/include/aarch64-linux-gnu/asm/unistd_64.h", "/usr/include/asm-generic/unistd.h"]
     : [];
-  return candidates.find(existsSync);
+  return firstExisting(candidates);
+}
+
+/** The first of `paths` that exists; the ones before it are noted as looked for (inputs.ts). */
+function firstExisting(paths: string[]): string | undefined {
+  for (const path of paths) {
+    noteFile(path);
+    if (existsSync(path)) return path;
+  }
+  return undefined;
 }
 
 function syscallDecoder(): IrDecoder | undefined {
@@ -187,8 +197,9 @@ function syscallDecoder(): IrDecoder | undefined {
  * formats have no number), and these headers are generated from the same syscall tables.
  */
 export function syscallTable(): SymbolTable {
-  if (syscalls) return syscalls;
   const header = syscallHeader();
+  if (header) noteFile(header);
+  if (syscalls) return syscalls;
   if (!header) throw new Error(`no syscall numbers for ${process.arch}: install the kernel headers (linux-libc-dev)`);
   return (syscalls = { tsName: "Syscall", origin: `syscall numbers of ${process.arch} (${header})`, entries: parseSyscallHeader(readFileSync(header, "utf8")) });
 }
@@ -222,9 +233,10 @@ export function parseSyscallHeader(text: string): SymbolTable["entries"] {
  * asm/fcntl.h where it differs): the access mode is one of three values of the low two bits.
  */
 export function openFlagsTable(): SymbolTable {
-  if (openFlags) return openFlags;
   const generic = "/usr/include/asm-generic/fcntl.h";
-  const arch = ["/usr/include/x86_64-linux-gnu/asm/fcntl.h", "/usr/include/aarch64-linux-gnu/asm/fcntl.h", "/usr/include/asm/fcntl.h"].find(existsSync);
+  const arch = firstExisting(["/usr/include/x86_64-linux-gnu/asm/fcntl.h", "/usr/include/aarch64-linux-gnu/asm/fcntl.h", "/usr/include/asm/fcntl.h"]);
+  noteFile(generic);
+  if (openFlags) return openFlags;
   if (!existsSync(generic)) throw new Error("no open flags: install the kernel headers (linux-libc-dev)");
   return (openFlags = { tsName: "OpenFlags", origin: "open(2) flags of the kernel headers (asm-generic/fcntl.h)", entries: parseOpenFlags(readFileSync(generic, "utf8"), arch ? readFileSync(arch, "utf8") : "") });
 }

@@ -3,8 +3,11 @@
  * pass and are proved by _Static_assert; user-derived statements carry #line directives so
  * clang (and the verifier's source lines) point at the spec.
  */
-import { readFileSync } from "node:fs";
-import Handlebars from "handlebars";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type Handlebars from "handlebars";
 import { comparesStringValues, copyBytes, readStringList, divisionHelper, locals, lookupLocal, type DivisionHelper, needsPidTgid, needsTask, needsUidGid, printCondition, printOperand, readArray, readString, scalarValue } from "./c-expr.js";
 import { HeaderBuilder } from "../kernel/btf/index.js";
 import type { SourceSpan } from "./diagnostics.js";
@@ -18,10 +21,26 @@ import { packageRoot, version } from "./package-info.js";
 import { cDeclaration, cScalarType, sizeOf, type BoolType, type IntType, type ScalarOrString } from "./types.js";
 
 let template: Handlebars.TemplateDelegate | undefined;
+const require = createRequire(import.meta.url);
 
 function probeTemplate(): Handlebars.TemplateDelegate {
-  template ??= Handlebars.compile(readFileSync(`${packageRoot}/templates/probe.bpf.c.hbs`, "utf8"), { noEscape: true, strict: true });
+  if (!template) {
+    const text = readFileSync(`${packageRoot}/templates/probe.bpf.c.hbs`, "utf8");
+    template = precompiled(text) ?? (require("handlebars") as typeof Handlebars).compile(text, { noEscape: true, strict: true });
+  }
   return template;
+}
+
+/**
+ * The template as `npm run build` precompiled it (scripts/precompile-templates.mjs), when it was
+ * precompiled from this very text: Handlebars' runtime alone, no template compile at run time.
+ */
+function precompiled(text: string): Handlebars.TemplateDelegate | undefined {
+  const file = fileURLToPath(new URL("./probe-template.cjs", import.meta.url));
+  if (!existsSync(file)) return undefined;
+  const mod = require(file) as { spec: Parameters<typeof Handlebars.template>[0]; templateHash: string };
+  if (mod.templateHash !== createHash("sha256").update(text).digest("hex")) return undefined;
+  return (require("handlebars/runtime") as typeof Handlebars).template(mod.spec);
 }
 
 const RESTORE_LINE = "#line __PG_RESTORE__";

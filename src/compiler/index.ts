@@ -7,10 +7,12 @@
  *   for (const d of result.diagnostics) console.error(formatDiagnostic(d));
  */
 import { expandAttach } from "./attach/index.js";
-import { buildSpecs, runningKernel, type BuildOptions, type SpecResult } from "./build.js";
+import { buildSpecs, checkSpecs, type BuildOptions, type CheckOptions, type SpecResult } from "./build.js";
+import { runningKernel } from "../kernel/running.js";
 import type { KernelInfo } from "../kernel/index.js";
 
-export { runningKernel, type BuildOptions, type BuiltFile, type SpecResult } from "./build.js";
+export type { BuildOptions, BuiltFile, SpecResult } from "./build.js";
+export { runningKernel } from "../kernel/running.js";
 export type { KernelInfo } from "../kernel/index.js";
 export { BuildCache, defaultCacheDir } from "./cache.js";
 export {
@@ -40,15 +42,19 @@ export function build(specs: string[], options: BuildOptions): Promise<SpecResul
   return buildSpecs(specs, options);
 }
 
-/** What `check` needs: the kernel to check against (default: the running one) and a progress callback. */
-export type CheckOptions = Pick<BuildOptions, "kernel" | "onProgress">;
+/**
+ * What `check` needs: the kernel to check against (default: the running one), a progress
+ * callback, and optionally a build cache, whose manifest answers for a spec that already
+ * checked clean against the same files (cache.ts).
+ */
+export type { CheckOptions };
 
 /**
  * Checks each spec against the schema and the kernel's types without running clang or writing
  * anything: fast enough for an editor on every save. One result per spec, with its diagnostics.
  */
 export function check(specs: string[], options: CheckOptions = {}): Promise<SpecResult[]> {
-  return buildSpecs(specs, { ...options, outDir: ".", checkOnly: true });
+  return checkSpecs(specs, options);
 }
 
 /**

@@ -7,7 +7,12 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, r
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 
 export type Located =
-  | { path: string }
+  /**
+   * `consulted`: every file and directory whose state decided the answer (a build notes them, so
+   * a library or program added earlier in the search, or the file rebuilt, is noticed);
+   * `pathEnv`: the answer depends on PATH.
+   */
+  | { path: string; consulted: string[]; pathEnv?: boolean }
   /** Nothing by that name: `tried` says where we looked, `near` lists names that exist there (for "did you mean"). */
   | { error: string; tried: string; near: string[] };
 
@@ -15,11 +20,13 @@ export type Located =
 const MULTIARCH: Record<string, string> = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" };
 
 /** The dynamic linker's search directories: ld.so.conf's includes, then the defaults. */
-export function librarySearchDirs(): string[] {
+export function librarySearchDirs(consulted: string[] = []): string[] {
   const dirs: string[] = [];
   const conf = "/etc/ld.so.conf.d";
+  consulted.push(conf);
   if (existsSync(conf)) {
     for (const file of readdirSync(conf).filter((f) => f.endsWith(".conf")).sort()) {
+      consulted.push(join(conf, file));
       for (const line of readFileSync(join(conf, file), "utf8").split("\n")) {
         const dir = line.trim();
         if (dir.startsWith("/")) dirs.push(dir);
@@ -56,8 +63,10 @@ function isFile(path: string): boolean {
 
 function locateLibrary(name: string): Located {
   const seen: string[] = [];
-  const dirs = librarySearchDirs();
+  const consulted: string[] = [];
+  const dirs = librarySearchDirs(consulted);
   for (const dir of dirs) {
+    consulted.push(dir); // a library added to a directory searched first changes what the name means
     let files: string[];
     try {
       files = readdirSync(dir);
@@ -68,7 +77,7 @@ function locateLibrary(name: string): Located {
     const hits = files.filter((f) => isLibrary(f, name) && isFile(join(dir, f))).sort((a, b) => (a === name ? -1 : b === name ? 1 : a.length - b.length || a.localeCompare(b)));
     // A linker script (libc.so on Debian) is text, not ELF: skip files that do not start as one.
     const hit = hits.find((f) => readMagic(join(dir, f)));
-    if (hit) return { path: realpathSync(join(dir, hit)) };
+    if (hit) return found(join(dir, hit), consulted);
     for (const f of files) if (f.includes(".so")) seen.push(f.replace(/\.so.*/, ""));
   }
   return { error: `no shared library '${name}' in the linker's directories`, tried: dirs.join(", "), near: [...new Set(seen)] };
@@ -89,9 +98,11 @@ function readMagic(path: string): boolean {
 
 function locateProgram(name: string, pathEnv: string): Located {
   const dirs = pathEnv.split(delimiter).filter(Boolean);
+  const consulted: string[] = [];
   for (const dir of dirs) {
+    consulted.push(dir);
     const candidate = join(dir, name);
-    if (isFile(candidate)) return { path: realpathSync(candidate) };
+    if (isFile(candidate)) return { ...found(candidate, consulted), pathEnv: true };
   }
   const near = new Set<string>();
   for (const dir of dirs) {
@@ -112,8 +123,14 @@ export function locateBinary(name: string, opts: { cwd?: string; pathEnv?: strin
   if (name.includes("/")) {
     const path = isAbsolute(name) ? name : resolve(opts.cwd ?? process.cwd(), name);
     if (!isFile(path)) return { error: `no file ${path}`, tried: path, near: [] };
-    return { path: realpathSync(path) };
+    return found(path, []);
   }
   if (isLibraryName(name)) return locateLibrary(name);
   return locateProgram(name, opts.pathEnv ?? process.env.PATH ?? "/usr/bin:/bin");
+}
+
+/** The file a name led to, symlinks resolved; the name's path and the file are both consulted (a retargeted link, a rebuilt file). */
+function found(path: string, consulted: string[]): { path: string; consulted: string[] } {
+  const real = realpathSync(path);
+  return { path: real, consulted: [...consulted, path, real] };
 }

@@ -20,4 +20,10 @@ export interface KernelInfo {
    * format needs no check against BTF, and a tracepoint spec reads no BTF at all.
    */
   sameKernel?: boolean;
+  /**
+   * Names this kernel for the build manifest (cache.ts): what the readers above would read
+   * from, and which boot of which kernel. A KernelInfo without one is never served from a
+   * manifest, only from the content-hash cache.
+   */
+  identity?(): string;
 }

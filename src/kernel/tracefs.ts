@@ -2,9 +2,11 @@
  * Tracepoints as the running kernel describes them in tracefs: the list of events, and each
  * event's record format (the layout of the context a tracepoint program receives).
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { join } from "node:path";
-import { TRACEFS_MOUNT_POINTS, tracefsAccess, tracefsProblem } from "../runtime/tracefs-mount.js";
+import { noteAbsent, noteContent, noteListing, notePseudoFile } from "../compiler/inputs.js";
+import { tracefsAccess, tracefsProblem } from "../runtime/tracefs-mount.js";
+import { tracefsMountPoints } from "./identity.js";
 import type { ArrayType, IntType, ScalarOrString } from "../compiler/types.js";
 import { parsePrintFmt, type PrintedTable } from "./print-fmt.js";
 
@@ -42,9 +44,21 @@ export interface TracepointFormat {
 
 export class Tracefs {
   private eventsCache?: Map<string, string[]>;
-  private readonly formats = new Map<string, TracepointFormat | undefined>();
+  /** Each event's format, and the text it was parsed from (noted as an input on every use). */
+  private readonly formats = new Map<string, { format: TracepointFormat; text: string } | undefined>();
 
-  constructor(readonly root: string) {}
+  /**
+   * A mounted tracefs (not a copy, as tests use): its events and formats are the kernel's, so
+   * they change only with the kernel, its modules, or a dynamic event (kprobe_events and the
+   * like, all listed in dynamic_events). That is how a build notes them (compiler/inputs.ts):
+   * reading hundreds of formats again to verify a glob's build would cost more than the build
+   * cache saves.
+   */
+  private readonly mounted: boolean;
+
+  constructor(readonly root: string) {
+    this.mounted = isTracefsMount(root);
+  }
 
   /** The mounted tracefs, or undefined when none is mounted (or we may not read it). */
   static find(): Tracefs | undefined {
@@ -57,7 +71,16 @@ export class Tracefs {
     return tracefsProblem(tracefsAccess(mountPoints()));
   }
 
+  /** Notes what the events of this tracefs depend on, for the build manifest. */
+  private noteKernelEvents(): boolean {
+    if (!this.mounted) return false;
+    notePseudoFile("/proc/modules");
+    notePseudoFile(join(this.root, "dynamic_events"));
+    return true;
+  }
+
   categories(): Map<string, string[]> {
+    if (!this.noteKernelEvents()) noteListing(join(this.root, "events"));
     if (!this.eventsCache) {
       const events = new Map<string, string[]>();
       const dir = join(this.root, "events");
@@ -80,18 +103,32 @@ export class Tracefs {
 
   format(category: string, name: string): TracepointFormat | undefined {
     const key = `${category}/${name}`;
+    const file = join(this.root, "events", category, name, "format");
     if (!this.formats.has(key)) {
-      const file = join(this.root, "events", category, name, "format");
-      this.formats.set(key, existsSync(file) ? parseFormat(category, name, readFileSync(file, "utf8")) : undefined);
+      const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+      this.formats.set(key, text === undefined ? undefined : { format: parseFormat(category, name, text), text });
     }
-    return this.formats.get(key);
+    const read = this.formats.get(key);
+    if (this.noteKernelEvents()) {
+      // the kernel's own: noted above
+    } else if (read) noteContent(file, read.text);
+    else noteAbsent(file);
+    return read?.format;
   }
 }
 
-function mountPoints(): string[] {
-  const override = process.env.PROBEGEN_TRACEFS;
-  return override ? [override] : TRACEFS_MOUNT_POINTS;
+/** TRACEFS_MAGIC, and DEBUGFS_MAGIC for the older /sys/kernel/debug/tracing. */
+const TRACEFS_TYPES = new Set([0x74726163, 0x64626720]);
+
+function isTracefsMount(root: string): boolean {
+  try {
+    return TRACEFS_TYPES.has(Number(statfsSync(root).type));
+  } catch {
+    return false;
+  }
 }
+
+const mountPoints = tracefsMountPoints;
 
 const fieldLine = /^\s*field:(.+?);\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);/;
 

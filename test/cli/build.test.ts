@@ -127,8 +127,8 @@ describe("the build cache", () => {
 
   it("a damaged cache entry is a miss, not wrong output", async () => {
     const { readdirSync } = await import("node:fs");
-    for (const sub of readdirSync(cacheDir)) {
-      for (const f of readdirSync(join(cacheDir, sub))) writeFileSync(join(cacheDir, sub, f), "{ not json");
+    for (const f of readdirSync(cacheDir, { recursive: true, withFileTypes: true })) {
+      if (f.isFile()) writeFileSync(join(f.parentPath, f.name), "{ not json");
     }
     const before = compilations();
     const r = await probegen(["build", "--check", ...specs], dir, env);

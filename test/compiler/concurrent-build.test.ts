@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildSpecs, runningKernel } from "../../src/compiler/build.js";
+import { buildSpecs } from "../../src/compiler/build.js";
+import { runningKernel } from "../../src/kernel/running.js";
 import { BuildCache } from "../../src/compiler/cache.js";
 import { bin } from "../cli/helpers.js";
 

@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildSpecs, runningKernel } from "../../src/compiler/build.js";
+import { buildSpecs } from "../../src/compiler/build.js";
+import { runningKernel } from "../../src/kernel/running.js";
 import type { SpecResult } from "../../src/compiler/build.js";
 import { fixtureKernel, frontEnd, located } from "../helpers/compile.js";
 import { bpfSupport, skipNote } from "../runtime/helpers.js";

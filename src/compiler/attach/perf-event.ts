@@ -5,7 +5,8 @@
  * interval fires on one CPU every MS milliseconds (a timer). Their context is
  * struct bpf_perf_event_data; they read builtins only.
  */
-import { maxSampleRate } from "../../runtime/perf-event.js";
+import { MAX_SAMPLE_RATE_FILE, maxSampleRate } from "../../runtime/perf-event.js";
+import { notePseudoFile } from "../inputs.js";
 import type { AttachContext, AttachKind } from "./kind.js";
 
 export interface PerfEventPoint {
@@ -48,6 +49,7 @@ export const profile: AttachKind<PerfEventPoint> = {
   resolve(target, ctx) {
     const hz = number("profile", target, ctx);
     if (hz === undefined) return undefined;
+    notePseudoFile(MAX_SAMPLE_RATE_FILE); // a sysctl, lowered by the kernel itself under load
     const max = maxSampleRate();
     if (hz < 1 || (max !== undefined && hz > max)) {
       return ctx.fail("invalid-attach", `profile/${hz}: a profile samples from 1 to ${max ?? "kernel.perf_event_max_sample_rate"} times a second${max !== undefined ? " on this kernel (kernel.perf_event_max_sample_rate)" : ""}`,

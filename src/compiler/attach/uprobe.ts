@@ -8,6 +8,7 @@
 import { ElfError, ElfFile } from "../../elf/elf-file.js";
 import { findFunction, functionNames } from "../../elf/functions.js";
 import { locateBinary } from "../../elf/locate.js";
+import { noteLocated } from "../inputs.js";
 import { isGlob } from "./glob.js";
 import { didYouMean } from "../suggest.js";
 import type { AttachContext, AttachKind } from "./kind.js";
@@ -63,6 +64,7 @@ function openFile(path: string, ctx: AttachContext): { file: ElfFile; target: st
     return ctx.fail("unknown-file", `${located.error} (looked in ${located.tried}).${near}`,
       "give a path (/usr/bin/app, ./app: relative to the spec), a library by name (libc, libssl.so.3) or a program on PATH (bash)");
   }
+  noteLocated(located);
   try {
     return { file: ElfFile.open(located.path), target: path.includes("/") ? located.path : path };
   } catch (e) {

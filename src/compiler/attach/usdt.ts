@@ -7,6 +7,7 @@
  */
 import { ElfError, ElfFile } from "../../elf/elf-file.js";
 import { locateBinary } from "../../elf/locate.js";
+import { noteLocated } from "../inputs.js";
 import { usdtProbes, type UsdtArgument, type UsdtProbe } from "../../elf/usdt.js";
 import { didYouMean } from "../suggest.js";
 import { u64, i64, type IntType } from "../types.js";
@@ -42,6 +43,7 @@ function probesOf(written: string, ctx: AttachContext): { path: string; probes: 
   if ("error" in found) {
     return ctx.fail("unknown-file", `${found.error}.${didYouMean(written, found.near)}`, `looked in ${found.tried}; name the file by its path`);
   }
+  noteLocated(found);
   if (!SAFE_PATH.test(written) || !SAFE_PATH.test(found.path)) {
     return ctx.fail("invalid-attach", `probegen attaches to files whose path has only letters, digits and . _ / + @ -, and ${JSON.stringify(written)} is ${JSON.stringify(found.path)}`,
       "link it from such a path and name the link");

@@ -2,7 +2,7 @@
  * A small HTTP endpoint for Prometheus to scrape: GET /metrics collects (reads the maps) and
  * answers in the text format. Used by `probegen run --metrics` and available to apps.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { MetricSource } from "./definition.js";
 import { exposition, EXPOSITION_CONTENT_TYPE } from "./exposition.js";
@@ -30,7 +30,8 @@ export function parseListenAddress(text: string): ListenAddress | undefined {
 }
 
 /** Serves `source` at http://HOST:PORT/metrics until close(). Rejects with a sentence when the port is taken. */
-export function serveMetrics(source: MetricSource, address: ListenAddress, path = "/metrics"): Promise<MetricsServer> {
+export async function serveMetrics(source: MetricSource, address: ListenAddress, path = "/metrics"): Promise<MetricsServer> {
+  const { createServer } = await import("node:http"); // ~10 ms: only for a process that serves
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     if (url.pathname !== path || (req.method !== "GET" && req.method !== "HEAD")) {

@@ -3,7 +3,7 @@
  * .gnu_debuglink name, as gdb looks for it) and MiniDebugInfo (.gnu_debugdata: an xz-compressed
  * ELF file with a .symtab of the functions .dynsym lacks, as Fedora ships).
  */
-import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { closeSync, openSync, readSync } from "node:fs";
 import { dirname } from "node:path";
 import { ElfError, ElfFile } from "../../elf/elf-file.js";
@@ -64,6 +64,8 @@ export function miniDebugInfo(elf: ElfFile): ElfFile | undefined {
   if (!section) return undefined;
   let image: Buffer;
   try {
+    // Loaded here, for the rare file with MiniDebugInfo: every app that imports the runtime would pay ~8 ms.
+    const { execFileSync } = createRequire(import.meta.url)("node:child_process") as typeof import("node:child_process");
     image = execFileSync("xz", ["--decompress", "--stdout"], { input: elf.read(section), maxBuffer: 1 << 30, stdio: ["pipe", "pipe", "pipe"] });
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
