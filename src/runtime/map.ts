@@ -128,23 +128,37 @@ function refusedFor(raw: RawMap): { lookup?: true; delete?: true } {
 }
 
 export interface TypedMapOptions {
-  /** Entries per batch syscall; default min(256, maxEntries). Grown when a hash bucket does not fit. */
+  /**
+   * Entries per batch syscall; default min(1024, maxEntries): fewer syscalls for the maps tools
+   * read every interval, in buffers of ~1024 × (key + value) bytes kept from one read to the next.
+   * Grown when a hash bucket does not fit.
+   */
   batchSize?: number;
 }
 
+/** The buffers of one batch read; a TypedMap keeps those of its last finished read for the next. */
+interface BatchBuffers {
+  capacity: number;
+  keys: Scratch;
+  values: Scratch;
+  inTok: Uint8Array;
+  outTok: Uint8Array;
+}
+
+function batchBuffers(capacity: number, keySize: number, valueSize: number): BatchBuffers {
+  const token = batchTokenSize(keySize);
+  return { capacity, keys: scratch(capacity * keySize), values: scratch(capacity * valueSize), inTok: new Uint8Array(token), outTok: new Uint8Array(token) };
+}
+
 /**
- * Reads a map with BPF_MAP_LOOKUP_BATCH, one batch per `next()`, into its own buffers.
+ * Reads a map with BPF_MAP_LOOKUP_BATCH, one batch per `next()`, into its buffers, which it hands
+ * to `release` once the map is read to its end (a read left half-way keeps them).
  * If the very first call is refused (no batch lookup for this kernel or map type), `refused`
  * is set and the caller falls back to get_next_key.
  */
 class BatchReader {
-  keys: Scratch;
-  values: Scratch;
   count = 0;
   refused = false;
-  private capacity: number;
-  private inTok: Uint8Array;
-  private outTok: Uint8Array;
   private started = false;
   private done = false;
 
@@ -152,27 +166,31 @@ class BatchReader {
     private readonly raw: RawMap & Required<Pick<RawMap, "lookupBatch">>,
     private readonly keySize: number,
     private readonly valueSize: number,
-    capacity: number,
-  ) {
-    this.capacity = capacity;
-    this.keys = scratch(capacity * keySize);
-    this.values = scratch(capacity * valueSize);
-    this.inTok = new Uint8Array(batchTokenSize(keySize));
-    this.outTok = new Uint8Array(batchTokenSize(keySize));
+    private buffers: BatchBuffers,
+    private readonly release: (buffers: BatchBuffers) => void,
+  ) {}
+
+  get keys(): Scratch {
+    return this.buffers.keys;
+  }
+
+  get values(): Scratch {
+    return this.buffers.values;
   }
 
   /** Fetches the next batch into keys/values (`count` entries); false when there are no more. */
   next(): boolean {
+    const b = this.buffers;
     while (!this.done) {
       let r: BatchLookup;
       try {
-        r = this.raw.lookupBatch(this.started ? this.inTok : null, this.outTok, this.keys.bytes, this.values.bytes);
+        r = this.raw.lookupBatch(this.started ? b.inTok : null, b.outTok, b.keys.bytes, b.values.bytes);
       } catch (err) {
         // A hash batch returns whole buckets: ENOSPC when one does not fit. Grow and retry.
-        if (err instanceof BpfError && err.code === "ENOSPC" && this.capacity < this.raw.maxEntries) {
-          this.capacity = Math.min(this.capacity * 2, this.raw.maxEntries);
-          this.keys = scratch(this.capacity * this.keySize);
-          this.values = scratch(this.capacity * this.valueSize);
+        if (err instanceof BpfError && err.code === "ENOSPC" && b.capacity < this.raw.maxEntries) {
+          b.capacity = Math.min(b.capacity * 2, this.raw.maxEntries);
+          b.keys = scratch(b.capacity * this.keySize);
+          b.values = scratch(b.capacity * this.valueSize);
           continue;
         }
         if (!this.started && refused(err)) {
@@ -184,11 +202,13 @@ class BatchReader {
         throw err;
       }
       this.started = true;
-      [this.inTok, this.outTok] = [this.outTok, this.inTok];
+      [b.inTok, b.outTok] = [b.outTok, b.inTok];
       this.done = r.done;
       this.count = r.count;
       if (r.count > 0) return true;
     }
+    this.count = 0;
+    this.release(b);
     return false;
   }
 }
@@ -259,7 +279,10 @@ class BatchEntries<K, V> implements IterableIterator<[K, V]> {
 export class TypedMap<K, V> {
   private readonly k: Scratch;
   private readonly v: Scratch;
-  private readonly batchSize: number;
+  /** Entries each batch syscall reads or deletes. */
+  readonly batchSize: number;
+  /** Batch buffers reused from one whole-map read to the next: a tool reads its map every interval. */
+  private idleBuffers: BatchBuffers | undefined;
 
   constructor(
     readonly raw: RawMap,
@@ -276,7 +299,7 @@ export class TypedMap<K, V> {
         `map '${raw.name}': value codec is ${value.size} bytes but the map's value is ${raw.valueSize} bytes`,
       );
     }
-    const batchSize = options.batchSize ?? Math.min(256, raw.maxEntries);
+    const batchSize = options.batchSize ?? Math.min(1024, raw.maxEntries);
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new RangeError(`map '${raw.name}': batchSize must be a positive integer, got ${batchSize}`);
     }
@@ -446,7 +469,10 @@ export class TypedMap<K, V> {
   private batchReader(): BatchReader | null {
     const raw = this.raw;
     if (!raw.lookupBatch || refusedFor(raw).lookup) return null;
-    return new BatchReader(raw as RawMap & Required<Pick<RawMap, "lookupBatch">>, this.key.size, this.value.size, this.batchSize);
+    // The buffers of the last read that finished, else new ones (a read still going keeps its own).
+    const buffers = this.idleBuffers ?? batchBuffers(this.batchSize, this.key.size, this.value.size);
+    this.idleBuffers = undefined;
+    return new BatchReader(raw as RawMap & Required<Pick<RawMap, "lookupBatch">>, this.key.size, this.value.size, buffers, (b) => (this.idleBuffers = b));
   }
 
   /** Yields the current key in a buffer that is reused after the next step. */
