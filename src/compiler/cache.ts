@@ -29,13 +29,14 @@
  * manifest/ir/, transpiled loaders in js/.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { existsSync, readdirSync, readFileSync, type Dirent } from "node:fs";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { delimiter, dirname, extname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toolchain, type Toolchain } from "./clang.js";
-import { inputsUnchanged, type Input, type InputProbe } from "./inputs.js";
+import { locateBinary } from "../elf/locate.js";
+import { inputsUnchanged, statOf, type Input, type InputProbe } from "./inputs.js";
 import type { IrProbe } from "./ir.js";
 import { packageRoot, version } from "./package-info.js";
 
@@ -309,20 +310,11 @@ function irFromJson(text: string): IrProbe {
   return ir as unknown as IrProbe;
 }
 
-/** A program as stat sees it where it would run (PATH): the file, size and times; "missing" when there is none. */
+/** A program as stat sees it where it would run (PATH, symlinks resolved); "missing" when there is none. */
 function executableIdentity(name: string): string {
-  const dirs = name.includes("/") ? [""] : (process.env.PATH ?? "").split(delimiter).filter(Boolean);
-  for (const dir of dirs) {
-    const path = dir ? join(dir, name) : name;
-    try {
-      const real = realpathSync(path);
-      const s = statSync(real, { bigint: true });
-      if (s.isFile()) return `${real}\0${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-    } catch {
-      // not in this directory
-    }
-  }
-  return "missing";
+  const located = locateBinary(name);
+  if (!("path" in located)) return "missing";
+  return `${located.path}\0${statOf(located.path) ?? "missing"}`;
 }
 
 function sha256(bytes: Uint8Array | string): string {
@@ -362,14 +354,7 @@ function codeHash(): string {
 /** The same files by stat (the manifest level): path, size and times, no reading. */
 function codeIdentity(): string {
   const h = createHash("sha256");
-  for (const file of codeFiles()) {
-    try {
-      const s = statSync(file, { bigint: true });
-      h.update(`${file}\0${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}\0`);
-    } catch {
-      h.update(`${file}\0gone\0`);
-    }
-  }
+  for (const file of codeFiles()) h.update(`${file}\0${statOf(file) ?? "gone"}\0`);
   return h.digest("hex");
 }
 

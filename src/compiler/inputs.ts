@@ -138,7 +138,8 @@ export function inputsUnchanged(inputs: readonly Input[], now = new InputProbe()
   });
 }
 
-function statOf(path: string): string | undefined {
+/** A file as stat sees it: device, inode, size, modification and change times; undefined when absent. */
+export function statOf(path: string): string | undefined {
   try {
     const s = statSync(path, { bigint: true });
     return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;

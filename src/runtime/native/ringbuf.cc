@@ -98,6 +98,14 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
     munmap(producer, producerLen);
     ThrowBpf(env, "ringBuffer.mmap", err, "cannot map the ring buffer reader's staging area");
   }
+  void* wakeMap = nullptr;
+  size_t wakeMapLen = 0;
+  if (wake.fd >= 0) {
+    // Best effort: a reader that cannot map the flags never sleeps.
+    wakeMapLen = (wake.size + page - 1) / page * page;
+    wakeMap = mmap(nullptr, wakeMapLen, PROT_READ | PROT_WRITE, MAP_SHARED, wake.fd, 0);
+    if (wakeMap == MAP_FAILED) wakeMap = nullptr;
+  }
   int epfd = epoll_create1(EPOLL_CLOEXEC);
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   int wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -105,7 +113,7 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   // With wake flags the map fd starts muted: the thread watches it only while
   // asleep (see ThreadMain). Without, edge-triggered: only a kernel wake-up
   // (a program submitting with flags 0) makes the thread drain early.
-  const uint32_t ringEvents = wake.fd >= 0 ? 0 : EPOLLIN | EPOLLET;
+  const uint32_t ringEvents = wakeMap ? 0 : EPOLLIN | EPOLLET;
   const std::pair<int, uint32_t> watches[] = {{fd, ringEvents}, {tfd, EPOLLIN}, {wakeFd, EPOLLIN}};
   for (const auto& [watch, flags] : watches) {
     if (err) break;
@@ -121,21 +129,8 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
     munmap(consumer, page);
     munmap(producer, producerLen);
     munmap(stage, stagingBytes);
+    if (wakeMap) munmap(wakeMap, wakeMapLen);
     ThrowBpf(env, "ringBuffer.epoll", err, "cannot set up the ring buffer's drain thread (epoll, timerfd, eventfd)");
-  }
-  void* wakeMap = nullptr;
-  size_t wakeMapLen = 0;
-  if (wake.fd >= 0) {
-    // Best effort: a reader that cannot map the flags never sleeps.
-    wakeMapLen = (wake.size + page - 1) / page * page;
-    wakeMap = mmap(nullptr, wakeMapLen, PROT_READ | PROT_WRITE, MAP_SHARED, wake.fd, 0);
-    if (wakeMap == MAP_FAILED) {
-      wakeMap = nullptr;
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLET;
-      ev.data.fd = fd;
-      epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
-    }
   }
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
@@ -153,7 +148,7 @@ RingCore* RingCore::Open(Napi::Env env, int fd, uint32_t size, Napi::Function on
   c->producerLen_ = producerLen;
   c->data_ = static_cast<const uint8_t*>(producer) + page;
   c->intervalNs_ = static_cast<uint64_t>(drainIntervalMs == 0 ? 1 : drainIntervalMs) * 1000000u;
-  c->ringEvents_ = wakeMap ? 0 : EPOLLIN | EPOLLET;
+  c->ringEvents_ = ringEvents;
   c->wakeMap_ = wakeMap;
   c->wakeMapLen_ = wakeMapLen;
   if (wakeMap) c->wake_ = reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(wakeMap) + wake.offset);
@@ -281,7 +276,7 @@ void RingCore::ThreadMain() {
   // Two modes when the programs have a wake flag for this ring (generated
   // ones do). Awake, while records keep coming: the timer drains every
   // interval (sooner at a high rate); the flag is down, so the programs submit
-  // with BPF_RB_NO_WAKEUP and cost no irq_work. Asleep, after a whole interval
+  // with BPF_RB_NO_WAKEUP and cost no irq_work. Asleep, after kSleepAfterNs
   // without records: no drain timer; the flag is up, so the next record
   // forces a wake-up, which the thread's epoll sees on the ring fd. An
   // attached probe without events costs no CPU.
